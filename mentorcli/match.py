@@ -82,9 +82,15 @@ PRICING_ADD = 20
 """At most this many left-out pairs added per violated row in one pricing round."""
 MENTOR_SIDE_CANDIDATES = 10
 """Besides each mentee's best mentors, each mentor's best this many mentees are offered to the solver."""
+POOL_FACTOR = 2
+"""Each mentee's best ``POOL_FACTOR x candidates`` scored mentors are kept to price after each solve."""
+PRUNE_SHARE = 0.6
+SLAB_ROWS = 32
+"""Each mentor's best mentee in every this many scored rows is a candidate for its best few."""
+"""Score only pairs who share a goal when that is at most this share of all cells (see ``_score_groups``)."""
 BLOCK_CELLS = 1 << 20
 EXPANDED_BYTES = 256 << 20
-"""Largest per-mentor look-up table kept in memory for fast block scoring (see ``Cohort.expanded``)."""
+"""Largest per-mentor look-up table kept in memory for fast block scoring (see ``MentorColumns``)."""
 REFERENCE_INSTANTS = ("2026-01-14T12:00", "2026-07-15T12:00")
 RULES = ("self", "language", "team", "organisation", "avoid", "earlier", "timezone", "choices")
 RULE_TEXT = {
@@ -209,6 +215,29 @@ class Side:
 
 
 @dataclass
+class MentorColumns:
+    """Look-up tables expanded for one fixed set of mentors: ``tables[name][:, right[cols]]``.
+
+    A block of mentee rows against these mentors then needs a plain row gather per table
+    instead of a 2-D fancy index, which was most of the scoring time. A table that would exceed
+    ``EXPANDED_BYTES`` is not expanded (None: the caller falls back to the 2-D index).
+    """
+
+    cols: np.ndarray | None
+    """Mentor columns, or None for every mentor."""
+    expanded: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False)
+
+    def table(self, cohort: Cohort, name: str, right: np.ndarray) -> np.ndarray | None:
+        """The expanded ``name`` table, ``right`` being the mentors' codes into it (built once)."""
+        if name not in self.expanded:
+            table = cohort.tables[name]
+            codes = right if self.cols is None else right[self.cols]
+            size = table.shape[0] * len(codes) * table.itemsize
+            self.expanded[name] = np.ascontiguousarray(table[:, codes]) if size <= EXPANDED_BYTES else None
+        return self.expanded[name]
+
+
+@dataclass
 class Cohort:
     """Everything the scorer, the solver and the explainer need, encoded once."""
 
@@ -227,19 +256,13 @@ class Cohort:
     offsets: np.ndarray
     masks: np.ndarray
     _columns: dict[str, list] = field(default_factory=dict, repr=False)
-    _expanded: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False)
+    _all_columns: MentorColumns | None = field(default=None, repr=False)
 
-    def expanded(self, name: str, right: np.ndarray) -> np.ndarray | None:
-        """``tables[name][:, right]``: one row per left code, one column per mentor (cached).
-
-        A block of mentee rows then needs a plain row gather instead of a 2-D fancy index, which
-        was most of the scoring time. None when the table would exceed ``EXPANDED_BYTES``.
-        """
-        if name not in self._expanded:
-            table = self.tables[name]
-            size = table.shape[0] * len(right) * table.itemsize
-            self._expanded[name] = np.ascontiguousarray(table[:, right]) if size <= EXPANDED_BYTES else None
-        return self._expanded[name]
+    def columns(self) -> MentorColumns:
+        """The look-up tables expanded for every mentor (built on first use, then shared)."""
+        if self._all_columns is None:
+            self._all_columns = MentorColumns(None)
+        return self._all_columns
 
     def column(self, name: str) -> list:
         """A People column as a plain list (row access through pandas is slow for many pairs)."""
@@ -656,18 +679,18 @@ def _gather(table: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _lookup(cohort: Cohort, name: str, left: np.ndarray, right: np.ndarray, a: np.ndarray, b: np.ndarray,
-            all_mentors: bool) -> np.ndarray:
-    """``tables[name][left[a], right[b]]``; for a block against every mentor, a row gather of the
-    expanded table (the same numbers, faster)."""
-    if all_mentors:
-        expanded = cohort.expanded(name, right)
+            columns: MentorColumns | None) -> np.ndarray:
+    """``tables[name][left[a], right[b]]``; for a block against the mentors of ``columns``, a row
+    gather of the expanded table (the same numbers, faster)."""
+    if columns is not None:
+        expanded = columns.table(cohort, name, right)
         if expanded is not None:
             return expanded[left[a[:, 0]]]
     return _gather(cohort.tables[name], left[a], right[b])
 
 
 def _weighted_score(cohort: Cohort, a: np.ndarray, b: np.ndarray, topic_overlap: np.ndarray,
-                    interest_overlap: np.ndarray, all_mentors: bool = False) -> np.ndarray:
+                    interest_overlap: np.ndarray, columns: MentorColumns | None = None) -> np.ndarray:
     """The integer score (0-10000) of the cells (a, b): a block (a: (k, 1), b: (1, m)) or aligned pairs.
 
     One formula for blocks and for single pairs, evaluated in the same order, so a pair's score
@@ -687,23 +710,23 @@ def _weighted_score(cohort: Cohort, a: np.ndarray, b: np.ndarray, topic_overlap:
                               ("weighted_experience", m.experience, r.experience),
                               ("weighted_format", m.format, r.format),
                               ("weighted_availability", m.availability, r.availability)):
-        num += _lookup(cohort, name, left, right, a, b, all_mentors)
-    num /= _lookup(cohort, "den_safe", m.counted, r.counted, a, b, all_mentors)
+        num += _lookup(cohort, name, left, right, a, b, columns)
+    num /= _lookup(cohort, "den_safe", m.counted, r.counted, a, b, columns)
     if t["any_neutral"]:
-        num += _lookup(cohort, "neutral", m.counted, r.counted, a, b, all_mentors)
+        num += _lookup(cohort, "neutral", m.counted, r.counted, a, b, columns)
     num *= np.float32(FULL)
     np.rint(num, out=num)
     return num.astype(np.int16)
 
 
-def _rule_block(cohort: Cohort, a: np.ndarray, b: np.ndarray, all_mentors: bool = False) -> dict[str, np.ndarray]:
+def _rule_block(cohort: Cohort, a: np.ndarray, b: np.ndarray, columns: MentorColumns | None = None) -> dict[str, np.ndarray]:
     """Which cells each table rule forbids (True = forbidden)."""
     m, r = cohort.mentees, cohort.mentors
     return {
-        "language": _lookup(cohort, "no_language", m.language_set, r.language_set, a, b, all_mentors),
-        "team": _lookup(cohort, "team", m.team, r.team, a, b, all_mentors),
-        "organisation": _lookup(cohort, "organisation", m.team, r.team, a, b, all_mentors),
-        "timezone": _lookup(cohort, "timezone", m.tz, r.tz, a, b, all_mentors),
+        "language": _lookup(cohort, "no_language", m.language_set, r.language_set, a, b, columns),
+        "team": _lookup(cohort, "team", m.team, r.team, a, b, columns),
+        "organisation": _lookup(cohort, "organisation", m.team, r.team, a, b, columns),
+        "timezone": _lookup(cohort, "timezone", m.tz, r.tz, a, b, columns),
     }
 
 
@@ -736,20 +759,23 @@ def _apply_sparse_rules(cohort: Cohort, allowed: np.ndarray, rows: np.ndarray, c
 
 
 def score_rows(cohort: Cohort, r0: int, r1: int, *, rows: np.ndarray | None = None,
-               cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               cols: np.ndarray | None = None, columns: MentorColumns | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores (int16, 0-10000) and the allowed mask of mentee rows r0..r1 (or of ``rows``)
-    against every mentor (or against ``cols``)."""
+    against every mentor (or against ``cols``). ``columns``: the expanded tables of ``cols``
+    when the caller scores many blocks against the same mentors."""
     m, r = cohort.mentees, cohort.mentors
     index = np.arange(r0, r1) if rows is None else np.asarray(rows, dtype=np.int64)
     mentors = np.arange(len(r)) if cols is None else np.asarray(cols, dtype=np.int64)
+    if cols is None:
+        columns = cohort.columns()
     a = index[:, None]
     b = mentors[None, :]
     take = slice(r0, r1) if rows is None else index
     right = slice(None) if cols is None else mentors
     topic_overlap = _overlap_block(m.topic_bits[take], r.topic_bits[right])
     interest_overlap = _overlap_block(m.interest_bits[take], r.interest_bits[right])
-    scores = _weighted_score(cohort, a, b, topic_overlap, interest_overlap, cols is None)
-    forbidden = _rule_block(cohort, a, b, cols is None)
+    scores = _weighted_score(cohort, a, b, topic_overlap, interest_overlap, columns)
+    forbidden = _rule_block(cohort, a, b, columns)
     allowed = forbidden["language"] | forbidden["team"]
     allowed |= forbidden["organisation"]
     allowed |= forbidden["timezone"]
@@ -830,26 +856,27 @@ def _workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _map_blocks(fn: Callable[[int, int], Any], blocks: list[tuple[int, int]], progress: Progress | None,
-                stage: str, total: int) -> list[Any]:
-    """Run ``fn`` over row blocks on a few threads (numpy releases the GIL); results in block order."""
-    results: list[Any] = [None] * len(blocks)
+def _run_tasks(fn: Callable[..., Any], tasks: list[tuple[tuple, int]], consume: Callable[[int, Any], None],
+               progress: Progress | None, stage: str) -> None:
+    """Run ``fn(*args)`` for each ``(args, size)`` task on a few threads (numpy releases the GIL)
+    and hand each result to ``consume(index, result)`` in task order, so nothing depends on timing."""
+    total = sum(size for _, size in tasks)
     done = 0
-    if len(blocks) <= 1 or _workers() == 1:
-        for k, (r0, r1) in enumerate(blocks):
-            results[k] = fn(r0, r1)
-            done += r1 - r0
+    if len(tasks) <= 1 or _workers() == 1:
+        for k, (args, size) in enumerate(tasks):
+            consume(k, fn(*args))
+            done += size
             if progress:
                 progress(stage, done, total)
-        return results
+        return
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        futures = [pool.submit(fn, r0, r1) for r0, r1 in blocks]
+        futures = [pool.submit(fn, *args) for args, _ in tasks]
         for k, future in enumerate(futures):
-            results[k] = future.result()
-            done += blocks[k][1] - blocks[k][0]
+            consume(k, future.result())
+            futures[k] = None  # type: ignore[call-overload]
+            done += tasks[k][1]
             if progress:
                 progress(stage, done, total)
-    return results
 
 
 # --------------------------------------------------------------------------- candidates
@@ -857,102 +884,227 @@ def _map_blocks(fn: Callable[[int, int], Any], blocks: list[tuple[int, int]], pr
 
 @dataclass
 class Candidates:
-    """The pairs offered to the solver: per mentee its best mentors, plus bonus pairs."""
+    """The pairs offered to the solver, and the scored pairs kept for pricing the rest.
+
+    ``rows/cols/scores``: each mentee's best ``candidates`` mentors and each mentor's best
+    mentees (offered to the solver). ``pool_*``: each mentee's best ``POOL_FACTOR x candidates``
+    scored mentors (priced exactly after each solve, without rescoring). ``kth``: an upper bound
+    on the score of every allowed pair outside the pool (-1: there is none); ``cut``: whether the
+    row may have such pairs. ``dense``: the whole score matrix (int16, -1 = not allowed) when
+    it was kept.
+    """
 
     rows: np.ndarray
     cols: np.ndarray
     scores: np.ndarray
+    pool_rows: np.ndarray
+    pool_cols: np.ndarray
+    pool_scores: np.ndarray
     kth: np.ndarray
     cut: np.ndarray
     dense: np.ndarray | None
-    allowed_count: np.ndarray
+
+
+def zero_overlap_bound(cohort: Cohort) -> int | None:
+    """The highest integer score of a pair who both answered topics and share none.
+
+    The topics term is then 0 while it still counts in the weighted mean, so the score is at
+    most ``1 - w_topics / (sum of weights)`` (every other criterion perfect): 60 with the
+    default weights. One unit is added for float32 rounding. None when topics weigh nothing.
+    """
+    weights = cohort.weights.astype(np.float64)
+    if weights[0] <= 0 or weights.sum() <= 0:
+        return None
+    return int(math.ceil(FULL * (1 - weights[0] / weights.sum()))) + 1
+
+
+def _score_groups(cohort: Cohort) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray, int | None]:
+    """Which cells to score, as (mentee rows, mentor cols or None = all) groups; which rows have
+    allowed cells left unscored; and the bound on those cells' scores.
+
+    A pair who share no goal scores at most ``zero_overlap_bound``, and a mentee's best mentors
+    nearly always share a goal, so only such pairs are scored: per goal option, the mentees who
+    want it x the mentors who offer it (a pair sharing two goals is scored twice, the same
+    number); mentees without goals x every mentor; every mentee x the mentors in no such group.
+    The pricing after each solve treats the bound as the score of every unscored cell, so this
+    never costs optimality. Every cell is scored when that is not much more work.
+    """
+    n, m = cohort.shape
+    everyone: list[tuple[np.ndarray, np.ndarray | None]] = [(np.arange(n), None)]
+    bound = zero_overlap_bound(cohort)
+    if bound is None or bound >= FULL or not n or not m:
+        return everyone, np.zeros(n, bool), None
+    mentees, mentors = cohort.mentees, cohort.mentors
+    rows_with = (mentees.counted & 1).astype(bool)
+    in_no_group = mentors.topic_count == 0  # offer nothing, or nothing any mentee wants
+    wanted, offered = mentees.topics > 0, mentors.topics > 0
+    per_goal = wanted.sum(axis=0).astype(np.int64) * offered.sum(axis=0).astype(np.int64)
+    cells = int(per_goal.sum()) + int((~rows_with).sum()) * m + int(rows_with.sum()) * int(in_no_group.sum())
+    if cells > PRUNE_SHARE * n * m:
+        return everyone, np.zeros(n, bool), None
+    groups: list[tuple[np.ndarray, np.ndarray | None]] = [
+        (np.flatnonzero(wanted[:, t]), np.flatnonzero(offered[:, t])) for t in np.flatnonzero(per_goal)]
+    if (~rows_with).any():
+        groups.append((np.flatnonzero(~rows_with), None))
+    if in_no_group.any() and rows_with.any():
+        groups.append((np.flatnonzero(rows_with), np.flatnonzero(in_no_group)))
+    return groups, rows_with, bound
+
+
+@dataclass
+class _Keys:
+    """How a cell's score and position become one sortable integer.
+
+    ``score << bits | (mentor tiebreak)``: unique within a row, larger = better, the earlier
+    mentor first on equal scores.
+    """
+
+    bits: int
+    dtype: type
+    tiebreak: np.ndarray
+
+    @classmethod
+    def of(cls, m: int) -> _Keys:
+        bits = max(1, int(m).bit_length())
+        dtype = np.int32 if (FULL + 1) << bits < np.iinfo(np.int32).max else np.int64
+        return cls(bits, dtype, ((1 << bits) - 1 - np.arange(m)).astype(dtype))
+
+
+def _score_chunk(cohort: Cohort, rows: np.ndarray, cols: np.ndarray | None, columns: MentorColumns,
+                 keys: _Keys, pool: int, keep_matrix: bool):
+    """Score one block; return its cells among each row's best ``pool``, each mentor's best
+    mentee in it, and (dense) its scores."""
+    scores, allowed = score_rows(cohort, 0, 0, rows=rows, cols=cols, columns=columns)
+    mentors = np.arange(len(cohort.mentors)) if cols is None else cols
+    key = scores.astype(keys.dtype)
+    key <<= keys.bits
+    key |= keys.tiebreak[mentors][None, :]
+    key[~allowed] = -1
+    width = key.shape[1]
+    if width > pool:
+        # partition (not argpartition) finds each row's pool-th key; a comparison then picks the cells
+        threshold = np.partition(key, width - pool, axis=1)[:, width - pool]
+        chosen = key >= np.maximum(threshold, 0)[:, None]
+    else:
+        chosen = allowed
+    local, at = np.nonzero(chosen)
+    stored = np.where(allowed, scores, np.int16(-1)) if keep_matrix else None
+    return rows[local], mentors[at], key[local, at], _slab_best(key, rows, mentors, keys.bits), stored
+
+
+def _slab_best(key: np.ndarray, rows: np.ndarray, mentors: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, scores): each mentor's best mentee in every slab of ``SLAB_ROWS`` rows of a
+    block (ties: the earlier signup): a few good mentees per mentor for the cost of one argmax."""
+    height, width = key.shape
+    found = []
+    for start in range(0, height, SLAB_ROWS * 64):
+        part = key[start:start + SLAB_ROWS * 64]
+        slabs = -(-len(part) // SLAB_ROWS)
+        if len(part) != slabs * SLAB_ROWS:
+            part = np.concatenate([part, np.full((slabs * SLAB_ROWS - len(part), width), -1, part.dtype)])
+        stacked = part.reshape(slabs, SLAB_ROWS, width)
+        top = stacked.argmax(axis=1)  # (slabs, width)
+        values = np.take_along_axis(stacked, top[:, None, :], axis=1)[:, 0, :]
+        slab, col = np.nonzero(values >= 0)
+        found.append((rows[start + slab * SLAB_ROWS + top[slab, col]], mentors[col],
+                      values[slab, col].astype(np.int64) >> bits))
+    return tuple(np.concatenate([f[k] for f in found]) if found else np.zeros(0, np.int64) for k in range(3))
+
+
+def _best_per_mentor(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray,
+                     most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each mentor's ``most`` best mentees among the given cells (ties: earlier signup first).
+
+    Offering the solver only each mentee's best mentors leaves out what popular mentees are to a
+    mentor, and the first pricing round then finds violations in nearly every row; a few best
+    mentees per mentor cost few edges and save solver rounds. The cells are each mentor's best
+    mentee of every scored block: an exact top few per column over every block cost more than
+    the scoring itself, and the pools alone left 2x more first-round violations at 100k. See ``_slab_best``.
+    """
+    if most <= 0 or not len(rows):
+        return rows[:0], cols[:0], scores[:0]
+    order = np.lexsort((rows, -scores, cols))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    rank = np.arange(len(cols)) - np.searchsorted(cols, cols)
+    keep = rank < most
+    return rows[keep], cols[keep], scores[keep]
+
+
+def _rank_in_rows(rows: np.ndarray, cols: np.ndarray, keys: np.ndarray, n: int,
+                  key_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The scored cells sorted by row, best first, each cell once; with each cell's rank in its row."""
+    top = np.int64((1 << key_bits) - 1)
+    composite = (rows.astype(np.int64) << key_bits) | (top - keys.astype(np.int64))
+    composite = np.sort(composite)  # np.unique would hash: several times slower here
+    first = np.ones(len(composite), bool)
+    first[1:] = composite[1:] != composite[:-1]  # a cell scored in two goal groups counts once
+    composite = composite[first]
+    rows = composite >> key_bits
+    keys = top - (composite & top)
+    starts = np.searchsorted(rows, np.arange(n))
+    return rows, keys, np.arange(len(rows)) - starts[rows], starts
 
 
 def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | None = None) -> Candidates:
-    """Each mentee's best ``k`` allowed mentors (ties: earlier signup first), block by block.
+    """Each mentee's best ``k`` allowed mentors (ties: earlier signup first) and its pricing pool.
 
-    ``kth`` is the score of the last kept candidate of each row (an upper bound for every pair that
-    was cut), ``cut`` says whether any allowed pair of the row was left out. With ``dense`` the
-    whole score matrix is kept (int16, -1 = not allowed) for exact pricing later.
+    Scores the cells ``_score_groups`` selects, block by block; every row's best
+    ``POOL_FACTOR x k`` are kept, the best ``k`` offered. With ``dense`` every cell is scored and
+    the whole matrix kept for exact pricing later.
     """
     n, m = cohort.shape
-    bits = max(1, int(m).bit_length())
-    # key = score, then earlier mentor first: unique per row, so "the k largest" is well defined
-    key_type = np.int32 if (FULL + 1) << bits < np.iinfo(np.int32).max else np.int64
-    tiebreak = ((1 << bits) - 1 - np.arange(m)).astype(key_type)[None, :]
+    keys = _Keys.of(m)
+    pool = k if dense else POOL_FACTOR * k
+    groups, unscored, bound = ([(np.arange(n), None)], np.zeros(n, bool), None) if dense else _score_groups(cohort)
+    tasks: list[tuple[tuple, int]] = []
+    columns = [cohort.columns() if cols is None else MentorColumns(cols) for _, cols in groups]
+    left = [0] * len(groups)
+    for g, (rows, cols) in enumerate(groups):
+        width = m if cols is None else len(cols)
+        for r0, r1 in _blocks(len(rows), width):
+            tasks.append(((g, r0, r1), (r1 - r0) * width))
+            left[g] += 1
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    column_best: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    stored: list[np.ndarray] = []
 
-    def block(r0: int, r1: int):
-        scores, allowed = score_rows(cohort, r0, r1)
-        key = scores.astype(key_type)
-        key <<= bits
-        key |= tiebreak
-        key[~allowed] = -1
-        count = allowed.sum(axis=1)
-        if m > k:
-            # partition (not argpartition) finds each row's k-th key; a comparison then picks the cells
-            threshold = np.partition(key, m - k, axis=1)[:, m - k]
-            chosen = key >= np.maximum(threshold, 0)[:, None]
-        else:
-            threshold = np.full(r1 - r0, -1, key_type)
-            chosen = allowed
-        local, cols = np.nonzero(chosen)
-        kth = (threshold.astype(np.int64) >> bits) if m > k else np.full(r1 - r0, -1, np.int64)
-        few = np.flatnonzero((threshold < 0) & (count > 0))  # fewer than k allowed: all kept
-        if len(few):
-            kth[few] = np.where(allowed[few], key[few], np.iinfo(key_type).max).min(axis=1) >> bits
-        kth[count == 0] = -1
-        stored = np.where(allowed, scores, np.int16(-1)) if dense else None
-        return local + r0, cols, scores[local, cols], kth, count, stored, _column_best(key, r0, MENTOR_SIDE_CANDIDATES)
+    def score(g: int, r0: int, r1: int):
+        rows, cols = groups[g]
+        return _score_chunk(cohort, rows[r0:r1], cols, columns[g], keys, pool, dense)
 
-    parts = _map_blocks(block, _blocks(n, m), progress, "score", n)
-    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-    scores = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int16)
-    kth = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, np.int64)
-    count = np.concatenate([p[4] for p in parts]) if parts else np.zeros(0, np.int64)
-    matrix = np.concatenate([p[5] for p in parts]) if dense and parts else (np.zeros((0, m), np.int16) if dense else None)
-    if parts:
-        extra_rows, extra_cols = _merge_column_best([p[6] for p in parts], bits, MENTOR_SIDE_CANDIDATES)
-        extra_scores = pair_scores(cohort, extra_rows, extra_cols)
-        rows, cols, scores = _merge(np.concatenate([rows, extra_rows]), np.concatenate([cols, extra_cols]),
-                                    np.concatenate([scores, extra_scores]), m)
-    per_row = np.bincount(rows, minlength=n) if n else np.zeros(0, np.int64)
-    return Candidates(rows.astype(np.int64), cols.astype(np.int64), scores.astype(np.int64), kth,
-                      count > per_row, matrix, count)
+    def consume(index: int, result) -> None:
+        g = tasks[index][0][0]
+        rows, cols, cell_keys, best, matrix = result
+        found.append((rows, cols, cell_keys))
+        column_best.append(best)
+        if matrix is not None:
+            stored.append(matrix)
+        left[g] -= 1
+        if not left[g]:
+            columns[g] = MentorColumns(None)  # free the group's expanded tables
 
-
-def _column_best(key: np.ndarray, r0: int, most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols, keys) of each mentor's ``most`` best allowed mentees within a block of rows."""
-    height = key.shape[0]
-    if most <= 0:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty
-    if height > most:
-        top = np.argpartition(key, height - most, axis=0)[height - most:]
-    else:
-        top = np.broadcast_to(np.arange(height)[:, None], key.shape)
-    cols = np.broadcast_to(np.arange(key.shape[1])[None, :], top.shape)
-    values = key[top, cols]
-    ok = values >= 0
-    return top[ok] + r0, cols[ok], values[ok]
-
-
-def _merge_column_best(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], bits: int,
-                       most: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each mentor's ``most`` best mentees over all blocks (ties: earlier signup first).
-
-    Offering the solver only each mentee's best mentors leaves out what popular mentees are to a
-    mentor, and the first pricing round then finds violations in nearly every row; a few
-    best mentees per mentor cost few edges and save solver rounds.
-    """
-    rows = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    cols = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    score = np.concatenate([p[2] for p in parts]).astype(np.int64) >> bits
-    order = np.lexsort((rows, -score, cols))
-    rows, cols = rows[order], cols[order]
-    rank = np.arange(len(cols)) - np.searchsorted(cols, cols)
-    keep = rank < most
-    return rows[keep], cols[keep]
+    _run_tasks(score, tasks, consume, progress, "score")
+    key_bits = keys.bits + int(FULL + 1).bit_length()
+    rows, cols, cell_keys = (np.concatenate([f[k] for f in found]) if found else np.zeros(0, np.int64) for k in range(3))
+    rows, cell_keys, rank, starts = _rank_in_rows(rows, cols, cell_keys, n, key_bits)
+    cols = (1 << keys.bits) - 1 - (cell_keys & ((1 << keys.bits) - 1))
+    scores = cell_keys >> keys.bits
+    in_pool = rank < pool
+    count = np.bincount(rows, minlength=n) if n else np.zeros(0, np.int64)
+    kth = np.full(n, -1, np.int64)
+    full = np.flatnonzero(count >= pool)
+    kth[full] = scores[starts[full] + pool - 1]
+    if bound is not None:
+        kth[unscored] = np.maximum(kth[unscored], bound)
+    rows, cols, scores, rank = rows[in_pool], cols[in_pool], scores[in_pool], rank[in_pool]
+    offered = rank < k
+    best = [np.concatenate([b[k] for b in column_best]) for k in range(3)] if column_best else [rows[:0]] * 3
+    extra = _best_per_mentor(*_merge(*best, m), MENTOR_SIDE_CANDIDATES)
+    o_rows, o_cols, o_scores = _merge(np.concatenate([rows[offered], extra[0]]), np.concatenate([cols[offered], extra[1]]),
+                                      np.concatenate([scores[offered], extra[2]]), m)
+    matrix = (np.concatenate(stored) if stored else np.zeros((0, m), np.int16)) if dense else None
+    return Candidates(o_rows.astype(np.int64), o_cols.astype(np.int64), o_scores.astype(np.int64),
+                      rows, cols, scores, kth, kth >= 0, matrix)
 
 
 # --------------------------------------------------------------------------- solving
@@ -1068,6 +1220,7 @@ def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
     m = len(cohort.mentors)
     width = max(m, 1)
     mentors = np.arange(m) if cols is None else cols
+    columns = None if cols is None else MentorColumns(cols)
     found_r, found_c, found_s = [], [], []
     for r0, r1 in _blocks(len(rows), len(mentors)):
         block_rows = rows[r0:r1]
@@ -1075,7 +1228,7 @@ def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
             scores = matrix[block_rows].astype(np.int64)
             allowed = scores >= 0
         else:
-            scores, allowed = score_rows(cohort, 0, 0, rows=block_rows, cols=cols)
+            scores, allowed = score_rows(cohort, 0, 0, rows=block_rows, cols=cols, columns=columns)
             scores = scores.astype(np.int64)
         if problem.threshold is not None:
             allowed &= scores >= problem.threshold
@@ -1094,36 +1247,51 @@ def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
     return np.concatenate(found_r), np.concatenate(found_c), np.concatenate(found_s)
 
 
-def _pricing_split(assignment: Assignment, cand: Candidates, wants: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """How to price the left-out pairs with the least scoring: (mentors F, rows for F, rows in full).
+def _pricing_groups(assignment: Assignment, cand: Candidates, wants: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Which cells outside the pools must be rescored to price them: (mentee rows, mentor cols) groups.
 
-    A left-out pair scores at most its row's last candidate (``kth``), so outside a set F of the
-    mentors with the highest prices a row needs checking only if ``kth`` could beat the highest
-    price outside F. The few mentors with spare capacity carry the highest prices and would
-    otherwise send nearly every row to a full rescoring: scoring every row against F and only the
-    remaining suspect rows against everyone costs ``rows x |F| + suspects x mentors`` cells,
-    minimised here over |F| = 0, 16, 32, 64, ...
+    A cell outside a row's pool scores at most the row's ``kth``, so its reduced cost is at
+    least ``cost(kth) - mentee price - mentor price``: it can be negative only with a mentor
+    priced above ``cost(kth) - mentee price``. With the mentors sorted by price, each row needs
+    a prefix of them; rows are grouped by that prefix rounded up to a power of two (at least
+    16), so at most about twice the cells that need it are scored. None = every mentor.
     """
     price = assignment.mentor_price
     m = len(price)
-    by_price = np.argsort(-price, kind="stable")
     open_rows = np.flatnonzero(cand.cut & (wants > 0) & np.isfinite(assignment.mentee_price))
     row_cost = assignment.cost(cand.kth[open_rows]) - assignment.mentee_price[open_rows]
-    best = (np.inf, 0, open_rows[:0])
-    size = 0
-    while True:
-        outside = float(price[by_price[size]]) if size < m else -np.inf
-        suspects = open_rows[row_cost - outside < 0]
-        cells = (len(open_rows) - len(suspects)) * size + len(suspects) * m
-        if cells < best[0]:
-            best = (cells, size, suspects)
-        if size >= m or not len(suspects):
-            break
-        size = 16 if size == 0 else min(2 * size, m)
-    _, size, suspects = best
-    if size == 0:
-        return by_price[:0], open_rows[:0], suspects
-    return np.sort(by_price[:size]), np.setdiff1d(open_rows, suspects), suspects
+    need = m - np.searchsorted(np.sort(price), row_cost, side="right")
+    open_rows, need = open_rows[need > 0], need[need > 0]
+    if not len(open_rows):
+        return []
+    size = np.minimum(m, np.maximum(16, 1 << np.ceil(np.log2(np.maximum(need, 1))).astype(np.int64)))
+    by_price = np.argsort(-price, kind="stable")
+    groups: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for width in np.unique(size).tolist():
+        rows = open_rows[size == width]
+        groups.append((rows, None if width >= m else np.sort(by_price[:width])))
+    return groups
+
+
+def _pool_violations(problem: _Problem, assignment: Assignment, cand: Candidates,
+                     offered_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pool cells not yet offered whose reduced cost is negative, with their rows' near misses
+    (reduced cost below ``PRICING_SLACK``, at most ``PRICING_ADD`` a row): priced without rescoring."""
+    width = max(len(problem.capacity), 1)
+    rows, cols, scores = cand.pool_rows, cand.pool_cols, cand.pool_scores
+    fresh = ~_sorted_contains(offered_keys, rows * width + cols)
+    if problem.threshold is not None:
+        fresh &= scores >= problem.threshold
+    rows, cols, scores = rows[fresh], cols[fresh], scores[fresh]
+    reduced = assignment.reduced_cost(rows, cols, scores)
+    violated = np.unique(rows[reduced < 0])
+    near = _sorted_contains(violated, rows) & (reduced < PRICING_SLACK)
+    rows, cols, scores, reduced = rows[near], cols[near], scores[near], reduced[near]
+    order = np.lexsort((cols, reduced, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    keep = rank < PRICING_ADD
+    return rows[keep], cols[keep], scores[keep]
 
 
 def _violations(cohort: Cohort, problem: _Problem, cand: Candidates, assignment: Assignment,
@@ -1134,10 +1302,9 @@ def _violations(cohort: Cohort, problem: _Problem, cand: Candidates, assignment:
     offered_keys = np.sort(rows * max(m, 1) + cols)  # sort, not np.unique: its hashing is slow here
     if cand.dense is not None:
         return _negative_reduced(cohort, problem, assignment, np.arange(n), None, offered_keys, cand.dense)
-    few_mentors, few_rows, full_rows = _pricing_split(assignment, cand, problem.wants)
-    parts = [_negative_reduced(cohort, problem, assignment, full_rows, None, offered_keys)]
-    if len(few_mentors) and len(few_rows):
-        parts.append(_negative_reduced(cohort, problem, assignment, few_rows, few_mentors, offered_keys))
+    parts = [_pool_violations(problem, assignment, cand, offered_keys)]
+    for rows, cols in _pricing_groups(assignment, cand, problem.wants):
+        parts.append(_negative_reduced(cohort, problem, assignment, rows, cols, offered_keys))
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 

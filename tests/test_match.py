@@ -435,6 +435,63 @@ def test_candidate_lists_with_pricing_reach_the_dense_optimum():
     assert check.places == len(dense.pairs) and check.total == dense.settings["solver_total"]
 
 
+def goal_cohort(seed: int, n: int) -> pd.DataFrame:
+    """Everyone names one or two of twelve goals: most pairs share none, so scoring is pruned."""
+    rng = np.random.default_rng(seed)
+    topics = [f"Topic {k}" for k in range(12)]
+    records = []
+    for i in range(n):
+        role = ["mentee", "mentee", "mentor", "both"][rng.integers(4)]
+        records.append(person(
+            f"P{i} Person", role, goals=tuple(rng.choice(topics, size=rng.integers(1, 3), replace=False)),
+            expertise=tuple(rng.choice(topics, size=rng.integers(1, 3), replace=False)),
+            industry=str(rng.choice(["", "Tech", "Law"])), experience=float(rng.integers(0, 20)),
+            interests=tuple(rng.choice(["a", "b", "c"], size=rng.integers(0, 3), replace=False)),
+            timezone=str(rng.choice(["Europe/London", "Asia/Tokyo", "America/Denver"])),
+            capacity=int(rng.integers(0, 3)), wants=int(rng.integers(1, 3)),
+        ))
+    return make_people(records)
+
+
+def test_a_pair_sharing_no_goal_never_scores_above_the_pruning_bound():
+    from mentorcli.match import zero_overlap_bound
+
+    people = goal_cohort(3, 80)
+    cohort = prepare_cohort(people, Config())
+    matrix = score_matrix(people, Config())
+    shared = cohort.mentees.topics @ cohort.mentors.topics.T
+    both_answered = ((cohort.mentees.counted & 1)[:, None] & (cohort.mentors.counted & 1)[None, :]).astype(bool)
+    unshared = both_answered & (shared == 0)
+    assert unshared.sum() > 1000
+    bound = zero_overlap_bound(cohort)
+    assert np.nanmax(np.rint(matrix.scores[unshared] * 100)) <= bound
+    # every other criterion perfect: 60 with the default weights, just under the bound
+    twins = make_people([
+        person("Ann Mentee", "mentee", goals=("Go",), industry="Tech", experience=2.0, interests=("a",),
+               format=("Video",), timezone="Europe/London"),
+        person("Bob Mentor", "mentor", expertise=("Law",), industry="Tech", experience=7.0, interests=("a",),
+               format=("Video",), timezone="Europe/London", capacity=1),
+    ])
+    assert score_matrix(twins, Config()).scores[0, 0] * 100 == bound - 1 == 6000
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_candidates_scored_per_goal_reach_the_dense_optimum(seed, monkeypatch):
+    from mentorcli import match as match_module
+
+    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)  # only pricing can find the rest
+    people = goal_cohort(seed, 120)
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=1)
+    groups, unscored, bound = match_module._score_groups(prepare_cohort(people, cfg))
+    assert len(groups) > 1 and unscored.any() and bound is not None  # pruned: most cells never scored
+    dense = match_people(people, Config())
+    sparse = match_people(people, cfg)
+    assert sparse.settings["method"] == "sparse" and dense.settings["method"] == "dense"
+    assert (len(sparse.pairs), sparse.settings["solver_total"]) == (len(dense.pairs), dense.settings["solver_total"])
+    assert sparse.settings["optimality_proven"] and not sparse.notes
+
+
 def _full_problem(people: pd.DataFrame):
     matrix = score_matrix(people, Config())
     weights = np.rint(np.nan_to_num(matrix.scores) * 100).astype(np.int64)
