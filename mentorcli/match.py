@@ -85,9 +85,9 @@ MENTOR_SIDE_CANDIDATES = 10
 POOL_FACTOR = 2
 """Each mentee's best ``POOL_FACTOR x candidates`` scored mentors are kept to price after each solve."""
 PRUNE_SHARE = 0.6
+"""Score only pairs who share a goal when that is at most this share of all cells (see ``_score_groups``)."""
 SLAB_ROWS = 32
 """Each mentor's best mentee in every this many scored rows is a candidate for its best few."""
-"""Score only pairs who share a goal when that is at most this share of all cells (see ``_score_groups``)."""
 BLOCK_CELLS = 1 << 20
 EXPANDED_BYTES = 256 << 20
 """Largest per-mentor look-up table kept in memory for fast block scoring (see ``MentorColumns``)."""
