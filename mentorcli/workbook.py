@@ -422,16 +422,15 @@ def _prebuilt_worksheet_class() -> type | None:
     return PrebuiltRowsWorksheet
 
 
-def _excel_text(sheet: Any) -> Callable[[str], str]:
-    """A string as xlsxwriter's ``write_string`` stores it: cut to Excel's 32,767 UTF-16 units."""
+def _excel_texts(sheet: Any, values: Sequence[str]) -> Sequence[str]:
+    """Strings as xlsxwriter's ``write_string`` stores them: cut to Excel's 32,767 UTF-16 units
+    (no string under half that can be over; nearly always none is, so one C pass checks)."""
     from xlsxwriter.utility import _utf16_len, _utf16_truncate
 
     limit = sheet.xls_strmax
-
-    def cut(text: str) -> str:
-        return _utf16_truncate(text, limit) if len(text) > limit // 2 and _utf16_len(text) > limit else text
-
-    return cut
+    if max(map(len, values), default=0) <= limit // 2:
+        return values
+    return [_utf16_truncate(v, limit) if len(v) > limit // 2 and _utf16_len(v) > limit else v for v in values]
 
 
 def _can_prebuild(sheet: Any, columns: Sequence[Column]) -> bool:
@@ -453,8 +452,8 @@ def _prebuilt_entries(sheet: Any, column: Column) -> list[Any]:
     values = column.values
     if column.kind == "number":
         return [v if v is not None and v == v else None for v in values]  # noqa: PLR0124 (NaN: blank)
-    index, cut = sheet.str_table._get_shared_string_index, _excel_text(sheet)
-    return [index(cut(v)) if v else None for v in values]
+    index = sheet.str_table._get_shared_string_index
+    return [index(v) if v else None for v in _excel_texts(sheet, values)]
 
 
 def _last_used_row(entries: Sequence[Sequence[Any]]) -> int:
