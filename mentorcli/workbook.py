@@ -435,13 +435,14 @@ def _excel_texts(sheet: Any, values: Sequence[str]) -> Sequence[str]:
 
 def _can_prebuild(sheet: Any, columns: Sequence[Column]) -> bool:
     """Ready XML only where xlsxwriter would write every value as given: rows within the sheet's
-    limit and finite numbers (xlsxwriter refuses NaN/inf, which are written blank here anyway)."""
+    limit (beyond it xlsxwriter drops cells) and no infinite number (xlsxwriter refuses one: the
+    per-cell path raises its error). NaN is a blank cell either way."""
     if not _FAST_CELLS or not columns or not hasattr(sheet, "prebuilt"):
         return False
     if len(columns[0].values) + 1 > sheet.xls_rowmax:
         return False
     for column in columns:
-        if column.kind == "number" and any(v is not None and v == v and math.isinf(v) for v in column.values):
+        if column.kind == "number" and any(v is not None and math.isinf(v) for v in column.values):
             return False
     return True
 
