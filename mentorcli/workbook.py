@@ -25,11 +25,10 @@ import io
 import json
 import math
 import re
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, count, repeat
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -318,54 +317,198 @@ def _fitted_width(column: Column) -> float:
 
 
 _FAST_CELLS = True
-"""Write cells through xlsxwriter's ``_write_string``/``_write_number`` (see ``_cell_writers``)."""
+"""Write the data rows as ready-made XML (``_PrebuiltRows``) instead of one xlsxwriter call per cell."""
+
+ROW_CHUNK = 4096
+"""Data rows turned into XML at a time: bounds the memory of a 100k sheet (a multiple of 16, see spans)."""
 
 
-def _cell_writers(sheet: Any) -> tuple[Callable[..., int], Callable[..., int]]:
-    """``write_string`` and ``write_number`` of ``sheet``, for hundreds of thousands of calls.
+@dataclass
+class _PrebuiltRows:
+    """A sheet's data rows (row 2 on), held as what their XML needs and written at ``close()``.
 
-    The public methods are thin wrappers that first check for A1 notation ("B2") and then call
-    ``_write_string``/``_write_number``, which do all the work (bounds, the 32,767 character
-    limit, the shared string table). With row/column numbers the wrapper is pure overhead, a
-    tenth of the time spent per cell, so the inner methods are called directly when this
-    xlsxwriter has them; otherwise, the public ones. A test checks both give the same bytes.
+    ``entries[c]`` has one item per data row: the shared-string index of a text cell, the number
+    of a number cell, or None for a blank cell (no ``<c>`` at all). ``styles[c]`` is the column's
+    Format (or None): xlsxwriter gives a cell without its own format the column's, and the number
+    cells are written with that same format, so every data cell of a column has the same ``s``.
     """
-    string, number = getattr(sheet, "_write_string", None), getattr(sheet, "_write_number", None)
-    if _FAST_CELLS and callable(string) and callable(number):
-        return string, number
-    return sheet.write_string, sheet.write_number
+
+    kinds: list[str]
+    styles: list[Any]
+    entries: list[list[Any]]
+
+    def spans(self) -> list[str | None]:
+        """``spans="first:last"`` of each block of 16 rows (header included), as xlsxwriter's
+        ``_calculate_spans`` does: the columns that hold a cell anywhere in the block."""
+        present = np.ones((len(self.entries[0]) + 1, len(self.entries)), dtype=bool)
+        for c, entries in enumerate(self.entries):
+            present[1:, c] = [e is not None for e in entries]
+        blocks = -(-len(present) // 16)
+        padded = np.zeros((blocks * 16, present.shape[1]), dtype=bool)
+        padded[:len(present)] = present
+        used = padded.reshape(blocks, 16, -1).any(axis=1)
+        first = used.argmax(axis=1)
+        last = used.shape[1] - 1 - used[:, ::-1].argmax(axis=1)
+        return [f"{a + 1}:{b + 1}" if any_ else None
+                for a, b, any_ in zip(first.tolist(), last.tolist(), used.any(axis=1).tolist())]
+
+    def xml_chunks(self, spans: Sequence[str | None]) -> Iterator[str]:
+        """The ``<row>`` elements of the data rows, exactly as xlsxwriter's ``_write_rows`` writes
+        them (a test compares the bytes): ``<row r="2" spans="1:9">``, then each present cell in
+        column order, ``<c r="B2" s="3" t="s"><v>17</v></c>`` or ``<c r="F2" s="4"><v>81.25</v></c>``."""
+        from xlsxwriter.utility import xl_col_to_name
+
+        letters = [xl_col_to_name(c) for c in range(len(self.entries))]
+        styles = ["" if s is None else f' s="{s._get_xf_index()}"' for s in self.styles]
+        rows = len(self.entries[0])
+        for start in range(0, rows, ROW_CHUNK):
+            numbers = [str(r) for r in range(start + 2, min(start + ROW_CHUNK, rows) + 2)]
+            cells = [_cell_xml(kind, letter, style, numbers, entries[start:start + ROW_CHUNK])
+                     for kind, letter, style, entries in zip(self.kinds, letters, styles, self.entries)]
+            blocks = [spans[row // 16] for row in range(start + 1, start + 1 + len(numbers))]
+            yield "".join([f'<row r="{r}" spans="{span}">{row}</row>'
+                           for r, span, row in zip(numbers, blocks, map("".join, zip(*cells))) if row])
+
+
+def _cell_xml(kind: str, letter: str, style: str, numbers: list[str], entries: list[Any]) -> list[str]:
+    """One column's ``<c>`` elements for a run of rows; "" for a blank cell."""
+    if kind == "number":
+        return [f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>' if v is not None else ""
+                for r, v in zip(numbers, entries)]
+    return [f'<c r="{letter}{r}"{style} t="s"><v>{i}</v></c>' if i is not None else ""
+            for r, i in zip(numbers, entries)]
+
+
+@cache
+def _prebuilt_worksheet_class() -> type | None:
+    """An xlsxwriter ``Worksheet`` that writes its data rows from a ``_PrebuiltRows``.
+
+    xlsxwriter spends about 7 µs a cell: a cell tuple stored per ``write_*`` call, then per cell
+    at ``close()`` a cell reference, a format lookup, attribute escaping and a file write. Ready
+    XML built a column at a time costs a small part of that. Only the data rows are made here;
+    the header row, the shared string table (strings are registered in the same order as
+    ``write_string`` would), formats, widths, panes and the filter stay xlsxwriter's. This uses
+    xlsxwriter internals (``_write_sheet_data``, ``_write_row``, ``_write_cell``,
+    ``str_table``, ``_check_dimensions``, ``_utf16_len``/``_utf16_truncate``), so
+    ``test_fast_cell_calls_write_the_same_bytes_as_xlsxwriters_public_methods`` compares the
+    bytes with xlsxwriter's own per-cell writing. None (per-cell writing) when they are missing.
+    """
+    from xlsxwriter import utility
+    from xlsxwriter.worksheet import Worksheet
+
+    needed = ("_write_sheet_data", "_write_row", "_write_cell", "_xml_start_tag", "_xml_end_tag",
+              "_check_dimensions")
+    if not all(callable(getattr(Worksheet, name, None)) for name in needed) \
+            or not callable(getattr(utility, "_utf16_len", None)) or not callable(getattr(utility, "_utf16_truncate", None)):
+        return None
+
+    class PrebuiltRowsWorksheet(Worksheet):
+        prebuilt: _PrebuiltRows | None = None
+
+        def _write_sheet_data(self) -> None:
+            if self.prebuilt is None or self.dim_rowmin is None:
+                super()._write_sheet_data()
+                return
+            spans = self.prebuilt.spans()
+            self._xml_start_tag("sheetData")
+            self._write_row(0, spans[0])  # the header: xlsxwriter's own cells
+            for c in sorted(self.table[0]):
+                self._write_cell(0, c, self.table[0][c])
+            self._xml_end_tag("row")
+            for chunk in self.prebuilt.xml_chunks(spans):
+                self.fh.write(chunk)
+            self._xml_end_tag("sheetData")
+
+    return PrebuiltRowsWorksheet
+
+
+def _excel_texts(sheet: Any, values: Sequence[str]) -> Sequence[str]:
+    """Strings as xlsxwriter's ``write_string`` stores them: cut to Excel's 32,767 UTF-16 units
+    (no string under half that can be over; nearly always none is, so one C pass checks)."""
+    from xlsxwriter.utility import _utf16_len, _utf16_truncate
+
+    limit = sheet.xls_strmax
+    if max(map(len, values), default=0) <= limit // 2:
+        return values
+    return [_utf16_truncate(v, limit) if len(v) > limit // 2 and _utf16_len(v) > limit else v for v in values]
+
+
+def _can_prebuild(sheet: Any, columns: Sequence[Column]) -> bool:
+    """Ready XML only where xlsxwriter would write every value as given: rows within the sheet's
+    limit (beyond it xlsxwriter drops cells) and no infinite number (xlsxwriter refuses one: the
+    per-cell path raises its error). NaN is a blank cell either way."""
+    if not _FAST_CELLS or not columns or not hasattr(sheet, "prebuilt"):
+        return False
+    if len(columns[0].values) + 1 > sheet.xls_rowmax:
+        return False
+    for column in columns:
+        if column.kind == "number" and any(v is not None and math.isinf(v) for v in column.values):
+            return False
+    return True
+
+
+def _prebuilt_entries(sheet: Any, column: Column) -> list[Any]:
+    """The column's data cells for ``_PrebuiltRows``, strings entered in the shared string table
+    top to bottom, as ``write_string`` would (the order fixes the table, so the bytes)."""
+    values = column.values
+    if column.kind == "number":
+        return [v if v is not None and v == v else None for v in values]  # noqa: PLR0124 (NaN: blank)
+    index = sheet.str_table._get_shared_string_index
+    return [index(v) if v else None for v in _excel_texts(sheet, values)]
+
+
+def _last_used_row(entries: Sequence[Sequence[Any]]) -> int:
+    """The last data row (1-based: row 0 is the header) holding a cell, 0 when none does."""
+    last = 0
+    for column in entries:
+        for position in range(len(column) - 1, last - 1, -1):
+            if column[position] is not None:
+                last = position + 1
+                break
+    return last
 
 
 def _write_sheet(workbook: Any, name: str, columns: Sequence[Column], formats: dict[str, Any]) -> None:
     """One sheet: bold frozen header, a filter over the data, fitted widths, typed cells.
 
-    Text goes through ``write_string`` only, so no signup answer can become a formula, URL
-    or number; numbers through ``write_number``. Blank cells are not written at all.
-    Column by column, top to bottom: the order fixes the shared string table, so the bytes.
-    The cell loops run in C (``map`` over ``compress``): only the xlsxwriter call is Python.
+    Text is written as strings only, so no signup answer can become a formula, URL or number;
+    numbers as numbers. Blank cells are not written at all. Column by column, top to bottom:
+    the order fixes the shared string table, so the bytes. The data rows go out as ready XML
+    (``_prebuilt_worksheet_class``), or cell by cell through xlsxwriter's public methods.
     """
-    sheet = workbook.add_worksheet(name)
-    write_string, write_number = _cell_writers(sheet)
+    worksheet_class = _prebuilt_worksheet_class() if _FAST_CELLS else None
+    sheet = workbook.add_worksheet(name, worksheet_class)
+    prebuild = _can_prebuild(sheet, columns)
     rows = len(columns[0].values) if columns else 0
+    kinds, styles, entries = [], [], []
     for c, column in enumerate(columns):
         cell_format = formats["wrap"] if column.header in WRAPPED_HEADERS else None
         if column.number_format:
             cell_format = formats.setdefault(column.number_format, workbook.add_format({"num_format": column.number_format}))
         sheet.set_column(c, c, _fitted_width(column), cell_format)
         sheet.write_string(0, c, column.header, formats["header"])
-        values = column.values
-        if column.kind == "number":
-            present = [v is not None and v == v for v in values]  # noqa: PLR0124 (None, NaN: blank)
-            _drain(map(write_number, compress(count(1), present), repeat(c), compress(values, present),
-                       repeat(cell_format)))
+        if prebuild:
+            kinds.append(column.kind)
+            styles.append(cell_format)
+            entries.append(_prebuilt_entries(sheet, column))
         else:
-            _drain(map(write_string, compress(count(1), values), repeat(c), compress(values, values)))
+            _write_cells(sheet, c, column, cell_format)
+    if prebuild:
+        sheet.prebuilt = _PrebuiltRows(kinds, styles, entries)
+        sheet._check_dimensions(_last_used_row(entries), 0)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, rows, max(len(columns) - 1, 0))
 
 
-def _drain(calls: Iterable[Any]) -> None:
-    deque(calls, maxlen=0)
+def _write_cells(sheet: Any, c: int, column: Column, cell_format: Any) -> None:
+    """A column's data cells through xlsxwriter's public methods, one call per cell (the
+    reference the ready XML is tested against, and the way when it cannot be used)."""
+    for row, value in enumerate(column.values, 1):
+        if column.kind == "number":
+            if value is not None and value == value:  # noqa: PLR0124 (None, NaN: blank)
+                sheet.write_number(row, c, value, cell_format)
+        elif value:
+            sheet.write_string(row, c, value)
 
 
 @contextmanager

@@ -539,3 +539,41 @@ def test_a_csv_named_as_the_pairing_workbook_gets_a_line_that_says_why(tmp_path)
     csv.write_text("Pair ID,Mentee Email\nP001,a@example.org\n")
     with pytest.raises(MentorError, match="is not a pairing workbook.*mentor match"):
         read_pairing_workbook(csv, Config())
+
+
+def block_inputs() -> tuple[Roster, MatchResult]:
+    """40 people: rows in several blocks of 16 (xlsxwriter's ``spans``), whole blocks where the
+    last columns are blank, a row blank after its first cell, and a string cut at Excel's limit
+    in the middle of a character outside the BMP."""
+    people = []
+    for i in range(40):
+        role = "mentor" if i % 4 == 0 else "mentee"
+        fields = {"capacity": 3} if role == "mentor" else {"goals": ("Leadership",)}
+        if i < 15 or i >= 31:  # Avoid and Choices (the last People columns) blank in rows 17-32: a block
+            fields.update(avoid=f"Person {i + 1}", choices=(f"Person {i + 2}",))
+        if i == 20:
+            fields["organisation"] = "x" * 32_766 + "\U0001F600"  # 32,768 UTF-16 units: the emoji is cut
+        people.append(person(f"Person {i}", f"p{i}@example.org", role, source_row=i + 2, **fields))
+    roster = Roster(people=make_people(people), problems=[], columns={"name": "Name"},
+                    sources=[SourceFile("signups.csv", "cd" * 32, "", None, 40)])
+    mentees = [i for i in range(40) if i % 4]
+    pairs = pd.DataFrame({
+        "pair_id": [f"P{k + 1:03d}" for k in range(len(mentees))], "mentee": mentees,
+        "mentor": [4 * (k % 10) for k in range(len(mentees))],
+        "score": [float(k) if k % 17 else np.nan for k in range(len(mentees))],
+        "requested": [k % 5 == 0 for k in range(len(mentees))], "kept": False,
+        "why": ["" if 16 <= k < 33 else f"why {k}" for k in range(len(mentees))],
+    })
+    mentors = pd.DataFrame({"person": list(range(0, 40, 4)), "capacity": 3, "assigned": 3})
+    result = MatchResult(pairs=pairs, unmatched=pd.DataFrame({"person": [], "role": [], "reason": []}),
+                         mentors=mentors, total_score=1.0, min_score=0.0, mean_score=0.5, notes=[], settings={})
+    return roster, result
+
+
+def test_ready_rows_match_xlsxwriter_across_row_blocks(tmp_path, monkeypatch):
+    fast = write_pairing_workbook(tmp_path / "fast.xlsx", *block_inputs(), config(), force=False)
+    monkeypatch.setattr(workbook, "_FAST_CELLS", False)
+    public = write_pairing_workbook(tmp_path / "public.xlsx", *block_inputs(), config(), force=False)
+    assert sha(fast) == sha(public)
+    people = openpyxl.load_workbook(fast)["People"]
+    assert people["H22"].value == "x" * 32_766 and people["T17"].value is None and people["T33"].value == "Person 33"
