@@ -1296,24 +1296,6 @@ def _ordinal(rank: int) -> str:
     return ORDINALS.get(rank, f"{rank}th")
 
 
-def _list_text(items: Sequence[str], limit: int = 3) -> str:
-    items = list(items)
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    return ", ".join(items)
-
-
-def _shared(mine: Iterable[str], theirs: Iterable[str]) -> list[str]:
-    keys = {option_key(t) for t in theirs}
-    out, seen = [], set()
-    for item in mine:
-        key = option_key(item)
-        if key in keys and key not in seen:
-            seen.add(key)
-            out.append(str(item).strip())
-    return out
-
-
 def _years(value: float) -> str:
     return f"{value:g} year" + ("" if value == 1 else "s")
 
@@ -1336,70 +1318,222 @@ class PairFacts:
         return cls(hours, overlap, both)
 
 
-def why_text(cohort: Cohort, mentee: int, mentor: int, criteria: dict[str, float], bonus: list[str], kept: bool,
-             facts: PairFacts | None = None, at: int = 0) -> str:
-    """Plain words: what the pair shares, then what differs.
+def _list_text(items: Sequence[str], limit: int = 3) -> str:
+    items = list(items)
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return ", ".join(items)
 
-    ``facts``/``at``: the pair's precomputed hours apart and shared hours (``PairFacts``); computed
-    here when not given.
+
+@dataclass(frozen=True, eq=False)
+class _Options:
+    """One list answer as the Why compares it: each distinct option key once, with the display text
+    of its first occurrence, in answer order (the order the Why lists shared options in).
+
+    Hashed by identity: one object per distinct answer, so pairs of them are cheap memo keys.
     """
-    if facts is None:
-        facts, at = PairFacts.of(cohort, np.array([mentee]), np.array([mentor])), 0
-    a = {name: cohort.column(name)[mentee] for name in WHY_FIELDS}
-    b = {name: cohort.column(name)[mentor] for name in WHY_FIELDS}
-    parts: list[str] = []
-    differs: list[str] = []
-    if kept:
-        parts.append("kept from the earlier pairing")
-    parts.extend(bonus)
-    goals = list(dict.fromkeys([*a["goals"], *a["topics"]]))
-    offers = [*b["expertise"], *b["topics"]]
-    if not math.isnan(criteria.get("topics", math.nan)):
-        shared = _shared(goals, offers)
-        n_goals = len({option_key(g) for g in goals})
-        if shared:
-            parts.append(f"shares {len(shared)} of {n_goals} goal{'s' if n_goals != 1 else ''}: {_list_text(shared)}")
-        else:
-            differs.append(f"offers none of the mentee's {n_goals} goal{'s' if n_goals != 1 else ''}")
-    if not math.isnan(criteria.get("industry", math.nan)):
-        if criteria["industry"] >= 1:
-            parts.append(f"same industry ({str(a['industry']).strip()})")
-        else:
-            differs.append(f"industry {str(b['industry']).strip()} vs {str(a['industry']).strip()}")
-    if not math.isnan(criteria.get("experience", math.nan)):
-        gap = float(b["experience"]) - float(a["experience"])
-        if gap > 0:
-            parts.append(f"mentor has {_years(gap)} more experience")
-        elif gap == 0:
-            differs.append("same experience level")
-        else:
-            differs.append(f"mentor has {_years(-gap)} less experience")
-    hours = None if np.isnan(facts.hours[at]) else float(facts.hours[at])
-    overlap = int(facts.overlap[at])
-    if facts.both_available[at]:
-        if overlap:
-            parts.append(f"{overlap} h a week both available")
-        else:
-            differs.append("no weekly hours both available")
-    if hours is not None:
-        parts.append("same time zone" if hours == 0 else f"{hours:g} h apart")
-    langs = _shared(a["languages"], b["languages"])
-    if langs:
-        parts.append(f"both speak {_list_text(langs)}")
-    fa, fb = list(a["format"]), list(b["format"])
-    if fa and fb:
-        common = _shared(fa, fb)
-        if common:
-            parts.append(f"both prefer {_list_text(common, 2).lower()}")
-        else:
-            differs.append(f"mentor prefers {_list_text([f.lower() for f in fb], 2)}, mentee {_list_text([f.lower() for f in fa], 2)}")
-    likes = _shared(a["interests"], b["interests"])
-    if likes:
-        parts.append(f"both like {_list_text([x.lower() for x in likes])}")
-    text = "; ".join(parts) if parts else "no answers to compare (neutral score)"
-    if differs:
-        text += "; differs: " + ", ".join(differs)
+
+    answer: tuple[str, ...]
+    keys: tuple[str, ...]
+    labels: tuple[str, ...]
+    key_set: frozenset[str]
+
+    @classmethod
+    def of(cls, answer: Iterable[str]) -> _Options:
+        answer = tuple(answer)
+        first: dict[str, str] = {}
+        for item in answer:
+            key = option_key(item)
+            if key not in first:
+                first[key] = str(item).strip()
+        return cls(answer, tuple(first), tuple(first.values()), frozenset(first))
+
+    @classmethod
+    def joined(cls, answers: tuple[Iterable[str], ...]) -> _Options:
+        """Several answers read as one (goals + topics)."""
+        return cls.of(item for answer in answers for item in answer)
+
+    def shared(self, theirs: _Options) -> list[str]:
+        """My labels whose option ``theirs`` also has, in my order."""
+        if self.key_set.isdisjoint(theirs.key_set):
+            return []
+        other = theirs.key_set
+        return [label for key, label in zip(self.keys, self.labels) if key in other]
+
+
+class _Memo(dict):
+    """``memo[key]`` builds the value on first use."""
+
+    def __init__(self, build: Callable[[Any], Any]):
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.build(key)
+        return value
+
+
+def _each(build: Callable[[Any], Any], keys: Iterable[Any]) -> list:
+    """``build(key)`` for each key, worked out once per distinct key: answers, and pairs of answers,
+    repeat a lot (a mentor is in up to 3 pairs, a few languages and formats cover everyone)."""
+    return list(map(_Memo(build).__getitem__, keys))
+
+
+def _options_of(cohort: Cohort, persons: list[int], name: str) -> list[_Options]:
+    column = cohort.column(name)
+    return _each(_Options.of, [column[p] for p in persons])
+
+
+def _joined_options_of(cohort: Cohort, persons: list[int], first: str, second: str) -> list[_Options]:
+    """``_Options`` of two columns run together (goals + topics), for each listed person."""
+    a, b = cohort.column(first), cohort.column(second)
+    return _each(_Options.joined, [(a[p], b[p]) for p in persons])
+
+
+Words = tuple[Sequence[str], Sequence[str]]
+"""Per pair: the words that go with what the pair shares, and those that go after "differs:" ("" for none)."""
+
+
+def _columns(words: list[tuple[str, str]]) -> Words:
+    """Per pair (shared words, differing words) -> the two columns."""
+    return tuple(zip(*words)) if words else ((), ())  # type: ignore[return-value]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _counted(values: np.ndarray) -> list[bool]:
+    return (~np.isnan(values)).tolist()
+
+
+def _topic_phrase(key: tuple[_Options, _Options, bool]) -> tuple[str, str]:
+    goals, offers, counted = key
+    if not counted:
+        return "", ""
+    shared, goal_count = goals.shared(offers), _plural(len(goals.keys), "goal")
+    if shared:
+        return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
+    return "", f"offers none of the mentee's {goal_count}"
+
+
+def _topic_words(cohort: Cohort, mentee: list[int], mentor: list[int], topics: np.ndarray) -> Words:
+    wanted = _joined_options_of(cohort, mentee, "goals", "topics")
+    offered = _joined_options_of(cohort, mentor, "expertise", "topics")
+    return _columns(_each(_topic_phrase, zip(wanted, offered, _counted(topics))))
+
+
+def _industry_phrase(key: tuple[Any, Any, int]) -> tuple[str, str]:
+    """key: (mentee's industry, mentor's, -1 not counted / 0 differs / 1 same)."""
+    mine, theirs, same = key
+    if same < 0:
+        return "", ""
+    if same:
+        return f"same industry ({str(mine).strip()})", ""
+    return "", f"industry {str(theirs).strip()} vs {str(mine).strip()}"
+
+
+def _industry_words(cohort: Cohort, mentee: list[int], mentor: list[int], industry: np.ndarray) -> Words:
+    names = cohort.column("industry")
+    same = np.where(np.isnan(industry), -1, industry >= 1).tolist()
+    return _columns(_each(_industry_phrase, zip([names[p] for p in mentee], [names[p] for p in mentor], same)))
+
+
+def _gap_phrase(gap: float | None) -> tuple[str, str]:
+    """Experience gap (mentor minus mentee, years; None: not counted)."""
+    if gap is None:
+        return "", ""
+    if gap > 0:
+        return f"mentor has {_years(gap)} more experience", ""
+    if gap == 0:
+        return "", "same experience level"
+    return "", f"mentor has {_years(-gap)} less experience"
+
+
+def _experience_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, experience: np.ndarray) -> Words:
+    years = np.asarray(cohort.column("experience"), dtype=float)
+    gaps = (years[mentor] - years[mentee]).tolist()
+    return _columns(_each(_gap_phrase, [g if c else None for g, c in zip(gaps, _counted(experience))]))
+
+
+def _availability_phrase(key: tuple[bool, int]) -> tuple[str, str]:
+    """key: (both gave weekly hours, hours both available)."""
+    both, hours = key
+    if not both:
+        return "", ""
+    return (f"{hours} h a week both available", "") if hours else ("", "no weekly hours both available")
+
+
+def _apart_phrase(hours: float | None) -> str:
+    """Hours between the two time zones (None: a zone unknown, nothing to say)."""
+    if hours is None:
+        return ""
+    return "same time zone" if hours == 0 else f"{hours:g} h apart"
+
+
+def _availability_words(facts: PairFacts) -> Words:
+    said, differs = _columns(_each(_availability_phrase, zip(facts.both_available.tolist(), facts.overlap.tolist())))
+    apart = _each(_apart_phrase, [None if h != h else h for h in facts.hours.tolist()])
+    return tuple(zip(said, apart)), differs  # type: ignore[return-value]
+
+
+def _shared_words(cohort: Cohort, mentee: list[int], mentor: list[int], name: str,
+                  phrase: Callable[[list[str]], str]) -> list[str]:
+    """``phrase(shared options)`` of column ``name`` for each pair, "" where they share none."""
+    build = lambda pair: phrase(shared) if (shared := pair[0].shared(pair[1])) else ""
+    return _each(build, zip(_options_of(cohort, mentee, name), _options_of(cohort, mentor, name)))
+
+
+def _format_phrase(key: tuple[_Options, _Options]) -> tuple[str, str]:
+    mine, theirs = key
+    if not (mine.keys and theirs.keys):
+        return "", ""
+    common = mine.shared(theirs)
+    if common:
+        return f"both prefer {_list_text(common, 2).lower()}", ""
+    lower = lambda options: _list_text([f.lower() for f in options.answer], 2)
+    return "", f"mentor prefers {lower(theirs)}, mentee {lower(mine)}"
+
+
+def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int]) -> Words:
+    return _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+
+
+def _sentence(head: list[str], shared: str, different: str) -> str:
+    """The Why from its parts: what comes first (kept, requests), what is shared, what differs."""
+    text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
+    text = text or "no answers to compare (neutral score)"
+    if different:
+        text += "; differs: " + different
     return text[:1].upper() + text[1:]
+
+
+def why_texts(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, criteria: dict[str, np.ndarray],
+              bonus: Sequence[list[str]], kept: Sequence[bool], facts: PairFacts,
+              progress: Progress | None = None) -> list[str]:
+    """Plain words for each pair (People positions ``mentee``/``mentor``): what it shares, then what differs.
+
+    Column by column rather than pair by pair: each criterion's words are decided for all pairs at
+    once, from each distinct answer (and pair of answers) worked out once; only the joining runs per
+    pair. A per-pair pass over every field was most of the explain time.
+    """
+    a, b = mentee.tolist(), mentor.tolist()
+    topics, industry = _topic_words(cohort, a, b, criteria["topics"]), _industry_words(cohort, a, b, criteria["industry"])
+    experience, available = _experience_words(cohort, mentee, mentor, criteria["experience"]), _availability_words(facts)
+    formats = _format_words(cohort, a, b)
+    languages = _shared_words(cohort, a, b, "languages", lambda langs: f"both speak {_list_text(langs)}")
+    likes = _shared_words(cohort, a, b, "interests", lambda likes: f"both like {_list_text([x.lower() for x in likes])}")
+    said = ["; ".join(filter(None, row)) for row in zip(topics[0], industry[0], experience[0], *zip(*available[0]),
+                                                       languages, formats[0], likes)]
+    differs = [", ".join(filter(None, row)) for row in zip(topics[1], industry[1], experience[1], available[1], formats[1])]
+    heads = [["kept from the earlier pairing", *words] if kept_pair else words for kept_pair, words in zip(kept, bonus)]
+    texts: list[str] = []
+    for start in range(0, len(a), 5000):
+        if progress:
+            progress("explain", start, len(a))
+        end = start + 5000
+        texts.extend(map(_sentence, heads[start:end], said[start:end], differs[start:end]))
+    return texts
 
 
 def criteria_values(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
@@ -1667,17 +1801,10 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     for name in CRITERIA:
         pairs[f"c_{name}"] = criteria[name]
     pairs["requested"] = requested
-    whys = []
-    kept_flags = pairs["kept"].tolist()
-    facts = PairFacts.of(cohort, mentee, mentor)
-    for k in range(len(pairs)):
-        if not inside[k]:
-            whys.append("Kept from the earlier pairing (one of them no longer signed up in this role)")
-        else:
-            whys.append(why_text(cohort, int(mentee[k]), int(mentor[k]), {c: float(criteria[c][k]) for c in CRITERIA},
-                                 words[k], kept_flags[k], facts, k))
-        if progress and k % 5000 == 0:
-            progress("explain", k, len(pairs))
+    whys = why_texts(cohort, mentee, mentor, criteria, words, pairs["kept"].tolist(), PairFacts.of(cohort, mentee, mentor),
+                     progress)
+    for k in np.flatnonzero(~inside).tolist():
+        whys[k] = "Kept from the earlier pairing (one of them no longer signed up in this role)"
     pairs["why"] = whys
     pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{c}" for c in CRITERIA], "requested", "kept", "why"]]
 
