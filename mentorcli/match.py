@@ -1314,10 +1314,9 @@ class PairFacts:
     def of(cls, cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray) -> PairFacts:
         """``mentee``/``mentor``: People positions of each pair."""
         hours = largest_clock_gap(cohort.offsets[mentee] - cohort.offsets[mentor])
-        masks = cohort.masks
-        overlap = (masks[mentee] & masks[mentor]).sum(axis=1)
-        both = masks[mentee].any(axis=1) & masks[mentor].any(axis=1)
-        return cls(hours, overlap, both)
+        mine, theirs = cohort.masks[mentee], cohort.masks[mentor]  # gathered once: most of the cost
+        overlap = np.count_nonzero(mine & theirs, axis=1)
+        return cls(hours, overlap, mine.any(axis=1) & theirs.any(axis=1))
 
 
 def _list_text(items: Sequence[str], limit: int = 3) -> str:
@@ -1327,7 +1326,6 @@ def _list_text(items: Sequence[str], limit: int = 3) -> str:
     return ", ".join(items)
 
 
-@dataclass(frozen=True, eq=False)
 class _Options:
     """One list answer as the Why compares it: each distinct option key once, with the display text
     of its first occurrence, in answer order (the order the Why lists shared options in).
@@ -1335,25 +1333,21 @@ class _Options:
     Hashed by identity: one object per distinct answer, so pairs of them are cheap memo keys.
     """
 
-    answer: tuple[str, ...]
-    keys: tuple[str, ...]
-    labels: tuple[str, ...]
-    key_set: frozenset[str]
+    __slots__ = ("answer", "keys", "labels", "key_set")
 
-    @classmethod
-    def of(cls, answer: Iterable[str]) -> _Options:
-        answer = tuple(answer)
+    def __init__(self, answer: Iterable[str]):
+        self.answer = tuple(answer)
         first: dict[str, str] = {}
-        for item in answer:
-            key = option_key(item)
-            if key not in first:
-                first[key] = str(item).strip()
-        return cls(answer, tuple(first), tuple(first.values()), frozenset(first))
+        for item in self.answer:
+            first.setdefault(option_key(item), item)
+        self.keys = tuple(first)
+        self.labels = tuple(str(item).strip() for item in first.values())
+        self.key_set = frozenset(first)
 
     @classmethod
     def joined(cls, answers: tuple[Iterable[str], ...]) -> _Options:
         """Several answers read as one (goals + topics)."""
-        return cls.of(item for answer in answers for item in answer)
+        return cls(item for answer in answers for item in answer)
 
     def shared(self, theirs: _Options) -> list[str]:
         """My labels whose option ``theirs`` also has, in my order."""
@@ -1383,7 +1377,7 @@ def _each(build: Callable[[Any], Any], keys: Iterable[Any]) -> list:
 
 def _options_of(cohort: Cohort, persons: list[int], name: str) -> list[_Options]:
     column = cohort.column(name)
-    return _each(_Options.of, [column[p] for p in persons])
+    return _each(_Options, [column[p] for p in persons])
 
 
 def _joined_options_of(cohort: Cohort, persons: list[int], first: str, second: str) -> list[_Options]:
@@ -1409,7 +1403,7 @@ def _counted(values: np.ndarray) -> list[bool]:
     return (~np.isnan(values)).tolist()
 
 
-def _goal_hits(cohort: Cohort, cols: np.ndarray, wanted: list[_Options], offered: list[_Options]) -> list[int]:
+def _goal_hits(cohort: Cohort, mentor: list[int], cols: np.ndarray, wanted: list[_Options]) -> list[int]:
     """For each pair, which of the mentee's goals the mentor offers: bit j for the j-th goal.
 
     One gather from the mentors' option matrix for all pairs instead of a set test per goal and
@@ -1423,10 +1417,11 @@ def _goal_hits(cohort: Cohort, cols: np.ndarray, wanted: list[_Options], offered
     hits = cohort.mentors.topics[cols[:, None], np.maximum(ids, 0)] > 0
     hits &= ids >= 0
     masks = (hits.astype(np.int64) @ (1 << np.arange(width, dtype=np.int64))).tolist()
-    for k in np.flatnonzero(((ids < 0) & (np.arange(width) < np.array([len(g.keys) for g in wanted]).reshape(-1, 1)))
-                            .any(axis=1)).tolist():
-        goals, offers = wanted[k], offered[k]
-        masks[k] = sum(1 << j for j, key in enumerate(goals.keys) if key in offers.key_set)
+    goal_count = np.array([len(goals.keys) for goals in wanted], dtype=np.int64).reshape(-1, 1)
+    outside = np.flatnonzero(((ids < 0) & (np.arange(width) < goal_count)).any(axis=1)).tolist()
+    offered = _joined_options_of(cohort, [mentor[k] for k in outside], "expertise", "topics")
+    for k, offers in zip(outside, offered):
+        masks[k] = sum(1 << j for j, key in enumerate(wanted[k].keys) if key in offers.key_set)
     return masks
 
 
@@ -1444,8 +1439,7 @@ def _topic_phrase(key: tuple[_Options, int, bool]) -> tuple[str, str]:
 
 def _topic_words(cohort: Cohort, mentee: list[int], mentor: list[int], cols: np.ndarray, topics: np.ndarray) -> Words:
     wanted = _joined_options_of(cohort, mentee, "goals", "topics")
-    offered = _joined_options_of(cohort, mentor, "expertise", "topics")
-    hits = _goal_hits(cohort, cols, wanted, offered)
+    hits = _goal_hits(cohort, mentor, cols, wanted)
     return _columns(_each(_topic_phrase, zip(wanted, hits, _counted(topics))))
 
 
@@ -1537,11 +1531,11 @@ def _sentence(head: list[str], shared: str, different: str) -> str:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the Whys are built.
+    """Pause the cyclic garbage collector while the result and its Whys are built.
 
-    They allocate a few small tuples per pair, none of them cyclic; with the collector on, that
-    triggers full collections over everything alive (a 100k cohort's columns), which cost more
-    than writing the texts (measured: 1.0 s -> 0.58 s for 80k pairs).
+    They allocate a few small lists and tuples per pair, none of them cyclic; with the collector
+    on, that triggers full collections over everything alive (a 100k cohort's columns), which cost
+    more than writing the texts (measured: why_texts 1.0 s -> 0.58 s for 80k pairs).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -1834,6 +1828,7 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     return _result(cohort, solution, kept, objective, cand, progress)
 
 
+@_collector_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
             cand: Candidates, progress: Progress | None) -> MatchResult:
     """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings."""
