@@ -47,7 +47,6 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import math
 import os
 import re
 import unicodedata
@@ -101,7 +100,6 @@ RULE_TEXT = {
 }
 RULE_SINGULAR = {"language": "shares no language"}
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-WHY_FIELDS = ("goals", "topics", "expertise", "industry", "experience", "languages", "format", "interests")
 
 
 # --------------------------------------------------------------------------- text normalising
@@ -1333,7 +1331,7 @@ class _Options:
     Hashed by identity: one object per distinct answer, so pairs of them are cheap memo keys.
     """
 
-    __slots__ = ("answer", "keys", "labels", "key_set")
+    __slots__ = ("answer", "key_set", "keys", "labels")
 
     def __init__(self, answer: Iterable[str]):
         self.answer = tuple(answer)
@@ -1403,22 +1401,28 @@ def _counted(values: np.ndarray) -> list[bool]:
     return (~np.isnan(values)).tolist()
 
 
+MASK_BITS = 62
+"""Goals per mentee that ``_goal_hits`` marks in one int64 (bit 63 is the sign)."""
+
+
 def _goal_hits(cohort: Cohort, mentor: list[int], cols: np.ndarray, wanted: list[_Options]) -> list[int]:
     """For each pair, which of the mentee's goals the mentor offers: bit j for the j-th goal.
 
     One gather from the mentors' option matrix for all pairs instead of a set test per goal and
     pair; the mask, unlike the pair, repeats, so the words are then written once per (goals, mask).
-    A goal outside the option vocabulary (a blank one) is tested as text.
+    A goal outside the option vocabulary (a blank one) is tested as text, and so are all goals of
+    a mentee with more goals than an int64 mask holds.
     """
     vocab = {key: i for i, key in enumerate(cohort.vocab_topics)}
-    width = max((len(goals.keys) for goals in wanted), default=0)
-    ids = np.array(_each(lambda goals: [vocab.get(key, -1) for key in goals.keys] + [-1] * (width - len(goals.keys)),
+    goal_count = np.array([len(goals.keys) for goals in wanted], dtype=np.int64).reshape(-1, 1)
+    width = min(int(goal_count.max(initial=0)), MASK_BITS)
+    ids = np.array(_each(lambda goals: [vocab.get(key, -1) for key in goals.keys[:width]] + [-1] * (width - len(goals.keys)),
                          wanted), dtype=np.int64).reshape(len(wanted), width)
     hits = cohort.mentors.topics[cols[:, None], np.maximum(ids, 0)] > 0
     hits &= ids >= 0
     masks = (hits.astype(np.int64) @ (1 << np.arange(width, dtype=np.int64))).tolist()
-    goal_count = np.array([len(goals.keys) for goals in wanted], dtype=np.int64).reshape(-1, 1)
-    outside = np.flatnonzero(((ids < 0) & (np.arange(width) < goal_count)).any(axis=1)).tolist()
+    outside = np.flatnonzero(((ids < 0) & (np.arange(width) < goal_count)).any(axis=1)
+                             | (goal_count[:, 0] > MASK_BITS)).tolist()
     offered = _joined_options_of(cohort, [mentor[k] for k in outside], "expertise", "topics")
     for k, offers in zip(outside, offered):
         masks[k] = sum(1 << j for j, key in enumerate(wanted[k].keys) if key in offers.key_set)
@@ -1494,7 +1498,7 @@ def _apart_phrase(hours: float | None) -> str:
 def _availability_words(facts: PairFacts) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
     """((shared weekly hours, hours apart), no shared hours) per pair: two shared columns, one differing."""
     available, no_hours = _columns(_each(_availability_phrase, zip(facts.both_available.tolist(), facts.overlap.tolist())))
-    apart = _each(_apart_phrase, [None if h != h else h for h in facts.hours.tolist()])
+    apart = _each(_apart_phrase, [None if np.isnan(h) else h for h in facts.hours.tolist()])
     return (available, apart), no_hours
 
 
