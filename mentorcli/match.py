@@ -45,13 +45,14 @@ Design decisions (documented here because the contract leaves them open):
 from __future__ import annotations
 
 import csv
+import gc
 import io
-import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -105,7 +106,6 @@ RULE_TEXT = {
 }
 RULE_SINGULAR = {"language": "shares no language"}
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-WHY_FIELDS = ("goals", "topics", "expertise", "industry", "experience", "languages", "format", "interests")
 
 
 # --------------------------------------------------------------------------- text normalising
@@ -1463,24 +1463,6 @@ def _ordinal(rank: int) -> str:
     return ORDINALS.get(rank, f"{rank}th")
 
 
-def _list_text(items: Sequence[str], limit: int = 3) -> str:
-    items = list(items)
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    return ", ".join(items)
-
-
-def _shared(mine: Iterable[str], theirs: Iterable[str]) -> list[str]:
-    keys = {option_key(t) for t in theirs}
-    out, seen = [], set()
-    for item in mine:
-        key = option_key(item)
-        if key in keys and key not in seen:
-            seen.add(key)
-            out.append(str(item).strip())
-    return out
-
-
 def _years(value: float) -> str:
     return f"{value:g} year" + ("" if value == 1 else "s")
 
@@ -1497,76 +1479,281 @@ class PairFacts:
     def of(cls, cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray) -> PairFacts:
         """``mentee``/``mentor``: People positions of each pair."""
         hours = largest_clock_gap(cohort.offsets[mentee] - cohort.offsets[mentor])
-        masks = cohort.masks
-        overlap = (masks[mentee] & masks[mentor]).sum(axis=1)
-        both = masks[mentee].any(axis=1) & masks[mentor].any(axis=1)
-        return cls(hours, overlap, both)
+        mine, theirs = cohort.masks[mentee], cohort.masks[mentor]  # gathered once: most of the cost
+        overlap = np.count_nonzero(mine & theirs, axis=1)
+        return cls(hours, overlap, mine.any(axis=1) & theirs.any(axis=1))
 
 
-def why_text(cohort: Cohort, mentee: int, mentor: int, criteria: dict[str, float], bonus: list[str], kept: bool,
-             facts: PairFacts | None = None, at: int = 0) -> str:
-    """Plain words: what the pair shares, then what differs.
+def _list_text(items: Sequence[str], limit: int = 3) -> str:
+    items = list(items)
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return ", ".join(items)
 
-    ``facts``/``at``: the pair's precomputed hours apart and shared hours (``PairFacts``); computed
-    here when not given.
+
+class _Options:
+    """One list answer as the Why compares it: each distinct option key once, with the display text
+    of its first occurrence, in answer order (the order the Why lists shared options in).
+
+    Hashed by identity: one object per distinct answer, so pairs of them are cheap memo keys.
     """
-    if facts is None:
-        facts, at = PairFacts.of(cohort, np.array([mentee]), np.array([mentor])), 0
-    a = {name: cohort.column(name)[mentee] for name in WHY_FIELDS}
-    b = {name: cohort.column(name)[mentor] for name in WHY_FIELDS}
-    parts: list[str] = []
-    differs: list[str] = []
-    if kept:
-        parts.append("kept from the earlier pairing")
-    parts.extend(bonus)
-    goals = list(dict.fromkeys([*a["goals"], *a["topics"]]))
-    offers = [*b["expertise"], *b["topics"]]
-    if not math.isnan(criteria.get("topics", math.nan)):
-        shared = _shared(goals, offers)
-        n_goals = len({option_key(g) for g in goals})
-        if shared:
-            parts.append(f"shares {len(shared)} of {n_goals} goal{'s' if n_goals != 1 else ''}: {_list_text(shared)}")
-        else:
-            differs.append(f"offers none of the mentee's {n_goals} goal{'s' if n_goals != 1 else ''}")
-    if not math.isnan(criteria.get("industry", math.nan)):
-        if criteria["industry"] >= 1:
-            parts.append(f"same industry ({str(a['industry']).strip()})")
-        else:
-            differs.append(f"industry {str(b['industry']).strip()} vs {str(a['industry']).strip()}")
-    if not math.isnan(criteria.get("experience", math.nan)):
-        gap = float(b["experience"]) - float(a["experience"])
-        if gap > 0:
-            parts.append(f"mentor has {_years(gap)} more experience")
-        elif gap == 0:
-            differs.append("same experience level")
-        else:
-            differs.append(f"mentor has {_years(-gap)} less experience")
-    hours = None if np.isnan(facts.hours[at]) else float(facts.hours[at])
-    overlap = int(facts.overlap[at])
-    if facts.both_available[at]:
-        if overlap:
-            parts.append(f"{overlap} h a week both available")
-        else:
-            differs.append("no weekly hours both available")
-    if hours is not None:
-        parts.append("same time zone" if hours == 0 else f"{hours:g} h apart")
-    langs = _shared(a["languages"], b["languages"])
-    if langs:
-        parts.append(f"both speak {_list_text(langs)}")
-    fa, fb = list(a["format"]), list(b["format"])
-    if fa and fb:
-        common = _shared(fa, fb)
-        if common:
-            parts.append(f"both prefer {_list_text(common, 2).lower()}")
-        else:
-            differs.append(f"mentor prefers {_list_text([f.lower() for f in fb], 2)}, mentee {_list_text([f.lower() for f in fa], 2)}")
-    likes = _shared(a["interests"], b["interests"])
-    if likes:
-        parts.append(f"both like {_list_text([x.lower() for x in likes])}")
-    text = "; ".join(parts) if parts else "no answers to compare (neutral score)"
-    if differs:
-        text += "; differs: " + ", ".join(differs)
+
+    __slots__ = ("answer", "key_set", "keys", "labels")
+
+    def __init__(self, answer: Iterable[str]):
+        self.answer = tuple(answer)
+        first: dict[str, str] = {}
+        for item in self.answer:
+            first.setdefault(option_key(item), item)
+        self.keys = tuple(first)
+        self.labels = tuple(str(item).strip() for item in first.values())
+        self.key_set = frozenset(first)
+
+    @classmethod
+    def joined(cls, answers: tuple[Iterable[str], ...]) -> _Options:
+        """Several answers read as one (goals + topics)."""
+        return cls(item for answer in answers for item in answer)
+
+    def shared(self, theirs: _Options) -> list[str]:
+        """My labels whose option ``theirs`` also has, in my order."""
+        if self.key_set.isdisjoint(theirs.key_set):
+            return []
+        other = theirs.key_set
+        return [label for key, label in zip(self.keys, self.labels) if key in other]
+
+
+class _Memo(dict):
+    """``memo[key]`` builds the value on first use."""
+
+    def __init__(self, build: Callable[[Any], Any]):
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.build(key)
+        return value
+
+
+def _each(build: Callable[[Any], Any], keys: Iterable[Any]) -> list:
+    """``build(key)`` for each key, worked out once per distinct key: answers, and pairs of answers,
+    repeat a lot (a mentor is in up to 3 pairs, a few languages and formats cover everyone)."""
+    return list(map(_Memo(build).__getitem__, keys))
+
+
+def _options_of(cohort: Cohort, persons: list[int], name: str) -> list[_Options]:
+    column = cohort.column(name)
+    return _each(_Options, [column[p] for p in persons])
+
+
+def _joined_options_of(cohort: Cohort, persons: list[int], first: str, second: str) -> list[_Options]:
+    """``_Options`` of two columns run together (goals + topics), for each listed person."""
+    a, b = cohort.column(first), cohort.column(second)
+    return _each(_Options.joined, [(a[p], b[p]) for p in persons])
+
+
+Words = tuple[Sequence[str], Sequence[str]]
+"""Per pair: the words that go with what the pair shares, and those that go after "differs:" ("" for none)."""
+
+
+def _columns(words: list[tuple[str, str]]) -> Words:
+    """Per pair (shared words, differing words) -> the two columns."""
+    return tuple(zip(*words)) if words else ((), ())  # type: ignore[return-value]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _counted(values: np.ndarray) -> list[bool]:
+    return (~np.isnan(values)).tolist()
+
+
+MASK_BITS = 62
+"""Goals per mentee that ``_goal_hits`` marks in one int64 (bit 63 is the sign)."""
+
+
+def _goal_hits(cohort: Cohort, mentor: list[int], cols: np.ndarray, wanted: list[_Options]) -> list[int]:
+    """For each pair, which of the mentee's goals the mentor offers: bit j for the j-th goal.
+
+    One gather from the mentors' option matrix for all pairs instead of a set test per goal and
+    pair; the mask, unlike the pair, repeats, so the words are then written once per (goals, mask).
+    A goal outside the option vocabulary (a blank one) is tested as text, and so are all goals of
+    a mentee with more goals than an int64 mask holds.
+    """
+    vocab = {key: i for i, key in enumerate(cohort.vocab_topics)}
+    goal_count = np.array([len(goals.keys) for goals in wanted], dtype=np.int64).reshape(-1, 1)
+    width = min(int(goal_count.max(initial=0)), MASK_BITS)
+    ids = np.array(_each(lambda goals: [vocab.get(key, -1) for key in goals.keys[:width]] + [-1] * (width - len(goals.keys)),
+                         wanted), dtype=np.int64).reshape(len(wanted), width)
+    hits = cohort.mentors.topics[cols[:, None], np.maximum(ids, 0)] > 0
+    hits &= ids >= 0
+    masks = (hits.astype(np.int64) @ (1 << np.arange(width, dtype=np.int64))).tolist()
+    outside = np.flatnonzero(((ids < 0) & (np.arange(width) < goal_count)).any(axis=1)
+                             | (goal_count[:, 0] > MASK_BITS)).tolist()
+    offered = _joined_options_of(cohort, [mentor[k] for k in outside], "expertise", "topics")
+    for k, offers in zip(outside, offered):
+        masks[k] = sum(1 << j for j, key in enumerate(wanted[k].keys) if key in offers.key_set)
+    return masks
+
+
+def _topic_phrase(key: tuple[_Options, int, bool]) -> tuple[str, str]:
+    """key: (the mentee's goals, which of them the mentor offers (bit mask), whether topics count)."""
+    goals, hits, counted = key
+    if not counted:
+        return "", ""
+    shared = [label for j, label in enumerate(goals.labels) if hits >> j & 1]
+    goal_count = _plural(len(goals.keys), "goal")
+    if shared:
+        return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
+    return "", f"offers none of the mentee's {goal_count}"
+
+
+def _topic_words(cohort: Cohort, mentee: list[int], mentor: list[int], cols: np.ndarray, topics: np.ndarray) -> Words:
+    wanted = _joined_options_of(cohort, mentee, "goals", "topics")
+    hits = _goal_hits(cohort, mentor, cols, wanted)
+    return _columns(_each(_topic_phrase, zip(wanted, hits, _counted(topics))))
+
+
+def _industry_phrase(key: tuple[Any, Any, int]) -> tuple[str, str]:
+    """key: (mentee's industry, mentor's, -1 not counted / 0 differs / 1 same)."""
+    mine, theirs, same = key
+    if same < 0:
+        return "", ""
+    if same:
+        return f"same industry ({str(mine).strip()})", ""
+    return "", f"industry {str(theirs).strip()} vs {str(mine).strip()}"
+
+
+def _industry_words(cohort: Cohort, mentee: list[int], mentor: list[int], industry: np.ndarray) -> Words:
+    names = cohort.column("industry")
+    same = np.where(np.isnan(industry), -1, industry >= 1).tolist()
+    return _columns(_each(_industry_phrase, zip([names[p] for p in mentee], [names[p] for p in mentor], same)))
+
+
+def _gap_phrase(gap: float | None) -> tuple[str, str]:
+    """Experience gap (mentor minus mentee, years; None: not counted)."""
+    if gap is None:
+        return "", ""
+    if gap > 0:
+        return f"mentor has {_years(gap)} more experience", ""
+    if gap == 0:
+        return "", "same experience level"
+    return "", f"mentor has {_years(-gap)} less experience"
+
+
+def _experience_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, experience: np.ndarray) -> Words:
+    years = np.asarray(cohort.column("experience"), dtype=float)
+    gaps = (years[mentor] - years[mentee]).tolist()
+    return _columns(_each(_gap_phrase, [g if c else None for g, c in zip(gaps, _counted(experience))]))
+
+
+def _availability_phrase(key: tuple[bool, int]) -> tuple[str, str]:
+    """key: (both gave weekly hours, hours both available)."""
+    both, hours = key
+    if not both:
+        return "", ""
+    return (f"{hours} h a week both available", "") if hours else ("", "no weekly hours both available")
+
+
+def _apart_phrase(hours: float | None) -> str:
+    """Hours between the two time zones (None: a zone unknown, nothing to say)."""
+    if hours is None:
+        return ""
+    return "same time zone" if hours == 0 else f"{hours:g} h apart"
+
+
+def _availability_words(facts: PairFacts) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
+    """((shared weekly hours, hours apart), no shared hours) per pair: two shared columns, one differing."""
+    available, no_hours = _columns(_each(_availability_phrase, zip(facts.both_available.tolist(), facts.overlap.tolist())))
+    apart = _each(_apart_phrase, [None if np.isnan(h) else h for h in facts.hours.tolist()])
+    return (available, apart), no_hours
+
+
+def _shared_words(cohort: Cohort, mentee: list[int], mentor: list[int], name: str,
+                  phrase: Callable[[list[str]], str]) -> list[str]:
+    """``phrase(shared options)`` of column ``name`` for each pair, "" where they share none."""
+    build = lambda pair: phrase(shared) if (shared := pair[0].shared(pair[1])) else ""
+    return _each(build, zip(_options_of(cohort, mentee, name), _options_of(cohort, mentor, name)))
+
+
+def _format_phrase(key: tuple[_Options, _Options]) -> tuple[str, str]:
+    mine, theirs = key
+    if not (mine.keys and theirs.keys):
+        return "", ""
+    common = mine.shared(theirs)
+    if common:
+        return f"both prefer {_list_text(common, 2).lower()}", ""
+    lower = lambda options: _list_text([f.lower() for f in options.answer], 2)
+    return "", f"mentor prefers {lower(theirs)}, mentee {lower(mine)}"
+
+
+def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int]) -> Words:
+    return _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+
+
+def _sentence(head: list[str], shared: str, different: str) -> str:
+    """The Why from its parts: what comes first (kept, requests), what is shared, what differs."""
+    text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
+    text = text or "no answers to compare (neutral score)"
+    if different:
+        text += "; differs: " + different
     return text[:1].upper() + text[1:]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the result and its Whys are built.
+
+    They allocate a few small lists and tuples per pair, none of them cyclic; with the collector
+    on, that triggers full collections over everything alive (a 100k cohort's columns), which cost
+    more than writing the texts (measured: why_texts 1.0 s -> 0.58 s for 80k pairs).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict[str, np.ndarray],
+                          facts: PairFacts) -> tuple[list[str], list[str]]:
+    """For each pair: what it shares ("; "-joined, in the Why's order) and what differs (", "-joined)."""
+    mentee, mentor = cohort.mentees.person[rows], cohort.mentors.person[cols]
+    a, b = mentee.tolist(), mentor.tolist()
+    topics = _topic_words(cohort, a, b, cols, criteria["topics"])
+    industry = _industry_words(cohort, a, b, criteria["industry"])
+    experience = _experience_words(cohort, mentee, mentor, criteria["experience"])
+    (available, apart), no_hours = _availability_words(facts)
+    formats = _format_words(cohort, a, b)
+    languages = _shared_words(cohort, a, b, "languages", lambda langs: f"both speak {_list_text(langs)}")
+    likes = _shared_words(cohort, a, b, "interests", lambda likes: f"both like {_list_text([x.lower() for x in likes])}")
+    shared = ["; ".join(filter(None, words)) for words in zip(topics[0], industry[0], experience[0], available, apart,
+                                                              languages, formats[0], likes)]
+    differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1])]
+    return shared, differing
+
+
+def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict[str, np.ndarray],
+              bonus: Sequence[list[str]], kept: Sequence[bool], facts: PairFacts,
+              progress: Progress | None = None) -> list[str]:
+    """Plain words for each pair (cells ``rows``/``cols``): what it shares, then what differs.
+
+    Column by column rather than pair by pair: each criterion's words are decided for all pairs at
+    once, from each distinct answer (and pair of answers) worked out once; only the joining runs per
+    pair. A per-pair pass over every field was most of the explain time.
+    """
+    with _collector_paused():
+        shared, differing = _shared_and_differing(cohort, rows, cols, criteria, facts)
+        heads = [["kept from the earlier pairing", *words] if kept_pair else words for kept_pair, words in zip(kept, bonus)]
+        texts: list[str] = []
+        for start in range(0, len(heads), 5000):
+            if progress:
+                progress("explain", start, len(heads))
+            end = start + 5000
+            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end]))
+    return texts
 
 
 def criteria_values(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
@@ -1661,6 +1848,21 @@ class _Shortage:
         return ""
 
 
+def _paired_grid(rows: np.ndarray, width: int, pair_rows: np.ndarray, pair_cols: np.ndarray) -> np.ndarray:
+    """Grid ``rows`` x every mentor: True where the mentee of that row is already paired with the mentor.
+
+    Scattered from the pair list (O(pairs)) instead of looking every cell up in it (a sort of the
+    whole grid per block).
+    """
+    at = np.full(int(max(rows.max(initial=-1), pair_rows.max(initial=-1))) + 1, -1, np.int64)
+    at[rows] = np.arange(len(rows))
+    grid = np.zeros((len(rows), width), bool)
+    k = at[pair_rows]
+    inside = k >= 0
+    grid[k[inside], pair_cols[inside]] = True
+    return grid
+
+
 def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.ndarray, kept_rows: np.ndarray,
                       kept_cols: np.ndarray, threshold: int | None) -> pd.DataFrame:
     """A true reason for every mentee with unfilled wants and every mentor with no mentee.
@@ -1679,30 +1881,31 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
     short = np.flatnonzero(got < m.limit)
     floor = f"{threshold / 100:g}" if threshold else ""
     shortage = _Shortage.build(cohort, assigned)
-    paired = np.zeros(0, np.int64) if not len(all_rows) else np.unique(all_rows * max(width, 1) + all_cols)
     cols = np.arange(width)
+    has_room = assigned < r.limit
     for r0, r1 in _blocks(len(short), width):
         rows = short[r0:r1]
         broken = rule_matrix(cohort, rows, cols)
-        any_broken = np.logical_or.reduce(list(broken.values()))
-        allowed = ~any_broken
-        mine = np.isin(rows[:, None] * max(width, 1) + cols[None, :], paired)
-        room = allowed & ~mine & (assigned < r.limit)[None, :]
+        allowed = ~np.logical_or.reduce(list(broken.values()))
+        mine = _paired_grid(rows, width, all_rows, all_cols)
+        n_allowed, n_mine = allowed.sum(axis=1).tolist(), mine.sum(axis=1).tolist()
+        room = allowed & has_room[None, :]
+        room &= ~mine
+        n_rooms = room.sum(axis=1).tolist()
         for k, row in enumerate(rows.tolist()):
             prefix = f"{got[row]} of {m.limit[row]} wanted mentors found; " if got[row] else ""
-            n_allowed = int(allowed[k].sum())
+            n_room = n_rooms[k]
             if width == 0:
                 reason = "no mentors signed up"
-            elif n_allowed == 0:
+            elif n_allowed[k] == 0:
                 reason = _rule_counts_text({name: int(v[k].sum()) for name, v in broken.items()}, "mentor")
-            elif room[k].any() and threshold:
-                n_room = int(room[k].sum())
+            elif n_room and threshold:
                 reason = (f"the {n_room} allowed mentor{'s' if n_room != 1 else ''} with room "
                           f"score{'s' if n_room == 1 else ''} below the fairness floor of {floor}")
-            elif n_allowed <= int(mine[k].sum()):
-                reason = f"every allowed mentor ({n_allowed}) is already their mentor"
+            elif n_allowed[k] <= n_mine[k]:
+                reason = f"every allowed mentor ({n_allowed[k]}) is already their mentor"
             else:
-                reason = f"all {n_allowed} allowed mentor{'s are' if n_allowed != 1 else ' is'} full"
+                reason = f"all {n_allowed[k]} allowed mentor{'s are' if n_allowed[k] != 1 else ' is'} full"
                 detail = shortage.text(cohort, row)
                 if detail:
                     reason += f" ({detail})"
@@ -1796,6 +1999,7 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     return _result(cohort, solution, kept, objective, cand, progress)
 
 
+@_collector_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
             cand: Candidates, progress: Progress | None) -> MatchResult:
     """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings."""
@@ -1834,17 +2038,12 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     for name in CRITERIA:
         pairs[f"c_{name}"] = criteria[name]
     pairs["requested"] = requested
-    whys = []
-    kept_flags = pairs["kept"].tolist()
-    facts = PairFacts.of(cohort, mentee, mentor)
-    for k in range(len(pairs)):
-        if not inside[k]:
-            whys.append("Kept from the earlier pairing (one of them no longer signed up in this role)")
-        else:
-            whys.append(why_text(cohort, int(mentee[k]), int(mentor[k]), {c: float(criteria[c][k]) for c in CRITERIA},
-                                 words[k], kept_flags[k], facts, k))
-        if progress and k % 5000 == 0:
-            progress("explain", k, len(pairs))
+    whys = ["Kept from the earlier pairing (one of them no longer signed up in this role)"] * len(pairs)
+    texts = why_texts(cohort, rows[ok], cols[ok], {name: values[ok] for name, values in criteria.items()},
+                      [words[k] for k in ok.tolist()], pairs["kept"].to_numpy()[ok].tolist(),
+                      PairFacts.of(cohort, mentee[ok], mentor[ok]), progress)
+    for k, text in zip(ok.tolist(), texts):
+        whys[k] = text
     pairs["why"] = whys
     pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{c}" for c in CRITERIA], "requested", "kept", "why"]]
 

@@ -325,6 +325,22 @@ def test_why_names_what_is_shared_and_what_differs():
         assert part in why
 
 
+def test_why_text_is_pinned_word_for_word():
+    """Repeated goals count once (first spelling shown), long lists are cut, differences in order."""
+    people = make_people([
+        person("Ola Mentee", "mentee", goals=("Go", " go ", "Rust", "SQL", "Cloud", "Law"), topics=("Sales",),
+               industry="Retail", timezone="America/New_York", languages=("French", "English"), format=("Video", "Chat"),
+               interests=("Chess", "Go"), experience=9),
+        person("Pia Mentor", "mentor", expertise=("rust", "Go", "Cloud", "SQL"), topics=("sales",), industry="Energy",
+               timezone="Europe/Berlin", languages=("English", "french"), format=("In person", "Phone", "Letter"),
+               interests=("go",), experience=4),
+    ])
+    assert match_people(people, Config()).pairs["why"].iloc[0] == (
+        "Shares 5 of 6 goals: Go, Rust, SQL and 2 more; 6 h apart; both speak French, English; both like go; "
+        "differs: industry Energy vs Retail, mentor has 5 years less experience, "
+        "mentor prefers in person, phone and 1 more, mentee video, chat")
+
+
 # ----------------------------------------------------------------- keep, ids, objective
 
 
