@@ -43,7 +43,11 @@ def most_common_zone(zones: Iterable[object]) -> str:
     The guess for a person who gave no time zone. Scoring, scheduling and emails all call this
     one function, so a person's assumed zone is the same in their score, calendar and emails.
     """
-    counts = Counter(z for z in (v.strip() for v in zones if isinstance(v, str)) if tzinfo_for(z) is not None)
+    cells = Counter(zones.tolist() if hasattr(zones, "tolist") else zones)  # a Series iterates slowly
+    counts: Counter[str] = Counter()
+    for cell, count in cells.items():  # each distinct cell read once: the same zone fills whole columns
+        if isinstance(cell, str) and tzinfo_for(cell.strip()) is not None:
+            counts[cell.strip()] += count
     return min(counts, key=lambda z: (-counts[z], z)) if counts else "UTC"
 
 
