@@ -212,6 +212,8 @@ def _factorize_answers(column: Iterable[object]) -> tuple[np.ndarray, list]:
     if len(missing):
         codes[missing] = len(distinct) + np.arange(len(missing))
         distinct.extend(cells[missing])
+        codes, order = pd.factorize(codes)  # back in order of first appearance
+        distinct = [distinct[i] for i in order]
     return codes.astype(np.int64), distinct
 
 
@@ -223,11 +225,18 @@ def distinct_answers(*columns: Iterable[object]) -> tuple[np.ndarray, list[tuple
     numbered in order of first appearance.
     """
     per_column = [_factorize_answers(column) for column in columns]
-    codes = np.zeros(len(per_column[0][0]), dtype=np.int64)
-    for ids, distinct in per_column:
+    codes = per_column[0][0]
+    for ids, distinct in per_column[1:]:
         codes = pd.factorize(codes * len(distinct) + ids)[0].astype(np.int64)
-    first = np.unique(codes, return_index=True)[1]
-    return codes, [tuple(distinct[ids[row]] for ids, distinct in per_column) for row in first]
+    first = _first_rows(codes).tolist()
+    return codes, list(zip(*([distinct[i] for i in ids[first].tolist()] for ids, distinct in per_column)))
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance
+    (a new code is always one more than the largest so far)."""
+    largest = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.diff(largest, prepend=-1) > 0)
 
 
 def weekly_utc_mask(people: pd.DataFrame, config: Config) -> np.ndarray:
