@@ -205,7 +205,7 @@ def _factorize_answers(column: Iterable[object]) -> tuple[np.ndarray, list]:
     try:
         codes, uniques = pd.factorize(cells)
     except TypeError:  # lists are not hashable
-        cells = pd.Series([tuple(cell) for cell in cells], dtype=object).to_numpy()
+        cells = pd.Series([tuple(cell) if isinstance(cell, list) else cell for cell in cells], dtype=object).to_numpy()
         codes, uniques = pd.factorize(cells)
     distinct = list(uniques)
     missing = np.flatnonzero(codes < 0)
@@ -228,11 +228,11 @@ def distinct_answers(*columns: Iterable[object]) -> tuple[np.ndarray, list[tuple
     codes = per_column[0][0]
     for ids, distinct in per_column[1:]:
         codes = pd.factorize(codes * len(distinct) + ids)[0].astype(np.int64)
-    first = _first_rows(codes).tolist()
+    first = first_rows(codes).tolist()
     return codes, list(zip(*([distinct[i] for i in ids[first].tolist()] for ids, distinct in per_column)))
 
 
-def _first_rows(codes: np.ndarray) -> np.ndarray:
+def first_rows(codes: np.ndarray) -> np.ndarray:
     """The row where each code first appears, for codes numbered in order of first appearance
     (a new code is always one more than the largest so far)."""
     largest = np.maximum.accumulate(codes)

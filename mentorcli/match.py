@@ -60,12 +60,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mentorcli.availability import distinct_answers, first_rows
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
 from mentorcli.model import MatchResult
 from mentorcli.solve import EXACT_LIMIT, Assignment, max_places, solve_edges
-from mentorcli.availability import distinct_answers
 from mentorcli.tz import tzinfo_for
 
 Progress = Callable[[str, int, int], None]
@@ -363,7 +363,7 @@ def _distinct_rows(*matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for column in words.T:
             values, distinct = pd.factorize(column)
             ids = pd.factorize(ids * len(distinct) + values)[0].astype(np.int64)
-    return ids, np.unique(ids, return_index=True)[1]
+    return ids, first_rows(ids)
 
 
 def _factorize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

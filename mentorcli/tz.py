@@ -227,7 +227,7 @@ def _country_zone(code: str, zones: list[str]) -> str | None:
     return zones[0] if all(_clock(zone) == first for zone in zones[1:]) else None
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1024)
 def _clock(zone: str) -> tuple[dt.timedelta | None, ...]:
     """A zone's UTC offsets in mid-January and mid-July, to tell whether two zones keep one clock."""
     probes = (dt.datetime(2026, 1, 15, 12), dt.datetime(2026, 7, 15, 12))
