@@ -195,6 +195,50 @@ def _mask_for(windows: tuple[Window, ...], offset: int) -> np.ndarray:
     return minutes.reshape(HOURS_PER_WEEK, 60).sum(axis=1) >= 30
 
 
+def _factorize_answers(column: Iterable[object]) -> tuple[np.ndarray, list]:
+    """Codes of one column's cells and its distinct cells (lists read as tuples), in order of first use.
+
+    Missing cells (None, NaN) each keep a code of their own: pandas would merge them into one,
+    yet ``str()`` of them differs, and a per-row reading must not change.
+    """
+    cells = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else pd.Series(list(column), dtype=object).to_numpy()
+    try:
+        codes, uniques = pd.factorize(cells)
+    except TypeError:  # lists are not hashable
+        cells = pd.Series([tuple(cell) if isinstance(cell, list) else cell for cell in cells], dtype=object).to_numpy()
+        codes, uniques = pd.factorize(cells)
+    distinct = list(uniques)
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        codes[missing] = len(distinct) + np.arange(len(missing))
+        distinct.extend(cells[missing])
+        codes, order = pd.factorize(codes)  # back in order of first appearance
+        distinct = [distinct[i] for i in order]
+    return codes.astype(np.int64), distinct
+
+
+def distinct_answers(*columns: Iterable[object]) -> tuple[np.ndarray, list[tuple]]:
+    """Per row, the code of its combination of answers in ``columns``; and each distinct combination.
+
+    Answers repeat a lot, so every reading of an answer (parsing, option keys, time zones) is
+    done once per distinct combination and gathered by code, never once per row. Codes are
+    numbered in order of first appearance.
+    """
+    per_column = [_factorize_answers(column) for column in columns]
+    codes = per_column[0][0]
+    for ids, distinct in per_column[1:]:
+        codes = pd.factorize(codes * len(distinct) + ids)[0].astype(np.int64)
+    first = first_rows(codes).tolist()
+    return codes, list(zip(*([distinct[i] for i in ids[first].tolist()] for ids, distinct in per_column)))
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance
+    (a new code is always one more than the largest so far)."""
+    largest = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.diff(largest, prepend=-1) > 0)
+
+
 def weekly_utc_mask(people: pd.DataFrame, config: Config) -> np.ndarray:
     """(n, 168) bool: the hours of a reference week, in UTC, each person is available.
 
@@ -202,18 +246,16 @@ def weekly_utc_mask(people: pd.DataFrame, config: Config) -> np.ndarray:
     count for their pairs). A person with availability but no known time zone is taken to live in
     the cohort's most common time zone (a single-office programme often does not ask).
     """
-    mask = np.zeros((len(people), HOURS_PER_WEEK), dtype=bool)
     if not len(people):
-        return mask
+        return np.zeros((0, HOURS_PER_WEEK), dtype=bool)
     zones = people["timezone"].fillna("").astype(str)
     fallback = most_common_zone(zones)
-    keys = pd.Series(list(zip(people["availability"].map(tuple), zones)), index=people.index)
-    codes, uniques = pd.factorize(keys)
+    codes, combinations = distinct_answers(people["availability"], zones)
     mapping = _mapping_key(config)
-    for code, (answers, zone) in enumerate(uniques):
+    masks = np.zeros((len(combinations), HOURS_PER_WEEK), dtype=bool)
+    for code, (answers, zone) in enumerate(combinations):
         windows = _windows_for(tuple(answers), mapping)
-        if not windows:
-            continue
-        offset = utc_offset_minutes(zone if tzinfo_for(zone) else fallback)
-        mask[codes == code] = _mask_for(windows, offset or 0)
-    return mask
+        if windows:
+            offset = utc_offset_minutes(zone if tzinfo_for(zone) else fallback)
+            masks[code] = _mask_for(windows, offset or 0)
+    return masks[codes]

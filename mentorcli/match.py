@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mentorcli.availability import distinct_answers, first_rows
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
@@ -275,28 +276,57 @@ class Cohort:
         return len(self.mentees), len(self.mentors)
 
 
-def _list_keys(values: Iterable[Iterable[str]]) -> list[list[str]]:
-    """The sorted distinct option keys of each answer; each distinct answer is worked out once."""
-    seen: dict[tuple, list[str]] = {}
-    out = []
-    for value in values:
-        value = tuple(value)
-        keys = seen.get(value)
-        if keys is None:
-            keys = seen[value] = sorted({k for k in map(option_key, value) if k})
-        out.append(keys)
-    return out
+@dataclass
+class ListAnswers:
+    """A multi-select field (or several joined, goals + topics) encoded once per distinct answer.
+
+    Row ``i`` of the People frame gave distinct answer ``ids[i]``; ``options[a, j]`` says whether
+    answer ``a`` has option key ``keys[j]`` (keys sorted). Answers repeat a lot, so everything
+    derived from them is built per distinct answer and gathered with ``ids``: a Python pass per
+    row, or per option of every distinct answer, cost a large part of the encoding.
+    """
+
+    ids: np.ndarray
+    options: np.ndarray
+    keys: list[str]
+
+    def vocabulary(self, rows: np.ndarray | None = None) -> dict[str, int]:
+        """Column of each option key used (by ``rows`` only, when given), in sorted order."""
+        answers = self.options if rows is None else self.options[np.unique(self.ids[rows])]
+        used = answers.any(axis=0)
+        return {k: i for i, k in enumerate(k for k, u in zip(self.keys, used.tolist()) if u)}
+
+    def answered(self) -> np.ndarray:
+        """Per row: whether the answer has any option at all."""
+        return self.options.any(axis=1)[self.ids]
 
 
-def _incidence(rows: list[list[str]], vocab: dict[str, int]) -> np.ndarray:
-    """0/1 matrix: row i has a 1 in the column of each of its keys. Distinct answers are encoded
-    once and copied (answers repeat a lot, and a Python pass per row was measurable)."""
-    ids, distinct = pd.factorize(pd.Series([tuple(keys) for keys in rows], dtype=object)) if rows else \
-        (np.zeros(0, np.int64), [])
-    table = np.zeros((len(distinct), max(len(vocab), 1)), dtype=np.float32)
-    for i, keys in enumerate(distinct):
-        table[i, [vocab[k] for k in keys if k in vocab]] = 1.0
-    return table[ids] if len(rows) else np.zeros((0, max(len(vocab), 1)), dtype=np.float32)
+def _list_keys(*columns: Iterable[Iterable[str]]) -> ListAnswers:
+    """The option keys of each row's answers in ``columns`` joined together.
+
+    Each distinct option text is keyed once (``option_key``); answers become a bool matrix over
+    the keys by one scatter instead of a set per answer.
+    """
+    ids, combinations = distinct_answers(*columns)
+    texts = [text for combination in combinations for answer in combination for text in answer]
+    owner = np.repeat(np.arange(len(combinations)), [sum(map(len, combination)) for combination in combinations])
+    text_ids, distinct_texts = distinct_answers(texts)
+    text_keys = [option_key(text) for text, in distinct_texts]
+    keys = sorted({k for k in text_keys if k})
+    position = {k: j for j, k in enumerate(keys)}
+    column_of = np.array([position.get(k, -1) for k in text_keys], dtype=np.int64)[text_ids]
+    options = np.zeros((len(combinations), len(keys)), dtype=bool)
+    options[owner[column_of >= 0], column_of[column_of >= 0]] = True
+    return ListAnswers(ids, options, keys)
+
+
+def _incidence(answers: ListAnswers, vocab: dict[str, int], rows: np.ndarray | None = None) -> np.ndarray:
+    """0/1 float32 matrix, one row per People row (``rows`` only, when given) with a 1 in the
+    column of each of its keys that ``vocab`` has. Built per distinct answer and gathered."""
+    table = np.zeros((len(answers.options), max(len(vocab), 1)), dtype=np.float32)
+    shared = [j for j, k in enumerate(answers.keys) if k in vocab]
+    table[:, [vocab[answers.keys[j]] for j in shared]] = answers.options[:, shared]
+    return table[answers.ids if rows is None else answers.ids[rows]]
 
 
 def _bits(incidence: np.ndarray) -> np.ndarray:
@@ -323,43 +353,65 @@ def _overlap_pairs(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.bitwise_count(left & right).sum(axis=1).astype(np.float32)
 
 
-def _codes(values: Sequence[str], blank: int) -> tuple[np.ndarray, list[str]]:
+def _codes(values: Iterable[str], blank: int) -> tuple[np.ndarray, list[str]]:
     """Integer codes of text answers (case-insensitive); blank answers get ``blank``."""
-    keys = [option_key(v) for v in values]
+    ids, distinct = distinct_answers(values)
+    keys = [option_key(value) for value, in distinct]
     uniques = sorted({k for k in keys if k})
     lookup = {k: i for i, k in enumerate(uniques)}
-    return np.array([lookup[k] if k else blank for k in keys], dtype=np.int64), uniques
+    return np.array([lookup[k] if k else blank for k in keys], dtype=np.int64)[ids], uniques
+
+
+def _row_words(matrix: np.ndarray) -> np.ndarray:
+    """Each row's bytes as 64-bit words (zero-padded), so rows can be told apart a column at a time.
+
+    Bool rows are packed to bits first: 168 hours then take 3 words instead of 21.
+    """
+    data = np.packbits(matrix, axis=1) if matrix.dtype == bool else matrix
+    raw = np.ascontiguousarray(data).view(np.uint8).reshape(len(matrix), -1)
+    padded = np.zeros((len(matrix), -(-raw.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, :raw.shape[1]] = raw
+    return padded.view(np.uint64)
+
+
+def _distinct_rows(*matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the distinct rows of ``matrices`` side by side (in order of first appearance) and
+    the first row of each.
+
+    Rows compare as bytes, word by word: one hash pass per 64-bit column, where hashing a bytes
+    object per row, or sorting 100,000 wide rows (``np.unique(axis=0)``), cost a second or more.
+    """
+    ids = np.zeros(len(matrices[0]), dtype=np.int64)
+    for words in (_row_words(matrix) for matrix in matrices):
+        for column in words.T:
+            values, distinct = pd.factorize(column)
+            ids = pd.factorize(ids * len(distinct) + values)[0].astype(np.int64)
+    return ids, first_rows(ids)
 
 
 def _factorize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the distinct rows of ``matrix`` (numbered in order of first appearance) and those rows.
-
-    Rows are hashed as bytes: sorting 100,000 wide rows (``np.unique(axis=0)``) costs seconds.
-    """
+    """Ids of the distinct rows of ``matrix`` (numbered in order of first appearance) and those rows."""
     if len(matrix) == 0:
         return np.zeros(0, np.int64), matrix
-    contiguous = np.ascontiguousarray(matrix)
-    ids, _ = pd.factorize(pd.Series([row.tobytes() for row in contiguous], dtype=object))
-    first = np.unique(ids, return_index=True)[1]
-    return ids.astype(np.int64), contiguous[first]
+    ids, first = _distinct_rows(matrix)
+    return ids, np.ascontiguousarray(matrix)[first]
 
 
-def utc_offsets(zones: Sequence[str]) -> np.ndarray:
-    """(n, 2) UTC offsets in hours at the reference instants; NaN where the zone is unknown."""
+def utc_offsets(zones: Iterable[str]) -> np.ndarray:
+    """(n, 2) UTC offsets in hours at the reference instants; NaN where the zone is unknown.
+
+    Worked out once per distinct zone: the first look-up of a zone loads its tz file.
+    """
     import datetime as dt
 
     instants = [dt.datetime.fromisoformat(t) for t in REFERENCE_INSTANTS]
-    cache: dict[str, tuple[float, float]] = {}
-    out = np.full((len(zones), len(instants)), np.nan)
-    for i, zone in enumerate(zones):
-        if zone not in cache:
-            info = tzinfo_for(zone)
-            cache[zone] = tuple(  # type: ignore[assignment]
-                np.nan if info is None else instant.replace(tzinfo=info).utcoffset().total_seconds() / 3600
-                for instant in instants
-            )
-        out[i] = cache[zone]
-    return out
+    ids, distinct = distinct_answers(zones)
+    table = np.full((len(distinct), len(instants)), np.nan)
+    for i, (zone,) in enumerate(distinct):
+        info = tzinfo_for(zone)
+        if info is not None:
+            table[i] = [instant.replace(tzinfo=info).utcoffset().total_seconds() / 3600 for instant in instants]
+    return table[ids]
 
 
 def largest_clock_gap(difference: np.ndarray) -> np.ndarray:
@@ -401,8 +453,26 @@ def _weekly_masks(people: pd.DataFrame, config: Config) -> np.ndarray:
     return np.asarray(weekly_utc_mask(people, config), dtype=bool)
 
 
+def _lower_roles(people: pd.DataFrame) -> np.ndarray:
+    """The role column lower-cased, read once per distinct role."""
+    ids, distinct = distinct_answers(people["role"])
+    return np.array([str(role).lower() for role, in distinct], dtype=object)[ids]
+
+
+def _availability_profiles(masks: np.ndarray, zone_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and rows of the distinct (weekly hours as 0/1 floats, zone offsets) profiles.
+
+    Told apart on the bool hours and the offsets, which is the same partition as on the float
+    rows but a fraction of the bytes; only the distinct rows are turned into floats.
+    """
+    if len(masks) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, masks.shape[1] + zone_keys.shape[1]))
+    ids, first = _distinct_rows(masks, zone_keys)
+    return ids, np.concatenate([masks[first].astype(np.float64), zone_keys[first]], axis=1)
+
+
 def _side_indices(people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    roles = people["role"].astype(str).str.lower().to_numpy()
+    roles = _lower_roles(people)
     wants = people["wants"].to_numpy(dtype=np.int64)
     mentees = np.flatnonzero(np.isin(roles, ("mentee", "both")) & (wants > 0))
     mentors = np.flatnonzero(np.isin(roles, ("mentor", "both")))
@@ -426,46 +496,43 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     if mentor_index is not None:
         r_idx = np.asarray(mentor_index, dtype=np.int64)
 
-    wanted = _list_keys(g + t for g, t in zip(people["goals"], people["topics"]))
-    offered = _list_keys(e + t for e, t in zip(people["expertise"], people["topics"]))
-    topic_vocab = {k: i for i, k in enumerate(sorted({k for i in m_idx for k in wanted[i]}))}
+    wanted = _list_keys(people["goals"], people["topics"])
+    offered = _list_keys(people["expertise"], people["topics"])
+    topic_vocab = wanted.vocabulary(m_idx)
     interests = _list_keys(people["interests"])
-    interest_vocab = {k: i for i, k in enumerate(sorted({k for row in interests for k in row}))}
+    interest_vocab = interests.vocabulary()
     languages = _list_keys(people["languages"])
-    language_vocab = {k: i for i, k in enumerate(sorted({k for row in languages for k in row}))}
     formats = _list_keys(people["format"])
-    format_vocab = {k: i for i, k in enumerate(sorted({k for row in formats for k in row}))}
 
-    industry, _ = _codes(people["industry"].tolist(), -1)
+    industry, _ = _codes(people["industry"], -1)
     industry = industry + 1  # 0 = blank, so codes index a table
-    language_ids, language_uniques = _factorize_rows(_incidence(languages, language_vocab).astype(bool))
+    language_ids, language_uniques = _factorize_rows(_incidence(languages, languages.vocabulary()).astype(bool))
     experience = _experience_codes(people["experience"])
-    format_bits = _incidence(formats, format_vocab).astype(bool)
+    format_bits = _incidence(formats, formats.vocabulary()).astype(bool)
     format_ids, format_uniques = _factorize_rows(format_bits)
     masks = _weekly_masks(people, config)
-    offsets = utc_offsets(people["timezone"].fillna("").astype(str).tolist())
+    offsets = utc_offsets(people["timezone"].fillna("").astype(str))
     tz_known = ~np.isnan(offsets).any(axis=1)
     zone_keys = np.where(tz_known[:, None], offsets, 99.0)
     tz_ids, tz_uniques = _factorize_rows(zone_keys)
-    profile = np.concatenate([masks.astype(np.float64), zone_keys], axis=1)
-    profile_ids, profile_uniques = _factorize_rows(profile)
-    org, _ = _codes(people["organisation"].tolist(), -1)
-    dept, _ = _codes(people["department"].tolist(), -1)
+    profile_ids, profile_uniques = _availability_profiles(masks, zone_keys)
+    org, _ = _codes(people["organisation"], -1)
+    dept, _ = _codes(people["department"], -1)
     team_ids, team_uniques = _factorize_rows(np.stack([org, dept], axis=1))
 
     has = np.stack([
         np.zeros(len(people), bool), industry > 0, experience < EXP_STEPS,
-        format_bits.any(axis=1), np.array([len(w) > 0 for w in interests]),
+        format_bits.any(axis=1), interests.answered(),
         masks.any(axis=1), tz_known,
     ], axis=1)
     counted_code = (has * (1 << np.arange(has.shape[1]))).sum(axis=1).astype(np.int64)
 
-    def side(index: np.ndarray, topics: list[list[str]], limit_field: str) -> Side:
+    def side(index: np.ndarray, topics: ListAnswers, limit_field: str) -> Side:
         # bit 0 (topics) depends on the side: goals for a mentee, expertise for a mentor
-        topic_bit = np.array([len(topics[i]) > 0 for i in index], dtype=np.int64)
-        topic_m = _incidence([topics[i] for i in index], topic_vocab)
+        topic_bit = topics.answered()[index].astype(np.int64)
+        topic_m = _incidence(topics, topic_vocab, index)
         topic_count = topic_m.sum(axis=1)
-        interest_m = _incidence([interests[i] for i in index], interest_vocab)
+        interest_m = _incidence(interests, interest_vocab, index)
         return Side(
             person=index, topics=topic_m, topic_bits=_bits(topic_m), interest_bits=_bits(interest_m),
             topic_count=topic_count,
@@ -574,26 +641,41 @@ def _unique_cells(rows: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.nd
     return keys // max(width, 1), keys % max(width, 1)
 
 
+def _written(texts: pd.Series) -> dict[int, str]:
+    """The People rows whose free text (avoid, request) is not blank, with that text.
+
+    Read once per distinct text: nearly everyone leaves these blank.
+    """
+    ids, distinct = distinct_answers(texts.fillna("").astype(str))
+    blank = np.array([not text.strip() for text, in distinct], dtype=bool)
+    return {int(row): distinct[ids[row]][0] for row in np.flatnonzero(~blank[ids])}
+
+
+def _has_choices(people: pd.DataFrame) -> np.ndarray:
+    """People rows (ascending) that ranked at least one choice."""
+    ids, distinct = distinct_answers(people["choices"])
+    return np.flatnonzero(np.array([len(choices or ()) > 0 for choices, in distinct], dtype=bool)[ids])
+
+
 def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], keep_edges: Iterable[tuple[int, int]]) -> None:
     """Self-pairs, avoid lists, earlier pairs, requests and ranked choices as sparse cell lists."""
     people, config = cohort.people, cohort.config
     avoid_pairs = list(avoid_pairs)
-    named = (people["avoid"].fillna("").astype(str).str.strip().ne("").any()
-             or people["request"].fillna("").astype(str).str.strip().ne("").any()
-             or people["choices"].map(lambda c: len(c or ()) > 0).any())
+    avoid_texts, request_texts = _written(people["avoid"]), _written(people["request"])
+    choosers = _has_choices(people)
     # looking names up costs seconds at 100,000 signups: only when some free text names anyone
+    named = bool(avoid_texts or request_texts or len(choosers))
     index = NameIndex.build(people) if named or avoid_pairs else NameIndex({}, {}, 1)
     width = len(cohort.mentors)
-    both = np.flatnonzero(people["role"].astype(str).str.lower().to_numpy() == "both")
+    both = np.flatnonzero(_lower_roles(people) == "both")
     rows, cols = _pairs_to_cells(cohort, both, both)
     cohort.forbidden["self"] = (rows, cols)
 
     avoid_a, avoid_b = [], []
-    for person, text in enumerate(people["avoid"].fillna("").astype(str).tolist()):
-        if text.strip():
-            for other in index.find(text):
-                if other != person:
-                    avoid_a.append(person), avoid_b.append(other)
+    for person, text in avoid_texts.items():
+        for other in index.find(text):
+            if other != person:
+                avoid_a.append(person), avoid_b.append(other)
     rows, cols = _pairs_to_cells(cohort, *_both_directions(avoid_a, avoid_b))
     cohort.forbidden["avoid"] = _unique_cells(rows, cols, width)
 
@@ -613,16 +695,16 @@ def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], kee
                                              np.array([c for _, c in keep], np.int64), width)
 
     records = []
-    for person, text in enumerate(people["request"].fillna("").astype(str).tolist()):
-        if text.strip():
-            for other in index.find(text):
-                if other != person:
-                    records.append((person, other, person, 0, "request"))
-                    records.append((other, person, person, 0, "request"))
+    for person, text in request_texts.items():
+        for other in index.find(text):
+            if other != person:
+                records.append((person, other, person, 0, "request"))
+                records.append((other, person, person, 0, "request"))
     unresolved_rows: list[int] = []
     chosen_by: dict[int, list[int]] = {}
-    for person, choices in enumerate(people["choices"].tolist()):
-        for rank, answer in enumerate(choices or (), start=1):
+    choices_column = people["choices"].to_numpy(dtype=object)
+    for person in choosers.tolist():
+        for rank, answer in enumerate(choices_column[person], start=1):
             other = index.resolve(answer)
             if other is None or other == person:
                 unresolved_rows.append(int(people["source_row"].iloc[person]))
@@ -638,8 +720,8 @@ def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], kee
     if config.rules.choices_only:
         row_of = {int(p): r for r, p in enumerate(cohort.mentees.person)}
         col_of = {int(p): c for c, p in enumerate(cohort.mentors.person)}
-        for person in people.index[people["choices"].map(lambda c: len(c or ()) > 0)]:
-            row = row_of.get(int(person))
+        for person in choosers.tolist():
+            row = row_of.get(person)
             if row is not None:
                 chosen = [col_of[o] for o in chosen_by.get(int(person), []) if o in col_of]
                 cohort.choices_rows[row] = np.array(sorted(set(chosen)), dtype=np.int64)

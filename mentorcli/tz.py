@@ -43,7 +43,11 @@ def most_common_zone(zones: Iterable[object]) -> str:
     The guess for a person who gave no time zone. Scoring, scheduling and emails all call this
     one function, so a person's assumed zone is the same in their score, calendar and emails.
     """
-    counts = Counter(z for z in (v.strip() for v in zones if isinstance(v, str)) if tzinfo_for(z) is not None)
+    cells = Counter(zones.tolist() if hasattr(zones, "tolist") else zones)  # a Series iterates slowly
+    counts: Counter[str] = Counter()
+    for cell, count in cells.items():  # each distinct cell read once: the same zone fills whole columns
+        if isinstance(cell, str) and tzinfo_for(cell.strip()) is not None:
+            counts[cell.strip()] += count
     return min(counts, key=lambda z: (-counts[z], z)) if counts else "UTC"
 
 
@@ -166,8 +170,9 @@ def _zone_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """
     from zoneinfo import available_timezones
 
-    keys = {_fold(key): key for key in sorted(available_timezones())}
-    keys.update({_fold(key).replace(" ", "_"): key for key in sorted(available_timezones())})
+    every_key = sorted(available_timezones())  # a walk over the tz database: once, not once per use
+    keys = {_fold(key): key for key in every_key}
+    keys.update({_fold(key).replace(" ", "_"): key for key in every_key})
     zone_tab = _tz_table("zone.tab")
     zones_by_country: dict[str, list[str]] = {}
     for line in zone_tab.splitlines():
@@ -177,7 +182,7 @@ def _zone_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         zones_by_country.setdefault(country, []).append(zone)
     cities: dict[str, str] = {}
     canonical = [zone for zones in zones_by_country.values() for zone in zones]
-    for key in canonical + sorted(available_timezones()):
+    for key in canonical + every_key:
         if key.split("/")[0] in _IANA_AREAS and "/" in key:
             cities.setdefault(_fold(key.rsplit("/", 1)[1]), key)
     iso = _tz_table("iso3166.tab")
@@ -209,14 +214,24 @@ def _tz_table(name: str) -> str:
 
 
 def _country_zone(code: str, zones: list[str]) -> str | None:
-    """The zone of a country when all its zones keep the same clock (or one clearly dominates)."""
+    """The zone of a country when all its zones keep the same clock (or one clearly dominates).
+
+    Stops at the first zone whose clock differs: loading a zone's file is what this costs, and
+    building the tables on the first time-zone look-up loaded every zone of every country.
+    """
     if code in _COUNTRY_MAIN_ZONE:
         return _COUNTRY_MAIN_ZONE[code]
     if not zones:
         return None
+    first = _clock(zones[0]) if len(zones) > 1 else None
+    return zones[0] if all(_clock(zone) == first for zone in zones[1:]) else None
+
+
+@lru_cache(maxsize=1024)
+def _clock(zone: str) -> tuple[dt.timedelta | None, ...]:
+    """A zone's UTC offsets in mid-January and mid-July, to tell whether two zones keep one clock."""
     probes = (dt.datetime(2026, 1, 15, 12), dt.datetime(2026, 7, 15, 12))
-    clocks = {tuple(ZoneInfo(zone).utcoffset(probe) for probe in probes) for zone in zones}
-    return zones[0] if len(clocks) == 1 else None
+    return tuple(ZoneInfo(zone).utcoffset(probe) for probe in probes)
 
 
 def _offset_value(sign: str, hours: str, minutes: str | None) -> str | None:

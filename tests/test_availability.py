@@ -114,3 +114,17 @@ def test_scoring_assumes_the_same_zone_as_the_scheduler_on_a_tie() -> None:
     )
     mask = weekly_utc_mask(people, Config())
     assert (mask[2] == mask[1]).all()
+
+
+def test_distinct_answers_reads_every_cell_as_itself_in_order_of_first_appearance() -> None:
+    import pandas as pd
+
+    from mentorcli.availability import distinct_answers
+
+    cells = pd.Series(["a", None, "b", float("nan"), "a", None, ["x"], ("x",)], dtype=object)
+    codes, combinations = distinct_answers(cells)
+    assert codes.tolist() == [0, 1, 2, 3, 0, 4, 5, 5]  # missing cells each their own, lists as tuples
+    assert [str(c) for c, in combinations] == ["a", "None", "b", "nan", "None", "('x',)"]
+    codes, combinations = distinct_answers(pd.Series(["a", "a", "b", "b"]), pd.Series(["x", "y", "x", "x"]))
+    assert codes.tolist() == [0, 1, 2, 2]
+    assert combinations == [("a", "x"), ("a", "y"), ("b", "x")]
