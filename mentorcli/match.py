@@ -66,7 +66,7 @@ from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
 from mentorcli.model import MatchResult
-from mentorcli.solve import EXACT_LIMIT, Assignment, max_places, solve_edges
+from mentorcli.solve import EXACT_LIMIT, Assignment, max_places, max_places_cut, solve_edges
 from mentorcli.tz import tzinfo_for
 
 Progress = Callable[[str, int, int], None]
@@ -82,6 +82,10 @@ PRICING_SLACK = FULL // 10
 """A row with a violated left-out pair also gets its near misses: reduced cost below this (10 score points)."""
 PRICING_ADD = 20
 """At most this many left-out pairs added per violated row in one pricing round."""
+MAX_CUT_ROUNDS = 50
+"""Minimum-cut checks before the sparse fair objective's most places or floor is given up as unproven."""
+CUT_ADD = 20
+"""At most this many left-out pairs across a minimum cut added per mentee in one round."""
 MENTOR_SIDE_CANDIDATES = 10
 """Besides each mentee's best mentors, each mentor's best this many mentees are offered to the solver."""
 POOL_FACTOR = 2
@@ -1390,18 +1394,28 @@ def _violations(cohort: Cohort, problem: _Problem, cand: Candidates, assignment:
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 
-def _threshold(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray,
-               offered: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int:
-    """The highest lowest-score at which as many places can still be filled (binary search + max flow)."""
-    if cand.dense is not None:
-        rows, cols = np.nonzero(cand.dense >= 0)
-        scores = cand.dense[rows, cols].astype(np.int64)
-    else:
-        rows, cols, scores = offered
-    target = max_places(rows, cols, wants, capacity)
-    values = np.unique(scores)
-    if target == 0 or not len(values):
-        return 0
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(mentee rows, mentor cols, scores) of pairs offered to the solver."""
+
+
+@dataclass
+class _Floor:
+    """The fairness floor: the highest lowest score that still allows the most places."""
+
+    value: int
+    edges: Edges
+    """The offered pairs, with every pair the floor's proof had to add."""
+    places: int
+    """The most places (the floor never gives one up)."""
+    proven: bool
+    """Both the most places and the floor are proven over every allowed pair, not only the offered ones."""
+
+
+def _highest_floor(edges: Edges, wants: np.ndarray, capacity: np.ndarray, target: int, lowest: int) -> int:
+    """The highest score value >= ``lowest`` among ``edges`` whose pairs scoring at least it still
+    reach ``target`` places (binary search + max flow). Scoring >= ``lowest`` must reach it."""
+    rows, cols, scores = edges
+    values = np.unique(scores[scores >= lowest])
     lo, hi = 0, len(values) - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -1411,6 +1425,133 @@ def _threshold(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np
         else:
             hi = mid - 1
     return int(values[lo])
+
+
+def _threshold(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray, offered: Edges) -> _Floor:
+    """The highest lowest-score at which as many places can still be filled.
+
+    Dense: binary search + max flow over the whole score matrix. Sparse: the offered pairs are
+    not enough (they may reach fewer places than all pairs, so the floor would be searched for
+    the wrong target), see ``_exact_floor``.
+    """
+    if cand.dense is None:
+        return _exact_floor(cohort, cand, wants, capacity, offered)
+    rows, cols = np.nonzero(cand.dense >= 0)
+    scores = cand.dense[rows, cols].astype(np.int64)
+    target = max_places(rows, cols, wants, capacity)
+    if target == 0 or not len(scores):
+        return _Floor(0, offered, target, True)
+    return _Floor(_highest_floor((rows, cols, scores), wants, capacity, target, 0), offered, target, True)
+
+
+def _exact_floor(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray, offered: Edges) -> _Floor:
+    """The fairness floor from candidate lists, proven over every allowed pair.
+
+    1. The most places over every allowed pair: ``_most_places``; the pairs it returns reach them.
+    2. A floor those pairs reach is reachable for real: binary search over them.
+    3. One score unit higher must be impossible: a minimum cut of the offered pairs at that
+       score proves it unless allowed pairs left out cross the cut (``max_places_cut``); those
+       are found by scoring only the cut's mentees against the cut's mentors, added, and 2-3
+       repeated. Each round adds pairs or raises the floor, so it ends.
+    """
+    target, edges, places_proven = _most_places(cohort, cand, wants, capacity, offered)
+    if target == 0:
+        return _Floor(0, edges, 0, places_proven)
+    floor = _highest_floor(edges, wants, capacity, target, int(edges[2].min()))
+    for _ in range(MAX_CUT_ROUNDS):
+        higher = floor + 1
+        if higher > FULL:
+            return _Floor(floor, edges, target, places_proven)
+        rows, cols, scores = edges
+        keep = scores >= higher
+        reached, mentees_in, mentors_in = max_places_cut(rows[keep], cols[keep], wants, capacity)
+        if reached >= target:
+            floor = _highest_floor(edges, wants, capacity, target, higher)
+            continue
+        across = _pairs_across_cut(cohort, cand, mentees_in & (wants > 0), ~mentors_in & (capacity > 0), higher, edges)
+        if reached + len(across[0]) < target:  # the cut, with these pairs across it, still holds
+            return _Floor(floor, edges, target, places_proven)
+        edges = _with_pairs(edges, _best_per_row(across, CUT_ADD), len(capacity))
+    cohort.notes.append(f"fair objective: the fairness floor could not be proven highest within {MAX_CUT_ROUNDS} "
+                        "rounds; raise [match] candidates")
+    return _Floor(floor, edges, target, False)
+
+
+def _most_places(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray,
+                 edges: Edges) -> tuple[int, Edges, bool]:
+    """The most places over every allowed pair, the offered pairs (grown) that reach them, and
+    whether that is proven.
+
+    A max flow over the offered pairs; its minimum cut proves nothing reaches more unless an
+    allowed pair left out crosses the cut. Such pairs are added and the flow repeated. Cheaper
+    than a solve with pricing: one max flow usually settles it (10k signups: 0.06 s against 1.2 s).
+    """
+    reached = 0
+    for _ in range(MAX_CUT_ROUNDS):
+        reached, mentees_in, mentors_in = max_places_cut(edges[0], edges[1], wants, capacity)
+        across = _pairs_across_cut(cohort, cand, mentees_in & (wants > 0), ~mentors_in & (capacity > 0), 0, edges)
+        if not len(across[0]):
+            return reached, edges, True
+        edges = _with_pairs(edges, _best_per_row(across, CUT_ADD), len(capacity))
+    cohort.notes.append(f"fair objective: the most places could not be proven within {MAX_CUT_ROUNDS} rounds; "
+                        "raise [match] candidates")
+    return reached, edges, False
+
+
+def _with_pairs(edges: Edges, more: Edges, width: int) -> Edges:
+    """``edges`` and ``more``, each pair once, sorted by (row, col) as the solver wants them."""
+    return _merge(*(np.concatenate([edges[k], more[k]]) for k in range(3)), width)
+
+
+def _best_per_row(edges: Edges, most: int) -> Edges:
+    """Each row's ``most`` best-scoring pairs (ties: the earlier mentor), in the given order.
+
+    The pairs across a cut can be many; a few per mentee are enough for the next flow to move
+    the cut, and the next round finds any still needed.
+    """
+    rows, cols, scores = edges
+    order = np.lexsort((cols, -scores, rows))
+    rank = np.empty(len(rows), np.int64)
+    rank[order] = np.arange(len(rows)) - np.searchsorted(rows[order], rows[order])
+    keep = rank < most
+    return rows[keep], cols[keep], scores[keep]
+
+
+def _pairs_across_cut(cohort: Cohort, cand: Candidates, mentees: np.ndarray, mentors: np.ndarray, lowest: int,
+                      offered: Edges) -> Edges:
+    """Allowed pairs not offered yet from a mentee in ``mentees`` to a mentor in ``mentors`` (bool
+    masks) scoring at least ``lowest``: the only pairs that can break a cut's proof.
+
+    Pool pairs are scored already; only rows whose pairs outside the pool could score that much
+    (``kth >= lowest``) are rescored, and only against ``mentors``.
+    """
+    _, m = cohort.shape
+    width = max(m, 1)
+    rows, cols, scores = cand.pool_rows, cand.pool_cols, cand.pool_scores
+    pick = mentees[rows] & mentors[cols] & (scores >= lowest)
+    parts = [(rows[pick], cols[pick], scores[pick])]
+    rescore = np.flatnonzero(mentees & cand.cut & (cand.kth >= lowest))
+    if len(rescore) and mentors.any():
+        parts.append(_scored_at_least(cohort, rescore, np.flatnonzero(mentors), lowest))
+    rows, cols, scores = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    fresh = ~_sorted_contains(np.sort(offered[0] * width + offered[1]), rows * width + cols)
+    return _merge(rows[fresh], cols[fresh], scores[fresh].astype(np.int64), m)
+
+
+def _scored_at_least(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, lowest: int) -> Edges:
+    """The allowed pairs of the grid ``rows`` x ``cols`` scoring at least ``lowest``, scored block by block."""
+    columns = MentorColumns(cols)
+    tasks = [((r0, r1), (r1 - r0) * len(cols)) for r0, r1 in _blocks(len(rows), len(cols))]
+    found: list[Edges] = []
+
+    def score(r0: int, r1: int) -> Edges:
+        block = rows[r0:r1]
+        scores, allowed = score_rows(cohort, 0, 0, rows=block, cols=cols, columns=columns)
+        local, at = np.nonzero(allowed & (scores >= lowest))
+        return block[local], cols[at], scores[local, at].astype(np.int64)
+
+    _run_tasks(score, tasks, lambda _, result: found.append(result), None, "score")
+    return tuple(np.concatenate([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
 
 
 def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray, objective: str,
@@ -1423,8 +1564,11 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
     scores = np.concatenate([cand.scores, pair_scores(cohort, bonus_rows, bonus_cols).astype(np.int64)])
     rows, cols, scores = _merge(rows, cols, scores, m)
     threshold = None
+    floor: _Floor | None = None
     if objective == "fair":
-        threshold = _threshold(cohort, cand, wants, capacity, (rows, cols, scores))
+        floor = _threshold(cohort, cand, wants, capacity, (rows, cols, scores))
+        threshold = floor.value
+        rows, cols, scores = floor.edges
         keep = scores >= threshold
         rows, cols, scores = rows[keep], cols[keep], scores[keep]
     problem = _Problem(cohort, wants, capacity, threshold)
@@ -1443,6 +1587,8 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
         rows, cols, scores = _merge(np.concatenate([rows, extra[0]]), np.concatenate([cols, extra[1]]),
                                     np.concatenate([scores, extra[2]]), m)
     certified = assignment.certified and not len(extra[0])
+    if floor is not None:  # the floor's proof, and the pairing keeps every place it was proven for
+        certified = certified and floor.proven and assignment.places == floor.places
     if len(extra[0]):
         cohort.notes.append(f"the candidate lists may have cost optimality: {len(np.unique(extra[0]))} mentee(s) "
                             f"could still gain from a mentor outside their {cohort.config.match.candidates} candidates; "

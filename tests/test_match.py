@@ -508,6 +508,50 @@ def test_candidates_scored_per_goal_reach_the_dense_optimum(seed, monkeypatch):
     assert sparse.settings["optimality_proven"] and not sparse.notes
 
 
+def _fair_outcome(result) -> tuple[int, int, float]:
+    return len(result.pairs), result.settings["solver_total"], result.settings["fair_floor"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_fair_with_candidate_lists_reaches_the_dense_fair_optimum(seed, monkeypatch):
+    """The floor must come from the most places over every allowed pair, not over the offered ones."""
+    from mentorcli import match as match_module
+
+    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)  # the offered pairs alone reach fewer places
+    people = goal_cohort(seed, 120)
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=1)
+    dense = match_people(people, Config(), objective="fair")
+    sparse = match_people(people, cfg, objective="fair")
+    assert sparse.settings["method"] == "sparse" and dense.settings["method"] == "dense"
+    assert _fair_outcome(sparse) == _fair_outcome(dense)
+    assert sparse.min_score >= sparse.settings["fair_floor"]
+    assert sparse.settings["optimality_proven"] and dense.settings["optimality_proven"] and not sparse.notes
+
+
+def test_fair_floor_without_its_proof_is_not_claimed_optimal(monkeypatch):
+    from mentorcli import match as match_module
+
+    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)
+    monkeypatch.setattr(match_module, "MAX_CUT_ROUNDS", 0)  # no round left to prove the most places
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=1)
+    result = match_people(goal_cohort(1, 120), cfg, objective="fair")
+    assert not result.settings["optimality_proven"]
+    assert any("could not be proven" in note for note in result.notes)
+
+
+def test_fair_with_candidate_lists_on_mixed_roles_reaches_the_dense_fair_optimum():
+    people = random_cohort(11, 60)
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=2)
+    dense = match_people(people, Config(), objective="fair")
+    sparse = match_people(people, cfg, objective="fair")
+    assert sparse.settings["method"] == "sparse"
+    assert _fair_outcome(sparse) == _fair_outcome(dense)
+    assert sparse.settings["optimality_proven"]
+
+
 def _full_problem(people: pd.DataFrame):
     matrix = score_matrix(people, Config())
     weights = np.rint(np.nan_to_num(matrix.scores) * 100).astype(np.int64)

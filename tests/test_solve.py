@@ -17,6 +17,7 @@ from mentorcli.solve import (
     SolverError,
     certificate,
     max_places,
+    max_places_cut,
     residual_arcs,
     shortest_distances,
     solve_assignment,
@@ -301,6 +302,54 @@ def test_max_places_is_the_max_flow():
     cols = np.array([0, 1, 0, 0])
     assert max_places(rows, cols, np.array([2, 1, 1]), np.array([2, 1])) == 3
     assert max_places(rows, cols, np.array([1, 1, 1]), np.array([1, 1])) == 2
+
+
+def _most_pairs_brute(edges: list[tuple[int, int]], wants: np.ndarray, capacity: np.ndarray) -> int:
+    """The largest subset of ``edges`` within wants and capacities, by trying every subset."""
+    best = 0
+    for mask in range(1 << len(edges)):
+        chosen = [e for k, e in enumerate(edges) if mask >> k & 1]
+        if len(chosen) > best and \
+                (np.bincount([i for i, _ in chosen], minlength=len(wants)) <= wants).all() and \
+                (np.bincount([j for _, j in chosen], minlength=len(capacity)) <= capacity).all():
+            best = len(chosen)
+    return best
+
+
+@st.composite
+def small_graphs(draw):
+    n, m = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    allowed = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
+    wants = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    capacity = np.array(draw(st.lists(st.integers(0, 2), min_size=m, max_size=m)))
+    return allowed, wants, capacity
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_graphs())
+def test_max_places_cut_is_a_minimum_cut_that_only_crossing_pairs_can_beat(graph):
+    allowed, wants, capacity = graph
+    rows, cols = np.nonzero(allowed)
+    places, mentee_side, mentor_side = max_places_cut(rows, cols, wants, capacity)
+    assert places == max_places(rows, cols, wants, capacity) == _most_pairs_brute(list(zip(rows, cols)), wants, capacity)
+    crossing = mentee_side[:, None] & ~mentor_side[None, :]
+    # the cut's capacity is the flow: wants of mentees cut off, pairs across, capacity of mentors kept
+    across = int((allowed & crossing).sum())
+    assert int(wants[~mentee_side].sum()) + across + int(capacity[mentor_side].sum()) == places
+    # so every pair that does not cross it may be added without gaining a place...
+    every_pair = [(i, j) for i in range(len(wants)) for j in range(len(capacity))]
+    not_crossing = [(i, j) for i, j in every_pair if allowed[i, j] or not crossing[i, j]]
+    assert _most_pairs_brute(not_crossing, wants, capacity) == places
+    # ... and each crossing pair adds at most one
+    assert _most_pairs_brute(every_pair, wants, capacity) <= places + int((crossing & ~allowed).sum())
+
+
+def test_max_places_cut_on_a_path_and_on_nothing():
+    # mentee 1 can only take mentor 0, which mentee 0 holds: the cut keeps both mentees and mentor 0
+    places, mentees, mentors = max_places_cut(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]), np.array([1, 1]))
+    assert places == 1 and mentees.tolist() == [True, True] and mentors.tolist() == [True, False]
+    places, mentees, mentors = max_places_cut(np.zeros(0, np.int64), np.zeros(0, np.int64), np.array([1, 0]), np.array([2]))
+    assert places == 0 and mentees.tolist() == [True, False] and mentors.tolist() == [False]
 
 
 # ----------------------------------------------------------------- published instances
