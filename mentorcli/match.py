@@ -47,6 +47,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import math
 import os
 import re
 import unicodedata
