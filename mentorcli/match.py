@@ -87,6 +87,11 @@ MAX_CUT_ROUNDS = 50
 """Minimum-cut checks before the sparse fair objective's most places or floor is given up as unproven."""
 CUT_ADD = 20
 """At most this many left-out pairs across a minimum cut added per mentee in one round."""
+SOLVE_SLACK = FULL // 40
+"""After the first solve, only the chosen pairs and known pairs with reduced cost up to this
+(2.5 score points) are offered again; the rest are priced after each solve like any left-out
+pair. Later solves at 100k signups then take half the time with a tenth of the pairs, and
+pairs that far from their prices almost never enter the optimum (no more rounds measured)."""
 MENTOR_SIDE_CANDIDATES = 10
 """Besides each mentee's best mentors, each mentor's best this many mentees are offered to the solver."""
 POOL_FACTOR = 2
@@ -1092,29 +1097,84 @@ def _slab_best(key: np.ndarray, rows: np.ndarray, mentors: np.ndarray, bits: int
         stacked = part.reshape(slabs, SLAB_ROWS, width)
         top = stacked.argmax(axis=1)  # (slabs, width)
         values = np.take_along_axis(stacked, top[:, None, :], axis=1)[:, 0, :]
-        slab, col = np.nonzero(values >= 0)
+        slab, col = _best_slabs(values, bits, MENTOR_SIDE_CANDIDATES)
         found.append((rows[start + slab * SLAB_ROWS + top[slab, col]], mentors[col],
                       values[slab, col].astype(np.int64) >> bits))
     return tuple(np.concatenate([f[k] for f in found]) if found else np.zeros(0, np.int64) for k in range(3))
 
 
+def _best_slabs(values: np.ndarray, bits: int, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(slab, col) of each column's ``most`` best allowed slab maxima (ties: the earlier slab).
+
+    Only that many per mentor can be kept in the end; dropping the rest here keeps the final
+    sort over all blocks small (100k: 3 million cells instead of 19 million)."""
+    slabs = values.shape[0]
+    if slabs > most > 0:
+        order = (values.astype(np.int64) >> bits) * slabs + (slabs - 1 - np.arange(slabs))[:, None]
+        pick = np.argpartition(order, slabs - most, axis=0)[slabs - most:]
+        chosen = np.zeros(values.shape, bool)
+        np.put_along_axis(chosen, pick, True, axis=0)
+        return np.nonzero(chosen & (values >= 0))
+    return np.nonzero(values >= 0)
+
+
 def _best_per_mentor(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray,
                      most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each mentor's ``most`` best mentees among the given cells (ties: earlier signup first).
+    """Each mentor's ``most`` best mentees among the given cells (ties: earlier signup first),
+    each cell once (a cell scored in two goal groups comes twice), sorted by mentor.
 
     Offering the solver only each mentee's best mentors leaves out what popular mentees are to a
     mentor, and the first pricing round then finds violations in nearly every row; a few best
     mentees per mentor cost few edges and save solver rounds. The cells are each mentor's best
-    mentee of every scored block: an exact top few per column over every block cost more than
+    mentee of every scored slab: an exact top few per column over every block cost more than
     the scoring itself, and the pools alone left 2x more first-round violations at 100k. See ``_slab_best``.
     """
     if most <= 0 or not len(rows):
         return rows[:0], cols[:0], scores[:0]
-    order = np.lexsort((rows, -scores, cols))
-    rows, cols, scores = rows[order], cols[order], scores[order]
+    row_bits, score_bits = int(rows.max()).bit_length(), int(FULL + 1).bit_length()
+    if int(cols.max()).bit_length() + score_bits + row_bits < 63:  # one int64 sort: several times faster than lexsort
+        composite = np.sort(((cols.astype(np.int64) << score_bits | (FULL - scores.astype(np.int64))) << row_bits) | rows)
+        rows = composite & ((1 << row_bits) - 1)
+        scores = FULL - ((composite >> row_bits) & ((1 << score_bits) - 1))
+        cols = composite >> (row_bits + score_bits)
+    else:
+        order = np.lexsort((rows, -scores, cols))
+        rows, cols, scores = rows[order], cols[order], scores[order]
+    first = np.ones(len(rows), bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    rows, cols, scores = rows[first], cols[first], scores[first]
     rank = np.arange(len(cols)) - np.searchsorted(cols, cols)
     keep = rank < most
     return rows[keep], cols[keep], scores[keep]
+
+
+class _MentorBest:
+    """Each mentor's best few mentees among the cells seen so far.
+
+    Folded whenever the cells waiting reach a few times what is kept: the slab maxima of a
+    100k cohort are 20 million cells (1.5 GB at once), the kept ones 400,000.
+    """
+
+    def __init__(self, most: int, m: int):
+        self.most = most
+        self.limit = max(1 << 22, 4 * m * most)
+        self.parts: list[Edges] = []
+        self.size = 0
+
+    def add(self, cells: Edges) -> None:
+        self.parts.append(cells)
+        self.size += len(cells[0])
+        if self.size > self.limit:
+            self._fold()
+
+    def _fold(self) -> None:
+        if self.parts:
+            kept = _best_per_mentor(*(np.concatenate([p[k] for p in self.parts]) for k in range(3)), self.most)
+            self.parts, self.size = [kept], len(kept[0])
+
+    def cells(self) -> Edges:
+        self._fold()
+        return self.parts[0] if self.parts else (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
 
 
 def _rank_in_rows(rows: np.ndarray, cols: np.ndarray, keys: np.ndarray, n: int,
@@ -1152,7 +1212,7 @@ def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | 
             tasks.append(((g, r0, r1), (r1 - r0) * width))
             left[g] += 1
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    column_best: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    column_best = _MentorBest(MENTOR_SIDE_CANDIDATES, m)
     stored: list[np.ndarray] = []
 
     def score(g: int, r0: int, r1: int):
@@ -1163,7 +1223,7 @@ def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | 
         g = tasks[index][0][0]
         rows, cols, cell_keys, best, matrix = result
         found.append((rows, cols, cell_keys))
-        column_best.append(best)
+        column_best.add(best)
         if matrix is not None:
             stored.append(matrix)
         left[g] -= 1
@@ -1185,8 +1245,7 @@ def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | 
         kth[unscored] = np.maximum(kth[unscored], bound)
     rows, cols, scores, rank = rows[in_pool], cols[in_pool], scores[in_pool], rank[in_pool]
     offered = rank < k
-    best = [np.concatenate([b[k] for b in column_best]) for k in range(3)] if column_best else [rows[:0]] * 3
-    extra = _best_per_mentor(*_merge(*best, m), MENTOR_SIDE_CANDIDATES)
+    extra = column_best.cells()
     o_rows, o_cols, o_scores = _merge(np.concatenate([rows[offered], extra[0]]), np.concatenate([cols[offered], extra[1]]),
                                       np.concatenate([scores[offered], extra[2]]), m)
     matrix = (np.concatenate(stored) if stored else np.zeros((0, m), np.int16)) if dense else None
@@ -1235,6 +1294,10 @@ def _bonus_cells(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
     return rows[allowed], cols[allowed]
 
 
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(mentee rows, mentor cols, scores) of pairs offered to the solver."""
+
+
 def _bonus_unit(cohort: Cohort, wants: np.ndarray, capacity: np.ndarray, max_units: int) -> tuple[int, bool]:
     """Weight of one bonus unit: more than every score together, unless that breaks exact arithmetic."""
     bound = int(min(wants.sum(), capacity.sum()))
@@ -1274,6 +1337,16 @@ def _merge(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, width: int) -
     return rows[first], cols[first], scores[first]
 
 
+def _merge_flagged(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, flags: np.ndarray, extra: Edges,
+                   width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_merge`` of the known pairs and ``extra`` that carries a flag per pair along (``flags``
+    covers both, known first)."""
+    keys = np.concatenate([rows, extra[0]]) * max(width, 1) + np.concatenate([cols, extra[1]])
+    _, first = np.unique(keys, return_index=True)
+    return (np.concatenate([rows, extra[0]])[first], np.concatenate([cols, extra[1]])[first],
+            np.concatenate([scores, extra[2]])[first], flags[first])
+
+
 def _sorted_contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """``np.isin`` against keys sorted once: ``isin`` re-sorts them on every call (most of a 10k solve)."""
     if not len(sorted_keys):
@@ -1299,39 +1372,52 @@ def _closest_cells(reduced: np.ndarray, slack: float, most: int) -> tuple[np.nda
     return local, part[local, pos]
 
 
-def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment, rows: np.ndarray,
-                      cols: np.ndarray | None, offered_keys: np.ndarray,
-                      matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Allowed cells of the grid ``rows`` x ``cols`` (None = every mentor) not yet offered whose
-    reduced cost is negative: the pairs that could still improve the pairing."""
+def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
+                      groups: list[tuple[np.ndarray, np.ndarray | None]], offered_keys: np.ndarray,
+                      matrix: np.ndarray | None = None) -> Edges:
+    """Allowed cells of the grids ``rows`` x ``cols`` (None = every mentor) of ``groups`` not yet
+    offered whose reduced cost is negative: the pairs that could still improve the pairing.
+    Blocks are rescored on a few threads (most of a pricing round at 100k signups)."""
     m = len(cohort.mentors)
-    width = max(m, 1)
-    mentors = np.arange(m) if cols is None else cols
-    columns = None if cols is None else MentorColumns(cols)
-    found_r, found_c, found_s = [], [], []
-    for r0, r1 in _blocks(len(rows), len(mentors)):
-        block_rows = rows[r0:r1]
-        if matrix is not None:
-            scores = matrix[block_rows].astype(np.int64)
-            allowed = scores >= 0
-        else:
-            scores, allowed = score_rows(cohort, 0, 0, rows=block_rows, cols=cols, columns=columns)
-            scores = scores.astype(np.int64)
-        if problem.threshold is not None:
-            allowed &= scores >= problem.threshold
-        reduced = assignment.reduced_cost(block_rows[:, None], mentors[None, :], scores)
-        reduced[~allowed] = np.inf
-        violated = (reduced < 0).any(axis=1)
-        if not violated.any():
-            continue
-        local, at = _closest_cells(reduced[violated], PRICING_SLACK, PRICING_ADD)
-        local = np.flatnonzero(violated)[local]
-        row, col = block_rows[local], mentors[at]
-        fresh = ~_sorted_contains(offered_keys, row * width + col)
-        found_r.append(row[fresh]), found_c.append(col[fresh]), found_s.append(scores[local, at][fresh])
-    if not found_r:
+    columns = [None if cols is None else MentorColumns(cols) for _, cols in groups]
+    tasks = [((g, r0, r1), (r1 - r0) * (m if cols is None else len(cols)))
+             for g, (rows, cols) in enumerate(groups) for r0, r1 in _blocks(len(rows), m if cols is None else len(cols))]
+    found: list[Edges] = []
+
+    def price(g: int, r0: int, r1: int) -> Edges:
+        rows, cols = groups[g]
+        return _block_violations(cohort, problem, assignment, rows[r0:r1], cols, columns[g], offered_keys, matrix)
+
+    _run_tasks(price, tasks, lambda _, result: found.append(result), None, "price")
+    if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(found_r), np.concatenate(found_c), np.concatenate(found_s)
+    return tuple(np.concatenate([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
+
+
+def _block_violations(cohort: Cohort, problem: _Problem, assignment: Assignment, block_rows: np.ndarray,
+                      cols: np.ndarray | None, columns: MentorColumns | None, offered_keys: np.ndarray,
+                      matrix: np.ndarray | None) -> Edges:
+    """``_negative_reduced`` for one block of rows: each violated row's near misses not yet offered."""
+    width = max(len(cohort.mentors), 1)
+    mentors = np.arange(len(cohort.mentors)) if cols is None else cols
+    if matrix is not None:
+        scores = matrix[block_rows].astype(np.int64)
+        allowed = scores >= 0
+    else:
+        scores, allowed = score_rows(cohort, 0, 0, rows=block_rows, cols=cols, columns=columns)
+        scores = scores.astype(np.int64)
+    if problem.threshold is not None:
+        allowed &= scores >= problem.threshold
+    reduced = assignment.reduced_cost(block_rows[:, None], mentors[None, :], scores)
+    reduced[~allowed] = np.inf
+    violated = (reduced < 0).any(axis=1)
+    if not violated.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    local, at = _closest_cells(reduced[violated], PRICING_SLACK, PRICING_ADD)
+    local = np.flatnonzero(violated)[local]
+    row, col = block_rows[local], mentors[at]
+    fresh = ~_sorted_contains(offered_keys, row * width + col)
+    return row[fresh], col[fresh], scores[local, at][fresh]
 
 
 def _pricing_groups(assignment: Assignment, cand: Candidates, wants: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -1388,15 +1474,10 @@ def _violations(cohort: Cohort, problem: _Problem, cand: Candidates, assignment:
     rows, cols, _ = offered
     offered_keys = np.sort(rows * max(m, 1) + cols)  # sort, not np.unique: its hashing is slow here
     if cand.dense is not None:
-        return _negative_reduced(cohort, problem, assignment, np.arange(n), None, offered_keys, cand.dense)
-    parts = [_pool_violations(problem, assignment, cand, offered_keys)]
-    for rows, cols in _pricing_groups(assignment, cand, problem.wants):
-        parts.append(_negative_reduced(cohort, problem, assignment, rows, cols, offered_keys))
+        return _negative_reduced(cohort, problem, assignment, [(np.arange(n), None)], offered_keys, cand.dense)
+    parts = [_pool_violations(problem, assignment, cand, offered_keys),
+             _negative_reduced(cohort, problem, assignment, _pricing_groups(assignment, cand, problem.wants), offered_keys)]
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
-
-
-Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""(mentee rows, mentor cols, scores) of pairs offered to the solver."""
 
 
 @dataclass
@@ -1577,21 +1658,27 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
         cohort.notes.append("requests and choices are strongly preferred but, at this cohort size, "
                             "not strictly before every score (exact arithmetic limit)")
     rounds = 0
+    offer = np.ones(len(rows), bool)
     while True:
         rounds += 1
         if progress:
             progress("solve", rounds - 1, MAX_PRICING_ROUNDS)
-        assignment = problem.solve(rows, cols, scores)
+        assignment = problem.solve(rows[offer], cols[offer], scores[offer])
         extra = _violations(cohort, problem, cand, assignment, (rows, cols, scores))
-        if not len(extra[0]) or rounds >= MAX_PRICING_ROUNDS:
+        reduced = assignment.reduced_cost(rows, cols, problem.weights(rows, cols, scores))
+        held_back = np.unique(rows[~offer][reduced[~offer] < 0])
+        if not (len(extra[0]) or len(held_back)) or rounds >= MAX_PRICING_ROUNDS:
             break
-        rows, cols, scores = _merge(np.concatenate([rows, extra[0]]), np.concatenate([cols, extra[1]]),
-                                    np.concatenate([scores, extra[2]]), m)
-    certified = assignment.certified and not len(extra[0])
+        offer = (reduced <= SOLVE_SLACK) | _sorted_contains(assignment.mentee * max(m, 1) + assignment.mentor,
+                                                            rows * max(m, 1) + cols)
+        rows, cols, scores, offer = _merge_flagged(rows, cols, scores, np.concatenate([offer, np.ones(len(extra[0]), bool)]),
+                                                   extra, m)
+    short = np.union1d(extra[0], held_back)
+    certified = assignment.certified and not len(short)
     if floor is not None:  # the floor's proof, and the pairing keeps every place it was proven for
         certified = certified and floor.proven and assignment.places == floor.places
-    if len(extra[0]):
-        cohort.notes.append(f"the candidate lists may have cost optimality: {len(np.unique(extra[0]))} mentee(s) "
+    if len(short):
+        cohort.notes.append(f"the candidate lists may have cost optimality: {len(short)} mentee(s) "
                             f"could still gain from a mentor outside their {cohort.config.match.candidates} candidates; "
                             "raise [match] candidates")
     elif not assignment.certified:

@@ -508,6 +508,52 @@ def test_candidates_scored_per_goal_reach_the_dense_optimum(seed, monkeypatch):
     assert sparse.settings["optimality_proven"] and not sparse.notes
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pairs_held_back_from_later_solves_are_priced_back_in(seed, monkeypatch):
+    """After the first solve only pairs near their prices are offered again; with no slack at
+    all most known pairs are held back, and pricing must bring back every one the optimum needs."""
+    from mentorcli import match as match_module
+
+    monkeypatch.setattr(match_module, "SOLVE_SLACK", 0)
+    held = []
+    original = match_module._merge_flagged
+    monkeypatch.setattr(match_module, "_merge_flagged",
+                        lambda *a: held.append(int((~a[3]).sum())) or original(*a))
+    people = goal_cohort(seed, 120)
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=3)
+    dense = match_people(people, Config())
+    sparse = match_people(people, cfg)
+    assert held and max(held) > 0  # pairs really were held back
+    assert (len(sparse.pairs), sparse.settings["solver_total"]) == (len(dense.pairs), dense.settings["solver_total"])
+    assert sparse.settings["optimality_proven"] and not sparse.notes
+
+
+@pytest.mark.parametrize("first_col", [0, 1 << 45])  # the packed one-integer sort, and lexsort past its bits
+def test_each_mentors_best_mentees_folded_in_batches_equal_one_pass(first_col):
+    from mentorcli import match as match_module
+
+    rng = np.random.default_rng(5)
+    batches = [(rng.integers(0, 300, 400), first_col + rng.integers(0, 20, 400), rng.integers(0, 50, 400) * 200)
+               for _ in range(12)]
+    # a cell scored in two goal groups arrives twice, with the same score
+    batches.append(tuple(a[:100].copy() for a in batches[0]))
+    rows, cols, scores = (np.concatenate([b[k] for b in batches]) for k in range(3))
+    expected = {}
+    for r, c, s in sorted(set(zip(rows.tolist(), cols.tolist(), scores.tolist())), key=lambda t: (t[1], -t[2], t[0])):
+        expected.setdefault(c, [])
+        if len(expected[c]) < 3 and all(r != seen for seen, _ in expected[c]):
+            expected[c].append((r, s))
+    best = match_module._MentorBest(3, 20)
+    best.limit = 500  # fold every couple of batches
+    for batch in batches:
+        best.add(batch)
+    got = {}
+    for r, c, s in zip(*(a.tolist() for a in best.cells())):
+        got.setdefault(c, []).append((r, s))
+    assert got == expected
+
+
 def _fair_outcome(result) -> tuple[int, int, float]:
     return len(result.pairs), result.settings["solver_total"], result.settings["fair_floor"]
 
