@@ -1063,7 +1063,7 @@ class _Keys:
 
 
 def _score_chunk(cohort: Cohort, rows: np.ndarray, cols: np.ndarray | None, columns: MentorColumns,
-                 keys: _Keys, pool: int, keep_matrix: bool):
+                 keys: _Keys, pool: int, keep_matrix: bool, mentor_floor: np.ndarray):
     """Score one block; return its cells among each row's best ``pool``, each mentor's best
     mentee in it, and (dense) its scores."""
     scores, allowed = score_rows(cohort, 0, 0, rows=rows, cols=cols, columns=columns)
@@ -1081,13 +1081,16 @@ def _score_chunk(cohort: Cohort, rows: np.ndarray, cols: np.ndarray | None, colu
         chosen = allowed
     local, at = np.nonzero(chosen)
     stored = np.where(allowed, scores, np.int16(-1)) if keep_matrix else None
-    return rows[local], mentors[at], key[local, at], _slab_best(key, rows, mentors, keys.bits), stored
+    return rows[local], mentors[at], key[local, at], _slab_best(key, rows, mentors, keys.bits, mentor_floor), stored
 
 
-def _slab_best(key: np.ndarray, rows: np.ndarray, mentors: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _slab_best(key: np.ndarray, rows: np.ndarray, mentors: np.ndarray, bits: int,
+               mentor_floor: np.ndarray) -> Edges:
     """(rows, cols, scores): each mentor's best mentee in every slab of ``SLAB_ROWS`` rows of a
-    block (ties: the earlier signup): a few good mentees per mentor for the cost of one argmax."""
+    block (ties: the earlier signup): a few good mentees per mentor for the cost of one argmax.
+    Maxima below the mentor's floor (``_MentorBest``) cannot be among its best and are dropped."""
     height, width = key.shape
+    lowest = mentor_floor[mentors].astype(np.int64) << bits
     found = []
     for start in range(0, height, SLAB_ROWS * 64):
         part = key[start:start + SLAB_ROWS * 64]
@@ -1097,25 +1100,10 @@ def _slab_best(key: np.ndarray, rows: np.ndarray, mentors: np.ndarray, bits: int
         stacked = part.reshape(slabs, SLAB_ROWS, width)
         top = stacked.argmax(axis=1)  # (slabs, width)
         values = np.take_along_axis(stacked, top[:, None, :], axis=1)[:, 0, :]
-        slab, col = _best_slabs(values, bits, MENTOR_SIDE_CANDIDATES)
+        slab, col = np.nonzero((values >= 0) & (values >= lowest))
         found.append((rows[start + slab * SLAB_ROWS + top[slab, col]], mentors[col],
                       values[slab, col].astype(np.int64) >> bits))
-    return tuple(np.concatenate([f[k] for f in found]) if found else np.zeros(0, np.int64) for k in range(3))
-
-
-def _best_slabs(values: np.ndarray, bits: int, most: int) -> tuple[np.ndarray, np.ndarray]:
-    """(slab, col) of each column's ``most`` best allowed slab maxima (ties: the earlier slab).
-
-    Only that many per mentor can be kept in the end; dropping the rest here keeps the final
-    sort over all blocks small (100k: 3 million cells instead of 19 million)."""
-    slabs = values.shape[0]
-    if slabs > most > 0:
-        order = (values.astype(np.int64) >> bits) * slabs + (slabs - 1 - np.arange(slabs))[:, None]
-        pick = np.argpartition(order, slabs - most, axis=0)[slabs - most:]
-        chosen = np.zeros(values.shape, bool)
-        np.put_along_axis(chosen, pick, True, axis=0)
-        return np.nonzero(chosen & (values >= 0))
-    return np.nonzero(values >= 0)
+    return _concat(found)
 
 
 def _best_per_mentor(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray,
@@ -1152,7 +1140,9 @@ class _MentorBest:
     """Each mentor's best few mentees among the cells seen so far.
 
     Folded whenever the cells waiting reach a few times what is kept: the slab maxima of a
-    100k cohort are 20 million cells (1.5 GB at once), the kept ones 400,000.
+    100k cohort are 20 million cells (1.5 GB at once), the kept ones 400,000. Each fold raises
+    ``floor``, the score a mentee must reach to still be among a mentor's best (ties kept, so
+    what is kept never depends on when a block sees the floor); blocks drop the rest at once.
     """
 
     def __init__(self, most: int, m: int):
@@ -1160,6 +1150,7 @@ class _MentorBest:
         self.limit = max(1 << 22, 4 * m * most)
         self.parts: list[Edges] = []
         self.size = 0
+        self.floor = np.full(m, -1, np.int64)
 
     def add(self, cells: Edges) -> None:
         self.parts.append(cells)
@@ -1169,8 +1160,13 @@ class _MentorBest:
 
     def _fold(self) -> None:
         if self.parts:
-            kept = _best_per_mentor(*(np.concatenate([p[k] for p in self.parts]) for k in range(3)), self.most)
+            kept = _best_per_mentor(*_concat(self.parts), self.most)
             self.parts, self.size = [kept], len(kept[0])
+            _, cols, scores = kept
+            full = np.flatnonzero(np.bincount(cols, minlength=len(self.floor)) >= self.most)
+            if self.most > 0 and len(full):
+                last = np.searchsorted(cols, full) + self.most - 1
+                np.maximum.at(self.floor, full, scores[last])
 
     def cells(self) -> Edges:
         self._fold()
@@ -1217,7 +1213,7 @@ def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | 
 
     def score(g: int, r0: int, r1: int):
         rows, cols = groups[g]
-        return _score_chunk(cohort, rows[r0:r1], cols, columns[g], keys, pool, dense)
+        return _score_chunk(cohort, rows[r0:r1], cols, columns[g], keys, pool, dense, column_best.floor)
 
     def consume(index: int, result) -> None:
         g = tasks[index][0][0]
@@ -1296,6 +1292,14 @@ def _bonus_cells(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
 
 Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(mentee rows, mentor cols, scores) of pairs offered to the solver."""
+
+
+EMPTY_EDGES: Edges = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _concat(parts: list[Edges]) -> Edges:
+    """The edges of all ``parts`` in one (rows, cols, scores)."""
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)) if parts else EMPTY_EDGES  # type: ignore[return-value]
 
 
 def _bonus_unit(cohort: Cohort, wants: np.ndarray, capacity: np.ndarray, max_units: int) -> tuple[int, bool]:
