@@ -10,15 +10,24 @@ Pipeline (``match_people``):
    list fields are matrix products, the rest are table look-ups; there is no Python loop over
    pairs. Scores are integers 0-10000 (the 0-100 score x 100), so solver totals and ties are
    exact and every way of computing a pair's score gives the same number.
-3. Each mentee keeps its best ``candidates`` mentors (plus every requested or chosen pair).
-   ``solve.solve_edges`` solves that exactly; its dual prices then show whether a pair left out
-   could have improved the result, such pairs are added and the problem re-solved, so the
-   candidate cut never costs optimality unless a note says so. Up to ``dense_limit`` cells the
-   whole score matrix is kept and every left-out pair is priced exactly ("dense"); past it,
-   every row is priced exactly against the few mentors with the highest dual prices (those with
-   spare places), and a row is rescored in full only when its last candidate's score could still
-   beat the highest price among the rest ("sparse"). Among equally good pairings, places go to
-   the earlier signups.
+3. Each mentee keeps its best ``candidates`` mentors (plus every requested or chosen pair), and
+   each mentor its best few mentees. ``solve.solve_edges`` solves that exactly; its dual prices
+   then show whether a pair left out could have improved the result, such pairs are added and
+   the problem re-solved, so the candidate cut never costs optimality unless a note says so.
+   Up to ``dense_limit`` cells the whole score matrix is kept and every left-out pair is priced
+   exactly ("dense"). Past it ("sparse"):
+
+   - only pairs who share a goal are scored: a pair who share none scores at most
+     ``zero_overlap_bound`` (60 with the default weights), which stands in for them in pricing;
+   - each row keeps a pool of ``POOL_FACTOR x candidates`` scored mentors, priced exactly after
+     every solve; a row is rescored only when the score bound of everything outside its pool
+     could still beat a mentor's price, and then only against the mentors priced that high;
+   - after the first solve only the chosen pairs and pairs near their prices go back to the
+     solver; the rest are priced after every solve and return when they could improve it;
+   - ``objective="fair"``: the floor and the most places are proven over every allowed pair by
+     minimum cuts, rescoring only the mentees and mentors on either side of a cut.
+
+   Among equally good pairings, places go to the earlier signups.
 4. ``explain`` writes the Why of each pair and the true reason for each person left out.
 
 Design decisions (documented here because the contract leaves them open):
