@@ -1187,10 +1187,10 @@ def cohort_workbook_bytes(report: CohortReport, book: PairingBook, config: Confi
     No cell can become a formula or a link; the document date is the report date, so the
     same inputs give the same bytes.
     """
-    import xlsxwriter
+    from mentorcli.xlsx import text_workbook
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+    workbook = text_workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
     workbook.set_properties({"title": f"{config.cohort.name}: progress as of {report.as_of.isoformat()}",
                              "created": dt.datetime.combine(report.as_of, dt.time())})

@@ -1146,11 +1146,11 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool) -> Path:
     Cells are written as text or numbers, never formulas (``strings_to_formulas`` off), and the
     file's creation time comes from the schedule start, so a re-run gives identical bytes.
     """
-    import xlsxwriter
+    from mentorcli.xlsx import text_workbook
 
     frame = schedule.checkins
     with atomic_path(path, force=force) as tmp:
-        workbook = xlsxwriter.Workbook(
+        workbook = text_workbook(
             str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
         workbook.set_properties({"title": "Mentoring check-ins", "author": "mentorcli",

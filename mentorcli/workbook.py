@@ -535,7 +535,7 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
     Refuses to replace an existing file unless ``force`` (then the old one is kept as a backup);
     the file appears only when complete. Same roster, result and config give the same bytes.
     """
-    import xlsxwriter
+    from mentorcli.xlsx import text_workbook
 
     target = Path(path)
     with _gc_paused():
@@ -548,7 +548,7 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
             SETTINGS: settings_columns(settings_rows(roster, result, config)),
         }
         with atomic_path(target, force=force) as tmp:
-            workbook = xlsxwriter.Workbook(str(tmp), XLSX_OPTIONS)
+            workbook = text_workbook(str(tmp), XLSX_OPTIONS)
             workbook.set_properties({
                 "title": f"{config.cohort.name}: pairs",
                 "author": config.cohort.coordinator_name,
