@@ -4,9 +4,9 @@ The inputs are built once and pickled to ``--cache`` (default /tmp/mentorcli-ben
 that the write can be timed again and again in seconds:
 
 - 10k: the generated signups of ``bench_e2e.py`` read with ``read_signups`` and matched with
-  ``match_people`` (the real pipeline; about half a minute the first time).
+  ``match_people`` (the real pipeline; a few seconds the first time).
 - 100k: the generated signups read with ``read_signups``, and a synthetic ``MatchResult`` with
-  the columns ``match_people`` returns (matching 100k takes many minutes): each mentee place
+  the columns ``match_people`` returns (so the write can be timed without a minute of matching): each mentee place
   gets a mentor place at random (mentor capacities respected, no self pairs), criterion values
   and "why" texts drawn like the 10k result's (a why names the mentee's goals, so nearly every
   text is different, as in a real run), the mentees left over in Unmatched with a reason.

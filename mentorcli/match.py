@@ -1719,12 +1719,15 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
     import heapq
 
     n = len(wants)
+    got = np.bincount(mentee, minlength=n).astype(np.int64)
+    if not (got < wants).any():  # nobody is short: nothing to hand over (and nothing to sort)
+        order = np.lexsort((mentor, mentee))
+        return mentee[order].astype(np.int64), mentor[order].astype(np.int64)
     width = int(max(cols.max(initial=-1), mentor.max(initial=-1)) + 1)
     keys = rows * width + cols
     by_key = np.argsort(keys, kind="stable")
     chosen_weights = weights[by_key[np.searchsorted(keys, mentee * width + mentor, sorter=by_key)]]
     weight_of = dict(zip(zip(mentee.tolist(), mentor.tolist()), chosen_weights.tolist()))  # only the chosen pairs
-    got = np.bincount(mentee, minlength=n).astype(np.int64)
     holders: dict[int, set[int]] = {}
     for i, j in weight_of:
         holders.setdefault(j, set()).add(i)
