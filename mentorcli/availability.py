@@ -227,9 +227,15 @@ def distinct_answers(*columns: Iterable[object]) -> tuple[np.ndarray, list[tuple
     per_column = [_factorize_answers(column) for column in columns]
     codes = per_column[0][0]
     for ids, distinct in per_column[1:]:
-        codes = pd.factorize(codes * len(distinct) + ids)[0].astype(np.int64)
+        codes = combined_codes(codes, ids, len(distinct))
     first = first_rows(codes).tolist()
     return codes, list(zip(*([distinct[i] for i in ids[first].tolist()] for ids, distinct in per_column)))
+
+
+def combined_codes(codes: np.ndarray, more: np.ndarray, more_count: int) -> np.ndarray:
+    """The code of each row's pair (``codes``, ``more``), numbered in order of first appearance;
+    ``more`` holds codes below ``more_count``."""
+    return pd.factorize(codes * more_count + more)[0].astype(np.int64)
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:

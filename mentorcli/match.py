@@ -54,15 +54,13 @@ Design decisions (documented here because the contract leaves them open):
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -71,7 +69,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentorcli.availability import distinct_answers, first_rows
+from mentorcli.availability import combined_codes, distinct_answers, first_rows
+from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
@@ -404,7 +403,7 @@ def _distinct_rows(*matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for words in (_row_words(matrix) for matrix in matrices):
         for column in words.T:
             values, distinct = pd.factorize(column)
-            ids = pd.factorize(ids * len(distinct) + values)[0].astype(np.int64)
+            ids = combined_codes(ids, values, len(distinct))
     return ids, first_rows(ids)
 
 
@@ -983,6 +982,18 @@ def _run_tasks(fn: Callable[..., Any], tasks: list[tuple[tuple, int]], consume: 
 # --------------------------------------------------------------------------- candidates
 
 
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(mentee rows, mentor cols, scores) of pairs: scored, offered to the solver, or found by pricing."""
+
+
+EMPTY_EDGES: Edges = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _concat(parts: list[Edges]) -> Edges:
+    """The edges of all ``parts`` in one (rows, cols, scores)."""
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)) if parts else EMPTY_EDGES  # type: ignore[return-value]
+
+
 @dataclass
 class Candidates:
     """The pairs offered to the solver, and the scored pairs kept for pricing the rest.
@@ -1179,7 +1190,7 @@ class _MentorBest:
 
     def cells(self) -> Edges:
         self._fold()
-        return self.parts[0] if self.parts else (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
+        return self.parts[0] if self.parts else EMPTY_EDGES
 
 
 def _rank_in_rows(rows: np.ndarray, cols: np.ndarray, keys: np.ndarray, n: int,
@@ -1237,7 +1248,7 @@ def top_candidates(cohort: Cohort, k: int, *, dense: bool, progress: Progress | 
 
     _run_tasks(score, tasks, consume, progress, "score")
     key_bits = keys.bits + int(FULL + 1).bit_length()
-    rows, cols, cell_keys = (np.concatenate([f[k] for f in found]) if found else np.zeros(0, np.int64) for k in range(3))
+    rows, cols, cell_keys = _concat(found)
     rows, cell_keys, rank, starts = _rank_in_rows(rows, cols, cell_keys, n, key_bits)
     cols = (1 << keys.bits) - 1 - (cell_keys & ((1 << keys.bits) - 1))
     scores = cell_keys >> keys.bits
@@ -1299,18 +1310,6 @@ def _bonus_cells(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
     return rows[allowed], cols[allowed]
 
 
-Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""(mentee rows, mentor cols, scores) of pairs offered to the solver."""
-
-
-EMPTY_EDGES: Edges = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-
-def _concat(parts: list[Edges]) -> Edges:
-    """The edges of all ``parts`` in one (rows, cols, scores)."""
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)) if parts else EMPTY_EDGES  # type: ignore[return-value]
-
-
 def _bonus_unit(cohort: Cohort, wants: np.ndarray, capacity: np.ndarray, max_units: int) -> tuple[int, bool]:
     """Weight of one bonus unit: more than every score together, unless that breaks exact arithmetic."""
     bound = int(min(wants.sum(), capacity.sum()))
@@ -1345,8 +1344,14 @@ class _Problem:
         return solve_edges(rows, cols, self.weights(rows, cols, scores), self.wants, self.capacity, wmax=self.wmax)
 
 
-def _merge(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    _, first = np.unique(rows * max(width, 1) + cols, return_index=True)
+def _first_of_each(rows: np.ndarray, cols: np.ndarray, width: int) -> np.ndarray:
+    """Where each distinct pair first occurs, in (row, col) order."""
+    return np.unique(rows * max(width, 1) + cols, return_index=True)[1]
+
+
+def _merge(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, width: int) -> Edges:
+    """Each pair once (its first occurrence), sorted by (row, col) as the solver wants them."""
+    first = _first_of_each(rows, cols, width)
     return rows[first], cols[first], scores[first]
 
 
@@ -1354,10 +1359,9 @@ def _merge_flagged(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, flags
                    width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``_merge`` of the known pairs and ``extra`` that carries a flag per pair along (``flags``
     covers both, known first)."""
-    keys = np.concatenate([rows, extra[0]]) * max(width, 1) + np.concatenate([cols, extra[1]])
-    _, first = np.unique(keys, return_index=True)
-    return (np.concatenate([rows, extra[0]])[first], np.concatenate([cols, extra[1]])[first],
-            np.concatenate([scores, extra[2]])[first], flags[first])
+    rows, cols, scores = _concat([(rows, cols, scores), extra])
+    first = _first_of_each(rows, cols, width)
+    return rows[first], cols[first], scores[first], flags[first]
 
 
 def _sorted_contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -1402,9 +1406,7 @@ def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
         return _block_violations(cohort, problem, assignment, rows[r0:r1], cols, columns[g], offered_keys, matrix)
 
     _run_tasks(price, tasks, lambda _, result: found.append(result), None, "price")
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return tuple(np.concatenate([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
+    return _concat(found)
 
 
 def _block_violations(cohort: Cohort, problem: _Problem, assignment: Assignment, block_rows: np.ndarray,
@@ -1425,7 +1427,7 @@ def _block_violations(cohort: Cohort, problem: _Problem, assignment: Assignment,
     reduced[~allowed] = np.inf
     violated = (reduced < 0).any(axis=1)
     if not violated.any():
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return EMPTY_EDGES
     local, at = _closest_cells(reduced[violated], PRICING_SLACK, PRICING_ADD)
     local = np.flatnonzero(violated)[local]
     row, col = block_rows[local], mentors[at]
@@ -1488,9 +1490,9 @@ def _violations(cohort: Cohort, problem: _Problem, cand: Candidates, assignment:
     offered_keys = np.sort(rows * max(m, 1) + cols)  # sort, not np.unique: its hashing is slow here
     if cand.dense is not None:
         return _negative_reduced(cohort, problem, assignment, [(np.arange(n), None)], offered_keys, cand.dense)
-    parts = [_pool_violations(problem, assignment, cand, offered_keys),
-             _negative_reduced(cohort, problem, assignment, _pricing_groups(assignment, cand, problem.wants), offered_keys)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+    return _concat([_pool_violations(problem, assignment, cand, offered_keys),
+                    _negative_reduced(cohort, problem, assignment, _pricing_groups(assignment, cand, problem.wants),
+                                      offered_keys)])
 
 
 @dataclass
@@ -1595,7 +1597,7 @@ def _most_places(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
 
 def _with_pairs(edges: Edges, more: Edges, width: int) -> Edges:
     """``edges`` and ``more``, each pair once, sorted by (row, col) as the solver wants them."""
-    return _merge(*(np.concatenate([edges[k], more[k]]) for k in range(3)), width)
+    return _merge(*_concat([edges, more]), width)
 
 
 def _best_per_row(edges: Edges, most: int) -> Edges:
@@ -1628,7 +1630,7 @@ def _pairs_across_cut(cohort: Cohort, cand: Candidates, mentees: np.ndarray, men
     rescore = np.flatnonzero(mentees & cand.cut & (cand.kth >= lowest))
     if len(rescore) and mentors.any():
         parts.append(_scored_at_least(cohort, rescore, np.flatnonzero(mentors), lowest))
-    rows, cols, scores = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    rows, cols, scores = _concat(parts)
     fresh = ~_sorted_contains(np.sort(offered[0] * width + offered[1]), rows * width + cols)
     return _merge(rows[fresh], cols[fresh], scores[fresh].astype(np.int64), m)
 
@@ -1646,7 +1648,7 @@ def _scored_at_least(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, lowest:
         return block[local], cols[at], scores[local, at].astype(np.int64)
 
     _run_tasks(score, tasks, lambda _, result: found.append(result), None, "score")
-    return tuple(np.concatenate([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
+    return _concat(found)
 
 
 def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: np.ndarray, objective: str,
@@ -2032,23 +2034,6 @@ def _sentence(head: list[str], shared: str, different: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the result and its Whys are built.
-
-    They allocate a few small lists and tuples per pair, none of them cyclic; with the collector
-    on, that triggers full collections over everything alive (a 100k cohort's columns), which cost
-    more than writing the texts (measured: why_texts 1.0 s -> 0.58 s for 80k pairs).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict[str, np.ndarray],
                           facts: PairFacts) -> tuple[list[str], list[str]]:
     """For each pair: what it shares ("; "-joined, in the Why's order) and what differs (", "-joined)."""
@@ -2076,7 +2061,7 @@ def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict
     once, from each distinct answer (and pair of answers) worked out once; only the joining runs per
     pair. A per-pair pass over every field was most of the explain time.
     """
-    with _collector_paused():
+    with gc_paused():
         shared, differing = _shared_and_differing(cohort, rows, cols, criteria, facts)
         heads = [["kept from the earlier pairing", *words] if kept_pair else words for kept_pair, words in zip(kept, bonus)]
         texts: list[str] = []
@@ -2331,7 +2316,7 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     return _result(cohort, solution, kept, objective, cand, progress)
 
 
-@_collector_paused()
+@gc_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
             cand: Candidates, progress: Progress | None) -> MatchResult:
     """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings."""

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import io
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mentorcli import __version__
+from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, atomic_write_bytes, neutralise_formula
@@ -511,24 +510,6 @@ def _write_cells(sheet: Any, c: int, column: Column, cell_format: Any) -> None:
             sheet.write_string(row, c, value)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of small containers are made.
-
-    Writing makes a cell tuple per cell, reading a list per row and a tuple per column; none
-    of them form cycles, but every collection their number triggers walks all live container
-    objects: at 100k signups that was a quarter of the write time (more with the matcher's
-    data still alive). Whatever garbage there is waits for the next collection after this.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult, config: Config, *, force: bool) -> Path:
     """Write ``pairs.xlsx``: Pairs, Unmatched, Mentors, Problems, People, Settings.
 
@@ -538,7 +519,7 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
     from mentorcli.xlsx import text_workbook
 
     target = Path(path)
-    with _gc_paused():
+    with gc_paused():
         sheets = {
             PAIRS: pairs_columns(roster, result),
             UNMATCHED: unmatched_columns(roster, result),
@@ -955,7 +936,7 @@ def read_pairing_workbook(path: str | Path, config: Config) -> PairingBook:
     matching rule is kept (the coordinator may mean it) and reported as a warning.
     """
     path = Path(path)
-    with _gc_paused():
+    with gc_paused():
         workbook = _open_workbook(path)
         file = str(path)
         pairs_sheet = _read_sheet(workbook, path, PAIRS, PAIRS_REQUIRED)
