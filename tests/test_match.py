@@ -529,6 +529,82 @@ def test_pairs_held_back_from_later_solves_are_priced_back_in(seed, monkeypatch)
     assert sparse.settings["optimality_proven"] and not sparse.notes
 
 
+def _price_vector(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Whole-number prices with ties and a few -inf (a mentee wanting nothing, a mentor with no place)."""
+    prices = rng.integers(-5, 6, size).astype(np.float64)
+    prices[rng.random(size) < 0.1] = -np.inf
+    return prices
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000))
+def test_pricing_rescores_every_cell_whose_reduced_cost_may_have_turned_negative(seed):
+    """A left-out cell is skipped only when the last round proved its reduced cost >= 0 and
+    neither price moved enough to undo that: checked cell by cell against the definition."""
+    from types import SimpleNamespace
+
+    from mentorcli import match as match_module
+    from mentorcli.solve import Assignment
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 40)), int(rng.integers(1, 70))
+    empty = np.zeros(0, np.int64)
+    now = Assignment(empty, empty, empty, 0, 0, True, 10, _price_vector(rng, n), _price_vector(rng, m))
+    wants = rng.integers(0, 3, n)
+    cand = SimpleNamespace(cut=rng.random(n) < 0.8, kth=rng.integers(0, 12, n))
+    before = None
+    if rng.random() < 0.8:
+        moved = rng.random(n) < 0.5
+        mentee_before = np.where(moved, now.mentee_price + rng.integers(-3, 4, n), now.mentee_price)
+        mentor_before = np.where(rng.random(m) < 0.5, now.mentor_price + rng.integers(-3, 4, m), now.mentor_price)
+        mentor_before[rng.random(m) < 0.1] = -np.inf
+        violated = np.flatnonzero(rng.random(n) < 0.2)
+        before = match_module._Priced(mentee_before, mentor_before, violated)
+    covered = np.zeros((n, m), bool)
+    for rows, cols in match_module._pricing_groups(now, cand, wants, before):
+        covered[np.ix_(rows, np.arange(m) if cols is None else cols)] = True
+    for i, j in itertools.product(range(n), range(m)):
+        u, v = now.mentee_price[i], now.mentor_price[j]
+        if not (cand.cut[i] and wants[i] > 0 and np.isfinite(u) and np.isfinite(v)):
+            continue
+        if now.cost(cand.kth[i]) - u - v >= 0:
+            continue  # its score is at most kth: never negative
+        if before is not None and i not in before.violated and np.isfinite(before.mentee_price[i]):
+            if (u - before.mentee_price[i]) + (v - before.mentor_price[j]) <= 0:
+                continue  # was >= 0 last round and can only have grown
+        assert covered[i, j], (i, j)
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7, 8])
+def test_later_pricing_rounds_skip_cells_and_still_reach_the_dense_optimum(seed, monkeypatch):
+    from mentorcli import match as match_module
+
+    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)
+    monkeypatch.setattr(match_module, "MIN_GROUP_CELLS", 0)
+    original = match_module._pricing_groups
+    skipped = []
+
+    def cells(groups, m: int) -> int:
+        return sum(len(rows) * (m if cols is None else len(cols)) for rows, cols in groups)
+
+    def pricing_groups(assignment, cand, wants, before, only=None, slack=0):
+        groups = original(assignment, cand, wants, before, only, slack)
+        if before is not None:
+            m = len(assignment.mentor_price)
+            skipped.append(cells(original(assignment, cand, wants, None, only, slack), m) - cells(groups, m))
+        return groups
+
+    monkeypatch.setattr(match_module, "_pricing_groups", pricing_groups)
+    people = random_cohort(seed, 160)
+    cfg = Config()
+    cfg.match = MatchSettings(dense_limit=0, candidates=1)
+    dense = match_people(people, Config())
+    sparse = match_people(people, cfg)
+    assert sparse.settings["pricing_rounds"] >= 3 and max(skipped) > 0 and min(skipped) >= 0
+    assert (len(sparse.pairs), sparse.settings["solver_total"]) == (len(dense.pairs), dense.settings["solver_total"])
+    assert sparse.settings["optimality_proven"] and not sparse.notes
+
+
 @pytest.mark.parametrize("first_row", [0, 1 << 50])  # the packed one-integer sort, and lexsort past its bits
 def test_each_mentors_best_mentees_folded_in_batches_equal_one_pass(first_row):
     from mentorcli import match as match_module
