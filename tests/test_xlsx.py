@@ -60,3 +60,30 @@ def test_a_signup_named_like_rich_text_leaves_the_pairing_workbook_readable(tmp_
 def test_xlsxwriter_alone_would_write_it_as_xml(text):
     """Why ``text_workbook`` exists: if this starts failing, xlsxwriter fixed it upstream."""
     assert xlsxwriters_own(text) == f"<si>{text}</si>"
+
+
+def test_workbooks_are_deflated_at_the_fast_level_and_xlsxwriter_is_left_as_it_was(tmp_path):
+    import zipfile
+    import zlib
+
+    import xlsxwriter.workbook
+
+    from mentorcli.xlsx import ZIP_LEVEL
+
+    path = tmp_path / "book.xlsx"
+    book = text_workbook(str(path), {"strings_to_formulas": False})
+    sheet = book.add_worksheet()
+    for row in range(3000):
+        sheet.write_string(row, 0, f"row {row}: some text that compresses")
+    book.close()
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        raw = archive.read(info)
+
+    def deflated_size(level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate, as in a zip entry
+        return len(packer.compress(raw) + packer.flush())
+
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size == deflated_size(ZIP_LEVEL) != deflated_size(6)
