@@ -113,6 +113,8 @@ SLAB_BITS = (SLAB_ROWS - 1).bit_length()
 BLOCK_CELLS = 1 << 20
 EXPANDED_BYTES = 256 << 20
 """Largest per-mentor look-up table kept in memory for fast block scoring (see ``MentorColumns``)."""
+INTEREST_TABLE_SETS = 256
+"""Up to this many distinct interest sets in a cohort, the interests criterion is a look-up table."""
 EXPAND_ROWS = 256
 """Expand the look-up tables for a set of mentors only for at least this many mentee rows: the
 tables have about a thousand rows in all, so for fewer the expansion costs more than it saves."""
@@ -226,6 +228,9 @@ class Side:
     topics: np.ndarray
     topic_bits: np.ndarray
     interest_bits: np.ndarray
+    interest_set: np.ndarray
+    """Code of the person's set of interests (distinct sets of the whole cohort): the row or
+    column of ``tables["weighted_interests"]``."""
     topic_count: np.ndarray
     inv_topics: np.ndarray
     interests: np.ndarray
@@ -534,6 +539,7 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     topic_vocab = wanted.vocabulary(m_idx)
     interests = _list_keys(people["interests"])
     interest_vocab = interests.vocabulary()
+    interest_ids, interest_uniques = _factorize_rows(_incidence(interests, interest_vocab).astype(bool))
     languages = _list_keys(people["languages"])
     formats = _list_keys(people["format"])
 
@@ -568,6 +574,7 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
         interest_m = _incidence(interests, interest_vocab, index)
         return Side(
             person=index, topics=topic_m, topic_bits=_bits(topic_m), interest_bits=_bits(interest_m),
+            interest_set=interest_ids[index],
             topic_count=topic_count,
             inv_topics=np.where(topic_count > 0, 1.0 / np.maximum(topic_count, 1), 0).astype(np.float32),
             interests=interest_m, interest_count=interest_m.sum(axis=1),
@@ -586,6 +593,8 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     same_industry[0, 0] = 0
     tables["industry"] = same_industry
     tables["weighted_industry"] = same_industry * weights[1]
+    if len(interest_uniques) <= INTEREST_TABLE_SETS:
+        tables["weighted_interests"] = _interest_table(interest_uniques, weights[5])
     # language rule: a blank answer on either side is no evidence of a mismatch
     lang = language_uniques.astype(np.float32)
     answered = lang.sum(axis=1) > 0
@@ -804,23 +813,41 @@ def _lookup(cohort: Cohort, name: str, left: np.ndarray, right: np.ndarray, a: n
     return _gather(cohort.tables[name], left[a], right[b])
 
 
+def _interest_term(overlap: np.ndarray, count_a: np.ndarray, count_b: np.ndarray, weight: np.float32) -> np.ndarray:
+    """The weighted shared-interests criterion: ``weight * overlap / max(1, union)`` in float32,
+    in place on ``overlap``'s buffer where it can. The one formula of both the table and the
+    cell by cell way, so they give the same bits."""
+    union = np.add(count_a, count_b)
+    union -= overlap
+    np.maximum(union, np.float32(1), out=union)
+    np.divide(overlap, union, out=union)
+    union *= weight
+    return union
+
+
+def _interest_table(uniques: np.ndarray, weight: np.float32) -> np.ndarray:
+    """``_interest_term`` of every pair of distinct interest sets (rows of 0/1 ``uniques``)."""
+    sets = uniques.astype(np.float32)
+    count = sets.sum(axis=1)
+    return _interest_term(sets @ sets.T, count[:, None], count[None, :], weight)
+
+
 def _weighted_score(cohort: Cohort, a: np.ndarray, b: np.ndarray, topic_overlap: np.ndarray,
-                    interest_overlap: np.ndarray, columns: MentorColumns | None = None) -> np.ndarray:
+                    interest_overlap: np.ndarray | None, columns: MentorColumns | None = None) -> np.ndarray:
     """The integer score (0-10000) of the cells (a, b): a block (a: (k, 1), b: (1, m)) or aligned pairs.
 
     One formula for blocks and for single pairs, evaluated in the same order, so a pair's score
     never depends on how it was computed. Works in place on the overlap arrays it is given
-    (fresh temporaries cost more than the arithmetic at this size).
+    (fresh temporaries cost more than the arithmetic at this size). ``interest_overlap`` None:
+    the interests criterion is read from its table (``_interest_overlap``).
     """
     m, r, t, w = cohort.mentees, cohort.mentors, cohort.tables, cohort.weights
     num = topic_overlap
     num *= m.inv_topics[a] * w[0]
-    union = np.add(m.interest_count[a], r.interest_count[b])
-    union -= interest_overlap
-    np.maximum(union, np.float32(1), out=union)
-    np.divide(interest_overlap, union, out=union)
-    union *= w[5]
-    num += union
+    if interest_overlap is None:
+        num += _lookup(cohort, "weighted_interests", m.interest_set, r.interest_set, a, b, columns)
+    else:
+        num += _interest_term(interest_overlap, m.interest_count[a], r.interest_count[b], w[5])
     for name, left, right in (("weighted_industry", m.industry, r.industry),
                               ("weighted_experience", m.experience, r.experience),
                               ("weighted_format", m.format, r.format),
@@ -832,6 +859,16 @@ def _weighted_score(cohort: Cohort, a: np.ndarray, b: np.ndarray, topic_overlap:
     num *= np.float32(FULL)
     np.rint(num, out=num)
     return num.astype(np.int16)
+
+
+def _interest_overlap(cohort: Cohort, overlap: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      left: Any, right: Any) -> np.ndarray | None:
+    """Shared interests of the cells, or None when the cohort's distinct interest sets are few
+    enough for a table (``INTEREST_TABLE_SETS``): one look-up instead of a popcount and five
+    passes of arithmetic over every cell."""
+    if "weighted_interests" in cohort.tables:
+        return None
+    return overlap(cohort.mentees.interest_bits[left], cohort.mentors.interest_bits[right])
 
 
 def _rule_block(cohort: Cohort, a: np.ndarray, b: np.ndarray, columns: MentorColumns | None = None) -> dict[str, np.ndarray]:
@@ -888,8 +925,7 @@ def score_rows(cohort: Cohort, r0: int, r1: int, *, rows: np.ndarray | None = No
     take = slice(r0, r1) if rows is None else index
     right = slice(None) if cols is None else mentors
     topic_overlap = _overlap_block(m.topic_bits[take], r.topic_bits[right])
-    interest_overlap = _overlap_block(m.interest_bits[take], r.interest_bits[right])
-    scores = _weighted_score(cohort, a, b, topic_overlap, interest_overlap, columns)
+    scores = _weighted_score(cohort, a, b, topic_overlap, _interest_overlap(cohort, _overlap_block, take, right), columns)
     forbidden = _rule_block(cohort, a, b, columns)
     allowed = forbidden["language"] | forbidden["team"]
     allowed |= forbidden["organisation"]
@@ -904,8 +940,7 @@ def pair_scores(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     m, r = cohort.mentees, cohort.mentors
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     topic_overlap = _overlap_pairs(m.topic_bits[rows], r.topic_bits[cols])
-    interest_overlap = _overlap_pairs(m.interest_bits[rows], r.interest_bits[cols])
-    return _weighted_score(cohort, rows, cols, topic_overlap, interest_overlap)
+    return _weighted_score(cohort, rows, cols, topic_overlap, _interest_overlap(cohort, _overlap_pairs, rows, cols))
 
 
 def pair_rules(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:

@@ -605,6 +605,25 @@ def test_later_pricing_rounds_skip_cells_and_still_reach_the_dense_optimum(seed,
     assert sparse.settings["optimality_proven"] and not sparse.notes
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_interests_table_gives_the_bits_of_the_cell_by_cell_formula(seed, monkeypatch):
+    from mentorcli import match as match_module
+    from mentorcli.match import pair_scores, score_rows
+
+    people = random_cohort(seed, 150)
+    table = prepare_cohort(people, Config())
+    monkeypatch.setattr(match_module, "INTEREST_TABLE_SETS", 0)
+    cell_by_cell = prepare_cohort(people, Config())
+    assert "weighted_interests" in table.tables and "weighted_interests" not in cell_by_cell.tables
+    n, m = table.shape
+    looked_up, computed = score_rows(table, 0, n)[0], score_rows(cell_by_cell, 0, n)[0]
+    assert len(np.unique(looked_up)) > 50
+    np.testing.assert_array_equal(looked_up, computed)
+    rows, cols = np.divmod(np.arange(n * m), m)
+    np.testing.assert_array_equal(pair_scores(table, rows, cols), looked_up.ravel())
+    np.testing.assert_array_equal(pair_scores(cell_by_cell, rows, cols), looked_up.ravel())
+
+
 @pytest.mark.parametrize("first_row", [0, 1 << 50])  # the packed one-integer sort, and lexsort past its bits
 def test_each_mentors_best_mentees_folded_in_batches_equal_one_pass(first_row):
     from mentorcli import match as match_module
