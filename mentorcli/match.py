@@ -5,11 +5,12 @@ Pipeline (``match_people``):
 1. ``prepare_cohort`` encodes every answer once: list fields as 0/1 incidence matrices over
    the option vocabulary, single answers as small integer codes, and every per-pair lookup
    (experience gap, meeting format, availability overlap, which criteria count, which pairs a
-   rule forbids) as a small table over the distinct answers of each side.
+   rule forbids, shared interests when the cohort has few distinct sets of them) as a small
+   table over the distinct answers of each side.
 2. ``score_rows`` scores whole blocks of mentee rows against all mentors at once: overlaps of
-   list fields are matrix products, the rest are table look-ups; there is no Python loop over
-   pairs. Scores are integers 0-10000 (the 0-100 score x 100), so solver totals and ties are
-   exact and every way of computing a pair's score gives the same number.
+   list fields are popcounts of bit words, the rest are table look-ups; there is no Python
+   loop over pairs. Scores are integers 0-10000 (the 0-100 score x 100), so solver totals and
+   ties are exact and every way of computing a pair's score gives the same number.
 3. Each mentee keeps its best ``candidates`` mentors (plus every requested or chosen pair), and
    each mentor its best few mentees. ``solve.solve_edges`` solves that exactly; its dual prices
    then show whether a pair left out could have improved the result, such pairs are added and
@@ -22,6 +23,8 @@ Pipeline (``match_people``):
    - each row keeps a pool of ``POOL_FACTOR x candidates`` scored mentors, priced exactly after
      every solve; a row is rescored only when the score bound of everything outside its pool
      could still beat a mentor's price, and then only against the mentors priced that high;
+     after a round that proved a row's cells, only the cells whose two prices rose since are
+     rescored (a cell's reduced cost can turn negative no other way);
    - after the first solve only the chosen pairs and pairs near their prices go back to the
      solver; the rest are priced after every solve and return when they could improve it;
    - ``objective="fair"``: the floor and the most places are proven over every allowed pair by
