@@ -8,7 +8,9 @@ baseline; 100k within 60 s and 4 GB.
 
 Each cohort size runs in its own process so peak memory is not inherited. Peak memory is the
 process's peak resident set (VmHWM), reset before each stage through /proc/self/clear_refs
-(Linux). Prints a markdown table for the README.
+(Linux). CPU time (all threads) is printed per stage too: how much of a stage runs in parallel.
+It does not correct for a slow host (measured: it grows with the wall time when the host is
+busy), so judge a run by the ratio to the bare baseline. Prints a markdown table for the README.
 
 Usage: python3 benchmarks/bench_e2e.py [--sizes 1000 10000 100000] [--keep-files DIR]
 """
@@ -97,11 +99,12 @@ def peak_mb() -> float:
 
 def measure(label: str, results: dict, function, *args, **kwargs):
     reset_peak()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     value = function(*args, **kwargs)
-    results[label] = {"seconds": time.perf_counter() - start, "peak_mb": peak_mb()}
-    print(f"  {label}: {results[label]['seconds']:.2f} s, peak {results[label]['peak_mb']:,.0f} MB",
-          file=sys.stderr, flush=True)
+    results[label] = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+                      "peak_mb": peak_mb()}
+    print(f"  {label}: {results[label]['seconds']:.2f} s ({results[label]['cpu_seconds']:.2f} s CPU), "
+          f"peak {results[label]['peak_mb']:,.0f} MB", file=sys.stderr, flush=True)
     return value
 
 
@@ -208,9 +211,9 @@ def main() -> None:
     for line in verdicts(rows):
         print(f"- {line}")
     print()
-    print("Per stage (seconds / peak MB):")
+    print("Per stage (seconds / CPU seconds, all threads / peak MB):")
     for row in rows:
-        parts = [f"{k} {v['seconds']:.2f}s/{v['peak_mb']:,.0f}MB" for k, v in row["stages"].items()]
+        parts = [f"{k} {v['seconds']:.2f}s/{v['cpu_seconds']:.2f}s/{v['peak_mb']:,.0f}MB" for k, v in row["stages"].items()]
         print(f"- {row['n']:,}: " + ", ".join(parts))
 
 
