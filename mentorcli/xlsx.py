@@ -27,8 +27,10 @@ ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 EDGE_SPACE = re.compile(r"^\s|\s$")
 ZIP_LEVEL = 1
-"""Deflate level of the workbooks written here. zlib's default (6) took 3 s of writing a 100k
-pairing workbook; level 1 takes 0.9 s for a file a third larger (20 MB instead of 15)."""
+"""Deflate level of the workbooks written here to a file. zlib's default (6) took 3 s of writing
+a 100k pairing workbook; level 1 takes 0.9 s for a file a third larger (20 MB instead of 15).
+xlsxwriter's ``in_memory`` mode (the small report workbook) gives each entry its own zip info,
+which keeps the default."""
 
 
 def text_workbook(target: Any, options: dict[str, Any]) -> Any:
