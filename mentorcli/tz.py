@@ -43,10 +43,11 @@ def most_common_zone(zones: Iterable[object]) -> str:
     The guess for a person who gave no time zone. Scoring, scheduling and emails all call this
     one function, so a person's assumed zone is the same in their score, calendar and emails.
     """
-    cells = Counter(zones.tolist() if hasattr(zones, "tolist") else zones)  # a Series iterates slowly
+    values = zones.tolist() if hasattr(zones, "tolist") else zones  # a Series iterates slowly
+    cells = Counter(value for value in values if isinstance(value, str))  # a list cell is no zone (nor hashable)
     counts: Counter[str] = Counter()
     for cell, count in cells.items():  # each distinct cell read once: the same zone fills whole columns
-        if isinstance(cell, str) and tzinfo_for(cell.strip()) is not None:
+        if tzinfo_for(cell.strip()) is not None:
             counts[cell.strip()] += count
     return min(counts, key=lambda z: (-counts[z], z)) if counts else "UTC"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,6 +103,7 @@ def test_the_assumed_zone_is_the_most_common_known_one_ties_by_name() -> None:
     assert most_common_zone(["Europe/Paris", "Asia/Tokyo"]) == "Asia/Tokyo"
     assert most_common_zone(["Asia/Tokyo", "Europe/Paris"]) == "Asia/Tokyo"
     assert most_common_zone(["nowhere", float("nan")]) == "UTC"
+    assert most_common_zone(pd.Series([["Asia/Tokyo"], "Europe/Paris"], dtype=object)) == "Europe/Paris"  # a list cell is no zone
 
 
 def test_scoring_assumes_the_same_zone_as_the_scheduler_on_a_tie() -> None:
