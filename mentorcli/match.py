@@ -357,6 +357,14 @@ def _list_keys(*columns: Iterable[Iterable[str]]) -> ListAnswers:
     return ListAnswers(ids, options, keys)
 
 
+def _distinct_sets(answers: ListAnswers) -> tuple[np.ndarray, np.ndarray]:
+    """Per People row, the code of its set of options (in order of first appearance), and each
+    distinct set as a bool row over ``answers.keys``: answers worded differently with the same
+    options share a code. Worked out over the distinct answers, not the rows."""
+    code_of_answer, sets = _factorize_rows(answers.options)
+    return code_of_answer[answers.ids], sets
+
+
 def _incidence(answers: ListAnswers, vocab: dict[str, int], rows: np.ndarray | None = None) -> np.ndarray:
     """0/1 float32 matrix, one row per People row (``rows`` only, when given) with a 1 in the
     column of each of its keys that ``vocab`` has. Built per distinct answer and gathered."""
@@ -542,16 +550,15 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     topic_vocab = wanted.vocabulary(m_idx)
     interests = _list_keys(people["interests"])
     interest_vocab = interests.vocabulary()
-    interest_ids, interest_uniques = _factorize_rows(_incidence(interests, interest_vocab).astype(bool))
+    interest_ids, interest_uniques = _distinct_sets(interests)
     languages = _list_keys(people["languages"])
     formats = _list_keys(people["format"])
 
     industry, _ = _codes(people["industry"], -1)
     industry = industry + 1  # 0 = blank, so codes index a table
-    language_ids, language_uniques = _factorize_rows(_incidence(languages, languages.vocabulary()).astype(bool))
+    language_ids, language_uniques = _distinct_sets(languages)
     experience = _experience_codes(people["experience"])
-    format_bits = _incidence(formats, formats.vocabulary()).astype(bool)
-    format_ids, format_uniques = _factorize_rows(format_bits)
+    format_ids, format_uniques = _distinct_sets(formats)
     masks = _weekly_masks(people, config)
     offsets = utc_offsets(people["timezone"].fillna("").astype(str))
     tz_known = ~np.isnan(offsets).any(axis=1)
@@ -564,7 +571,7 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
 
     has = np.stack([
         np.zeros(len(people), bool), industry > 0, experience < EXP_STEPS,
-        format_bits.any(axis=1), interests.answered(),
+        formats.answered(), interests.answered(),
         masks.any(axis=1), tz_known,
     ], axis=1)
     counted_code = (has * (1 << np.arange(has.shape[1]))).sum(axis=1).astype(np.int64)
