@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from mentorcli.config import Config
+from mentorcli.config import CONFIG_NAME, Config
+from mentorcli.errors import MentorError
 from mentorcli.tz import most_common_zone, tzinfo_for
 
 HOURS_PER_WEEK = 168
@@ -161,7 +162,50 @@ def unreadable_answers(answers: Iterable[str], config: Config) -> list[str]:
 
 
 def _mapping_key(config: Config) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple(sorted((k.strip().lower(), tuple(v)) for k, v in config.availability.items()))
+    key = tuple(sorted((k.strip().lower(), tuple(v)) for k, v in config.availability.items()))
+    _check_config_windows(key, str(config.path or CONFIG_NAME))
+    return key
+
+
+_SPEC_WORDS = frozenset(
+    [word for word in DAY_ALIASES if len(word) > 1]
+    + [word for phrase in PARTS_OF_DAY for word in phrase.split()]
+    + [f"{part}s" for part in PARTS_OF_DAY if " " not in part]
+    + ["weekday", "weekdays", "weekend", "weekends", "workday", "workdays", "week", "days", "day",
+       "daily", "every", "any", "all", "and", "to", "through", "or", "am", "pm", "a", "m", "p", "h"]
+)
+
+_SPEC_TOKEN = re.compile(r"[^\s,;/&.()\-–—]+")
+
+
+def config_window_problem(spec: str) -> str | None:
+    """Why a window of ``[availability]`` cannot be used, or None when it can.
+
+    Answers from a form are read leniently, but a window the coordinator wrote is read strictly:
+    "Funday 10-11" would otherwise mean every day, because no day is named in it.
+    """
+    windows = parse_window_spec(spec)
+    if not windows:
+        return "gives no time (write it like \"Mon-Fri 18:00-21:00\")"
+    unknown = sorted(set(_SPEC_TOKEN.findall(_RANGE.sub(" ", spec.lower()))) - _SPEC_WORDS)
+    if unknown:
+        return f"has words that are not days or times ({', '.join(unknown)}); days are Mon, Tue, ... Sun"
+    return None
+
+
+@lru_cache(maxsize=64)
+def _check_config_windows(mapping_key: tuple[tuple[str, tuple[str, ...]], ...], path: str) -> None:
+    """Every window of ``[availability]`` readable for sure, or one line naming the answer and the window."""
+    for answer, specs in mapping_key:
+        for spec in specs:
+            problem = config_window_problem(spec)
+            if problem:
+                raise MentorError(f"availability {answer!r}: window {spec!r} {problem}", path=path)
+
+
+def check_config_windows(config: Config) -> None:
+    """Raise ``MentorError`` for a window of ``[availability]`` that cannot be read for sure."""
+    _mapping_key(config)
 
 
 @lru_cache(maxsize=4096)

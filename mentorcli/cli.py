@@ -10,6 +10,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
@@ -17,8 +18,11 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from rich.console import Console
 
+from rich.markup import escape as rich_escape
+
 from mentorcli import __version__
 from mentorcli.errors import MentorError
+from mentorcli.untrusted import BIDI_CONTROLS, visible
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -67,20 +71,28 @@ def friendly_errors(command: Callable) -> Callable:
 
 
 def escape(text: str) -> str:
-    """Untrusted text shown through rich must not be read as markup."""
-    from rich.markup import escape as rich_escape
+    """Untrusted text for the terminal: control characters shown, never obeyed; never rich markup."""
+    return rich_escape(visible(text))
 
-    return rich_escape(text)
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f" + BIDI_CONTROLS + "]")
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """``data`` as JSON on stdout. JSON escapes C0 controls itself; C1 controls and bidi overrides
+    are escaped here too (inside strings, the only place they can be), so a terminal shows them."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
-def load_settings(config: Path | None):
+def load_settings(config: Path | None) -> Any:
+    """``mentor.toml`` (or ``--config``), with its availability windows checked before any work."""
+    from mentorcli.availability import check_config_windows  # numpy and pandas: not for --help
     from mentorcli.config import load_config
 
-    return load_config(config)
+    settings = load_config(config)
+    check_config_windows(settings)
+    return settings
 
 
 def version_callback(value: bool) -> None:
@@ -489,7 +501,7 @@ def send_command(
         if as_json:
             return
         if item.status == "planned":  # the dry-run listing is data: stdout, one tab-separated line per file
-            sys.stdout.write(f"{item.file}\t{item.recipients}\t{item.subject}\n")
+            sys.stdout.write(f"{visible(item.file)}\t{item.recipients}\t{visible(item.subject)}\n")
             return
         # stderr is a log: file names and counts, never a subject (it carries names)
         colour = {"sent": "green", "failed": "red", "skipped": "yellow"}.get(item.status, "cyan")

@@ -7,12 +7,18 @@ Python user can build one in code (``Config()`` gives every default).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from mentorcli.errors import MentorError
+from mentorcli.tz import tzinfo_for
+from mentorcli.untrusted import without_controls
 
 CONFIG_NAME = "mentor.toml"
 
@@ -28,6 +34,32 @@ DEFAULT_AVAILABILITY = {
     "weekend afternoons": ["Sat-Sun 13:00-17:00"],
     "anytime": ["Mon-Fri 09:00-18:00"],
 }
+
+
+LIMITS: dict[str, tuple[float, float]] = {
+    "signups.default_capacity": (0, 1000),
+    "signups.default_wants": (0, 100),
+    "signups.max_capacity": (1, 1000),
+    "signups.max_wants": (1, 100),
+    "rules.max_timezone_gap": (0, 26),
+    "rules.ideal_experience_gap": (0, 60),
+    "match.dense_limit": (1, 1_000_000_000),
+    "match.candidates": (1, 1000),
+    "schedule.months": (1, 36),
+    "schedule.duration_minutes": (5, 480),
+    "schedule.reminder_minutes": (0, 40_320),
+    "events.duration_minutes": (1, 92 * 24 * 60),
+    "report.at_risk_days": (1, 3650),
+    "report.missed_in_row": (1, 100),
+    "report.low_rating": (0, 10),
+    "report.min_group_size": (1, 100_000),
+}
+"""Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
+enough that the solver's integer costs and the calendar's dates cannot overflow."""
+MAX_WEIGHT = 1_000_000.0
+"""Weights are relative; a larger one adds nothing but the risk of overflowing the scores."""
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 
 @dataclass
@@ -144,7 +176,7 @@ class Config:
 
     def as_settings(self) -> dict[str, Any]:
         """A flat, JSON-friendly view for the workbook's Settings sheet."""
-        out: dict[str, Any] = {"config": str(self.path) if self.path else "(defaults)"}
+        out: dict[str, Any] = {"config": self.path.name if self.path else "(defaults)"}
         for section in ("signups", "weights", "rules", "match"):
             for f in fields(getattr(self, section)):
                 out[f"{section}.{f.name}"] = getattr(getattr(self, section), f.name)
@@ -159,7 +191,7 @@ def _section(raw: dict, name: str, path: Path) -> dict:
 
 
 def _coerce(cls, values: dict, section: str, path: Path):
-    """Build dataclass ``cls`` from a TOML table, naming any unknown key or wrong type."""
+    """Build dataclass ``cls`` from a TOML table, naming any unknown key, wrong type or bad number."""
     known = {f.name: f for f in fields(cls)}
     kwargs = {}
     for key, value in values.items():
@@ -173,15 +205,59 @@ def _coerce(cls, values: dict, section: str, path: Path):
         default = spec.default if not callable(spec.default_factory) else spec.default_factory()
         if isinstance(default, bool) and not isinstance(value, bool):
             raise MentorError(f"{section}.{key} must be true or false", path=path)
-        if isinstance(default, str) and not isinstance(value, str):
-            raise MentorError(f"{section}.{key} must be text in quotes", path=path)
+        if isinstance(default, str):
+            if not isinstance(value, str):
+                raise MentorError(f"{section}.{key} must be text in quotes", path=path)
+            value = without_controls(value)
         if isinstance(default, list) and not isinstance(value, list):
             raise MentorError(f"{section}.{key} must be a list, like [\"a\", \"b\"]", path=path)
         if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise MentorError(f"{section}.{key} must be a number", path=path)
+            value = _number(value, f"{section}.{key}", path, whole=isinstance(default, int))
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _number(value: Any, name: str, path: Path, *, whole: bool) -> float | int:
+    """``value`` as a finite number inside ``LIMITS[name]``; an integer setting takes whole numbers only."""
+    low, high = LIMITS.get(name, (-math.inf, math.inf))
+    allowed = f"a whole number from {low:,.0f} to {high:,.0f}" if whole else f"a number from {low:g} to {high:g}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MentorError(f"{name} must be {allowed}", path=path)
+    if not math.isfinite(value) or not low <= value <= high or (whole and value != int(value)):
+        raise MentorError(f"{name} = {value!r} is out of range: it must be {allowed}", path=path)
+    return int(value) if whole else float(value)
+
+
+def _weights(values: dict, path: Path) -> Weights:
+    """``[weights]``: each finite, from 0 to ``MAX_WEIGHT``, and not all zero."""
+    weights = _coerce(Weights, values, "weights", path)
+    for name, weight in weights.as_dict().items():
+        if not 0 <= weight <= MAX_WEIGHT:
+            raise MentorError(f"weights.{name} = {weight!r} is out of range: it must be a number from 0 to {MAX_WEIGHT:,.0f}",
+                              path=path)
+    if sum(weights.as_dict().values()) <= 0:
+        raise MentorError("[weights] must not all be zero", path=path, hint="Give at least one criterion a weight above 0.")
+    return weights
+
+
+def _email_setting(value: str, name: str, path: Path) -> str:
+    """An address of ``[cohort]``, checked for syntax only (no network at run time)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise MentorError(f"{name} = {value!r} is not a usable email address ({exc})", path=path,
+                          hint="Write one address like \"mentoring@example.org\".") from None
+    return value
+
+
+def _cohort(values: dict, path: Path) -> CohortSettings:
+    cohort = _coerce(CohortSettings, values, "cohort", path)
+    _email_setting(cohort.coordinator_email, "cohort.coordinator_email", path)
+    for address in cohort.sponsor_emails:
+        if not isinstance(address, str):
+            raise MentorError("cohort.sponsor_emails must be a list of addresses in quotes", path=path)
+        _email_setting(address, "cohort.sponsor_emails", path)
+    return cohort
 
 
 def _parse_date(value: Any, where: str, path: Path) -> dt.date:
@@ -220,19 +296,15 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
     cfg = Config(path=path)
-    cfg.cohort = _coerce(CohortSettings, _section(raw, "cohort", path), "cohort", path)
-    cfg.columns = {str(k): str(v) for k, v in _section(raw, "columns", path).items()}
+    cfg.cohort = _cohort(_section(raw, "cohort", path), path)
+    cfg.columns = _text_table(_section(raw, "columns", path), "columns", path)
     cfg.signups = _coerce(SignupSettings, _section(raw, "signups", path), "signups", path)
-    cfg.weights = _coerce(Weights, _section(raw, "weights", path), "weights", path)
-    if any(w < 0 for w in cfg.weights.as_dict().values()) or sum(cfg.weights.as_dict().values()) <= 0:
-        raise MentorError("[weights] must be zero or more, and not all zero", path=path)
+    cfg.weights = _weights(_section(raw, "weights", path), path)
     rules = dict(_section(raw, "rules", path))
     gap = rules.pop("max_timezone_gap", None)
     cfg.rules = _coerce(Rules, rules, "rules", path)
     if gap is not None and gap is not False:
-        if isinstance(gap, bool) or not isinstance(gap, (int, float)) or gap < 0:
-            raise MentorError("rules.max_timezone_gap must be a number of hours", path=path)
-        cfg.rules.max_timezone_gap = float(gap)
+        cfg.rules.max_timezone_gap = float(_number(gap, "rules.max_timezone_gap", path, whole=False))
     cfg.match = _coerce(MatchSettings, _section(raw, "match", path), "match", path)
     if cfg.match.objective not in ("places", "fair"):
         raise MentorError('match.objective must be "places" or "fair"', path=path)
@@ -250,23 +322,47 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     schedule = dict(_section(raw, "schedule", path))
     blackout = schedule.pop("blackout", [])
     cfg.schedule = _coerce(ScheduleSettings, schedule, "schedule", path)
+    if not isinstance(blackout, list):
+        raise MentorError("schedule.blackout must be a list of dates, like [2026-12-24, 2026-12-31]", path=path)
     cfg.schedule.blackout = [_parse_date(d, "schedule.blackout", path) for d in blackout]
-    events = raw.get("events", [])
-    if not isinstance(events, list):
-        raise MentorError("events must be written as [[events]] tables", path=path)
-    for i, event in enumerate(events, 1):
-        event = dict(event)
-        if "name" not in event or "date" not in event:
-            raise MentorError(f"event {i} needs a name and a date", path=path)
-        event["date"] = _parse_date(event["date"], f"event {event['name']!r}", path)
-        cfg.events.append(_coerce(CohortEvent, event, "events", path))
+    cfg.events = _events(raw.get("events", []), path)
     cfg.report = _coerce(ReportSettings, _section(raw, "report", path), "report", path)
     checkins = _section(raw, "checkins", path)
     columns = checkins.get("columns", {})
     if not isinstance(columns, dict):
         raise MentorError("[checkins.columns] must be a table", path=path)
-    cfg.checkins = CheckinLogSettings(columns={str(k): str(v) for k, v in columns.items()})
+    cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
     return cfg
+
+
+def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:
+    """A table of header texts (``[columns]``, ``[checkins.columns]``): every value text in quotes."""
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise MentorError(f"{section}.{key} must be a header text in quotes", path=path,
+                              hint=f'Write it like {key} = "Email Address".')
+    return {str(key): value for key, value in table.items()}
+
+
+def _events(events: Any, path: Path) -> list[CohortEvent]:
+    """``[[events]]``: each a table with a name, a date and a known time zone."""
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        raise MentorError("events must be written as [[events]] tables", path=path,
+                          hint='Each starts with a line [[events]] followed by name = "...", date = YYYY-MM-DD.')
+    out = []
+    for i, table in enumerate(events, 1):
+        event = dict(table)
+        if "name" not in event or "date" not in event:
+            raise MentorError(f"event {i} needs a name and a date", path=path)
+        if not isinstance(event["name"], str):
+            raise MentorError(f"event {i}: name must be text in quotes", path=path)
+        event["date"] = _parse_date(event["date"], f"event {event['name']!r}", path)
+        parsed = _coerce(CohortEvent, event, "events", path)
+        if tzinfo_for(parsed.timezone.strip()) is None:
+            raise MentorError(f"event {parsed.name!r}: time zone {parsed.timezone!r} is unknown", path=path,
+                              hint='Use an IANA name such as "Europe/London", or "UTC".')
+        out.append(parsed)
+    return out
 
 
 # --- writing a commented mentor.toml (``mentor init``) ------------------------------------------

@@ -48,12 +48,14 @@ import jinja2
 import numpy as np
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
+from markupsafe import Markup
 
 from mentorcli import files, resources
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, as_tuple
 from mentorcli.tz import most_common_zone, tzinfo_for
+from mentorcli.untrusted import without_controls
 
 
 class _CachedHeaderRegistry(headerregistry.HeaderRegistry):
@@ -92,11 +94,22 @@ def template_search_path(templates_dir: Path | None = None) -> list[Path]:
     return [*paths, resources.template_dir()]
 
 
+def _printable(value: Any) -> Any:
+    """What a template prints, without control characters: a cell's ESC or NUL never reaches a mail
+    client (Markup stays Markup: dropping a control character cannot open a tag)."""
+    if isinstance(value, Markup):
+        return Markup(without_controls(str(value)))
+    if isinstance(value, str):
+        return without_controls(value)
+    return value
+
+
 @lru_cache(maxsize=16)
 def _environment(search_path: tuple[str, ...], autoescape: bool) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(search_path)),
         autoescape=autoescape,
+        finalize=_printable,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

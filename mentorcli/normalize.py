@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mentorcli.untrusted import without_controls
+
 # --- text -----------------------------------------------------------------------------------
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -26,10 +28,10 @@ _SPACES = re.compile(r"\s+")
 
 
 def clean_text(value: object) -> str:
-    """Trimmed text with runs of whitespace (also non-breaking spaces) as one space."""
+    """Trimmed text with runs of whitespace (also non-breaking spaces) as one space, no control characters."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = str(value).translate(_INVISIBLE)
+    text = without_controls(str(value).translate(_INVISIBLE))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -226,7 +228,7 @@ def unique_options(pieces: Iterable[str]) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=65536)
 def _option_and_key(piece: str) -> tuple[str, str]:
     """One option trimmed, and the key it is compared by; cached, as a column's options repeat."""
-    option = piece.strip().strip(",;").strip()
+    option = without_controls(piece).strip().strip(",;").strip()
     if "  " in option or "\t" in option or "\xa0" in option:
         option = _SPACES.sub(" ", option)
     return option, fold(option)

@@ -35,6 +35,7 @@ from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, Problem
 from mentorcli.tz import tzinfo_for
+from mentorcli.untrusted import without_controls
 
 CHECKIN_SHEET = "Check-ins"
 CHECKIN_SHEET_MARKERS = ("pair id", "start (utc)", "held")
@@ -568,7 +569,7 @@ def _display_text(value: Any) -> str:
         return value.isoformat()
     if value is pd.NaT:
         return ""
-    return str(value).strip()
+    return without_controls(str(value)).strip()
 
 
 def _held_value(value: Any) -> bool | None:

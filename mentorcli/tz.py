@@ -16,6 +16,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
+_HOST_DEPENDENT = frozenset({"localtime", "posixrules", "factory"})
+_HOST_DEPENDENT_PREFIXES = ("posix/", "right/")
+
+
+def is_host_dependent(key: str) -> bool:
+    """True for zone keys whose meaning is the machine's, not the person's.
+
+    ``localtime`` is whatever zone the host is set to, ``posixrules`` its default rules,
+    ``Factory`` a placeholder, and ``posix/`` and ``right/`` copies that differ between systems
+    (``right/`` counts leap seconds). The same signups must mean the same on every machine.
+    """
+    lowered = key.strip().lower()
+    return lowered in _HOST_DEPENDENT or lowered.startswith(_HOST_DEPENDENT_PREFIXES)
 
 
 @lru_cache(maxsize=None)
@@ -31,6 +44,8 @@ def tzinfo_for(value: str) -> dt.tzinfo | None:
         return dt.timezone(-delta if sign == "-" else delta, value)
     if value == "UTC":
         return dt.timezone.utc
+    if is_host_dependent(value):
+        return None
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -171,7 +186,7 @@ def _zone_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """
     from zoneinfo import available_timezones
 
-    every_key = sorted(available_timezones())  # a walk over the tz database: once, not once per use
+    every_key = sorted(key for key in available_timezones() if not is_host_dependent(key))  # a walk over the tz database: once, not once per use
     keys = {_fold(key): key for key in every_key}
     keys.update({_fold(key).replace(" ", "_"): key for key in every_key})
     zone_tab = _tz_table("zone.tab")

@@ -50,6 +50,7 @@ from mentorcli.model import (
     join_list,
     make_people,
 )
+from mentorcli.untrusted import without_controls
 
 PAIRS, UNMATCHED, MENTORS, PROBLEMS, PEOPLE, SETTINGS = (
     "Pairs", "Unmatched", "Mentors", "Problems", "People", "Settings",
@@ -574,9 +575,10 @@ def _header_key(text: Any) -> str:
 
 
 def _cell_text(value: Any) -> str:
-    """A cell as text whatever type the spreadsheet program stored it as."""
+    """A cell as text whatever type the spreadsheet program stored it as (no control characters:
+    a hand-edited cell reaches calendars, emails and the terminal)."""
     if type(value) is str:
-        return value.strip()
+        return without_controls(value).strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -587,7 +589,7 @@ def _cell_text(value: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
-    return str(value).strip()
+    return without_controls(str(value)).strip()
 
 
 def _cell_number(value: Any) -> float:
@@ -650,7 +652,7 @@ class SheetTable:
         return self._columns[position]
 
     def texts(self, header: str) -> list[str]:
-        return [v.strip() if type(v) is str else _cell_text(v) for v in self.column(header)]
+        return [without_controls(v).strip() if type(v) is str else _cell_text(v) for v in self.column(header)]
 
     def numbers(self, header: str) -> list[float]:
         return [v if type(v) is float else _cell_number(v) for v in self.column(header)]
