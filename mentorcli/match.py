@@ -1868,7 +1868,7 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
     width = max(m, 1)
     keys = rows * width + cols
     chosen_rows, chosen_cols = prefer_earlier_signups(assignment.mentee, assignment.mentor, rows, cols,
-                                                      problem.weights(rows, cols, scores), wants)
+                                                      problem.weights(rows, cols, scores), wants, capacity)
     pos = np.searchsorted(keys, chosen_rows * width + chosen_cols)
     if progress:
         progress("solve", MAX_PRICING_ROUNDS, MAX_PRICING_ROUNDS)
@@ -1877,14 +1877,97 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
 
 
 def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                           weights: np.ndarray, wants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Among equally good pairings, give the places to the earlier signups.
+                           weights: np.ndarray, wants: np.ndarray,
+                           capacity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Among equally good pairings, give the places to the earlier signups, mentees and mentors alike.
 
-    A mentee left short takes over a mentor from a later signup whose pair with that mentor has
-    exactly the same weight: places and total stay the same (so the pairing stays optimal), and
-    the later signup is then the one left short. Repeated until no such swap remains; each swap
-    moves a place to an earlier signup, so it ends.
+    Mentees (``_earlier_mentees_first``): a mentee left short takes over a mentor from a later
+    signup whose pair with that mentor has exactly the same weight. Mentors
+    (``_earlier_mentors_first``, when ``capacity`` is given): a mentor with room takes over a
+    mentee from a later mentor whose pair with that mentee has exactly the same weight. Each swap
+    keeps the places and the total (so the pairing stays optimal) and moves a place to an earlier
+    signup; a mentor swap never changes how many mentors a mentee has, a mentee swap never how
+    many mentees a mentor has. The two alternate until neither finds a swap, so it ends.
     """
+    mentee, mentor = np.asarray(mentee, np.int64), np.asarray(mentor, np.int64)
+    while True:
+        mentee, mentor = _earlier_mentees_first(mentee, mentor, rows, cols, weights, wants)
+        if capacity is None:
+            return mentee, mentor
+        moved, mentee, mentor = _earlier_mentors_first(mentee, mentor, rows, cols, weights, capacity)
+        if not moved:
+            return mentee, mentor
+
+
+def _chosen_weights(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    weights: np.ndarray) -> np.ndarray:
+    """The weight of each chosen pair, looked up among the edges."""
+    width = int(max(cols.max(initial=-1), mentor.max(initial=-1)) + 1)
+    keys = rows * width + cols
+    by_key = np.argsort(keys, kind="stable")
+    return weights[by_key[np.searchsorted(keys, mentee * width + mentor, sorter=by_key)]]
+
+
+def _earlier_mentors_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                           weights: np.ndarray, capacity: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Mentors with room take over, from later mentors, mentees they would pair with at the same weight.
+
+    The edges that could move are found for all at once (a mentee wants few mentors, so its
+    chosen pairs are compared one rank at a time); only those few are then walked in Python,
+    earliest mentor first, each checked again since earlier swaps change who has room.
+    Returns whether anything moved, and the pairs sorted by (mentee, mentor).
+    """
+    order = np.lexsort((mentor, mentee))
+    mentee, mentor = mentee[order], mentor[order]
+    if not len(mentee) or not len(rows):
+        return False, mentee, mentor
+    m = max(int(cols.max(initial=-1)), int(mentor.max(initial=-1)), len(capacity) - 1) + 1
+    chosen_w = _chosen_weights(mentee, mentor, rows, cols, weights)
+    room = np.zeros(m, np.int64)
+    room[:len(capacity)] = capacity
+    room -= np.bincount(mentor, minlength=m)
+    n = int(max(rows.max(initial=-1), mentee.max(initial=-1))) + 1
+    starts = np.searchsorted(mentee, np.arange(n + 1))
+    open_edge = np.flatnonzero(room[cols] > 0)
+    e_rows, e_cols, e_w = rows[open_edge], cols[open_edge], weights[open_edge]
+    movable = np.zeros(len(open_edge), bool)
+    most = int(np.diff(starts).max(initial=0))
+    for rank in range(most):
+        at = starts[e_rows] + rank
+        inside = at < starts[e_rows + 1]
+        at = np.where(inside, at, 0)
+        movable |= inside & (chosen_w[at] == e_w) & (mentor[at] > e_cols)
+    if not movable.any():
+        return False, mentee, mentor
+    weight_of = dict(zip(zip(mentee.tolist(), mentor.tolist()), chosen_w.tolist()))
+    by_mentee: dict[int, list[int]] = {}
+    for i, j in weight_of:
+        by_mentee.setdefault(i, []).append(j)
+    room_of = room.tolist()
+    moved = False
+    pick = np.flatnonzero(movable)
+    pick = pick[np.lexsort((e_rows[pick], e_cols[pick]))]
+    for i, j, w in zip(e_rows[pick].tolist(), e_cols[pick].tolist(), e_w[pick].tolist()):
+        if room_of[j] <= 0 or (i, j) in weight_of:
+            continue
+        later = [k for k in by_mentee[i] if k > j and weight_of[(i, k)] == w]
+        if not later:
+            continue
+        k = max(later)
+        del weight_of[(i, k)]
+        weight_of[(i, j)] = w
+        by_mentee[i].remove(k), by_mentee[i].append(j)
+        room_of[j] -= 1
+        room_of[k] += 1
+        moved = True
+    pairs = sorted(weight_of)
+    return (moved, np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
+
+
+def _earlier_mentees_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                           weights: np.ndarray, wants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mentee left short takes over a mentor from a later signup whose pair with that mentor
+    has exactly the same weight; repeated until no such swap remains. Pairs sorted by (mentee, mentor)."""
     import heapq
 
     n = len(wants)
@@ -1892,10 +1975,7 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
     if not (got < wants).any():  # nobody is short: nothing to hand over (and nothing to sort)
         order = np.lexsort((mentor, mentee))
         return mentee[order].astype(np.int64), mentor[order].astype(np.int64)
-    width = int(max(cols.max(initial=-1), mentor.max(initial=-1)) + 1)
-    keys = rows * width + cols
-    by_key = np.argsort(keys, kind="stable")
-    chosen_weights = weights[by_key[np.searchsorted(keys, mentee * width + mentor, sorter=by_key)]]
+    chosen_weights = _chosen_weights(mentee, mentor, rows, cols, weights)
     weight_of = dict(zip(zip(mentee.tolist(), mentor.tolist()), chosen_weights.tolist()))  # only the chosen pairs
     holders: dict[int, set[int]] = {}
     for i, j in weight_of:
@@ -1930,22 +2010,82 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
 # --------------------------------------------------------------------------- keep
 
 
-def _kept_cells(cohort: Cohort, keep: Iterable[tuple[str, str, str]]) -> tuple[list[tuple[str, int, int]], list[str]]:
-    """(pair_id, mentee person, mentor person) of the kept pairs that still name two participants."""
+KeptProblem = tuple[str, str, str, str]
+"""(pair_id, workbook column, severity, problem) of a kept pair that no longer holds."""
+
+
+def _kept_cells(cohort: Cohort, keep: Iterable[tuple[str, str, str]]) -> tuple[list[tuple[str, int, int]], list[KeptProblem]]:
+    """(pair_id, mentee person, mentor person) of the kept pairs that still name a mentee and a
+    mentor of these signups, and what is wrong with the others.
+
+    The signups win over the kept workbook on who takes part and in which role: someone who no
+    longer signed up, or no longer as a mentee (wanting a mentor) or as a mentor, has not agreed
+    to this pairing again, so the pair is dropped (an error on its row: nothing is assumed).
+    """
     index = {str(e).strip().lower(): i for i, e in enumerate(cohort.people["email"].tolist())}
-    kept, notes, seen = [], [], set()
+    roles = cohort.column("role")
+    is_mentee = np.zeros(len(cohort.people), bool)
+    is_mentee[cohort.mentees.person] = True
+    is_mentor = np.zeros(len(cohort.people), bool)
+    is_mentor[cohort.mentors.person] = True
+    kept: list[tuple[str, int, int]] = []
+    problems: list[KeptProblem] = []
+    seen: set[tuple[int, int]] = set()
     for pair_id, mentee_email, mentor_email in keep:
+        pair_id = str(pair_id)
         mentee = index.get(str(mentee_email).strip().lower())
         mentor = index.get(str(mentor_email).strip().lower())
-        if mentee is None or mentor is None:
-            notes.append(f"kept pair {pair_id} names someone who is no longer in the signups; it was dropped")
+        wrong = []
+        for side, person, ok, column in (("mentee", mentee, is_mentee, "Mentee Email"),
+                                         ("mentor", mentor, is_mentor, "Mentor Email")):
+            if person is None:
+                wrong.append((column, f"the {side} is no longer in the signups"))
+            elif not ok[person]:
+                role = str(roles[person]).lower()
+                now = "wants no mentor" if side == "mentee" and role in ("mentee", "both") else f"signed up as {role}"
+                wrong.append((column, f"the {side} no longer signed up as a {side} (now {now})"))
+        for column, text in wrong:
+            problems.append((pair_id, column, "error", f"kept pair {pair_id}: {text}; the pair was dropped "
+                                                       "(the signups win). Re-add it by hand if it should go on"))
+        if wrong:
             continue
         if mentee == mentor or (mentee, mentor) in seen:
-            notes.append(f"kept pair {pair_id} is a self-pair or a repeat; it was dropped")
+            problems.append((pair_id, "Mentor Email", "error",
+                             f"kept pair {pair_id} is a self-pair or a repeat; the pair was dropped"))
             continue
         seen.add((mentee, mentor))
-        kept.append((str(pair_id), mentee, mentor))
-    return kept, notes
+        kept.append((pair_id, mentee, mentor))
+    return kept, problems
+
+
+def _kept_rule_problems(cohort: Cohort, kept: list[tuple[str, int, int]], rows: np.ndarray,
+                        cols: np.ndarray) -> list[KeptProblem]:
+    """Kept pairs that now break a rule, or put a mentor over capacity or a mentee over wants.
+
+    They stay: the two were introduced and may be meeting already, and the coordinator asked to
+    keep them; each is a warning on its row so the coordinator can decide.
+    """
+    if not kept:
+        return []
+    problems: list[KeptProblem] = []
+    broken = pair_rules(cohort, rows, cols)
+    for k, (pair_id, _, _) in enumerate(kept):
+        names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+        if names:
+            problems.append((pair_id, "Mentor Email", "warning",
+                             f"kept pair {pair_id} now breaks a rule ({', '.join(names)}); it stays, as kept pairs "
+                             "were already introduced: end it by deleting the row if it should not go on"))
+    for side, cells, limits, column, what in (("mentor", cols, cohort.mentors.limit, "Mentor Email", "capacity"),
+                                              ("mentee", rows, cohort.mentees.limit, "Mentee Email", "wants")):
+        count = np.bincount(cells, minlength=len(limits))
+        seen = np.zeros(len(limits), np.int64)
+        for k, cell in enumerate(cells.tolist()):
+            seen[cell] += 1
+            if seen[cell] == limits[cell] + 1:
+                problems.append((kept[k][0], column, "warning",
+                                 f"the {side} now has {count[cell]} kept pairs but {what} {limits[cell]}; "
+                                 "the kept pairs stay and the " + side + " gets no new one"))
+    return problems
 
 
 def pair_ids(kept_ids: Sequence[str], new_count: int) -> list[str]:
@@ -2467,26 +2607,34 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     people = _with_source_row(people)
     _validate_people(people)
     avoid_pairs = list(avoid_pairs)
+    keep = list(keep)
     cohort = prepare_cohort(people, config, avoid_pairs=avoid_pairs)
-    kept, keep_notes = _kept_cells(cohort, keep)
+    kept, kept_problems = _kept_cells(cohort, keep)
     kept_rows, kept_cols = _pairs_to_cells(cohort, np.array([k[1] for k in kept], np.int64),
                                            np.array([k[2] for k in kept], np.int64))
     n, m = cohort.shape
     cohort.forbidden["kept"] = _unique_cells(kept_rows, kept_cols, m)
-    cohort.notes[:0] = keep_notes
+    kept_problems += _kept_rule_problems(cohort, kept, kept_rows, kept_cols)
     wants = np.maximum(cohort.mentees.limit - np.bincount(kept_rows, minlength=n), 0) if n else np.zeros(0, np.int64)
     capacity = np.maximum(cohort.mentors.limit - np.bincount(kept_cols, minlength=m), 0) if m else np.zeros(0, np.int64)
     dense = n * m <= config.match.dense_limit
     k = max(1, int(config.match.candidates))
     cand = top_candidates(cohort, k, dense=dense, progress=progress)
     solution = solve_cohort(cohort, cand, wants, capacity, objective, progress)
-    return _result(cohort, solution, kept, objective, cand, progress)
+    result = _result(cohort, solution, kept, objective, cand, progress, reserved_ids=[str(k[0]) for k in keep])
+    result.kept_problems = kept_problems
+    return result
 
 
 @gc_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
-            cand: Candidates, progress: Progress | None) -> MatchResult:
-    """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings."""
+            cand: Candidates, progress: Progress | None, reserved_ids: Sequence[str] = ()) -> MatchResult:
+    """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings.
+
+    New pair IDs follow the highest of ``reserved_ids`` too (every kept pair asked for, dropped
+    ones included): later commands key calendars and logs on the ID, so a dropped pair's ID is
+    never given to someone else.
+    """
     config = cohort.config
     n, m = cohort.shape
     n_people = len(cohort.people)
@@ -2498,7 +2646,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     mentee = np.concatenate([np.array([k[1] for k in kept], np.int64), cohort.mentees.person[solution.rows]])
     mentor = np.concatenate([np.array([k[2] for k in kept], np.int64), cohort.mentors.person[solution.cols]])
     pairs = pd.DataFrame({
-        "pair_id": kept_ids + pair_ids(kept_ids, len(solution.rows)),
+        "pair_id": kept_ids + pair_ids([*kept_ids, *reserved_ids], len(solution.rows)),
         "mentee": mentee.astype(int), "mentor": mentor.astype(int),
         "kept": np.arange(len(mentee)) < len(kept),
     })
@@ -2532,14 +2680,6 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{c}" for c in CRITERIA], "requested", "kept", "why"]]
 
     notes = list(cohort.notes)
-    kept_ok = ok[ok < len(kept)]
-    if len(kept_ok):
-        broken = pair_rules(cohort, rows[kept_ok], cols[kept_ok])
-        for k, position in enumerate(kept_ok.tolist()):
-            names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
-            if names:
-                notes.append(f"kept pair {pairs['pair_id'].iat[position]} breaks a rule ({', '.join(names)}); "
-                             "it was kept as asked")
     kept_inside = np.flatnonzero(inside[:len(kept)])
     unmatched = unmatched_reasons(cohort, solution.rows, solution.cols, rows[kept_inside], cols[kept_inside],
                                   solution.threshold)
@@ -2622,12 +2762,15 @@ def broken_rules(people: pd.DataFrame, config: Config, mentee: Sequence[int], me
 def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool,
                   avoid_pairs: Iterable[tuple[str, str]] = (), keep: Iterable[tuple[str, str, str]] = (),
                   objective: str | None = None) -> Path:
-    """Write ``mentee_email,mentor_email,score`` for every allowed pair: the solver's own numbers.
+    """Write ``mentee_email,mentor_email,score,bonus,kept``: every kept pair, then every allowed pair.
 
-    ``score`` is the pair's objective coefficient / 100: the 0-100 score plus, for requested or
-    chosen pairs, the bonus. Solving from this file alone (most places, then the highest total of
-    these numbers) gives the same total as ``match_people``. Written block by block (a 100,000
-    cohort has billions of pairs) into a temporary file that is renamed only when complete.
+    ``score`` is the pair's 0-100 score (the Score of the Pairs sheet); ``bonus`` the request and
+    ranked-choice bonus in the same units (0 for most pairs), so ``score + bonus`` is the
+    solver's own coefficient: keeping the ``kept`` rows ("yes") and solving the rest from this
+    file alone (most places, then the highest total of ``score + bonus``) gives the same total as
+    ``match_people``. A kept pair that ``match_people`` would drop (someone no longer signed up
+    in that role) is not written. Written block by block (a 100,000 cohort has billions of
+    pairs) into a temporary file that is renamed only when complete.
     """
     people = _with_source_row(people)
     _validate_people(people)
@@ -2644,18 +2787,23 @@ def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, for
     emails = people["email"].astype(str).map(neutralise_formula).to_numpy(dtype=object)
     mentee_emails = emails[cohort.mentees.person]
     mentor_emails = emails[cohort.mentors.person]
+
+    def write(fh: Any, rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, kept_flag: str) -> None:
+        score = scores.astype(np.int64)
+        bonus = problem.weights(rows, cols, score) - score
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(zip(
+            mentee_emails[rows], mentor_emails[cols], map(_cents, score.tolist()), map(_cents, bonus.tolist()),
+            [kept_flag] * len(rows)))
+        fh.write(buffer.getvalue())
+
     with atomic_path(path, force=force) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["mentee_email", "mentor_email", "score"])
+        csv.writer(fh, lineterminator="\n").writerow(["mentee_email", "mentor_email", "score", "bonus", "kept"])
+        write(fh, kept_rows, kept_cols, pair_scores(cohort, kept_rows, kept_cols), "yes")
         for r0, r1 in _blocks(n, m):
             scores, allowed = score_rows(cohort, r0, r1)
             local, cols = _nonzero_cells(allowed)
-            rows = local + r0
-            weight = problem.weights(rows, cols, scores[local, cols])
-            buffer = io.StringIO()
-            chunk = csv.writer(buffer, lineterminator="\n")
-            chunk.writerows(zip(mentee_emails[rows], mentor_emails[cols], (_cents(v) for v in weight.tolist())))
-            fh.write(buffer.getvalue())
+            write(fh, local + r0, cols, scores[local, cols], "no")
     return Path(path)
 
 

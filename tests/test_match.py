@@ -360,8 +360,10 @@ def test_kept_pair_that_breaks_a_rule_or_names_nobody_is_noted():
     keep = [("P001", "hal.mentee@example.org", "jon.expert@example.org"), ("P002", "gone@example.org", "jon.expert@example.org")]
     result = match_people(people, Config(), keep=keep)
     assert "P001" in result.pairs["pair_id"].tolist()
-    assert any("P001 breaks a rule (share no language)" in n for n in result.notes)
-    assert any("P002 names someone who is no longer" in n for n in result.notes)
+    problems = {(pid, column, severity): text for pid, column, severity, text in result.kept_problems}
+    assert "P001 now breaks a rule (share no language)" in problems[("P001", "Mentor Email", "warning")]
+    assert "mentee is no longer in the signups" in problems[("P002", "Mentee Email", "error")]
+    assert "P002" not in result.pairs["pair_id"].tolist()
 
 
 def test_pair_id_width_grows():
@@ -733,9 +735,14 @@ def test_export_scores_is_what_the_solver_maximised(tmp_path):
     path = export_scores(people, Config(), tmp_path / "scores.csv", force=False)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["mentee_email", "mentor_email", "score"]
+    assert rows[0] == ["mentee_email", "mentor_email", "score", "bonus", "kept"]
     matrix = score_matrix(people, Config())
     assert len(rows) - 1 == int(matrix.allowed.sum())
+    assert {r[4] for r in rows[1:]} == {"no"}
+    by_email = {e.replace("=", "'=", 1) if e.startswith("=") else e: k for k, e in enumerate(people["email"])}
+    for r in rows[1:]:  # the score column is the 0-100 score, the bonus apart
+        i, j = by_email[r[0]], by_email[r[1]]
+        assert float(r[2]) == pytest.approx(matrix.scores[list(matrix.mentees).index(i), list(matrix.mentors).index(j)])
     assert not any(cell.startswith("=") for row in rows for cell in row)
     frame = pd.DataFrame(rows[1:], columns=rows[0])
     mentees = sorted(set(frame["mentee_email"]), key=frame["mentee_email"].tolist().index)
@@ -744,7 +751,7 @@ def test_export_scores_is_what_the_solver_maximised(tmp_path):
     allowed = np.zeros(weights.shape, bool)
     for r in frame.itertuples(index=False):
         i, j = mentees.index(r.mentee_email), mentors.index(r.mentor_email)
-        weights[i, j] = round(float(r.score) * 100)
+        weights[i, j] = round(float(r.score) * 100) + round(float(r.bonus) * 100)
         allowed[i, j] = True
     limits = {e: (w, c) for e, w, c in zip(people["email"].map(lambda e: "'" + e if e.startswith("=") else e),
                                               people["wants"], people["capacity"])}
