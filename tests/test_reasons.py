@@ -1,0 +1,231 @@
+"""What the numbers mean, kept pairs that no longer hold, and reasons a coordinator can act on.
+
+Each reason is checked against an independent reading of the cohort written here, not against
+the matcher's own helpers.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from mentorcli.config import Config, Rules
+from mentorcli.match import export_scores, match_people
+from mentorcli.model import make_people
+
+from test_cli_match import HEADERS, signup_rows, write_signups
+
+
+def person(name: str, role: str, **fields) -> dict:
+    email = fields.pop("email", name.lower().replace(" ", ".") + "@example.org")
+    fields.setdefault("languages", ("English",))
+    return {"name": name, "email": email, "role": role, **fields}
+
+
+def config(**rules) -> Config:
+    cfg = Config()
+    cfg.rules = dataclasses.replace(Rules(), **rules)
+    return cfg
+
+
+def names_of(result, people: pd.DataFrame) -> list[tuple[str, str]]:
+    names = people["name"].tolist()
+    return sorted((names[a], names[b]) for a, b in zip(result.pairs["mentee"], result.pairs["mentor"]))
+
+
+def reason_of(result, people: pd.DataFrame, name: str, role: str = "mentee") -> str:
+    index = people.index[people["name"] == name][0]
+    rows = result.unmatched[(result.unmatched["person"] == index) & (result.unmatched["role"] == role)]
+    assert len(rows) == 1, result.unmatched
+    return rows["reason"].iloc[0]
+
+
+# ----------------------------------------------------------------- 5. ties and exported numbers
+
+
+@pytest.mark.parametrize("mentees,mentors,capacity", [(1, 2, 1), (1, 4, 1), (2, 3, 1), (3, 4, 1), (3, 3, 2), (1, 3, 3)])
+@pytest.mark.parametrize("objective", ["places", "fair"])
+def test_ties_between_identical_mentors_go_to_the_earlier_signup(mentees, mentors, capacity, objective):
+    rows = [person(f"Mentee {i}", "mentee", goals=("Data",)) for i in range(mentees)]
+    rows += [person(f"Mentor {j}", "mentor", expertise=("Data",), capacity=capacity) for j in range(mentors)]
+    people = make_people(rows)
+    result = match_people(people, Config(), objective=objective)
+    assigned = dict(zip(result.mentors["person"], result.mentors["assigned"]))
+    loads = [assigned[people.index[people["name"] == f"Mentor {j}"][0]] for j in range(mentors)]
+    # the earliest mentors fill first: no later mentor has a mentee while an earlier one has room
+    expected = [min(capacity, max(0, mentees - capacity * j)) for j in range(mentors)]
+    assert loads == expected
+
+
+def test_ties_between_identical_mentees_still_go_to_the_earlier_signup():
+    people = make_people([person("Mentee A", "mentee", goals=("Data",)), person("Mentee B", "mentee", goals=("Data",)),
+                          person("Mentor X", "mentor", expertise=("Data",), capacity=1),
+                          person("Mentor Y", "mentor", expertise=("Data",), capacity=1),
+                          person("Mentee C", "mentee", goals=("Data",))])
+    result = match_people(people, Config())
+    assert names_of(result, people) == [("Mentee A", "Mentor X"), ("Mentee B", "Mentor Y")]
+
+
+def test_export_scores_gives_score_and_bonus_apart_and_lists_kept_pairs(tmp_path):
+    people = make_people([
+        person("Ann", "mentee", goals=("Data",), request="Cid"),
+        person("Bea", "mentee", goals=("Data",)),
+        person("Cid", "mentor", expertise=("Law",), capacity=1),
+        person("Dan", "mentor", expertise=("Data",), capacity=2),
+    ])
+    keep = [("P004", "bea@example.org", "dan@example.org")]
+    path = export_scores(people, Config(), tmp_path / "scores.csv", force=False, keep=keep)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["mentee_email", "mentor_email", "score", "bonus", "kept"]
+    by_pair = {(r["mentee_email"], r["mentor_email"]): r for r in rows}
+    assert by_pair[("bea@example.org", "dan@example.org")]["kept"] == "yes"
+    assert [r["kept"] for r in rows].count("yes") == 1 and rows[0]["kept"] == "yes"
+    result = match_people(people, Config(), keep=keep)
+    scores = {(people["email"][a], people["email"][b]): s
+              for a, b, s in zip(result.pairs["mentee"], result.pairs["mentor"], result.pairs["score"])}
+    requested = by_pair[("ann@example.org", "cid@example.org")]
+    assert float(requested["score"]) == pytest.approx(scores[("ann@example.org", "cid@example.org")])
+    assert float(requested["bonus"]) > 100  # more than any score: one honoured request beats every total
+    assert float(by_pair[("ann@example.org", "dan@example.org")]["bonus"]) == 0
+    assert float(by_pair[("ann@example.org", "dan@example.org")]["score"]) > float(requested["score"])
+    assert float(by_pair[("bea@example.org", "dan@example.org")]["score"]) == pytest.approx(
+        scores[("bea@example.org", "dan@example.org")])
+
+
+# ----------------------------------------------------------------- 6. --keep conflicts, end to end
+
+
+def _sheet(path: Path, name: str) -> pd.DataFrame:
+    values = list(openpyxl.load_workbook(path)[name].values)
+    return pd.DataFrame(values[1:], columns=values[0])
+
+
+def _first_pairing(cli, directory: Path) -> pd.DataFrame:
+    write_signups(directory / "signups.csv", signup_rows(6, 9))
+    assert cli("match", "signups.csv", "-o", "first.xlsx").exit_code == 0
+    pairs = _sheet(directory / "first.xlsx", "Pairs")
+    pairs["row"] = np.arange(2, len(pairs) + 2)
+    return pairs
+
+
+def _rematch(cli, directory: Path, rows: list[list[str]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    write_signups(directory / "new.csv", rows)
+    result = cli("match", "new.csv", "--keep", "first.xlsx", "-o", "second.xlsx")
+    assert result.exit_code == 0, result.stderr
+    out = directory / "second.xlsx"
+    return _sheet(out, "Pairs"), _sheet(out, "Problems"), _sheet(out, "Unmatched"), _sheet(out, "Mentors")
+
+
+def _nobody_paired_and_unmatched_in_one_role(pairs: pd.DataFrame, unmatched: pd.DataFrame, mentors: pd.DataFrame):
+    mentees_paired = set(pairs["Mentee Email"])
+    mentors_paired = set(pairs["Mentor Email"])
+    for email, role in zip(unmatched["Email"], unmatched["Role"]):
+        if role == "mentor":
+            assert email not in mentors_paired
+    counts = pairs["Mentor Email"].value_counts()
+    for email, assigned in zip(mentors["Mentor Email"], mentors["Assigned"]):
+        assert assigned == counts.get(email, 0)
+    wants = {}  # every signup here wants one mentor: a paired mentee is never also short
+    for email in unmatched.loc[unmatched["Role"] == "mentee", "Email"]:
+        assert email not in mentees_paired or wants.get(email, 1) > 1
+
+
+def _kept_problem(problems: pd.DataFrame, row: int) -> pd.DataFrame:
+    return problems[(problems["File"] == "first.xlsx") & (problems["Row"] == row)]
+
+
+@pytest.mark.parametrize("change", ["mentor now a mentee", "mentee now a mentor", "mentor gone", "mentee gone"])
+def test_kept_pair_whose_person_left_the_role_or_the_signups_is_dropped_and_reported(cli, tmp_path, monkeypatch, change):
+    monkeypatch.chdir(tmp_path)
+    first = _first_pairing(cli, tmp_path)
+    pair = first.iloc[1]
+    rows = signup_rows(6, 9)
+    side = "Mentor Email" if change.startswith("mentor") else "Mentee Email"
+    email = pair[side]
+    at = next(k for k, r in enumerate(rows) if r[2] == email)
+    if change == "mentor now a mentee":
+        rows[at][3], rows[at][11], rows[at][12] = "Mentee", "", "1"
+    elif change == "mentee now a mentor":
+        rows[at][3], rows[at][11], rows[at][12] = "Mentor", "1", ""
+    else:
+        del rows[at]
+    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, rows)
+    found = _kept_problem(problems, int(pair["row"]))
+    assert found[["Sheet", "Column", "Severity"]].values.tolist() == [["Pairs", side, "error"]]
+    assert "dropped" in found["Problem"].iloc[0]
+    assert pair["Pair ID"] not in pairs["Pair ID"].tolist()  # dropped, and its ID is not reused
+    others = first[first["Pair ID"] != pair["Pair ID"]]
+    kept = pairs[pairs["Kept"] == "Yes"]
+    assert sorted(kept["Pair ID"]) == sorted(others["Pair ID"])
+    _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
+    if change == "mentor now a mentee":  # the former mentor can now be paired as a mentee, never with themselves
+        assert email not in set(pairs["Mentor Email"])
+
+
+@pytest.mark.parametrize("rule", ["language", "team"])
+def test_kept_pair_that_now_breaks_a_rule_stays_and_is_reported_on_its_row(cli, tmp_path, monkeypatch, rule):
+    monkeypatch.chdir(tmp_path)
+    first = _first_pairing(cli, tmp_path)
+    pair = first.iloc[2]
+    rows = signup_rows(6, 9)
+    mentee = next(r for r in rows if r[2] == pair["Mentee Email"])
+    mentor = next(r for r in rows if r[2] == pair["Mentor Email"])
+    if rule == "language":
+        mentee[8] = "German"
+        text = "share no language"
+    else:
+        mentee[6], mentee[7] = mentor[6], mentor[7]
+        text = "same team"
+    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, rows)
+    found = _kept_problem(problems, int(pair["row"]))
+    assert found[["Sheet", "Column", "Severity"]].values.tolist() == [["Pairs", "Mentor Email", "warning"]]
+    assert f"now breaks a rule ({text})" in found["Problem"].iloc[0] and "stays" in found["Problem"].iloc[0]
+    again = pairs[pairs["Pair ID"] == pair["Pair ID"]]
+    assert again[["Mentee Email", "Mentor Email", "Kept"]].values.tolist() == [
+        [pair["Mentee Email"], pair["Mentor Email"], "Yes"]]
+    assert len(pairs[pairs["Mentee Email"] == pair["Mentee Email"]]) == 1  # no second mentor on top
+    _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
+    # no stale report from the kept workbook's own People sheet: only the new signups count
+    assert len(problems[problems["File"] == "first.xlsx"]) == 1
+
+
+def test_kept_pairs_over_a_mentors_new_capacity_stay_count_and_are_reported(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = _first_pairing(cli, tmp_path)
+    counts = first["Mentor Email"].value_counts()
+    busy = counts.index[counts == 2][0]
+    rows = signup_rows(6, 9)
+    row = next(r for r in rows if r[2] == busy)
+    row[11] = "1"
+    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, rows)
+    second_row = int(first[first["Mentor Email"] == busy]["row"].iloc[1])
+    found = _kept_problem(problems, second_row)
+    assert found[["Column", "Severity"]].values.tolist() == [["Mentor Email", "warning"]]
+    assert "2 kept pairs but capacity 1" in found["Problem"].iloc[0]
+    line = mentors[mentors["Mentor Email"] == busy]
+    assert line[["Capacity", "Assigned", "Free"]].values.tolist() == [[1, 2, -1]]
+    assert (pairs["Mentor Email"] == busy).sum() == 2
+    _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
+
+
+def test_kept_pairs_count_in_the_mentors_sheet(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = _first_pairing(cli, tmp_path)
+    book = openpyxl.load_workbook(tmp_path / "first.xlsx")
+    sheet = book["Pairs"]
+    for row in range(sheet.max_row, 4, -1):  # keep only the first three pairs
+        sheet.delete_rows(row)
+    book.save(tmp_path / "first.xlsx")
+    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, signup_rows(6, 9))
+    assert (pairs["Kept"] == "Yes").sum() == 3
+    assert sorted(pairs["Pair ID"])[:3] == sorted(first["Pair ID"].iloc[:3])
+    assert len(set(pairs["Pair ID"])) == len(pairs)
+    _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
+    assert problems[problems["File"] == "first.xlsx"].empty
