@@ -2425,16 +2425,145 @@ def _bonus_words(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> tuple[li
     return words, requested
 
 
-def _rule_counts_text(counts: dict[str, int], what: str) -> str:
-    parts = []
-    for name in RULES:
-        c = counts.get(name, 0)
-        if c and name != "self":
-            text = RULE_TEXT[name]
-            if c == 1 and name in RULE_SINGULAR:
-                text = RULE_SINGULAR[name]
-            parts.append(f"{c} {text}")
-    return f"no allowed {what}" + (": " + ", ".join(parts) if parts else "")
+def _rule_verb(name: str, count: int, what: str, config: Config) -> str:
+    """What a rule says about ``count`` partners (mentors when ``what`` is "mentor"), as a verb phrase."""
+    gap = config.rules.max_timezone_gap
+    one = count == 1
+    verbs = {
+        "language": ("shares no language", "share no language"),
+        "team": ("is in the same team", "are in the same team"),
+        "organisation": ("is in the same organisation", "are in the same organisation"),
+        "avoid": ("is named in an avoid list (theirs or the other's)", "are named in an avoid list (theirs or the other's)"),
+        "earlier": ("was paired with them in an earlier cohort", "were paired with them in an earlier cohort"),
+        "timezone": ((f"is more than {gap:g} h apart", f"are more than {gap:g} h apart") if gap is not None
+                     else ("is too many hours apart", "are too many hours apart")),
+        "choices": (("is not among their ranked choices", "are not among their ranked choices") if what == "mentor"
+                    else ("chose other mentors only", "chose other mentors only")),
+        "self": ("is themselves", "are themselves"),
+    }
+    return verbs[name][0 if one else 1]
+
+
+def _removal_steps(broken: dict[str, np.ndarray], counted: np.ndarray) -> list[list[tuple[str, int]]]:
+    """Per row of the grids: which rules, in turn, removed every counted partner, and how many each.
+
+    Each step takes the rule that removes the most of the partners still left (ties: the order
+    of ``RULES``), so the first step is the broadest rule and the last the binding one: the rule
+    that left the person without any partner. Worked out for every row at once.
+    """
+    names = [name for name in RULES if name != "self" and name in broken]
+    if not names or not len(counted):
+        return [[] for _ in range(len(counted))]
+    stack = np.stack([broken[name] for name in names])
+    remaining = counted.copy()
+    steps: list[list[tuple[str, int]]] = [[] for _ in range(len(counted))]
+    every = np.arange(len(counted))
+    for _ in names:
+        counts = (stack & remaining[None]).sum(axis=2)
+        best = counts.argmax(axis=0)
+        top = counts[best, every]
+        active = np.flatnonzero(top > 0)
+        if not len(active):
+            break
+        for row in active.tolist():
+            steps[row].append((names[best[row]], int(top[row])))
+        remaining[active] &= ~stack[best[active], active]
+    return steps
+
+
+def _removal_text(steps: list[tuple[str, int]], total: int, what: str, config: Config) -> str:
+    """"no allowed mentor: 5 of the 6 mentors share no language; the remaining one is in the same team"."""
+    if not steps:
+        return f"no allowed {what}"
+    verb = lambda name, count: _rule_verb(name, count, what, config)
+    if len(steps) == 1:
+        name, count = steps[0]
+        if total == 1:
+            return f"no allowed {what}: the only {what} {verb(name, 1)}"
+        return f"no allowed {what}: all {total} {what}s {verb(name, count)}"
+    name, count = steps[0]
+    parts = [f"{count} of the {total} {what}s {verb(name, count)}"]
+    rest = total - count
+    for name, count in steps[1:-1]:
+        parts.append(f"of the other {rest}, {count} {verb(name, count)}")
+        rest -= count
+    name, count = steps[-1]
+    parts.append(f"the remaining {'one' if count == 1 else count} {verb(name, count)}")
+    return f"no allowed {what}: " + "; ".join(parts)
+
+
+def _names_text(cohort: Cohort, persons: Sequence[int], limit: int = 3) -> str:
+    """Up to ``limit`` names from the signups, then "and N more"."""
+    names = cohort.column("name")
+    return _list_text([str(names[p]).strip() for p in persons], limit)
+
+
+@dataclass
+class _Holders:
+    """Who each mentor column is paired with (People positions, signup order), for naming who filled them."""
+
+    mentees: dict[int, list[int]]
+
+    @classmethod
+    def build(cls, cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> _Holders:
+        holders: dict[int, list[int]] = {}
+        persons = cohort.mentees.person[rows].tolist() if len(rows) else []
+        for col, person in sorted(zip(cols.tolist(), persons)):
+            holders.setdefault(col, []).append(person)
+        return cls(holders)
+
+    def full_text(self, cohort: Cohort, cols: Sequence[int], other: bool) -> str:
+        """"the only allowed mentor, Ana, is full (with Bo)" / "all 2 allowed mentors are full: Ana (with Bo), ..."."""
+        names = cohort.column("name")
+        persons = cohort.mentors.person
+        allowed = "other allowed mentor" if other else "allowed mentor"
+        described = [f"{str(names[persons[c]]).strip()} (with {_names_text(cohort, self.mentees.get(c, []))})"
+                     for c in list(cols)[:3]]
+        if len(cols) == 1:
+            return f"the only {allowed}, {described[0].replace(' (with', ', is full (with', 1)}"
+        more = f" and {len(cols) - 3} more" if len(cols) > 3 else ""
+        return f"all {len(cols)} {allowed}s are full: " + ", ".join(described) + more
+
+    def with_text(self, cohort: Cohort, col: int) -> str:
+        return _names_text(cohort, self.mentees.get(col, []))
+
+
+def _choice_texts(cohort: Cohort, row: int, paired: set[int], has_room: np.ndarray, holders: _Holders,
+                  threshold: int | None) -> list[str]:
+    """For each of the mentee's own ranked choices not honoured: which rule or shortage stopped it."""
+    person = int(cohort.mentees.person[row])
+    answers = cohort.column("choices")[person]
+    if not answers:
+        return []
+    bonus = cohort.bonus
+    mine = bonus[(bonus["row"] == row) & (bonus["by"] == person) & (bonus["kind"] == "choice")] if len(bonus) else bonus
+    by_rank = {int(rank): int(col) for rank, col in zip(mine["rank"].tolist(), mine["col"].tolist())} if len(mine) else {}
+    cols = sorted(set(by_rank.values()))
+    broken = pair_rules(cohort, np.full(len(cols), row, np.int64), np.array(cols, np.int64)) if cols else {}
+    scores = pair_scores(cohort, np.full(len(cols), row, np.int64), np.array(cols, np.int64)) if cols else []
+    at = {c: k for k, c in enumerate(cols)}
+    names = cohort.column("name")
+    texts = []
+    for rank in range(1, len(answers) + 1):
+        col = by_rank.get(rank)
+        label = f"{_ordinal(rank)} choice"
+        if col is None:
+            texts.append(f"{label}: not found among the mentors")
+            continue
+        if col in paired:
+            continue
+        k = at[col]
+        label += f" {str(names[cohort.mentors.person[col]]).strip()}"
+        rules = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+        if rules:
+            texts.append(f"{label}: {', '.join(rules)}")
+        elif not has_room[col]:
+            texts.append(f"{label}: full with {holders.with_text(cohort, col)}")
+        elif threshold is not None and int(scores[k]) < threshold:
+            texts.append(f"{label}: scores below the fairness floor of {threshold / 100:g}")
+        else:
+            texts.append(f"{label}: allowed, but not paired")
+    return texts
 
 
 @dataclass
@@ -2493,7 +2622,9 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
 
     The reasons rest on the optimum: with the most places filled, a mentee left short has only
     full mentors among the allowed ones (or the fairness floor removed the rest), and a mentor
-    left idle has only mentees who already have all the mentors they want.
+    left idle has only mentees who already have all the mentors they want. Full mentors are
+    named with who filled them; when rules removed every partner, the reason says which rule
+    did it last (``_removal_steps``); a mentee's own ranked choices each get what stopped them.
     """
     m, r = cohort.mentees, cohort.mentors
     n, width = cohort.shape
@@ -2505,8 +2636,13 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
     short = np.flatnonzero(got < m.limit)
     floor = f"{threshold / 100:g}" if threshold else ""
     shortage = _Shortage.build(cohort, assigned)
+    holders = _Holders.build(cohort, all_rows, all_cols)
+    paired: dict[int, set[int]] = {}
+    for row, col in zip(all_rows.tolist(), all_cols.tolist()):
+        paired.setdefault(row, set()).add(col)
     cols = np.arange(width)
     has_room = assigned < r.limit
+    config = cohort.config
     for r0, r1 in _blocks(len(short), width):
         rows = short[r0:r1]
         broken = rule_matrix(cohort, rows, cols)
@@ -2516,42 +2652,47 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
         room = allowed & has_room[None, :]
         room &= ~mine
         n_rooms = room.sum(axis=1).tolist()
+        none_allowed = np.flatnonzero(allowed.sum(axis=1) == 0)
+        steps = dict(zip(none_allowed.tolist(), _removal_steps(
+            {name: v[none_allowed] for name, v in broken.items()}, ~broken["self"][none_allowed])))
         for k, row in enumerate(rows.tolist()):
             prefix = f"{got[row]} of {m.limit[row]} wanted mentors found; " if got[row] else ""
             n_room = n_rooms[k]
             if width == 0:
                 reason = "no mentors signed up"
             elif n_allowed[k] == 0:
-                reason = _rule_counts_text({name: int(v[k].sum()) for name, v in broken.items()}, "mentor")
+                reason = _removal_text(steps[k], int((~broken["self"][k]).sum()), "mentor", config)
             elif n_room and threshold:
                 reason = (f"the {n_room} allowed mentor{'s' if n_room != 1 else ''} with room "
                           f"score{'s' if n_room == 1 else ''} below the fairness floor of {floor}")
             elif n_allowed[k] <= n_mine[k]:
-                reason = f"every allowed mentor ({n_allowed[k]}) is already their mentor"
+                reason = (f"the only allowed mentor is already their mentor" if n_allowed[k] == 1
+                          else f"every allowed mentor ({n_allowed[k]}) is already their mentor")
             else:
-                reason = f"all {n_allowed[k]} allowed mentor{'s are' if n_allowed[k] != 1 else ' is'} full"
+                full = np.flatnonzero(allowed[k] & ~mine[k]).tolist()
+                reason = holders.full_text(cohort, full, other=bool(n_mine[k]))
                 detail = shortage.text(cohort, row)
                 if detail:
                     reason += f" ({detail})"
-            records.append((int(m.person[row]), "mentee", prefix + reason))
+            choices = _choice_texts(cohort, row, paired.get(row, set()), has_room, holders, threshold)
+            records.append((int(m.person[row]), "mentee", prefix + "; ".join([reason, *choices])))
     # a "both" who offered no places is simply a mentee: not an idle mentor
     roles = np.asarray(cohort.column("role"), dtype=object)[r.person] if width else np.zeros(0, object)
     idle = np.flatnonzero((assigned == 0) & ~((r.limit <= 0) & (roles == "both")))
     if len(idle):
-        counts = {name: np.zeros(len(idle), np.int64) for name in RULES}
         n_ok = np.zeros(len(idle), np.int64)
         for r0, r1 in _blocks(n, len(idle)):
             broken = rule_matrix(cohort, np.arange(r0, r1), idle)
-            for name, v in broken.items():
-                counts[name] += v.sum(axis=0)
             n_ok += (~np.logical_or.reduce(list(broken.values()))).sum(axis=0)
+        steps = _idle_removal_steps(cohort, idle[(n_ok == 0) & (r.limit[idle] > 0)])
         for k, col in enumerate(idle.tolist()):
             if r.limit[col] <= 0:
                 reason = "capacity is 0"
             elif n == 0:
                 reason = "no mentees signed up"
             elif n_ok[k] == 0:
-                reason = _rule_counts_text({name: int(v[k]) for name, v in counts.items()}, "mentee")
+                counted, col_steps = steps[col]
+                reason = _removal_text(col_steps, counted, "mentee", config)
             else:
                 ok = int(n_ok[k])
                 reason = (f"spare capacity: no mentee left who could be paired with them (the {ok} "
@@ -2561,6 +2702,24 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
             records.append((int(r.person[col]), "mentor", reason))
     frame = pd.DataFrame(records, columns=["person", "role", "reason"])
     return frame.sort_values(["person", "role"], kind="stable").reset_index(drop=True)
+
+
+IDLE_GROUP = 64
+"""Mentors with no allowed mentee are explained this many at a time (a grid of every mentee x them)."""
+
+
+def _idle_removal_steps(cohort: Cohort, cols: np.ndarray) -> dict[int, tuple[int, list[tuple[str, int]]]]:
+    """For mentors with no allowed mentee: (mentees counted, ``_removal_steps``) per mentor column."""
+    n = len(cohort.mentees)
+    found: dict[int, tuple[int, list[tuple[str, int]]]] = {}
+    for start in range(0, len(cols), IDLE_GROUP):
+        group = cols[start:start + IDLE_GROUP]
+        broken = rule_matrix(cohort, np.arange(n), group)
+        turned = {name: np.ascontiguousarray(v.T) for name, v in broken.items()}
+        counted = ~turned["self"]
+        for col, total, col_steps in zip(group.tolist(), counted.sum(axis=1).tolist(), _removal_steps(turned, counted)):
+            found[col] = (int(total), col_steps)
+    return found
 
 
 # --------------------------------------------------------------------------- public entry points
