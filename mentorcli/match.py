@@ -2238,15 +2238,19 @@ def _goal_hits(cohort: Cohort, mentor: list[int], cols: np.ndarray, wanted: list
 
 
 def _topic_phrase(key: tuple[_Options, int, bool]) -> tuple[str, str]:
-    """key: (the mentee's goals, which of them the mentor offers (bit mask), whether topics count)."""
+    """key: (the mentee's goals, which of them the mentor offers (bit mask), whether topics count).
+
+    Under "differs" when fewer than half the goals are offered: that pulled the score down."""
     goals, hits, counted = key
     if not counted:
         return "", ""
     shared = [label for j, label in enumerate(goals.labels) if hits >> j & 1]
     goal_count = _plural(len(goals.keys), "goal")
-    if shared:
-        return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
-    return "", f"offers none of the mentee's {goal_count}"
+    if not shared:
+        return "", f"offers none of the mentee's {goal_count}"
+    if len(shared) < NEUTRAL * len(goals.keys):
+        return "", f"offers only {len(shared)} of the mentee's {goal_count} ({_list_text(shared)})"
+    return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
 
 
 def _topic_words(cohort: Cohort, mentee: list[int], mentor: list[int], cols: np.ndarray, topics: np.ndarray) -> Words:
@@ -2262,7 +2266,7 @@ def _industry_phrase(key: tuple[Any, Any, int]) -> tuple[str, str]:
         return "", ""
     if same:
         return f"same industry ({str(mine).strip()})", ""
-    return "", f"industry {str(theirs).strip()} vs {str(mine).strip()}"
+    return "", f"industry (mentee in {str(mine).strip()}, mentor in {str(theirs).strip()})"
 
 
 def _industry_words(cohort: Cohort, mentee: list[int], mentor: list[int], industry: np.ndarray) -> Words:
@@ -2288,12 +2292,15 @@ def _experience_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, ex
     return _columns(_each(_gap_phrase, [g if c else None for g, c in zip(gaps, _counted(experience))]))
 
 
-def _availability_phrase(key: tuple[bool, int]) -> tuple[str, str]:
-    """key: (both gave weekly hours, hours both available)."""
-    both, hours = key
+def _availability_phrase(key: tuple[bool, int, bool]) -> tuple[str, str]:
+    """key: (both gave weekly hours and availability counts, hours both available, whether the
+    criterion is below neutral: then under "differs", it pulled the score down)."""
+    both, hours, low = key
     if not both:
         return "", ""
-    return (f"{hours} h a week both available", "") if hours else ("", "no weekly hours both available")
+    if not hours:
+        return "", "no weekly hours both available"
+    return ("", f"only {hours} h a week both available") if low else (f"{hours} h a week both available", "")
 
 
 def _apart_phrase(hours: float | None) -> str:
@@ -2303,11 +2310,21 @@ def _apart_phrase(hours: float | None) -> str:
     return "same time zone" if hours == 0 else f"{hours:g} h apart"
 
 
-def _availability_words(facts: PairFacts) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
-    """((shared weekly hours, hours apart), no shared hours) per pair: two shared columns, one differing."""
-    available, no_hours = _columns(_each(_availability_phrase, zip(facts.both_available.tolist(), facts.overlap.tolist())))
-    apart = _each(_apart_phrase, [None if np.isnan(h) else h for h in facts.hours.tolist()])
-    return (available, apart), no_hours
+def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
+    """((shared weekly hours, hours apart), (too few shared hours or too far apart)) per pair: two
+    shared columns and one differing. ``availability``: the criterion (NaN: not counted or weight
+    0, and then nothing is said). Hours apart go under "differs" when, without weekly hours, they
+    are what pulled the criterion below neutral."""
+    counted = ~np.isnan(availability)
+    low = (np.nan_to_num(availability, nan=1.0) < NEUTRAL).tolist()
+    by_hours = facts.both_available & counted
+    available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap.tolist(), low)))
+    hours = [None if np.isnan(h) or not c else h for h, c in zip(facts.hours.tolist(), counted.tolist())]
+    apart = _each(_apart_phrase, hours)
+    far = [bool(text) and lo and not hourly for text, lo, hourly in zip(apart, low, by_hours.tolist())]
+    shared_apart = ["" if f else text for text, f in zip(apart, far)]
+    differing = [", ".join(filter(None, (words, text if f else ""))) for words, text, f in zip(no_hours, apart, far)]
+    return (available, shared_apart), differing
 
 
 def _shared_words(cohort: Cohort, mentee: list[int], mentor: list[int], name: str,
@@ -2328,14 +2345,40 @@ def _format_phrase(key: tuple[_Options, _Options]) -> tuple[str, str]:
     return "", f"mentor prefers {lower(theirs)}, mentee {lower(mine)}"
 
 
-def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int]) -> Words:
-    return _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int], counted: list[bool]) -> Words:
+    """Meeting formats, where the criterion counts (both answered, weight above 0)."""
+    words = _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+    return tuple([w if c else "" for w, c in zip(column, counted)] for column in words)  # type: ignore[return-value]
 
 
-def _sentence(head: list[str], shared: str, different: str) -> str:
-    """The Why from its parts: what comes first (kept, requests), what is shared, what differs."""
-    text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
-    text = text or "no answers to compare (neutral score)"
+def _interest_words(cohort: Cohort, mentee: list[int], mentor: list[int], interests: np.ndarray) -> Words:
+    """Shared interests where the criterion counts; under "differs" when under half of the two
+    people's interests are shared (the Jaccard index pulled the score down) or none are."""
+    shared = _shared_words(cohort, mentee, mentor, "interests", lambda likes: _list_text([x.lower() for x in likes]))
+    words = []
+    for text, value in zip(shared, interests.tolist()):
+        if math.isnan(value):
+            words.append(("", ""))
+        elif not text:
+            words.append(("", "no shared interests"))
+        elif value < NEUTRAL:
+            words.append(("", f"few shared interests (only {text})"))
+        else:
+            words.append((f"both like {text}", ""))
+    return _columns(words)
+
+
+def _sentence(head: list[str], shared: str, different: str, compared: bool = True) -> str:
+    """The Why from its parts: what comes first (kept, requests), what is shared, what differs.
+
+    ``compared`` False: no criterion could be compared (the score is the neutral 50); the Why
+    says so first, with what the pair was made for (a choice, a request, kept)."""
+    if not compared:
+        text = "no answers to compare" + (": " + "; ".join(head) if head else " (neutral score)")
+        text = "; ".join(filter(None, [text, shared]))
+    else:
+        text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
+        text = text or "no answers to compare (neutral score)"
     if different:
         text += "; differs: " + different
     return text[:1].upper() + text[1:]
@@ -2349,13 +2392,14 @@ def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, cr
     topics = _topic_words(cohort, a, b, cols, criteria["topics"])
     industry = _industry_words(cohort, a, b, criteria["industry"])
     experience = _experience_words(cohort, mentee, mentor, criteria["experience"])
-    (available, apart), no_hours = _availability_words(facts)
-    formats = _format_words(cohort, a, b)
+    (available, apart), no_hours = _availability_words(facts, criteria["availability"])
+    formats = _format_words(cohort, a, b, _counted(criteria["format"]))
     languages = _shared_words(cohort, a, b, "languages", lambda langs: f"both speak {_list_text(langs)}")
-    likes = _shared_words(cohort, a, b, "interests", lambda likes: f"both like {_list_text([x.lower() for x in likes])}")
+    likes = _interest_words(cohort, a, b, criteria["interests"])
     shared = ["; ".join(filter(None, words)) for words in zip(topics[0], industry[0], experience[0], available, apart,
-                                                              languages, formats[0], likes)]
-    differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1])]
+                                                              languages, formats[0], likes[0])]
+    differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1],
+                                                                 likes[1])]
     return shared, differing
 
 
@@ -2371,12 +2415,14 @@ def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict
     with gc_paused():
         shared, differing = _shared_and_differing(cohort, rows, cols, criteria, facts)
         heads = [["kept from the earlier pairing", *words] if kept_pair else words for kept_pair, words in zip(kept, bonus)]
+        counted = [~np.isnan(np.asarray(values, dtype=float)) for values in criteria.values()]
+        compared = np.logical_or.reduce(counted).tolist() if counted else [False] * len(heads)
         texts: list[str] = []
         for start in range(0, len(heads), 5000):
             if progress:
                 progress("explain", start, len(heads))
             end = start + 5000
-            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end]))
+            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end], compared[start:end]))
     return texts
 
 

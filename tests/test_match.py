@@ -339,7 +339,7 @@ def test_why_text_is_pinned_word_for_word():
     ])
     assert match_people(people, Config()).pairs["why"].iloc[0] == (
         "Shares 5 of 6 goals: Go, Rust, SQL and 2 more; 6 h apart; both speak French, English; both like go; "
-        "differs: industry Energy vs Retail, mentor has 5 years less experience, "
+        "differs: industry (mentee in Retail, mentor in Energy), mentor has 5 years less experience, "
         "mentor prefers in person, phone and 1 more, mentee video, chat")
 
 

@@ -229,3 +229,111 @@ def test_kept_pairs_count_in_the_mentors_sheet(cli, tmp_path, monkeypatch):
     assert len(set(pairs["Pair ID"])) == len(pairs)
     _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
     assert problems[problems["File"] == "first.xlsx"].empty
+
+
+# ----------------------------------------------------------------- 7. reasons a coordinator can act on
+
+
+def test_the_only_allowed_mentor_reads_as_english_and_names_who_filled_it():
+    people = make_people([person("Mentee A", "mentee", goals=("Go",)), person("Mentee B", "mentee", goals=("Go",)),
+                          person("Mentor X", "mentor", expertise=("Go",), capacity=1)])
+    result = match_people(people, Config())
+    assert reason_of(result, people, "Mentee B") == (
+        "the only allowed mentor, Mentor X, is full (with Mentee A) "
+        "(2 mentees want Go; the 1 mentor who offers it is full)")
+
+
+def test_full_mentors_and_who_filled_them_are_named_up_to_three():
+    people = make_people([person(f"Mentee {k}", "mentee", goals=("Go",)) for k in range(6)]
+                         + [person(f"Mentor {k}", "mentor", expertise=("Go",), capacity=1) for k in range(5)])
+    result = match_people(people, Config())
+    holder = {b: a for a, b in names_of(result, people)}
+    assert reason_of(result, people, "Mentee 5").startswith(
+        f"all 5 allowed mentors are full: Mentor 0 (with {holder['Mentor 0']}), Mentor 1 (with {holder['Mentor 1']}), "
+        f"Mentor 2 (with {holder['Mentor 2']}) and 2 more (")
+    people = make_people([person(f"Mentee {k}", "mentee", goals=("Go",)) for k in range(6)]
+                         + [person("Big Mentor", "mentor", expertise=("Go",), capacity=5)])
+    result = match_people(people, Config())
+    assert reason_of(result, people, "Mentee 5").startswith(
+        "the only allowed mentor, Big Mentor, is full (with Mentee 0, Mentee 1, Mentee 2 and 2 more)")
+
+
+def test_the_binding_rule_is_named_after_the_broad_one():
+    people = make_people(
+        [person("Lea Mentee", "mentee", goals=("Go",), organisation="Acme", department="Sales")]
+        + [person(f"Mentor {k}", "mentor", expertise=("Go",), languages=("German",)) for k in range(5)]
+        + [person("Team Mate", "mentor", expertise=("Go",), organisation="Acme", department="Sales")])
+    result = match_people(people, Config())
+    assert reason_of(result, people, "Lea Mentee") == (
+        "no allowed mentor: 5 of the 6 mentors share no language; the remaining one is in the same team")
+
+
+def test_each_of_a_mentees_own_choices_says_what_stopped_it():
+    people = make_people([
+        person("Xia Mentee", "mentee", goals=("Go",), choices=("Bo Chen",)),
+        person("Yan Mentee", "mentee", goals=("Go",), choices=("Bo Chen",)),
+        person("Mo Mentee", "mentee", goals=("Go",), organisation="Acme", department="Ops", languages=("English", "German"),
+               choices=("Ana Li", "Bo Chen", "Nobody Known")),
+        person("Ana Li", "mentor", expertise=("Go",), organisation="Acme", department="Ops", languages=("German",)),
+        person("Bo Chen", "mentor", expertise=("Go",), capacity=2),
+    ])
+    result = match_people(people, Config())
+    assert reason_of(result, people, "Mo Mentee") == (
+        "the only allowed mentor, Bo Chen, is full (with Xia Mentee, Yan Mentee); "
+        "1st choice Ana Li: same team; 2nd choice Bo Chen: full with Xia Mentee, Yan Mentee; "
+        "3rd choice: not found among the mentors")
+
+
+def _why(people: pd.DataFrame, cfg: Config | None = None) -> str:
+    return match_people(people, cfg or Config()).pairs["why"].iloc[0]
+
+
+def test_why_says_whose_industry_is_whose():
+    people = make_people([person("Mia", "mentee", goals=("Go",), industry="Finance"),
+                          person("Max", "mentor", expertise=("Go",), industry="Health")])
+    assert "differs: industry (mentee in Finance, mentor in Health)" in _why(people)
+
+
+def test_why_leaves_out_criteria_weighted_zero():
+    rows = [person("Mia", "mentee", goals=("Go",), industry="Finance", experience=1, timezone="Europe/London",
+                   availability=("Weekday evenings",), format=("Video",), interests=("Chess",)),
+            person("Max", "mentor", expertise=("Go",), industry="Health", experience=9, timezone="Asia/Tokyo",
+                   availability=("Weekday evenings",), format=("Phone",), interests=("Chess",))]
+    full = _why(make_people(rows))
+    for part in ("industry (mentee in Finance", "more experience", "prefers", "both like chess"):
+        assert part in full
+    cfg = Config()
+    cfg.weights = dataclasses.replace(cfg.weights, industry=0, experience=0, availability=0, format=0, interests=0)
+    why = _why(make_people(rows), cfg)
+    assert why == "Shares 1 of 1 goal: Go; both speak English"
+
+
+def test_why_lists_criteria_below_neutral_under_differs():
+    people = make_people([
+        person("Mia", "mentee", goals=("Go", "Law", "Art"), timezone="Europe/London", interests=("Chess", "Golf", "Yoga")),
+        person("Max", "mentor", expertise=("Go",), timezone="Asia/Tokyo", interests=("chess", "Tennis")),
+    ])
+    why = _why(people)
+    shared, differs = why.split("; differs: ")
+    assert "offers only 1 of the mentee's 3 goals (Go)" in differs
+    assert "9 h apart" in differs and "apart" not in shared  # 1 - 9/12 < 0.5
+    assert "few shared interests (only chess)" in differs and "like" not in shared
+    # at exactly half, a criterion did not pull the score down: it stays with what is shared
+    half = make_people([
+        person("Mia", "mentee", goals=("Go", "Law"), timezone="Europe/London", interests=("Chess",)),
+        person("Max", "mentor", expertise=("Go",), timezone="Asia/Dubai", interests=("chess", "Golf")),
+    ])
+    why = _why(half)
+    assert why.startswith("Shares 1 of 2 goals: Go; 4 h apart; both speak English; both like chess")
+    assert "differs" not in why
+
+
+def test_all_blank_chosen_pair_says_what_could_not_be_compared():
+    people = make_people([person("Mia", "mentee", choices=("Max",), languages=()), person("Max", "mentor", languages=())])
+    assert _why(people) == "No answers to compare: the mentee's 1st choice"
+    people = make_people([person("Mia", "mentee", choices=("Max",)), person("Max", "mentor")])
+    assert _why(people) == "No answers to compare: the mentee's 1st choice; both speak English"
+    people = make_people([person("Mia", "mentee"), person("Max", "mentor")])
+    assert _why(people) == "No answers to compare (neutral score); both speak English"
+    people = make_people([person("Mia", "mentee", interests=("Chess",)), person("Max", "mentor", interests=("Golf",))])
+    assert _why(people) == "Both speak English; differs: no shared interests"
