@@ -337,3 +337,129 @@ def test_all_blank_chosen_pair_says_what_could_not_be_compared():
     assert _why(people) == "No answers to compare (neutral score); both speak English"
     people = make_people([person("Mia", "mentee", interests=("Chess",)), person("Max", "mentor", interests=("Golf",))])
     assert _why(people) == "Both speak English; differs: no shared interests"
+
+
+# ----------------------------------------------------------------- every reason true, checked independently
+
+import re  # noqa: E402
+
+VERBS = {"share no language": "language", "shares no language": "language", "is in the same team": "team",
+         "are in the same team": "team", "is in the same organisation": "organisation",
+         "are in the same organisation": "organisation"}
+ORDER = ["language", "team", "organisation"]
+
+
+def _random_cohort(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n_mentees, n_mentors = int(rng.integers(3, 12)), int(rng.integers(2, 7))
+    orgs, depts, langs = ["Acme", "Beta"], ["Ops", "Sales"], ["English", "German", "French"]
+    rows = []
+    mentor_names = [f"Mentor {k}" for k in range(n_mentors)]
+    for k in range(n_mentees):
+        chosen = tuple(rng.choice(mentor_names, size=int(rng.integers(0, 3)), replace=False).tolist())
+        rows.append(person(f"Mentee {k}", "mentee", goals=(str(rng.choice(["Go", "Art"])),),
+                           organisation=str(rng.choice(orgs)), department=str(rng.choice(depts)),
+                           languages=tuple(rng.choice(langs, size=int(rng.integers(1, 3)), replace=False).tolist()),
+                           wants=int(rng.integers(1, 3)), choices=chosen))
+    for k in range(n_mentors):
+        rows.append(person(mentor_names[k], "mentor", expertise=(str(rng.choice(["Go", "Art"])),),
+                           organisation=str(rng.choice(orgs)), department=str(rng.choice(depts)),
+                           languages=tuple(rng.choice(langs, size=int(rng.integers(1, 2)), replace=False).tolist()),
+                           capacity=int(rng.integers(1, 3))))
+    return make_people(rows)
+
+
+def _broken(a: dict, b: dict, same_org_rule: bool) -> list[str]:
+    """The rules a pair breaks, read straight from the answers (everyone here answered every field)."""
+    rules = []
+    if not {x.lower() for x in a["languages"]} & {x.lower() for x in b["languages"]}:
+        rules.append("language")
+    if a["organisation"] == b["organisation"] and a["department"] == b["department"]:
+        rules.append("team")
+    if same_org_rule and a["organisation"] == b["organisation"]:
+        rules.append("organisation")
+    return rules
+
+
+def _names_in(text: str) -> tuple[list[str], int]:
+    more = re.search(r" and (\d+) more$", text)
+    listed = text[:more.start()] if more else text
+    return listed.split(", "), int(more.group(1)) if more else 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_unmatched_reason_is_true_by_an_independent_check(seed):
+    people = _random_cohort(seed)
+    same_org_rule = seed % 2 == 1
+    result = match_people(people, config(forbid_same_organisation=same_org_rule))
+    records = people.to_dict("records")
+    mentees = [k for k, p in enumerate(records) if p["role"] == "mentee"]
+    mentors = [k for k, p in enumerate(records) if p["role"] == "mentor"]
+    by_name = {p["name"]: k for k, p in enumerate(records)}
+    holders: dict[int, list[int]] = {j: [] for j in mentors}
+    mine: dict[int, set[int]] = {i: set() for i in mentees}
+    for i, j in zip(result.pairs["mentee"].tolist(), result.pairs["mentor"].tolist()):
+        holders[j].append(i)
+        mine[i].add(j)
+        assert not _broken(records[i], records[j], same_org_rule)
+    broken = {(i, j): _broken(records[i], records[j], same_org_rule) for i in mentees for j in mentors}
+    for person_index, role, reason in result.unmatched.itertuples(index=False):
+        if role == "mentor":
+            assert not holders[person_index]
+            if reason.startswith("no allowed mentee"):
+                assert all(broken[(i, person_index)] for i in mentees)
+            continue
+        i = person_index
+        assert len(mine[i]) < records[i]["wants"]
+        allowed = [j for j in mentors if not broken[(i, j)]]
+        main = re.sub(r"^\d+ of \d+ wanted mentors found; ", "", reason)
+        if main.startswith("no allowed mentor"):
+            assert not allowed
+            # the removals, rule by rule, recomputed: the broadest first, the binding one last
+            left, expected = set(mentors), []
+            while left:
+                counts = {rule: sum(rule in broken[(i, j)] for j in left) for rule in ORDER}
+                rule = max(ORDER, key=lambda r: (counts[r], -ORDER.index(r)))
+                expected.append((rule, counts[rule]))
+                left = {j for j in left if rule not in broken[(i, j)]}
+            said = re.findall(r"(all \d+|\d+|one) (?:of the \d+ mentors |mentors )?"
+                              r"(share no language|shares no language|is in the same team|are in the same team|"
+                              r"is in the same organisation|are in the same organisation)", main)
+            if main.startswith("no allowed mentor: the only mentor"):
+                said = [("1", v) for v in re.findall("|".join(VERBS), main)[:1]]
+            got = [(VERBS[verb], len(mentors) if count.startswith("all") else 1 if count == "one" else int(count))
+                   for count, verb in said]
+            assert got == expected, reason
+            continue
+        assert allowed
+        if "already their mentor" in main:
+            assert set(allowed) <= mine[i]
+            assert main.startswith("the only allowed mentor is" if len(allowed) == 1 else f"every allowed mentor ({len(allowed)})")
+            continue
+        full_part = re.match(r"(?:the only (other )?allowed mentor, (.+?), is full \(with (.+?)\)"
+                             r"|all (\d+) (other )?allowed mentors are full: (.+?)(?: and (\d+) more)?)(?: \((?:\d+ mentees? want|no mentor offers)|;|$)",
+                             main)
+        assert full_part, reason
+        others = [j for j in allowed if j not in mine[i]]
+        assert all(holders[j] and len(holders[j]) >= records[j]["capacity"] for j in others)
+        if full_part.group(2):
+            named = [(full_part.group(2), full_part.group(3))]
+            assert len(others) == 1
+        else:
+            assert int(full_part.group(4)) == len(others)
+            named = re.findall(r"(Mentor \d+) \(with (.+?)\)", full_part.group(6))
+            assert len(named) == min(3, len(others))
+        for mentor_name, fillers in named:
+            j = by_name[mentor_name]
+            assert j in others
+            listed, more = _names_in(fillers)
+            assert [by_name[x] for x in listed] == sorted(holders[j])[:3] and more == max(0, len(holders[j]) - 3)
+        for rank, chosen in enumerate(records[i]["choices"], start=1):
+            j = by_name[chosen]
+            label = {1: "1st", 2: "2nd"}[rank] + f" choice {chosen}: "
+            if j in mine[i]:
+                assert label not in reason
+            elif broken[(i, j)]:
+                assert label in reason
+            else:
+                assert label + "full with " in reason and len(holders[j]) >= records[j]["capacity"]
