@@ -1884,7 +1884,9 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
     Mentees (``_earlier_mentees_first``): a mentee left short takes over a mentor from a later
     signup whose pair with that mentor has exactly the same weight. Mentors
     (``_earlier_mentors_first``, when ``capacity`` is given): a mentor with room takes over a
-    mentee from a later mentor whose pair with that mentee has exactly the same weight. Each swap
+    mentee from a later mentor whose pair with that mentee has exactly the same weight, unless
+    that would leave the later mentor with nobody while the earlier one already has someone
+    (that would only add an idle mentor). Each swap
     keeps the places and the total (so the pairing stays optimal) and moves a place to an earlier
     signup; a mentor swap never changes how many mentors a mentee has, a mentee swap never how
     many mentees a mentor has. The two alternate until neither finds a swap, so it ends.
@@ -1910,7 +1912,8 @@ def _chosen_weights(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, co
 
 def _earlier_mentors_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                            weights: np.ndarray, capacity: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
-    """Mentors with room take over, from later mentors, mentees they would pair with at the same weight.
+    """Mentors with room take over, from later mentors, mentees they would pair with at the same
+    weight (never emptying the later mentor for one who already has a mentee).
 
     The edges that could move are found for all at once (a mentee wants few mentors, so its
     chosen pairs are compared one rank at a time); only those few are then walked in Python,
@@ -1947,16 +1950,22 @@ def _earlier_mentors_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
     moved = False
     pick = np.flatnonzero(movable)
     pick = pick[np.lexsort((e_rows[pick], e_cols[pick]))]
+    load = np.bincount(mentor, minlength=m).tolist()
     for i, j, w in zip(e_rows[pick].tolist(), e_cols[pick].tolist(), e_w[pick].tolist()):
         if room_of[j] <= 0 or (i, j) in weight_of:
             continue
-        later = [k for k in by_mentee[i] if k > j and weight_of[(i, k)] == w]
+        # a swap that would leave the later mentor with nobody is made only for an idle mentor:
+        # a mentor's place is having a mentee at all, and one more idle mentor helps nobody
+        later = [k for k in by_mentee[i] if k > j and weight_of[(i, k)] == w and (load[k] > 1 or load[j] == 0)]
         if not later:
             continue
         k = max(later)
+        load[j] += 1
+        load[k] -= 1
         del weight_of[(i, k)]
         weight_of[(i, j)] = w
-        by_mentee[i].remove(k), by_mentee[i].append(j)
+        by_mentee[i].remove(k)
+        by_mentee[i].append(j)
         room_of[j] -= 1
         room_of[k] += 1
         moved = True
@@ -2045,9 +2054,9 @@ def _kept_cells(cohort: Cohort, keep: Iterable[tuple[str, str, str]]) -> tuple[l
                 now = "wants no mentor" if side == "mentee" and role in ("mentee", "both") else f"signed up as {role}"
                 wrong.append((column, f"the {side} no longer signed up as a {side} (now {now})"))
         for column, text in wrong:
-            problems.append((pair_id, column, "error", f"kept pair {pair_id}: {text}; the pair was dropped "
-                                                       "(the signups win). Re-add it by hand if it should go on"))
-        if wrong:
+            problems.append((pair_id, column, "error", (f"kept pair {pair_id}: {text}; the pair was dropped "
+                                                        "(the signups win). Re-add it by hand if it should go on")))
+        if wrong or mentee is None or mentor is None:
             continue
         if mentee == mentor or (mentee, mentor) in seen:
             problems.append((pair_id, "Mentor Email", "error",
@@ -2073,8 +2082,8 @@ def _kept_rule_problems(cohort: Cohort, kept: list[tuple[str, int, int]], rows: 
         names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
         if names:
             problems.append((pair_id, "Mentor Email", "warning",
-                             f"kept pair {pair_id} now breaks a rule ({', '.join(names)}); it stays, as kept pairs "
-                             "were already introduced: end it by deleting the row if it should not go on"))
+                             (f"kept pair {pair_id} now breaks a rule ({', '.join(names)}); it stays, as kept pairs "
+                              "were already introduced: end it by deleting the row if it should not go on")))
     for side, cells, limits, column, what in (("mentor", cols, cohort.mentors.limit, "Mentor Email", "capacity"),
                                               ("mentee", rows, cohort.mentees.limit, "Mentee Email", "wants")):
         count = np.bincount(cells, minlength=len(limits))
@@ -2574,42 +2583,62 @@ class _Holders:
         return _names_text(cohort, self.mentees.get(col, []))
 
 
-def _choice_texts(cohort: Cohort, row: int, paired: set[int], has_room: np.ndarray, holders: _Holders,
-                  threshold: int | None) -> list[str]:
-    """For each of the mentee's own ranked choices not honoured: which rule or shortage stopped it."""
-    person = int(cohort.mentees.person[row])
-    answers = cohort.column("choices")[person]
-    if not answers:
-        return []
-    bonus = cohort.bonus
-    mine = bonus[(bonus["row"] == row) & (bonus["by"] == person) & (bonus["kind"] == "choice")] if len(bonus) else bonus
-    by_rank = {int(rank): int(col) for rank, col in zip(mine["rank"].tolist(), mine["col"].tolist())} if len(mine) else {}
-    cols = sorted(set(by_rank.values()))
-    broken = pair_rules(cohort, np.full(len(cols), row, np.int64), np.array(cols, np.int64)) if cols else {}
-    scores = pair_scores(cohort, np.full(len(cols), row, np.int64), np.array(cols, np.int64)) if cols else []
-    at = {c: k for k, c in enumerate(cols)}
-    names = cohort.column("name")
-    texts = []
-    for rank in range(1, len(answers) + 1):
-        col = by_rank.get(rank)
-        label = f"{_ordinal(rank)} choice"
-        if col is None:
-            texts.append(f"{label}: not found among the mentors")
-            continue
-        if col in paired:
-            continue
-        k = at[col]
-        label += f" {str(names[cohort.mentors.person[col]]).strip()}"
-        rules = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
-        if rules:
-            texts.append(f"{label}: {', '.join(rules)}")
-        elif not has_room[col]:
-            texts.append(f"{label}: full with {holders.with_text(cohort, col)}")
-        elif threshold is not None and int(scores[k]) < threshold:
-            texts.append(f"{label}: scores below the fairness floor of {threshold / 100:g}")
-        else:
-            texts.append(f"{label}: allowed, but not paired")
-    return texts
+@dataclass
+class _Choices:
+    """Each short mentee's own ranked choices that name a mentor: (rank, mentor col), with the
+    rules each such pair breaks and its score, worked out for all of them at once."""
+
+    by_row: dict[int, list[tuple[int, int]]]
+    broken: dict[str, np.ndarray]
+    scores: np.ndarray
+    at: dict[tuple[int, int], int]
+
+    @classmethod
+    def build(cls, cohort: Cohort, rows: np.ndarray) -> _Choices:
+        bonus = cohort.bonus
+        by_row: dict[int, list[tuple[int, int]]] = {}
+        if len(bonus) and len(rows):
+            own = bonus[(bonus["kind"] == "choice")
+                        & (bonus["by"].to_numpy() == cohort.mentees.person[bonus["row"].to_numpy()])
+                        & bonus["row"].isin(rows)]
+            for row, rank, col in zip(own["row"].tolist(), own["rank"].tolist(), own["col"].tolist()):
+                by_row.setdefault(int(row), []).append((int(rank), int(col)))
+        cells = sorted({(row, col) for row, chosen in by_row.items() for _, col in chosen})
+        r = np.array([c[0] for c in cells], np.int64)
+        c = np.array([c[1] for c in cells], np.int64)
+        broken = pair_rules(cohort, r, c) if cells else {}
+        scores = pair_scores(cohort, r, c) if cells else np.zeros(0, np.int16)
+        return cls(by_row, broken, scores, {cell: k for k, cell in enumerate(cells)})
+
+    def texts(self, cohort: Cohort, row: int, paired: set[int], has_room: np.ndarray, holders: _Holders,
+              threshold: int | None) -> list[str]:
+        """For each of the mentee's own ranked choices not honoured: which rule or shortage stopped it."""
+        answers = cohort.column("choices")[int(cohort.mentees.person[row])]
+        if not answers:
+            return []
+        by_rank = dict(self.by_row.get(row, []))
+        names = cohort.column("name")
+        texts = []
+        for rank in range(1, len(answers) + 1):
+            col = by_rank.get(rank)
+            label = f"{_ordinal(rank)} choice"
+            if col is None:
+                texts.append(f"{label}: not found among the mentors")
+                continue
+            if col in paired:
+                continue
+            k = self.at[(row, col)]
+            label += f" {str(names[cohort.mentors.person[col]]).strip()}"
+            rules = [RULE_TEXT[name] for name in RULES if name in self.broken and self.broken[name][k]]
+            if rules:
+                texts.append(f"{label}: {', '.join(rules)}")
+            elif not has_room[col]:
+                texts.append(f"{label}: full with {holders.with_text(cohort, col)}")
+            elif threshold is not None and int(self.scores[k]) < threshold:
+                texts.append(f"{label}: scores below the fairness floor of {threshold / 100:g}")
+            else:
+                texts.append(f"{label}: allowed, but not paired")
+        return texts
 
 
 @dataclass
@@ -2689,6 +2718,7 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
     cols = np.arange(width)
     has_room = assigned < r.limit
     config = cohort.config
+    choices = _Choices.build(cohort, short)
     for r0, r1 in _blocks(len(short), width):
         rows = short[r0:r1]
         broken = rule_matrix(cohort, rows, cols)
@@ -2712,7 +2742,7 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
                 reason = (f"the {n_room} allowed mentor{'s' if n_room != 1 else ''} with room "
                           f"score{'s' if n_room == 1 else ''} below the fairness floor of {floor}")
             elif n_allowed[k] <= n_mine[k]:
-                reason = (f"the only allowed mentor is already their mentor" if n_allowed[k] == 1
+                reason = ("the only allowed mentor is already their mentor" if n_allowed[k] == 1
                           else f"every allowed mentor ({n_allowed[k]}) is already their mentor")
             else:
                 full = np.flatnonzero(allowed[k] & ~mine[k]).tolist()
@@ -2720,8 +2750,8 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
                 detail = shortage.text(cohort, row)
                 if detail:
                     reason += f" ({detail})"
-            choices = _choice_texts(cohort, row, paired.get(row, set()), has_room, holders, threshold)
-            records.append((int(m.person[row]), "mentee", prefix + "; ".join([reason, *choices])))
+            stopped = choices.texts(cohort, row, paired.get(row, set()), has_room, holders, threshold)
+            records.append((int(m.person[row]), "mentee", prefix + "; ".join([reason, *stopped])))
     # a "both" who offered no places is simply a mentee: not an idle mentor
     roles = np.asarray(cohort.column("role"), dtype=object)[r.person] if width else np.zeros(0, object)
     idle = np.flatnonzero((assigned == 0) & ~((r.limit <= 0) & (roles == "both")))
@@ -2730,14 +2760,14 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
         for r0, r1 in _blocks(n, len(idle)):
             broken = rule_matrix(cohort, np.arange(r0, r1), idle)
             n_ok += (~np.logical_or.reduce(list(broken.values()))).sum(axis=0)
-        steps = _idle_removal_steps(cohort, idle[(n_ok == 0) & (r.limit[idle] > 0)])
+        idle_steps = _idle_removal_steps(cohort, idle[(n_ok == 0) & (r.limit[idle] > 0)])
         for k, col in enumerate(idle.tolist()):
             if r.limit[col] <= 0:
                 reason = "capacity is 0"
             elif n == 0:
                 reason = "no mentees signed up"
             elif n_ok[k] == 0:
-                counted, col_steps = steps[col]
+                counted, col_steps = idle_steps[col]
                 reason = _removal_text(col_steps, counted, "mentee", config)
             else:
                 ok = int(n_ok[k])

@@ -1085,7 +1085,7 @@ def _kept_pair_problems(book: PairingBook, result: MatchResult) -> list[Problem]
     """The matcher's word on each kept pair that no longer holds, on that pair's row of the kept
     workbook's Pairs sheet (where the coordinator fixes it)."""
     row_of = dict(zip(book.pairs["pair_id"].astype(str).tolist(), book.pairs["row"].astype(int).tolist()))
-    return [Problem(str(book.path), PAIRS, row_of.get(pair_id), column, severity, text)
+    return [Problem(str(book.path), PAIRS, row_of.get(pair_id), column, "error" if severity == "error" else "warning", text)
             for pair_id, column, severity, text in result.kept_problems]
 _MATCH_STEPS = {"score": ("Scoring pairs", "mentees"), "solve": ("Solving exactly", "rounds"),
                 "explain": ("Explaining pairs", "pairs")}
