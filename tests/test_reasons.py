@@ -467,3 +467,28 @@ def test_every_unmatched_reason_is_true_by_an_independent_check(seed):
                 assert label in reason
             else:
                 assert label + "full with " in reason and len(holders[j]) >= records[j]["capacity"]
+
+
+def test_a_kept_pair_is_judged_by_the_new_signups_not_the_kept_workbooks_people_sheet(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = _first_pairing(cli, tmp_path)
+    pair = first.iloc[0]
+    book = openpyxl.load_workbook(tmp_path / "first.xlsx")
+    people = book["People"]
+    header = [c.value for c in people[1]]
+    for row in people.iter_rows(min_row=2):  # the old People sheet says the mentee spoke only German
+        if row[header.index("Email")].value == pair["Mentee Email"]:
+            row[header.index("Languages")].value = "German"
+    book.save(tmp_path / "first.xlsx")
+    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, signup_rows(6, 9))
+    assert problems[problems["File"] == "first.xlsx"].empty  # the new signups share English: nothing broken
+    assert pair["Pair ID"] in pairs.loc[pairs["Kept"] == "Yes", "Pair ID"].tolist()
+
+
+def test_a_later_mentor_is_not_emptied_for_an_earlier_one_who_already_has_a_mentee():
+    rows = [person(f"Mentee {i}", "mentee", goals=("Data",)) for i in range(2)]
+    rows += [person(f"Mentor {j}", "mentor", expertise=("Data",), capacity=2) for j in range(3)]
+    people = make_people(rows)
+    result = match_people(people, Config())
+    assigned = dict(zip(result.mentors["person"], result.mentors["assigned"]))
+    assert [assigned[people.index[people["name"] == f"Mentor {j}"][0]] for j in range(3)] == [1, 1, 0]
