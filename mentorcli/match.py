@@ -2322,15 +2322,15 @@ def _apart_phrase(hours: float | None) -> str:
 def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
     """((shared weekly hours, hours apart), (too few shared hours or too far apart)) per pair: two
     shared columns and one differing. ``availability``: the criterion (NaN: not counted or weight
-    0, and then nothing is said). Hours apart go under "differs" when, without weekly hours, they
-    are what pulled the criterion below neutral."""
+    0, and then nothing is said). Hours apart go under "differs" when they are so many that, by
+    time zones alone, the criterion would be below neutral (more than 6 h)."""
     counted = ~np.isnan(availability)
     low = (np.nan_to_num(availability, nan=1.0) < NEUTRAL).tolist()
     by_hours = facts.both_available & counted
     available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap.tolist(), low)))
     hours = [None if np.isnan(h) or not c else h for h, c in zip(facts.hours.tolist(), counted.tolist())]
     apart = _each(_apart_phrase, hours)
-    far = [bool(text) and lo and not hourly for text, lo, hourly in zip(apart, low, by_hours.tolist())]
+    far = [h is not None and 1.0 - h / 12.0 < NEUTRAL for h in hours]
     shared_apart = ["" if f else text for text, f in zip(apart, far)]
     differing = [", ".join(filter(None, (words, text if f else ""))) for words, text, f in zip(no_hours, apart, far)]
     return (available, shared_apart), differing

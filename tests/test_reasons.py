@@ -321,6 +321,12 @@ def test_why_lists_criteria_below_neutral_under_differs():
     shared, differs = why.split("; differs: ")
     assert "offers only 1 of the mentee's 3 goals (Go)" in differs
     assert "9 h apart" in differs and "apart" not in shared  # 1 - 9/12 < 0.5
+    hourly = make_people([  # with weekly hours the criterion is their overlap; far apart still differs
+        person("Mia", "mentee", goals=("Go",), timezone="Europe/London", availability=("Weekday evenings",)),
+        person("Max", "mentor", expertise=("Go",), timezone="Asia/Tokyo", availability=("Weekday evenings",)),
+    ])
+    hourly_shared, hourly_differs = _why(hourly).split("; differs: ")
+    assert "9 h apart" in hourly_differs and "apart" not in hourly_shared
     assert "few shared interests (only chess)" in differs and "like" not in shared
     # at exactly half, a criterion did not pull the score down: it stays with what is shared
     half = make_people([
