@@ -2364,17 +2364,18 @@ def _interest_words(cohort: Cohort, mentee: list[int], mentor: list[int], intere
     """Shared interests where the criterion counts; under "differs" when under half of the two
     people's interests are shared (the Jaccard index pulled the score down) or none are."""
     shared = _shared_words(cohort, mentee, mentor, "interests", lambda likes: _list_text([x.lower() for x in likes]))
-    words = []
-    for text, value in zip(shared, interests.tolist()):
-        if math.isnan(value):
-            words.append(("", ""))
-        elif not text:
-            words.append(("", "no shared interests"))
-        elif value < NEUTRAL:
-            words.append(("", f"few shared interests (only {text})"))
-        else:
-            words.append((f"both like {text}", ""))
-    return _columns(words)
+    state = np.where(np.isnan(interests), -1, interests >= NEUTRAL).tolist()
+    return _columns(_each(_interest_phrase, zip(shared, state)))
+
+
+def _interest_phrase(key: tuple[str, int]) -> tuple[str, str]:
+    """key: (the shared interests as text, -1 not counted / 0 below neutral / 1 at or above)."""
+    text, state = key
+    if state < 0:
+        return "", ""
+    if not text:
+        return "", "no shared interests"
+    return (f"both like {text}", "") if state else ("", f"few shared interests (only {text})")
 
 
 def _sentence(head: list[str], shared: str, different: str, compared: bool = True) -> str:
