@@ -486,7 +486,7 @@ def test_a_kept_pair_is_judged_by_the_new_signups_not_the_kept_workbooks_people_
         if row[header.index("Email")].value == pair["Mentee Email"]:
             row[header.index("Languages")].value = "German"
     book.save(tmp_path / "first.xlsx")
-    pairs, problems, unmatched, mentors = _rematch(cli, tmp_path, signup_rows(6, 9))
+    pairs, problems, _, _ = _rematch(cli, tmp_path, signup_rows(6, 9))
     assert problems[problems["File"] == "first.xlsx"].empty  # the new signups share English: nothing broken
     assert pair["Pair ID"] in pairs.loc[pairs["Kept"] == "Yes", "Pair ID"].tolist()
 
