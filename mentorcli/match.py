@@ -2902,6 +2902,13 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
         requested[ok] = ok_requested
         for k, position in enumerate(ok.tolist()):
             words[position] = ok_words[k]
+        kept_ok = ok[ok < len(kept)]
+        if len(kept_ok):  # said first in its Why too, where the coordinator reads the pair
+            broken = pair_rules(cohort, rows[kept_ok], cols[kept_ok])
+            for k, position in enumerate(kept_ok.tolist()):
+                names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+                if names:
+                    words[position] = [f"now breaks a rule ({', '.join(names)})", *words[position]]
     pairs["score"] = scores
     for name in CRITERIA:
         pairs[f"c_{name}"] = criteria[name]

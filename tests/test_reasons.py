@@ -194,6 +194,7 @@ def test_kept_pair_that_now_breaks_a_rule_stays_and_is_reported_on_its_row(cli, 
     again = pairs[pairs["Pair ID"] == pair["Pair ID"]]
     assert again[["Mentee Email", "Mentor Email", "Kept"]].values.tolist() == [
         [pair["Mentee Email"], pair["Mentor Email"], "Yes"]]
+    assert again["Why"].iloc[0].startswith(f"Kept from the earlier pairing; now breaks a rule ({text})")
     assert len(pairs[pairs["Mentee Email"] == pair["Mentee Email"]]) == 1  # no second mentor on top
     _nobody_paired_and_unmatched_in_one_role(pairs, unmatched, mentors)
     # no stale report from the kept workbook's own People sheet: only the new signups count
