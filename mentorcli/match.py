@@ -2328,11 +2328,13 @@ def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tup
     low = (np.nan_to_num(availability, nan=1.0) < NEUTRAL).tolist()
     by_hours = facts.both_available & counted
     available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap.tolist(), low)))
-    hours = [None if np.isnan(h) or not c else h for h, c in zip(facts.hours.tolist(), counted.tolist())]
-    apart = _each(_apart_phrase, hours)
-    far = [h is not None and 1.0 - h / 12.0 < NEUTRAL for h in hours]
+    hours = np.where(counted, facts.hours, np.nan)
+    apart = _each(_apart_phrase, [None if h != h else h for h in hours.tolist()])  # h != h: NaN
+    far = (1.0 - hours / 12.0 < NEUTRAL).tolist()  # False where NaN
+    if not any(far):
+        return (available, apart), no_hours
     shared_apart = ["" if f else text for text, f in zip(apart, far)]
-    differing = [", ".join(filter(None, (words, text if f else ""))) for words, text, f in zip(no_hours, apart, far)]
+    differing = [(f"{words}, {text}" if words else text) if f else words for words, text, f in zip(no_hours, apart, far)]
     return (available, shared_apart), differing
 
 
