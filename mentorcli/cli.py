@@ -321,7 +321,7 @@ def match_command(
     keep: Annotated[Optional[Path], typer.Option("--keep", metavar="PAIRS.XLSX", help="Keep every pair of this earlier pairing workbook and match the rest around them.")] = None,
     avoid_pairs: Annotated[Optional[list[Path]], typer.Option("--avoid-pairs", metavar="FILE", help="Never repeat a pair listed here (an earlier pairs.xlsx, or a CSV of mentee and mentor emails). Repeatable.")] = None,
     objective: Annotated[Optional[str], typer.Option("--objective", metavar="places|fair", callback=_check_choice("places", "fair"), help="places: most pairs, then best total score; fair: best lowest score first (default from mentor.toml).")] = None,
-    export_scores: Annotated[Optional[Path], typer.Option("--export-scores", metavar="FILE.csv", help="Also write mentee_email,mentor_email,score for every allowed pair.")] = None,
+    export_scores: Annotated[Optional[Path], typer.Option("--export-scores", metavar="FILE.csv", help="Also write mentee_email,mentor_email,score,bonus,kept for every kept and every allowed pair.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pair mentees with mentors exactly (most pairs, then best total score) and write the pairing workbook.

@@ -1868,7 +1868,7 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
     width = max(m, 1)
     keys = rows * width + cols
     chosen_rows, chosen_cols = prefer_earlier_signups(assignment.mentee, assignment.mentor, rows, cols,
-                                                      problem.weights(rows, cols, scores), wants)
+                                                      problem.weights(rows, cols, scores), wants, capacity)
     pos = np.searchsorted(keys, chosen_rows * width + chosen_cols)
     if progress:
         progress("solve", MAX_PRICING_ROUNDS, MAX_PRICING_ROUNDS)
@@ -1877,14 +1877,106 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
 
 
 def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                           weights: np.ndarray, wants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Among equally good pairings, give the places to the earlier signups.
+                           weights: np.ndarray, wants: np.ndarray,
+                           capacity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Among equally good pairings, give the places to the earlier signups, mentees and mentors alike.
 
-    A mentee left short takes over a mentor from a later signup whose pair with that mentor has
-    exactly the same weight: places and total stay the same (so the pairing stays optimal), and
-    the later signup is then the one left short. Repeated until no such swap remains; each swap
-    moves a place to an earlier signup, so it ends.
+    Mentees (``_earlier_mentees_first``): a mentee left short takes over a mentor from a later
+    signup whose pair with that mentor has exactly the same weight. Mentors
+    (``_earlier_mentors_first``, when ``capacity`` is given): a mentor with room takes over a
+    mentee from a later mentor whose pair with that mentee has exactly the same weight, unless
+    that would leave the later mentor with nobody while the earlier one already has someone
+    (that would only add an idle mentor). Each swap
+    keeps the places and the total (so the pairing stays optimal) and moves a place to an earlier
+    signup; a mentor swap never changes how many mentors a mentee has, a mentee swap never how
+    many mentees a mentor has. The two alternate until neither finds a swap, so it ends.
     """
+    mentee, mentor = np.asarray(mentee, np.int64), np.asarray(mentor, np.int64)
+    while True:
+        mentee, mentor = _earlier_mentees_first(mentee, mentor, rows, cols, weights, wants)
+        if capacity is None:
+            return mentee, mentor
+        moved, mentee, mentor = _earlier_mentors_first(mentee, mentor, rows, cols, weights, capacity)
+        if not moved:
+            return mentee, mentor
+
+
+def _chosen_weights(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    weights: np.ndarray) -> np.ndarray:
+    """The weight of each chosen pair, looked up among the edges."""
+    width = int(max(cols.max(initial=-1), mentor.max(initial=-1)) + 1)
+    keys = rows * width + cols
+    by_key = np.argsort(keys, kind="stable")
+    return weights[by_key[np.searchsorted(keys, mentee * width + mentor, sorter=by_key)]]
+
+
+def _earlier_mentors_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                           weights: np.ndarray, capacity: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Mentors with room take over, from later mentors, mentees they would pair with at the same
+    weight (never emptying the later mentor for one who already has a mentee).
+
+    The edges that could move are found for all at once (a mentee wants few mentors, so its
+    chosen pairs are compared one rank at a time); only those few are then walked in Python,
+    earliest mentor first, each checked again since earlier swaps change who has room.
+    Returns whether anything moved, and the pairs sorted by (mentee, mentor).
+    """
+    order = np.lexsort((mentor, mentee))
+    mentee, mentor = mentee[order], mentor[order]
+    if not len(mentee) or not len(rows):
+        return False, mentee, mentor
+    m = max(int(cols.max(initial=-1)), int(mentor.max(initial=-1)), len(capacity) - 1) + 1
+    chosen_w = _chosen_weights(mentee, mentor, rows, cols, weights)
+    room = np.zeros(m, np.int64)
+    room[:len(capacity)] = capacity
+    room -= np.bincount(mentor, minlength=m)
+    n = int(max(rows.max(initial=-1), mentee.max(initial=-1))) + 1
+    starts = np.searchsorted(mentee, np.arange(n + 1))
+    open_edge = np.flatnonzero(room[cols] > 0)
+    e_rows, e_cols, e_w = rows[open_edge], cols[open_edge], weights[open_edge]
+    movable = np.zeros(len(open_edge), bool)
+    most = int(np.diff(starts).max(initial=0))
+    for rank in range(most):
+        at = starts[e_rows] + rank
+        inside = at < starts[e_rows + 1]
+        at = np.where(inside, at, 0)
+        movable |= inside & (chosen_w[at] == e_w) & (mentor[at] > e_cols)
+    if not movable.any():
+        return False, mentee, mentor
+    weight_of = dict(zip(zip(mentee.tolist(), mentor.tolist()), chosen_w.tolist()))
+    by_mentee: dict[int, list[int]] = {}
+    for i, j in weight_of:
+        by_mentee.setdefault(i, []).append(j)
+    room_of = room.tolist()
+    moved = False
+    pick = np.flatnonzero(movable)
+    pick = pick[np.lexsort((e_rows[pick], e_cols[pick]))]
+    load = np.bincount(mentor, minlength=m).tolist()
+    for i, j, w in zip(e_rows[pick].tolist(), e_cols[pick].tolist(), e_w[pick].tolist()):
+        if room_of[j] <= 0 or (i, j) in weight_of:
+            continue
+        # a swap that would leave the later mentor with nobody is made only for an idle mentor:
+        # a mentor's place is having a mentee at all, and one more idle mentor helps nobody
+        later = [k for k in by_mentee[i] if k > j and weight_of[(i, k)] == w and (load[k] > 1 or load[j] == 0)]
+        if not later:
+            continue
+        k = max(later)
+        load[j] += 1
+        load[k] -= 1
+        del weight_of[(i, k)]
+        weight_of[(i, j)] = w
+        by_mentee[i].remove(k)
+        by_mentee[i].append(j)
+        room_of[j] -= 1
+        room_of[k] += 1
+        moved = True
+    pairs = sorted(weight_of)
+    return (moved, np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
+
+
+def _earlier_mentees_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                           weights: np.ndarray, wants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mentee left short takes over a mentor from a later signup whose pair with that mentor
+    has exactly the same weight; repeated until no such swap remains. Pairs sorted by (mentee, mentor)."""
     import heapq
 
     n = len(wants)
@@ -1892,10 +1984,7 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
     if not (got < wants).any():  # nobody is short: nothing to hand over (and nothing to sort)
         order = np.lexsort((mentor, mentee))
         return mentee[order].astype(np.int64), mentor[order].astype(np.int64)
-    width = int(max(cols.max(initial=-1), mentor.max(initial=-1)) + 1)
-    keys = rows * width + cols
-    by_key = np.argsort(keys, kind="stable")
-    chosen_weights = weights[by_key[np.searchsorted(keys, mentee * width + mentor, sorter=by_key)]]
+    chosen_weights = _chosen_weights(mentee, mentor, rows, cols, weights)
     weight_of = dict(zip(zip(mentee.tolist(), mentor.tolist()), chosen_weights.tolist()))  # only the chosen pairs
     holders: dict[int, set[int]] = {}
     for i, j in weight_of:
@@ -1930,22 +2019,82 @@ def prefer_earlier_signups(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
 # --------------------------------------------------------------------------- keep
 
 
-def _kept_cells(cohort: Cohort, keep: Iterable[tuple[str, str, str]]) -> tuple[list[tuple[str, int, int]], list[str]]:
-    """(pair_id, mentee person, mentor person) of the kept pairs that still name two participants."""
+KeptProblem = tuple[str, str, str, str]
+"""(pair_id, workbook column, severity, problem) of a kept pair that no longer holds."""
+
+
+def _kept_cells(cohort: Cohort, keep: Iterable[tuple[str, str, str]]) -> tuple[list[tuple[str, int, int]], list[KeptProblem]]:
+    """(pair_id, mentee person, mentor person) of the kept pairs that still name a mentee and a
+    mentor of these signups, and what is wrong with the others.
+
+    The signups win over the kept workbook on who takes part and in which role: someone who no
+    longer signed up, or no longer as a mentee (wanting a mentor) or as a mentor, has not agreed
+    to this pairing again, so the pair is dropped (an error on its row: nothing is assumed).
+    """
     index = {str(e).strip().lower(): i for i, e in enumerate(cohort.people["email"].tolist())}
-    kept, notes, seen = [], [], set()
+    roles = cohort.column("role")
+    is_mentee = np.zeros(len(cohort.people), bool)
+    is_mentee[cohort.mentees.person] = True
+    is_mentor = np.zeros(len(cohort.people), bool)
+    is_mentor[cohort.mentors.person] = True
+    kept: list[tuple[str, int, int]] = []
+    problems: list[KeptProblem] = []
+    seen: set[tuple[int, int]] = set()
     for pair_id, mentee_email, mentor_email in keep:
+        pair_id = str(pair_id)
         mentee = index.get(str(mentee_email).strip().lower())
         mentor = index.get(str(mentor_email).strip().lower())
-        if mentee is None or mentor is None:
-            notes.append(f"kept pair {pair_id} names someone who is no longer in the signups; it was dropped")
+        wrong = []
+        for side, person, ok, column in (("mentee", mentee, is_mentee, "Mentee Email"),
+                                         ("mentor", mentor, is_mentor, "Mentor Email")):
+            if person is None:
+                wrong.append((column, f"the {side} is no longer in the signups"))
+            elif not ok[person]:
+                role = str(roles[person]).lower()
+                now = "wants no mentor" if side == "mentee" and role in ("mentee", "both") else f"signed up as {role}"
+                wrong.append((column, f"the {side} no longer signed up as a {side} (now {now})"))
+        for column, text in wrong:
+            problems.append((pair_id, column, "error", (f"kept pair {pair_id}: {text}; the pair was dropped "
+                                                        "(the signups win). Re-add it by hand if it should go on")))
+        if wrong or mentee is None or mentor is None:
             continue
         if mentee == mentor or (mentee, mentor) in seen:
-            notes.append(f"kept pair {pair_id} is a self-pair or a repeat; it was dropped")
+            problems.append((pair_id, "Mentor Email", "error",
+                             f"kept pair {pair_id} is a self-pair or a repeat; the pair was dropped"))
             continue
         seen.add((mentee, mentor))
-        kept.append((str(pair_id), mentee, mentor))
-    return kept, notes
+        kept.append((pair_id, mentee, mentor))
+    return kept, problems
+
+
+def _kept_rule_problems(cohort: Cohort, kept: list[tuple[str, int, int]], rows: np.ndarray,
+                        cols: np.ndarray) -> list[KeptProblem]:
+    """Kept pairs that now break a rule, or put a mentor over capacity or a mentee over wants.
+
+    They stay: the two were introduced and may be meeting already, and the coordinator asked to
+    keep them; each is a warning on its row so the coordinator can decide.
+    """
+    if not kept:
+        return []
+    problems: list[KeptProblem] = []
+    broken = pair_rules(cohort, rows, cols)
+    for k, (pair_id, _, _) in enumerate(kept):
+        names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+        if names:
+            problems.append((pair_id, "Mentor Email", "warning",
+                             (f"kept pair {pair_id} now breaks a rule ({', '.join(names)}); it stays, as kept pairs "
+                              "were already introduced: end it by deleting the row if it should not go on")))
+    for side, cells, limits, column, what in (("mentor", cols, cohort.mentors.limit, "Mentor Email", "capacity"),
+                                              ("mentee", rows, cohort.mentees.limit, "Mentee Email", "wants")):
+        count = np.bincount(cells, minlength=len(limits))
+        seen = np.zeros(len(limits), np.int64)
+        for k, cell in enumerate(cells.tolist()):
+            seen[cell] += 1
+            if seen[cell] == limits[cell] + 1:
+                problems.append((kept[k][0], column, "warning",
+                                 f"the {side} now has {count[cell]} kept pairs but {what} {limits[cell]}; "
+                                 "the kept pairs stay and the " + side + " gets no new one"))
+    return problems
 
 
 def pair_ids(kept_ids: Sequence[str], new_count: int) -> list[str]:
@@ -2098,15 +2247,19 @@ def _goal_hits(cohort: Cohort, mentor: list[int], cols: np.ndarray, wanted: list
 
 
 def _topic_phrase(key: tuple[_Options, int, bool]) -> tuple[str, str]:
-    """key: (the mentee's goals, which of them the mentor offers (bit mask), whether topics count)."""
+    """key: (the mentee's goals, which of them the mentor offers (bit mask), whether topics count).
+
+    Under "differs" when fewer than half the goals are offered: that pulled the score down."""
     goals, hits, counted = key
     if not counted:
         return "", ""
     shared = [label for j, label in enumerate(goals.labels) if hits >> j & 1]
     goal_count = _plural(len(goals.keys), "goal")
-    if shared:
-        return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
-    return "", f"offers none of the mentee's {goal_count}"
+    if not shared:
+        return "", f"offers none of the mentee's {goal_count}"
+    if len(shared) < NEUTRAL * len(goals.keys):
+        return "", f"offers only {len(shared)} of the mentee's {goal_count} ({_list_text(shared)})"
+    return f"shares {len(shared)} of {goal_count}: {_list_text(shared)}", ""
 
 
 def _topic_words(cohort: Cohort, mentee: list[int], mentor: list[int], cols: np.ndarray, topics: np.ndarray) -> Words:
@@ -2122,7 +2275,7 @@ def _industry_phrase(key: tuple[Any, Any, int]) -> tuple[str, str]:
         return "", ""
     if same:
         return f"same industry ({str(mine).strip()})", ""
-    return "", f"industry {str(theirs).strip()} vs {str(mine).strip()}"
+    return "", f"industry (mentee in {str(mine).strip()}, mentor in {str(theirs).strip()})"
 
 
 def _industry_words(cohort: Cohort, mentee: list[int], mentor: list[int], industry: np.ndarray) -> Words:
@@ -2148,12 +2301,15 @@ def _experience_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, ex
     return _columns(_each(_gap_phrase, [g if c else None for g, c in zip(gaps, _counted(experience))]))
 
 
-def _availability_phrase(key: tuple[bool, int]) -> tuple[str, str]:
-    """key: (both gave weekly hours, hours both available)."""
-    both, hours = key
+def _availability_phrase(key: tuple[bool, int, bool]) -> tuple[str, str]:
+    """key: (both gave weekly hours and availability counts, hours both available, whether the
+    criterion is below neutral: then under "differs", it pulled the score down)."""
+    both, hours, low = key
     if not both:
         return "", ""
-    return (f"{hours} h a week both available", "") if hours else ("", "no weekly hours both available")
+    if not hours:
+        return "", "no weekly hours both available"
+    return ("", f"only {hours} h a week both available") if low else (f"{hours} h a week both available", "")
 
 
 def _apart_phrase(hours: float | None) -> str:
@@ -2163,11 +2319,23 @@ def _apart_phrase(hours: float | None) -> str:
     return "same time zone" if hours == 0 else f"{hours:g} h apart"
 
 
-def _availability_words(facts: PairFacts) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
-    """((shared weekly hours, hours apart), no shared hours) per pair: two shared columns, one differing."""
-    available, no_hours = _columns(_each(_availability_phrase, zip(facts.both_available.tolist(), facts.overlap.tolist())))
-    apart = _each(_apart_phrase, [None if np.isnan(h) else h for h in facts.hours.tolist()])
-    return (available, apart), no_hours
+def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tuple[Sequence[str], list[str]], Sequence[str]]:
+    """((shared weekly hours, hours apart), (too few shared hours or too far apart)) per pair: two
+    shared columns and one differing. ``availability``: the criterion (NaN: not counted or weight
+    0, and then nothing is said). Hours apart go under "differs" when they are so many that, by
+    time zones alone, the criterion would be below neutral (more than 6 h)."""
+    counted = ~np.isnan(availability)
+    low = (np.nan_to_num(availability, nan=1.0) < NEUTRAL).tolist()
+    by_hours = facts.both_available & counted
+    available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap.tolist(), low)))
+    hours = np.where(counted, facts.hours, np.nan)
+    apart = _each(_apart_phrase, [None if h != h else h for h in hours.tolist()])  # h != h: NaN
+    far = (1.0 - hours / 12.0 < NEUTRAL).tolist()  # False where NaN
+    if not any(far):
+        return (available, apart), no_hours
+    shared_apart = ["" if f else text for text, f in zip(apart, far)]
+    differing = [(f"{words}, {text}" if words else text) if f else words for words, text, f in zip(no_hours, apart, far)]
+    return (available, shared_apart), differing
 
 
 def _shared_words(cohort: Cohort, mentee: list[int], mentor: list[int], name: str,
@@ -2188,14 +2356,41 @@ def _format_phrase(key: tuple[_Options, _Options]) -> tuple[str, str]:
     return "", f"mentor prefers {lower(theirs)}, mentee {lower(mine)}"
 
 
-def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int]) -> Words:
-    return _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+def _format_words(cohort: Cohort, mentee: list[int], mentor: list[int], counted: list[bool]) -> Words:
+    """Meeting formats, where the criterion counts (both answered, weight above 0)."""
+    words = _columns(_each(_format_phrase, zip(_options_of(cohort, mentee, "format"), _options_of(cohort, mentor, "format"))))
+    return tuple([w if c else "" for w, c in zip(column, counted)] for column in words)  # type: ignore[return-value]
 
 
-def _sentence(head: list[str], shared: str, different: str) -> str:
-    """The Why from its parts: what comes first (kept, requests), what is shared, what differs."""
-    text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
-    text = text or "no answers to compare (neutral score)"
+def _interest_words(cohort: Cohort, mentee: list[int], mentor: list[int], interests: np.ndarray) -> Words:
+    """Shared interests where the criterion counts; under "differs" when under half of the two
+    people's interests are shared (the Jaccard index pulled the score down) or none are."""
+    shared = _shared_words(cohort, mentee, mentor, "interests", lambda likes: _list_text([x.lower() for x in likes]))
+    state = np.where(np.isnan(interests), -1, interests >= NEUTRAL).tolist()
+    return _columns(_each(_interest_phrase, zip(shared, state)))
+
+
+def _interest_phrase(key: tuple[str, int]) -> tuple[str, str]:
+    """key: (the shared interests as text, -1 not counted / 0 below neutral / 1 at or above)."""
+    text, state = key
+    if state < 0:
+        return "", ""
+    if not text:
+        return "", "no shared interests"
+    return (f"both like {text}", "") if state else ("", f"few shared interests (only {text})")
+
+
+def _sentence(head: list[str], shared: str, different: str, compared: bool = True) -> str:
+    """The Why from its parts: what comes first (kept, requests), what is shared, what differs.
+
+    ``compared`` False: no criterion could be compared (the score is the neutral 50); the Why
+    says so first, with what the pair was made for (a choice, a request, kept)."""
+    if not compared:
+        text = "no answers to compare" + (": " + "; ".join(head) if head else " (neutral score)")
+        text = "; ".join(filter(None, [text, shared]))
+    else:
+        text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
+        text = text or "no answers to compare (neutral score)"
     if different:
         text += "; differs: " + different
     return text[:1].upper() + text[1:]
@@ -2209,13 +2404,14 @@ def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, cr
     topics = _topic_words(cohort, a, b, cols, criteria["topics"])
     industry = _industry_words(cohort, a, b, criteria["industry"])
     experience = _experience_words(cohort, mentee, mentor, criteria["experience"])
-    (available, apart), no_hours = _availability_words(facts)
-    formats = _format_words(cohort, a, b)
+    (available, apart), no_hours = _availability_words(facts, criteria["availability"])
+    formats = _format_words(cohort, a, b, _counted(criteria["format"]))
     languages = _shared_words(cohort, a, b, "languages", lambda langs: f"both speak {_list_text(langs)}")
-    likes = _shared_words(cohort, a, b, "interests", lambda likes: f"both like {_list_text([x.lower() for x in likes])}")
+    likes = _interest_words(cohort, a, b, criteria["interests"])
     shared = ["; ".join(filter(None, words)) for words in zip(topics[0], industry[0], experience[0], available, apart,
-                                                              languages, formats[0], likes)]
-    differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1])]
+                                                              languages, formats[0], likes[0])]
+    differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1],
+                                                                 likes[1])]
     return shared, differing
 
 
@@ -2231,12 +2427,14 @@ def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict
     with gc_paused():
         shared, differing = _shared_and_differing(cohort, rows, cols, criteria, facts)
         heads = [["kept from the earlier pairing", *words] if kept_pair else words for kept_pair, words in zip(kept, bonus)]
+        counted = [~np.isnan(np.asarray(values, dtype=float)) for values in criteria.values()]
+        compared = np.logical_or.reduce(counted).tolist() if counted else [False] * len(heads)
         texts: list[str] = []
         for start in range(0, len(heads), 5000):
             if progress:
                 progress("explain", start, len(heads))
             end = start + 5000
-            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end]))
+            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end], compared[start:end]))
     return texts
 
 
@@ -2285,16 +2483,165 @@ def _bonus_words(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> tuple[li
     return words, requested
 
 
-def _rule_counts_text(counts: dict[str, int], what: str) -> str:
-    parts = []
-    for name in RULES:
-        c = counts.get(name, 0)
-        if c and name != "self":
-            text = RULE_TEXT[name]
-            if c == 1 and name in RULE_SINGULAR:
-                text = RULE_SINGULAR[name]
-            parts.append(f"{c} {text}")
-    return f"no allowed {what}" + (": " + ", ".join(parts) if parts else "")
+def _rule_verb(name: str, count: int, what: str, config: Config) -> str:
+    """What a rule says about ``count`` partners (mentors when ``what`` is "mentor"), as a verb phrase."""
+    gap = config.rules.max_timezone_gap
+    one = count == 1
+    verbs = {
+        "language": ("shares no language", "share no language"),
+        "team": ("is in the same team", "are in the same team"),
+        "organisation": ("is in the same organisation", "are in the same organisation"),
+        "avoid": ("is named in an avoid list (theirs or the other's)", "are named in an avoid list (theirs or the other's)"),
+        "earlier": ("was paired with them in an earlier cohort", "were paired with them in an earlier cohort"),
+        "timezone": ((f"is more than {gap:g} h apart", f"are more than {gap:g} h apart") if gap is not None
+                     else ("is too many hours apart", "are too many hours apart")),
+        "choices": (("is not among their ranked choices", "are not among their ranked choices") if what == "mentor"
+                    else ("chose other mentors only", "chose other mentors only")),
+        "self": ("is themselves", "are themselves"),
+    }
+    return verbs[name][0 if one else 1]
+
+
+def _removal_steps(broken: dict[str, np.ndarray], counted: np.ndarray) -> list[list[tuple[str, int]]]:
+    """Per row of the grids: which rules, in turn, removed every counted partner, and how many each.
+
+    Each step takes the rule that removes the most of the partners still left (ties: the order
+    of ``RULES``), so the first step is the broadest rule and the last the binding one: the rule
+    that left the person without any partner. Worked out for every row at once.
+    """
+    names = [name for name in RULES if name != "self" and name in broken]
+    if not names or not len(counted):
+        return [[] for _ in range(len(counted))]
+    stack = np.stack([broken[name] for name in names])
+    remaining = counted.copy()
+    steps: list[list[tuple[str, int]]] = [[] for _ in range(len(counted))]
+    every = np.arange(len(counted))
+    for _ in names:
+        counts = (stack & remaining[None]).sum(axis=2)
+        best = counts.argmax(axis=0)
+        top = counts[best, every]
+        active = np.flatnonzero(top > 0)
+        if not len(active):
+            break
+        for row in active.tolist():
+            steps[row].append((names[best[row]], int(top[row])))
+        remaining[active] &= ~stack[best[active], active]
+    return steps
+
+
+def _removal_text(steps: list[tuple[str, int]], total: int, what: str, config: Config) -> str:
+    """"no allowed mentor: 5 of the 6 mentors share no language; the remaining one is in the same team"."""
+    if not steps:
+        return f"no allowed {what}"
+    verb = lambda name, count: _rule_verb(name, count, what, config)
+    if len(steps) == 1:
+        name, count = steps[0]
+        if total == 1:
+            return f"no allowed {what}: the only {what} {verb(name, 1)}"
+        return f"no allowed {what}: all {total} {what}s {verb(name, count)}"
+    name, count = steps[0]
+    parts = [f"{count} of the {total} {what}s {verb(name, count)}"]
+    rest = total - count
+    for name, count in steps[1:-1]:
+        parts.append(f"of the other {rest}, {count} {verb(name, count)}")
+        rest -= count
+    name, count = steps[-1]
+    parts.append(f"the remaining {'one' if count == 1 else count} {verb(name, count)}")
+    return f"no allowed {what}: " + "; ".join(parts)
+
+
+def _names_text(cohort: Cohort, persons: Sequence[int], limit: int = 3) -> str:
+    """Up to ``limit`` names from the signups, then "and N more"."""
+    names = cohort.column("name")
+    return _list_text([str(names[p]).strip() for p in persons], limit)
+
+
+@dataclass
+class _Holders:
+    """Who each mentor column is paired with (People positions, signup order), for naming who filled them."""
+
+    mentees: dict[int, list[int]]
+
+    @classmethod
+    def build(cls, cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> _Holders:
+        holders: dict[int, list[int]] = {}
+        persons = cohort.mentees.person[rows].tolist() if len(rows) else []
+        for col, person in sorted(zip(cols.tolist(), persons)):
+            holders.setdefault(col, []).append(person)
+        return cls(holders)
+
+    def full_text(self, cohort: Cohort, cols: Sequence[int], other: bool) -> str:
+        """"the only allowed mentor, Ana, is full (with Bo)" / "all 2 allowed mentors are full: Ana (with Bo), ..."."""
+        names = cohort.column("name")
+        persons = cohort.mentors.person
+        allowed = "other allowed mentor" if other else "allowed mentor"
+        described = [f"{str(names[persons[c]]).strip()} (with {_names_text(cohort, self.mentees.get(c, []))})"
+                     for c in list(cols)[:3]]
+        if len(cols) == 1:
+            return f"the only {allowed}, {described[0].replace(' (with', ', is full (with', 1)}"
+        more = f" and {len(cols) - 3} more" if len(cols) > 3 else ""
+        return f"all {len(cols)} {allowed}s are full: " + ", ".join(described) + more
+
+    def with_text(self, cohort: Cohort, col: int) -> str:
+        return _names_text(cohort, self.mentees.get(col, []))
+
+
+@dataclass
+class _Choices:
+    """Each short mentee's own ranked choices that name a mentor: (rank, mentor col), with the
+    rules each such pair breaks and its score, worked out for all of them at once."""
+
+    by_row: dict[int, list[tuple[int, int]]]
+    broken: dict[str, np.ndarray]
+    scores: np.ndarray
+    at: dict[tuple[int, int], int]
+
+    @classmethod
+    def build(cls, cohort: Cohort, rows: np.ndarray) -> _Choices:
+        bonus = cohort.bonus
+        by_row: dict[int, list[tuple[int, int]]] = {}
+        if len(bonus) and len(rows):
+            own = bonus[(bonus["kind"] == "choice")
+                        & (bonus["by"].to_numpy() == cohort.mentees.person[bonus["row"].to_numpy()])
+                        & bonus["row"].isin(rows)]
+            for row, rank, col in zip(own["row"].tolist(), own["rank"].tolist(), own["col"].tolist()):
+                by_row.setdefault(int(row), []).append((int(rank), int(col)))
+        cells = sorted({(row, col) for row, chosen in by_row.items() for _, col in chosen})
+        r = np.array([c[0] for c in cells], np.int64)
+        c = np.array([c[1] for c in cells], np.int64)
+        broken = pair_rules(cohort, r, c) if cells else {}
+        scores = pair_scores(cohort, r, c) if cells else np.zeros(0, np.int16)
+        return cls(by_row, broken, scores, {cell: k for k, cell in enumerate(cells)})
+
+    def texts(self, cohort: Cohort, row: int, paired: set[int], has_room: np.ndarray, holders: _Holders,
+              threshold: int | None) -> list[str]:
+        """For each of the mentee's own ranked choices not honoured: which rule or shortage stopped it."""
+        answers = cohort.column("choices")[int(cohort.mentees.person[row])]
+        if not answers:
+            return []
+        by_rank = dict(self.by_row.get(row, []))
+        names = cohort.column("name")
+        texts = []
+        for rank in range(1, len(answers) + 1):
+            col = by_rank.get(rank)
+            label = f"{_ordinal(rank)} choice"
+            if col is None:
+                texts.append(f"{label}: not found among the mentors")
+                continue
+            if col in paired:
+                continue
+            k = self.at[(row, col)]
+            label += f" {str(names[cohort.mentors.person[col]]).strip()}"
+            rules = [RULE_TEXT[name] for name in RULES if name in self.broken and self.broken[name][k]]
+            if rules:
+                texts.append(f"{label}: {', '.join(rules)}")
+            elif not has_room[col]:
+                texts.append(f"{label}: full with {holders.with_text(cohort, col)}")
+            elif threshold is not None and int(self.scores[k]) < threshold:
+                texts.append(f"{label}: scores below the fairness floor of {threshold / 100:g}")
+            else:
+                texts.append(f"{label}: allowed, but not paired")
+        return texts
 
 
 @dataclass
@@ -2353,7 +2700,9 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
 
     The reasons rest on the optimum: with the most places filled, a mentee left short has only
     full mentors among the allowed ones (or the fairness floor removed the rest), and a mentor
-    left idle has only mentees who already have all the mentors they want.
+    left idle has only mentees who already have all the mentors they want. Full mentors are
+    named with who filled them; when rules removed every partner, the reason says which rule
+    did it last (``_removal_steps``); a mentee's own ranked choices each get what stopped them.
     """
     m, r = cohort.mentees, cohort.mentors
     n, width = cohort.shape
@@ -2365,8 +2714,14 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
     short = np.flatnonzero(got < m.limit)
     floor = f"{threshold / 100:g}" if threshold else ""
     shortage = _Shortage.build(cohort, assigned)
+    holders = _Holders.build(cohort, all_rows, all_cols)
+    paired: dict[int, set[int]] = {}
+    for row, col in zip(all_rows.tolist(), all_cols.tolist()):
+        paired.setdefault(row, set()).add(col)
     cols = np.arange(width)
     has_room = assigned < r.limit
+    config = cohort.config
+    choices = _Choices.build(cohort, short)
     for r0, r1 in _blocks(len(short), width):
         rows = short[r0:r1]
         broken = rule_matrix(cohort, rows, cols)
@@ -2376,42 +2731,47 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
         room = allowed & has_room[None, :]
         room &= ~mine
         n_rooms = room.sum(axis=1).tolist()
+        none_allowed = np.flatnonzero(allowed.sum(axis=1) == 0)
+        steps = dict(zip(none_allowed.tolist(), _removal_steps(
+            {name: v[none_allowed] for name, v in broken.items()}, ~broken["self"][none_allowed])))
         for k, row in enumerate(rows.tolist()):
             prefix = f"{got[row]} of {m.limit[row]} wanted mentors found; " if got[row] else ""
             n_room = n_rooms[k]
             if width == 0:
                 reason = "no mentors signed up"
             elif n_allowed[k] == 0:
-                reason = _rule_counts_text({name: int(v[k].sum()) for name, v in broken.items()}, "mentor")
+                reason = _removal_text(steps[k], int((~broken["self"][k]).sum()), "mentor", config)
             elif n_room and threshold:
                 reason = (f"the {n_room} allowed mentor{'s' if n_room != 1 else ''} with room "
                           f"score{'s' if n_room == 1 else ''} below the fairness floor of {floor}")
             elif n_allowed[k] <= n_mine[k]:
-                reason = f"every allowed mentor ({n_allowed[k]}) is already their mentor"
+                reason = ("the only allowed mentor is already their mentor" if n_allowed[k] == 1
+                          else f"every allowed mentor ({n_allowed[k]}) is already their mentor")
             else:
-                reason = f"all {n_allowed[k]} allowed mentor{'s are' if n_allowed[k] != 1 else ' is'} full"
+                full = np.flatnonzero(allowed[k] & ~mine[k]).tolist()
+                reason = holders.full_text(cohort, full, other=bool(n_mine[k]))
                 detail = shortage.text(cohort, row)
                 if detail:
                     reason += f" ({detail})"
-            records.append((int(m.person[row]), "mentee", prefix + reason))
+            stopped = choices.texts(cohort, row, paired.get(row, set()), has_room, holders, threshold)
+            records.append((int(m.person[row]), "mentee", prefix + "; ".join([reason, *stopped])))
     # a "both" who offered no places is simply a mentee: not an idle mentor
     roles = np.asarray(cohort.column("role"), dtype=object)[r.person] if width else np.zeros(0, object)
     idle = np.flatnonzero((assigned == 0) & ~((r.limit <= 0) & (roles == "both")))
     if len(idle):
-        counts = {name: np.zeros(len(idle), np.int64) for name in RULES}
         n_ok = np.zeros(len(idle), np.int64)
         for r0, r1 in _blocks(n, len(idle)):
             broken = rule_matrix(cohort, np.arange(r0, r1), idle)
-            for name, v in broken.items():
-                counts[name] += v.sum(axis=0)
             n_ok += (~np.logical_or.reduce(list(broken.values()))).sum(axis=0)
+        idle_steps = _idle_removal_steps(cohort, idle[(n_ok == 0) & (r.limit[idle] > 0)])
         for k, col in enumerate(idle.tolist()):
             if r.limit[col] <= 0:
                 reason = "capacity is 0"
             elif n == 0:
                 reason = "no mentees signed up"
             elif n_ok[k] == 0:
-                reason = _rule_counts_text({name: int(v[k]) for name, v in counts.items()}, "mentee")
+                counted, col_steps = idle_steps[col]
+                reason = _removal_text(col_steps, counted, "mentee", config)
             else:
                 ok = int(n_ok[k])
                 reason = (f"spare capacity: no mentee left who could be paired with them (the {ok} "
@@ -2421,6 +2781,24 @@ def unmatched_reasons(cohort: Cohort, pairs_rows: np.ndarray, pairs_cols: np.nda
             records.append((int(r.person[col]), "mentor", reason))
     frame = pd.DataFrame(records, columns=["person", "role", "reason"])
     return frame.sort_values(["person", "role"], kind="stable").reset_index(drop=True)
+
+
+IDLE_GROUP = 64
+"""Mentors with no allowed mentee are explained this many at a time (a grid of every mentee x them)."""
+
+
+def _idle_removal_steps(cohort: Cohort, cols: np.ndarray) -> dict[int, tuple[int, list[tuple[str, int]]]]:
+    """For mentors with no allowed mentee: (mentees counted, ``_removal_steps``) per mentor column."""
+    n = len(cohort.mentees)
+    found: dict[int, tuple[int, list[tuple[str, int]]]] = {}
+    for start in range(0, len(cols), IDLE_GROUP):
+        group = cols[start:start + IDLE_GROUP]
+        broken = rule_matrix(cohort, np.arange(n), group)
+        turned = {name: np.ascontiguousarray(v.T) for name, v in broken.items()}
+        counted = ~turned["self"]
+        for col, total, col_steps in zip(group.tolist(), counted.sum(axis=1).tolist(), _removal_steps(turned, counted)):
+            found[col] = (int(total), col_steps)
+    return found
 
 
 # --------------------------------------------------------------------------- public entry points
@@ -2467,26 +2845,34 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     people = _with_source_row(people)
     _validate_people(people)
     avoid_pairs = list(avoid_pairs)
+    keep = list(keep)
     cohort = prepare_cohort(people, config, avoid_pairs=avoid_pairs)
-    kept, keep_notes = _kept_cells(cohort, keep)
+    kept, kept_problems = _kept_cells(cohort, keep)
     kept_rows, kept_cols = _pairs_to_cells(cohort, np.array([k[1] for k in kept], np.int64),
                                            np.array([k[2] for k in kept], np.int64))
     n, m = cohort.shape
     cohort.forbidden["kept"] = _unique_cells(kept_rows, kept_cols, m)
-    cohort.notes[:0] = keep_notes
+    kept_problems += _kept_rule_problems(cohort, kept, kept_rows, kept_cols)
     wants = np.maximum(cohort.mentees.limit - np.bincount(kept_rows, minlength=n), 0) if n else np.zeros(0, np.int64)
     capacity = np.maximum(cohort.mentors.limit - np.bincount(kept_cols, minlength=m), 0) if m else np.zeros(0, np.int64)
     dense = n * m <= config.match.dense_limit
     k = max(1, int(config.match.candidates))
     cand = top_candidates(cohort, k, dense=dense, progress=progress)
     solution = solve_cohort(cohort, cand, wants, capacity, objective, progress)
-    return _result(cohort, solution, kept, objective, cand, progress)
+    result = _result(cohort, solution, kept, objective, cand, progress, reserved_ids=[str(k[0]) for k in keep])
+    result.kept_problems = kept_problems
+    return result
 
 
 @gc_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
-            cand: Candidates, progress: Progress | None) -> MatchResult:
-    """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings."""
+            cand: Candidates, progress: Progress | None, reserved_ids: Sequence[str] = ()) -> MatchResult:
+    """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings.
+
+    New pair IDs follow the highest of ``reserved_ids`` too (every kept pair asked for, dropped
+    ones included): later commands key calendars and logs on the ID, so a dropped pair's ID is
+    never given to someone else.
+    """
     config = cohort.config
     n, m = cohort.shape
     n_people = len(cohort.people)
@@ -2498,7 +2884,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     mentee = np.concatenate([np.array([k[1] for k in kept], np.int64), cohort.mentees.person[solution.rows]])
     mentor = np.concatenate([np.array([k[2] for k in kept], np.int64), cohort.mentors.person[solution.cols]])
     pairs = pd.DataFrame({
-        "pair_id": kept_ids + pair_ids(kept_ids, len(solution.rows)),
+        "pair_id": kept_ids + pair_ids([*kept_ids, *reserved_ids], len(solution.rows)),
         "mentee": mentee.astype(int), "mentor": mentor.astype(int),
         "kept": np.arange(len(mentee)) < len(kept),
     })
@@ -2518,6 +2904,13 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
         requested[ok] = ok_requested
         for k, position in enumerate(ok.tolist()):
             words[position] = ok_words[k]
+        kept_ok = ok[ok < len(kept)]
+        if len(kept_ok):  # said first in its Why too, where the coordinator reads the pair
+            broken = pair_rules(cohort, rows[kept_ok], cols[kept_ok])
+            for k, position in enumerate(kept_ok.tolist()):
+                names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+                if names:
+                    words[position] = [f"now breaks a rule ({', '.join(names)})", *words[position]]
     pairs["score"] = scores
     for name in CRITERIA:
         pairs[f"c_{name}"] = criteria[name]
@@ -2532,14 +2925,6 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{c}" for c in CRITERIA], "requested", "kept", "why"]]
 
     notes = list(cohort.notes)
-    kept_ok = ok[ok < len(kept)]
-    if len(kept_ok):
-        broken = pair_rules(cohort, rows[kept_ok], cols[kept_ok])
-        for k, position in enumerate(kept_ok.tolist()):
-            names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
-            if names:
-                notes.append(f"kept pair {pairs['pair_id'].iat[position]} breaks a rule ({', '.join(names)}); "
-                             "it was kept as asked")
     kept_inside = np.flatnonzero(inside[:len(kept)])
     unmatched = unmatched_reasons(cohort, solution.rows, solution.cols, rows[kept_inside], cols[kept_inside],
                                   solution.threshold)
@@ -2622,12 +3007,15 @@ def broken_rules(people: pd.DataFrame, config: Config, mentee: Sequence[int], me
 def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool,
                   avoid_pairs: Iterable[tuple[str, str]] = (), keep: Iterable[tuple[str, str, str]] = (),
                   objective: str | None = None) -> Path:
-    """Write ``mentee_email,mentor_email,score`` for every allowed pair: the solver's own numbers.
+    """Write ``mentee_email,mentor_email,score,bonus,kept``: every kept pair, then every allowed pair.
 
-    ``score`` is the pair's objective coefficient / 100: the 0-100 score plus, for requested or
-    chosen pairs, the bonus. Solving from this file alone (most places, then the highest total of
-    these numbers) gives the same total as ``match_people``. Written block by block (a 100,000
-    cohort has billions of pairs) into a temporary file that is renamed only when complete.
+    ``score`` is the pair's 0-100 score (the Score of the Pairs sheet); ``bonus`` the request and
+    ranked-choice bonus in the same units (0 for most pairs), so ``score + bonus`` is the
+    solver's own coefficient: keeping the ``kept`` rows ("yes") and solving the rest from this
+    file alone (most places, then the highest total of ``score + bonus``) gives the same total as
+    ``match_people``. A kept pair that ``match_people`` would drop (someone no longer signed up
+    in that role) is not written. Written block by block (a 100,000 cohort has billions of
+    pairs) into a temporary file that is renamed only when complete.
     """
     people = _with_source_row(people)
     _validate_people(people)
@@ -2644,18 +3032,23 @@ def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, for
     emails = people["email"].astype(str).map(neutralise_formula).to_numpy(dtype=object)
     mentee_emails = emails[cohort.mentees.person]
     mentor_emails = emails[cohort.mentors.person]
+
+    def write(fh: Any, rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, kept_flag: str) -> None:
+        score = scores.astype(np.int64)
+        bonus = problem.weights(rows, cols, score) - score
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(zip(
+            mentee_emails[rows], mentor_emails[cols], map(_cents, score.tolist()), map(_cents, bonus.tolist()),
+            [kept_flag] * len(rows)))
+        fh.write(buffer.getvalue())
+
     with atomic_path(path, force=force) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["mentee_email", "mentor_email", "score"])
+        csv.writer(fh, lineterminator="\n").writerow(["mentee_email", "mentor_email", "score", "bonus", "kept"])
+        write(fh, kept_rows, kept_cols, pair_scores(cohort, kept_rows, kept_cols), "yes")
         for r0, r1 in _blocks(n, m):
             scores, allowed = score_rows(cohort, r0, r1)
             local, cols = _nonzero_cells(allowed)
-            rows = local + r0
-            weight = problem.weights(rows, cols, scores[local, cols])
-            buffer = io.StringIO()
-            chunk = csv.writer(buffer, lineterminator="\n")
-            chunk.writerows(zip(mentee_emails[rows], mentor_emails[cols], (_cents(v) for v in weight.tolist())))
-            fh.write(buffer.getvalue())
+            write(fh, local + r0, cols, scores[local, cols], "no")
     return Path(path)
 
 

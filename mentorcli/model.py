@@ -183,3 +183,6 @@ class MatchResult:
     mean_score: float = 0.0
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    kept_problems: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """Kept pairs (``match_people(keep=...)``) that no longer hold: (pair_id, workbook column,
+    severity, problem); ``workbook.run_match`` puts them on the kept workbook's Pairs rows."""

@@ -929,13 +929,15 @@ def _rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Config, fi
     return problems
 
 
-def read_pairing_workbook(path: str | Path, config: Config) -> PairingBook:
+def read_pairing_workbook(path: str | Path, config: Config, *, check_rules: bool = True) -> PairingBook:
     """Read a (possibly hand-edited) pairing workbook back, and say what no longer holds.
 
     Columns are found by header, so re-ordered and extra columns are fine; deleted rows are
     simply absent. A pair whose email is unknown, blank, of the wrong role, a self-pair or a
     repeat is left out and reported as an error; a pair that breaks capacity, wants or a
     matching rule is kept (the coordinator may mean it) and reported as a warning.
+    ``check_rules=False`` skips that last check: ``mentor match --keep`` checks capacity and the
+    rules against the new signups instead of the workbook's own People sheet.
     """
     path = Path(path)
     with gc_paused():
@@ -948,8 +950,9 @@ def read_pairing_workbook(path: str | Path, config: Config) -> PairingBook:
         pairs, pair_problems = _usable_pairs(_pairs_frame(pairs_sheet), people, file, pairs_sheet.name)
         problems += pair_problems
         problems += _assign_pair_ids(pairs, file, pairs_sheet.name)
-        problems += _capacity_problems(pairs, people, file, pairs_sheet.name)
-        problems += _rule_problems(pairs, people, config, file, pairs_sheet.name)
+        if check_rules:
+            problems += _capacity_problems(pairs, people, file, pairs_sheet.name)
+            problems += _rule_problems(pairs, people, config, file, pairs_sheet.name)
         problems.sort(key=lambda p: (p.sheet != pairs_sheet.name, p.sheet, p.row if p.row is not None else 0))
     return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems)
 
@@ -1078,6 +1081,14 @@ class MatchRun:
 
 
 OUTPUT_SUFFIXES = (".xlsx", ".csv")
+
+
+def _kept_pair_problems(book: PairingBook, result: MatchResult) -> list[Problem]:
+    """The matcher's word on each kept pair that no longer holds, on that pair's row of the kept
+    workbook's Pairs sheet (where the coordinator fixes it)."""
+    row_of = dict(zip(book.pairs["pair_id"].astype(str).tolist(), book.pairs["row"].astype(int).tolist()))
+    return [Problem(str(book.path), PAIRS, row_of.get(pair_id), column, "error" if severity == "error" else "warning", text)
+            for pair_id, column, severity, text in result.kept_problems]
 _MATCH_STEPS = {"score": ("Scoring pairs", "mentees"), "solve": ("Solving exactly", "rounds"),
                 "explain": ("Explaining pairs", "pairs")}
 
@@ -1120,7 +1131,7 @@ def run_match(
     if len({t.resolve() for t in targets}) < len(targets):
         raise MentorError("--export-scores and -o name the same file", path=output)
     check_targets(targets, force=force)
-    keep_book = read_pairing_workbook(keep, config) if keep else None
+    keep_book = read_pairing_workbook(keep, config, check_rules=False) if keep else None
     keep_triples = kept_pairs(keep_book) if keep_book else []
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
@@ -1134,6 +1145,8 @@ def run_match(
     say("Scoring pairs")
     result = matching.match_people(roster.people, config, keep=keep_triples, avoid_pairs=avoid, objective=objective,
                                    progress=lambda step, done, total: say(_match_progress_text(step, done, total)))
+    if keep_book:
+        roster.problems = [*roster.problems, *_kept_pair_problems(keep_book, result)]
     if export_scores:
         say("Writing every allowed pair's score")
         matching.export_scores(roster.people, config, export_scores, force=force, avoid_pairs=avoid,

@@ -159,7 +159,7 @@ def test_export_scores_and_output_are_both_written(cli, cohort_dir):
     result = cli("match", "signups.csv", "--export-scores", "scores.csv", "--json")
     assert result.exit_code == 0, result.stderr
     scores = pd.read_csv(cohort_dir / "scores.csv")
-    assert list(scores.columns) == ["mentee_email", "mentor_email", "score"]
+    assert list(scores.columns) == ["mentee_email", "mentor_email", "score", "bonus", "kept"]
     book = read_pairing_workbook(cohort_dir / "pairs.xlsx", Config())
     chosen = scores.merge(book.pairs, on=["mentee_email", "mentor_email"])
     assert len(chosen) == len(book.pairs)

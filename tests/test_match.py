@@ -146,11 +146,11 @@ def test_unmatched_mentee_gets_counts_of_the_rules_that_removed_every_mentor():
     people = _rule_cohort()
     people = people[people["name"] != "Good Match"].reset_index(drop=True)
     result = match_people(people, config(max_timezone_gap=6, forbid_same_organisation=True))
-    reason = reason_of(result, people, "Lee Mentee", "mentee")
-    assert reason.startswith("no allowed mentor:")
-    assert "1 shares no language" in reason and "1 same team" in reason
-    assert "1 too many hours apart" in reason and "2 same organisation" in reason
-    assert reason_of(result, people, "Far Away", "mentor").startswith("no allowed mentee: 1 too many hours apart")
+    # the broadest rule first, the binding one (that removed the last mentor) last
+    assert reason_of(result, people, "Lee Mentee", "mentee") == (
+        "no allowed mentor: 2 of the 4 mentors are in the same organisation; of the other 2, 1 shares no language; "
+        "the remaining one is more than 6 h apart")
+    assert reason_of(result, people, "Far Away", "mentor") == "no allowed mentee: the only mentee is more than 6 h apart"
 
 
 def test_avoid_names_and_emails_in_free_text_either_side():
@@ -245,7 +245,8 @@ def test_ranked_choices_first_choice_wins_and_choices_only_restricts():
     assert pairs_of(only, people) == {("Lia Mentee", "Pat Second"), ("Ola Mentee", "Nia Best")}
     nobody = make_people([person("Sam Mentee", "mentee", choices=("Nobody Here",)), person("Tom Mentor", "mentor")])
     lonely = match_people(nobody, config(choices_only=True))
-    assert reason_of(lonely, nobody, "Sam Mentee", "mentee") == "no allowed mentor: 1 not among the mentee's choices"
+    assert reason_of(lonely, nobody, "Sam Mentee", "mentee") == (
+        "no allowed mentor: the only mentor is not among their ranked choices; 1st choice: not found among the mentors")
     assert any("name nobody" in note for note in lonely.notes)
 
 
@@ -285,7 +286,8 @@ def test_scarce_capacity_reason_names_the_goal_and_the_full_mentors():
     result = match_people(people, Config())
     assert len(result.pairs) == 2 and len(result.unmatched) == 2
     assert set(result.unmatched["reason"]) == {
-        "all 2 allowed mentors are full (4 mentees want Data science; the 2 mentors who offer it are full)"}
+        "all 2 allowed mentors are full: Mentor One (with Mentee A), Mentor Two (with Mentee B) "
+        "(4 mentees want Data science; the 2 mentors who offer it are full)"}
     assert list(result.unmatched["person"]) == [2, 3]  # ties go to the earlier signups
 
 
@@ -298,7 +300,7 @@ def test_partial_wants_and_idle_mentor_reasons():
     ])
     result = match_people(people, Config())
     assert reason_of(result, people, "Ada Mentee", "mentee").startswith("1 of 2 wanted mentors found; ")
-    assert reason_of(result, people, "Cy Mentor", "mentor") == "no allowed mentee: 1 shares no language"
+    assert reason_of(result, people, "Cy Mentor", "mentor") == "no allowed mentee: the only mentee shares no language"
     assert reason_of(result, people, "Di Mentor", "mentor") == "capacity is 0"
     assert result.mentors["assigned"].tolist() == [1, 0, 0]
 
@@ -337,7 +339,7 @@ def test_why_text_is_pinned_word_for_word():
     ])
     assert match_people(people, Config()).pairs["why"].iloc[0] == (
         "Shares 5 of 6 goals: Go, Rust, SQL and 2 more; 6 h apart; both speak French, English; both like go; "
-        "differs: industry Energy vs Retail, mentor has 5 years less experience, "
+        "differs: industry (mentee in Retail, mentor in Energy), mentor has 5 years less experience, "
         "mentor prefers in person, phone and 1 more, mentee video, chat")
 
 
@@ -360,8 +362,10 @@ def test_kept_pair_that_breaks_a_rule_or_names_nobody_is_noted():
     keep = [("P001", "hal.mentee@example.org", "jon.expert@example.org"), ("P002", "gone@example.org", "jon.expert@example.org")]
     result = match_people(people, Config(), keep=keep)
     assert "P001" in result.pairs["pair_id"].tolist()
-    assert any("P001 breaks a rule (share no language)" in n for n in result.notes)
-    assert any("P002 names someone who is no longer" in n for n in result.notes)
+    problems = {(pid, column, severity): text for pid, column, severity, text in result.kept_problems}
+    assert "P001 now breaks a rule (share no language)" in problems[("P001", "Mentor Email", "warning")]
+    assert "mentee is no longer in the signups" in problems[("P002", "Mentee Email", "error")]
+    assert "P002" not in result.pairs["pair_id"].tolist()
 
 
 def test_pair_id_width_grows():
@@ -733,9 +737,14 @@ def test_export_scores_is_what_the_solver_maximised(tmp_path):
     path = export_scores(people, Config(), tmp_path / "scores.csv", force=False)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["mentee_email", "mentor_email", "score"]
+    assert rows[0] == ["mentee_email", "mentor_email", "score", "bonus", "kept"]
     matrix = score_matrix(people, Config())
     assert len(rows) - 1 == int(matrix.allowed.sum())
+    assert {r[4] for r in rows[1:]} == {"no"}
+    by_email = {e.replace("=", "'=", 1) if e.startswith("=") else e: k for k, e in enumerate(people["email"])}
+    for r in rows[1:]:  # the score column is the 0-100 score, the bonus apart
+        i, j = by_email[r[0]], by_email[r[1]]
+        assert float(r[2]) == pytest.approx(matrix.scores[list(matrix.mentees).index(i), list(matrix.mentors).index(j)])
     assert not any(cell.startswith("=") for row in rows for cell in row)
     frame = pd.DataFrame(rows[1:], columns=rows[0])
     mentees = sorted(set(frame["mentee_email"]), key=frame["mentee_email"].tolist().index)
@@ -744,7 +753,7 @@ def test_export_scores_is_what_the_solver_maximised(tmp_path):
     allowed = np.zeros(weights.shape, bool)
     for r in frame.itertuples(index=False):
         i, j = mentees.index(r.mentee_email), mentors.index(r.mentor_email)
-        weights[i, j] = round(float(r.score) * 100)
+        weights[i, j] = round(float(r.score) * 100) + round(float(r.bonus) * 100)
         allowed[i, j] = True
     limits = {e: (w, c) for e, w, c in zip(people["email"].map(lambda e: "'" + e if e.startswith("=") else e),
                                               people["wants"], people["capacity"])}
