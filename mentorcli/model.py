@@ -183,3 +183,5 @@ class MatchResult:
     mean_score: float = 0.0
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    """Warnings on a signup's own row (e.g. a time zone the matcher assumed), for the Problems sheet."""
