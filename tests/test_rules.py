@@ -211,11 +211,12 @@ def test_windows_off_the_five_minute_grid_are_rounded_inward_never_overstated():
 
 
 def test_a_window_across_the_end_of_the_week_wraps_around():
-    # Monday 00:00-02:00 in Tokyo (UTC+9) is Sunday 15:00-17:00 UTC: it wraps to the end of the week
-    people = _availability_people((("Mon 00:00-02:00",), "Asia/Tokyo"), (("Sun 15:30-23:00",), "UTC"))
+    # Sunday 18:00-21:00 in New York (UTC-5 in January) is Sunday 23:00 to Monday 02:00 UTC
+    people = _availability_people((("Sun 18:00-21:00",), "America/New_York"), (("Mon 00:00-01:00",), "UTC"),
+                                  (("Sun 23:30-24:00",), "UTC"), (("Mon 00:00-02:00",), "Asia/Tokyo"))
     grid = weekly_utc_grid(people, Config())
-    assert grid.minutes().tolist() == [120, 450]
-    assert grid.shared_minutes([0], [1]).tolist() == [90]
+    assert grid.minutes().tolist() == [180, 60, 30, 120]
+    assert grid.shared_minutes([0, 0, 0], [1, 2, 3]).tolist() == [60, 30, 0]  # Tokyo's is Sunday 15-17 UTC
 
 
 def test_availability_criterion_is_shared_time_over_the_smaller_week():
