@@ -529,7 +529,7 @@ def _availability_profiles(weekly: WeeklyGrid, tz_ids: np.ndarray,
         return np.zeros(0, np.int64), np.zeros((0, weekly.masks.shape[1])), np.zeros((0, 2))
     ids = combined_codes(weekly.ids, tz_ids, max(len(tz_uniques), 1))
     first = first_rows(ids)
-    return ids, weekly.masks[weekly.ids[first]].astype(np.float64), tz_uniques[tz_ids[first]]
+    return ids, weekly.masks[weekly.ids[first]].astype(np.float32), tz_uniques[tz_ids[first]]
 
 
 def _side_indices(people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -669,7 +669,7 @@ def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, pro
     tables["experience"] = experience_table(float(rules.ideal_experience_gap))
     share = format_uniques.astype(np.float32) @ format_uniques.astype(np.float32).T if len(format_uniques) else np.zeros((0, 0))
     tables["format"] = (share > 0).astype(np.float32)
-    masks, zones = profiles  # availability in slots of the week (counts exact in float64)
+    masks, zones = profiles  # availability in slots of the week (counts up to 2016: exact in float32)
     known = (zones < 99).all(axis=1)
     overlap = masks @ masks.T
     hours = masks.sum(axis=1)
