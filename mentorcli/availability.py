@@ -8,8 +8,10 @@ as window specs or free text, and only left out when nothing in them names a tim
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -289,8 +291,120 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(largest, prepend=-1) > 0)
 
 
+WEEK_MINUTES = 7 * 1440
+FINEST_SLOT = 5
+"""The finest slot of ``weekly_utc_grid`` in minutes: windows and offsets off this grid are rounded
+inward to it (start up, end down), so a shared time is never overstated."""
+
+
+@dataclass(frozen=True)
+class WeeklyGrid:
+    """When each person is available in a reference week, in UTC, in slots of ``slot`` minutes.
+
+    ``slot`` is the largest length that divides every window edge of the cohort once shifted to
+    UTC (and the week): with the default answers that is 30 minutes, so the grid has 336 slots
+    and every overlap counted on it is exact to the minute. Only when some edge is off a
+    ``FINEST_SLOT`` grid (a window at 9:07) is that edge rounded inward, so a shared time is then
+    at most the true one, never more.
+    """
+
+    ids: np.ndarray
+    """(n,) per person: the row of ``masks`` that is theirs."""
+    masks: np.ndarray
+    """(k, slots) bool: the distinct weekly masks; an all-False row for no readable availability."""
+    slot: int
+    """Minutes per slot (divides ``WEEK_MINUTES``)."""
+    assumed: np.ndarray
+    """(n,) bool: the person gave availability but no time zone the tool can read, and was placed
+    in ``assumed_zone`` (only when someone in the cohort gave one; else nobody is compared across
+    zones and nothing is assumed person by person)."""
+    assumed_zone: str
+
+    def minutes(self) -> np.ndarray:
+        """(n,) minutes a week each person is available."""
+        return self.masks.sum(axis=1)[self.ids] * self.slot
+
+    def shared_minutes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Minutes a week both persons of each pair (People positions ``a``, ``b``) are available.
+
+        Worked out per distinct pair of masks: a cohort has few distinct masks and many pairs.
+        """
+        a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+        if not len(a):
+            return np.zeros(0, np.int64)
+        k = max(len(self.masks), 1)
+        codes, first = np.unique(self.ids[a] * k + self.ids[b], return_inverse=True)
+        left, right = self.masks[codes // k], self.masks[codes % k]
+        shared = np.count_nonzero(left & right, axis=1).astype(np.int64) * self.slot
+        return shared[first.reshape(-1)]
+
+
+def _utc_edges(windows: tuple[Window, ...], offset: int) -> np.ndarray:
+    """(w, 2) start and end of each window in UTC minutes from Monday 00:00 of the reference
+    week; the start in [0, WEEK_MINUTES), the end after it (past the week when it wraps)."""
+    edges = np.array([(w.weekday * 1440 + w.start, w.weekday * 1440 + w.end) for w in windows], dtype=np.int64)
+    start = (edges[:, 0] - offset) % WEEK_MINUTES
+    return np.stack([start, start + edges[:, 1] - edges[:, 0]], axis=1)
+
+
+def grid_slot(edges: Iterable[np.ndarray]) -> int:
+    """The slot length that puts every edge on the grid: their greatest common divisor with the
+    week, or ``FINEST_SLOT`` when that is finer (the edges are then rounded inward)."""
+    slot = WEEK_MINUTES
+    for part in edges:
+        if len(part):
+            slot = math.gcd(slot, *np.unique(part).tolist())
+    return max(slot, FINEST_SLOT)
+
+
+def _grid_mask(edges: np.ndarray, slot: int) -> np.ndarray:
+    """The slots of a week (``WEEK_MINUTES // slot``) inside any of the windows ``edges``; a slot
+    half inside a window is left out (start rounded up, end down)."""
+    slots = WEEK_MINUTES // slot
+    first = -(-edges[:, 0] // slot)
+    last = edges[:, 1] // slot
+    keep = last > first
+    steps = np.zeros(2 * slots + 1, dtype=np.int64)  # a window may run past the end of the week
+    np.add.at(steps, first[keep], 1)
+    np.add.at(steps, last[keep], -1)
+    inside = np.cumsum(steps)[:2 * slots] > 0
+    return inside[:slots] | inside[slots:]
+
+
+def weekly_utc_grid(people: pd.DataFrame, config: Config) -> WeeklyGrid:
+    """When each person is available, in UTC, exact to the minute (see ``WeeklyGrid``).
+
+    A person with no readable availability gets an all-False mask (the criterion then does not
+    count for their pairs). A person with availability but no known time zone is taken to live in
+    the cohort's most common time zone (a single-office programme often does not ask) and is
+    flagged in ``assumed``, so the reasons and the Problems sheet can say so.
+    """
+    zones = people["timezone"].fillna("").astype(str) if len(people) else pd.Series([], dtype=str)
+    fallback = most_common_zone(zones)
+    codes, combinations = distinct_answers(people["availability"], zones)
+    mapping = _mapping_key(config)
+    known = np.array([tzinfo_for(zone) is not None for _, zone in combinations], dtype=bool)
+    edges = []
+    for (answers, zone), zone_known in zip(combinations, known.tolist()):
+        windows = _windows_for(tuple(answers), mapping)
+        offset = utc_offset_minutes(zone if zone_known else fallback) or 0
+        edges.append(_utc_edges(windows, offset) if windows else np.zeros((0, 2), np.int64))
+    slot = grid_slot(edges)
+    masks = np.zeros((len(combinations), WEEK_MINUTES // slot), dtype=bool)
+    for code, part in enumerate(edges):
+        if len(part):
+            masks[code] = _grid_mask(part, slot)
+    anyone_known = bool(known.any())
+    given = np.array([len(part) > 0 for part in edges], dtype=bool)
+    assumed = (given & ~known & anyone_known)[codes] if len(combinations) else np.zeros(len(people), bool)
+    return WeeklyGrid(codes, masks, slot, assumed, fallback if anyone_known else "")
+
+
 def weekly_utc_mask(people: pd.DataFrame, config: Config) -> np.ndarray:
     """(n, 168) bool: the hours of a reference week, in UTC, each person is available.
+
+    An hour view for display (an hour counts when covered for at least 30 minutes): scoring and
+    the reasons use ``weekly_utc_grid``, which is exact to the minute.
 
     A person with no readable availability gets an all-False row (the criterion then does not
     count for their pairs). A person with availability but no known time zone is taken to live in

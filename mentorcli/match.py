@@ -72,13 +72,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentorcli.availability import combined_codes, distinct_answers, first_rows
+from mentorcli.availability import (
+    WeeklyGrid,
+    combined_codes,
+    distinct_answers,
+    first_rows,
+    weekly_utc_grid,
+)
 from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
-from mentorcli.model import MatchResult
-from mentorcli.solve import EXACT_LIMIT, Assignment, max_places, max_places_cut, solve_edges
+from mentorcli.model import MatchResult, Problem
+from mentorcli.solve import (
+    EXACT_LIMIT,
+    Assignment,
+    max_places,
+    max_places_cut,
+    solve_edges,
+)
 from mentorcli.tz import tzinfo_for
 
 Progress = Callable[[str, int, int], None]
@@ -292,7 +304,8 @@ class Cohort:
     vocab_topics: list[str]
     vocab_interests: list[str]
     offsets: np.ndarray
-    masks: np.ndarray
+    weekly: WeeklyGrid
+    """When each person is available (UTC, exact to the minute) and whose time zone was assumed."""
     _columns: dict[str, list] = field(default_factory=dict, repr=False)
     _all_columns: MentorColumns | None = field(default=None, repr=False)
 
@@ -311,6 +324,12 @@ class Cohort:
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.mentees), len(self.mentors)
+
+    @property
+    def timezone_assumed(self) -> np.ndarray:
+        """(people,) bool: the person gave availability but no time zone the tool could read, and
+        their availability was placed in ``weekly.assumed_zone`` (the cohort's most common zone)."""
+        return self.weekly.assumed
 
 
 @dataclass
@@ -464,10 +483,12 @@ def utc_offsets(zones: Iterable[str]) -> np.ndarray:
 
 
 def largest_clock_gap(difference: np.ndarray) -> np.ndarray:
-    """Hours apart (around the globe, so never more than 12) from offset differences at each
-    reference instant (last axis), the larger of them."""
-    diff = np.abs(difference) % 24
-    return np.minimum(diff, 24 - diff).max(axis=-1)
+    """Hours apart from UTC offset differences at each reference instant (last axis), the larger.
+
+    The real difference, up to 26 hours, never folded around the globe: UTC+14 and UTC-10 show
+    the same clock time on different days (Monday 9:00 in Honolulu is Tuesday 9:00 in
+    Kiritimati), so they are 24 hours apart, not in the same time zone."""
+    return np.abs(difference).max(axis=-1)
 
 
 def hours_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -494,30 +515,21 @@ def _experience_codes(values: pd.Series) -> np.ndarray:
     return np.where(np.isnan(years), EXP_STEPS, codes).astype(np.int64)
 
 
-def _weekly_masks(people: pd.DataFrame, config: Config) -> np.ndarray:
-    try:
-        from mentorcli.availability import weekly_utc_mask
-    except ImportError:  # availability answers are then simply not compared
-        return np.zeros((len(people), 168), dtype=bool)
-    return np.asarray(weekly_utc_mask(people, config), dtype=bool)
-
-
 def _lower_roles(people: pd.DataFrame) -> np.ndarray:
     """The role column lower-cased, read once per distinct role."""
     ids, distinct = distinct_answers(people["role"])
     return np.array([str(role).lower() for role, in distinct], dtype=object)[ids]
 
 
-def _availability_profiles(masks: np.ndarray, zone_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and rows of the distinct (weekly hours as 0/1 floats, zone offsets) profiles.
-
-    Told apart on the bool hours and the offsets, which is the same partition as on the float
-    rows but a fraction of the bytes; only the distinct rows are turned into floats.
-    """
-    if len(masks) == 0:
-        return np.zeros(0, np.int64), np.zeros((0, masks.shape[1] + zone_keys.shape[1]))
-    ids, first = _distinct_rows(masks, zone_keys)
-    return ids, np.concatenate([masks[first].astype(np.float64), zone_keys[first]], axis=1)
+def _availability_profiles(weekly: WeeklyGrid, tz_ids: np.ndarray,
+                           tz_uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person the code of their (weekly mask, zone offsets) profile, and each profile's mask
+    (slot counts as 0/1 floats) and offsets. Told apart on the codes of both, never on the rows."""
+    if len(tz_ids) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, weekly.masks.shape[1])), np.zeros((0, 2))
+    ids = combined_codes(weekly.ids, tz_ids, max(len(tz_uniques), 1))
+    first = first_rows(ids)
+    return ids, weekly.masks[weekly.ids[first]].astype(np.float32), tz_uniques[tz_ids[first]]
 
 
 def _side_indices(people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -559,20 +571,23 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     language_ids, language_uniques = _distinct_sets(languages)
     experience = _experience_codes(people["experience"])
     format_ids, format_uniques = _distinct_sets(formats)
-    masks = _weekly_masks(people, config)
+    weekly = weekly_utc_grid(people, config)
     offsets = utc_offsets(people["timezone"].fillna("").astype(str))
     tz_known = ~np.isnan(offsets).any(axis=1)
     zone_keys = np.where(tz_known[:, None], offsets, 99.0)
     tz_ids, tz_uniques = _factorize_rows(zone_keys)
-    profile_ids, profile_uniques = _availability_profiles(masks, zone_keys)
+    profile_ids, profile_masks, profile_zones = _availability_profiles(weekly, tz_ids, tz_uniques)
     org, _ = _codes(people["organisation"], -1)
     dept, _ = _codes(people["department"], -1)
     team_ids, team_uniques = _factorize_rows(np.stack([org, dept], axis=1))
+    if rules.forbid_same_team and len(people) and (org < 0).all() and (dept >= 0).any():
+        notes.append("nobody gave an organisation, so no pair could be found in the same team (same organisation "
+                     "and department); if everyone is in one organisation, add an organisation column saying so")
 
     has = np.stack([
         np.zeros(len(people), bool), industry > 0, experience < EXP_STEPS,
         formats.answered(), interests.answered(),
-        masks.any(axis=1), tz_known,
+        weekly.minutes() > 0, tz_known,
     ], axis=1)
     counted_code = (has * (1 << np.arange(has.shape[1]))).sum(axis=1).astype(np.int64)
 
@@ -597,7 +612,8 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     mentees = side(m_idx, wanted, "wants")
     mentors = side(r_idx, offered, "capacity")
     weights = np.array([config.weights.as_dict()[c] for c in CRITERIA], dtype=np.float32)
-    tables = _tables(config, weights, format_uniques, profile_uniques, tz_uniques, team_uniques, has.shape[1])
+    tables = _tables(config, weights, format_uniques, (profile_masks, profile_zones), tz_uniques, team_uniques,
+                     has.shape[1])
     n_industries = int(industry.max(initial=0)) + 1
     same_industry = np.eye(n_industries, dtype=np.float32)
     same_industry[0, 0] = 0
@@ -613,13 +629,38 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     cohort = Cohort(
         people=people, config=config, mentees=mentees, mentors=mentors, weights=weights, tables=tables,
         forbidden={}, choices_rows={}, bonus=pd.DataFrame(), notes=notes,
-        vocab_topics=list(topic_vocab), vocab_interests=list(interest_vocab), offsets=offsets, masks=masks,
+        vocab_topics=list(topic_vocab), vocab_interests=list(interest_vocab), offsets=offsets, weekly=weekly,
     )
     _free_text_rules(cohort, avoid_pairs, keep_edges)
     return cohort
 
 
-def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, profile_uniques: np.ndarray,
+def assumed_zone_problems(cohort: Cohort) -> list[Problem]:
+    """A warning on the signup row of each person whose time zone the matcher assumed."""
+    people = cohort.people
+    assumed = np.flatnonzero(cohort.timezone_assumed)
+    text = (f"no time zone the tool can read: availability taken to be in {cohort.weekly.assumed_zone}, the "
+            "cohort's most common time zone; give the time zone if that is wrong")
+    column = lambda name: people[name].tolist() if name in people.columns else [""] * len(people)
+    files, sheets, rows = column("source_file"), column("source_sheet"), column("source_row")
+    return [Problem(_text_or_blank(files[k]), _text_or_blank(sheets[k]), _row_or_none(rows[k]), "timezone", "warning",
+                    text) for k in assumed.tolist()]
+
+
+def _text_or_blank(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _row_or_none(value: object) -> int | None:
+    """A spreadsheet row number, or None for a person not read from a file (row 0, blank)."""
+    try:
+        row = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return row if row > 0 else None
+
+
+def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, profiles: tuple[np.ndarray, np.ndarray],
             tz_uniques: np.ndarray, team_uniques: np.ndarray, n_bits: int) -> dict[str, np.ndarray]:
     """Every per-pair look-up over the distinct answers: built once, read by index per cell."""
     rules = config.rules
@@ -628,8 +669,7 @@ def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, pro
     tables["experience"] = experience_table(float(rules.ideal_experience_gap))
     share = format_uniques.astype(np.float32) @ format_uniques.astype(np.float32).T if len(format_uniques) else np.zeros((0, 0))
     tables["format"] = (share > 0).astype(np.float32)
-    masks = profile_uniques[:, :168].astype(np.float32)
-    zones = profile_uniques[:, 168:]
+    masks, zones = profiles  # availability in slots of the week (counts up to 2016: exact in float32)
     known = (zones < 99).all(axis=1)
     overlap = masks @ masks.T
     hours = masks.sum(axis=1)
@@ -656,12 +696,7 @@ def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, pro
     tables["weighted_experience"] = tables["experience"] * np.float32(w["experience"])
     tables["weighted_format"] = tables["format"] * np.float32(w["format"])
     tables["weighted_availability"] = tables["availability"] * np.float32(w["availability"])
-    org, dept = team_uniques[:, 0], team_uniques[:, 1]
-    same_org = (org[:, None] == org[None, :]) & (org[:, None] >= 0)
-    other_org = (org[:, None] != org[None, :]) & (org[:, None] >= 0) & (org[None, :] >= 0)
-    same_team = (dept[:, None] == dept[None, :]) & (dept[:, None] >= 0) & ~other_org
-    tables["team"] = same_team if rules.forbid_same_team else np.zeros_like(same_team)
-    tables["organisation"] = same_org if rules.forbid_same_organisation else np.zeros_like(same_org)
+    tables["team"], tables["organisation"] = _team_tables(rules, team_uniques)
     gap = rules.max_timezone_gap
     tz_apart = hours_apart(tz_uniques[None], tz_uniques[None])[0] if len(tz_uniques) else np.zeros((0, 0))
     tz_known = (tz_uniques < 99).all(axis=1) if len(tz_uniques) else np.zeros(0, bool)
@@ -669,6 +704,25 @@ def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, pro
         np.zeros(tz_apart.shape, bool)
     tables["timezone"] = too_far
     return tables
+
+
+def _known_and_equal(codes: np.ndarray) -> np.ndarray:
+    """Every pair of codes that are the same known answer (a blank code, below 0, equals nothing)."""
+    return (codes[:, None] == codes[None, :]) & (codes[:, None] >= 0)
+
+
+def _team_tables(rules: Any, team_uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(same team, same organisation) over the distinct (organisation, department) codes.
+
+    A blank answer is unknown and never makes a rule fire: the same team needs both
+    organisations and both departments given and equal; the same department in two different
+    organisations, or beside a blank organisation, is not the same team.
+    """
+    org, dept = team_uniques[:, 0], team_uniques[:, 1]
+    same_org = _known_and_equal(org)
+    same_team = same_org & _known_and_equal(dept)
+    return (same_team if rules.forbid_same_team else np.zeros_like(same_team),
+            same_org if rules.forbid_same_organisation else np.zeros_like(same_org))
 
 
 def _pairs_to_cells(cohort: Cohort, mentee_people: np.ndarray, mentor_people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -2122,16 +2176,25 @@ class PairFacts:
     """Per-pair numbers the Why needs, computed for all pairs at once (vectorised)."""
 
     hours: np.ndarray
-    overlap: np.ndarray
+    overlap_minutes: np.ndarray
+    """Minutes a week both are available (exact: ``WeeklyGrid.shared_minutes``)."""
     both_available: np.ndarray
 
     @classmethod
     def of(cls, cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray) -> PairFacts:
         """``mentee``/``mentor``: People positions of each pair."""
         hours = largest_clock_gap(cohort.offsets[mentee] - cohort.offsets[mentor])
-        mine, theirs = cohort.masks[mentee], cohort.masks[mentor]  # gathered once: most of the cost
-        overlap = np.count_nonzero(mine & theirs, axis=1)
-        return cls(hours, overlap, mine.any(axis=1) & theirs.any(axis=1))
+        given = cohort.weekly.minutes() > 0
+        overlap = cohort.weekly.shared_minutes(mentee, mentor)
+        return cls(hours, overlap, given[mentee] & given[mentor])
+
+
+def duration_text(minutes: int) -> str:
+    """A weekly duration in plain words, exact: "10 h", "1 h 30 min", "45 min"."""
+    hours, rest = divmod(int(minutes), 60)
+    if not rest:
+        return f"{hours} h"
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
 def _list_text(items: Sequence[str], limit: int = 3) -> str:
@@ -2302,14 +2365,15 @@ def _experience_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, ex
 
 
 def _availability_phrase(key: tuple[bool, int, bool]) -> tuple[str, str]:
-    """key: (both gave weekly hours and availability counts, hours both available, whether the
-    criterion is below neutral: then under "differs", it pulled the score down)."""
-    both, hours, low = key
+    """key: (both gave weekly hours and availability counts, minutes a week both available, whether
+    the criterion is below neutral: then under "differs", it pulled the score down)."""
+    both, minutes, low = key
     if not both:
         return "", ""
-    if not hours:
+    if not minutes:
         return "", "no weekly hours both available"
-    return ("", f"only {hours} h a week both available") if low else (f"{hours} h a week both available", "")
+    shared = f"{duration_text(minutes)} a week both available"
+    return ("", f"only {shared}") if low else (shared, "")
 
 
 def _apart_phrase(hours: float | None) -> str:
@@ -2327,7 +2391,7 @@ def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tup
     counted = ~np.isnan(availability)
     low = (np.nan_to_num(availability, nan=1.0) < NEUTRAL).tolist()
     by_hours = facts.both_available & counted
-    available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap.tolist(), low)))
+    available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap_minutes.tolist(), low)))
     hours = np.where(counted, facts.hours, np.nan)
     apart = _each(_apart_phrase, [None if h != h else h for h in hours.tolist()])  # h != h: NaN
     far = (1.0 - hours / 12.0 < NEUTRAL).tolist()  # False where NaN
@@ -2861,6 +2925,7 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     solution = solve_cohort(cohort, cand, wants, capacity, objective, progress)
     result = _result(cohort, solution, kept, objective, cand, progress, reserved_ids=[str(k[0]) for k in keep])
     result.kept_problems = kept_problems
+    result.problems.extend(assumed_zone_problems(cohort))
     return result
 
 

@@ -235,7 +235,7 @@ def people_columns(people: pd.DataFrame) -> list[Column]:
 
 def match_problems(result: MatchResult) -> list[Problem]:
     """The matcher's notes as problem rows, so the coordinator sees them beside the signup problems."""
-    return [Problem("mentor match", "", None, "", "warning", note) for note in result.notes]
+    return [*result.problems, *(Problem("mentor match", "", None, "", "warning", note) for note in result.notes)]
 
 
 def problems_columns(problems: Sequence[Problem]) -> list[Column]:

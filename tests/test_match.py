@@ -131,15 +131,15 @@ def test_each_rule_removes_its_pairs():
     assert relaxed.allowed[0].all()
 
 
-def test_blank_department_is_not_the_same_team_but_unknown_organisation_may_be():
+def test_a_blank_department_or_organisation_is_never_the_same_team():
     people = make_people([
         person("Mo Mentee", "mentee", organisation="Acme", department=""),
         person("Ned Mentor", "mentor", organisation="Acme", department=""),
         person("Ola Mentor", "mentor", organisation="", department="Sales"),
         person("Pam Mentee", "mentee", organisation="", department="Sales"),
     ])
-    # same department, organisations not known to differ: same team
-    assert score_matrix(people, Config()).allowed.tolist() == [[True, True], [True, False]]
+    # a blank answer is unknown: it never makes the rule fire
+    assert score_matrix(people, Config()).allowed.tolist() == [[True, True], [True, True]]
 
 
 def test_unmatched_mentee_gets_counts_of_the_rules_that_removed_every_mentor():
