@@ -31,6 +31,7 @@ from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import sha256_file
 from mentorcli.model import LIST_FIELDS, PEOPLE_COLUMNS, ROLES, Problem, Roster, SourceFile
+from mentorcli.roles import read_role, role_problem
 from mentorcli.tz import parse_timezone
 
 Progress = Callable[[str], None]
@@ -651,23 +652,56 @@ def _first_distinct(values: Iterable[object], limit: int) -> list:
     return list(seen)
 
 
-def _role_from_flags(is_mentor: bool | None, is_mentee: bool | None) -> str | None:
-    if is_mentor and is_mentee:
-        return "both"
-    if is_mentor:
-        return "mentor"
-    if is_mentee:
-        return "mentee"
-    return None
+RoleAnswer = tuple[str | None, str, int | None]
+"""A row's role answer read: (role or None, the problem when None, the column it names)."""
+
+
+def _role_from_flags(mentor: str, mentee: str, columns: Mapping[str, int | None]) -> RoleAnswer:
+    """The role from yes/no "is a mentor?" / "is a mentee?" answers (cleaned cell texts).
+
+    A blank answer is an unticked box; an answer that is neither yes nor no ("abc") leaves the
+    role unknown, since reading it as no would be a guess.
+    """
+    flags: dict[str, bool] = {}
+    for name, answer in (("is_mentor", mentor), ("is_mentee", mentee)):
+        if not answer:
+            flags[name] = False
+            continue
+        value = norm.parse_bool(answer)
+        if value is None:
+            return (None, f'the answer "{_shown(answer)}" is not yes or no, so the role cannot be read for sure; '
+                          "the row is not used (write yes or no)", columns[name])
+        flags[name] = value
+    role = {(True, True): "both", (True, False): "mentor", (False, True): "mentee"}.get(
+        (flags["is_mentor"], flags["is_mentee"]))
+    if role is None:
+        column = columns["is_mentor"] if columns["is_mentor"] is not None else columns["is_mentee"]
+        return None, "neither mentor nor mentee is answered yes; the row is not used", column
+    return role, "", None
+
+
+def _shown(answer: str, limit: int = 60) -> str:
+    """An answer as quoted in a problem: on one line, shortened."""
+    text = " ".join(answer.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _roles(cells: _Cells, source: hdr.Source) -> _Coded:
-    """The role per row (None where the answer is not mentor, mentee or both)."""
+    """The role answer per row as a ``RoleAnswer`` (role None, with the reason, where not read for sure)."""
     if source.kind == "flags":
-        flags = {name: cells.group(g).map(norm.parse_bool) for name, g in zip(source.options, source.groups)}
-        unanswered = _Coded.constant(None, cells.n)
-        return _combine([flags.get("is_mentor", unanswered), flags.get("is_mentee", unanswered)], _role_from_flags)
-    return _field_text(cells, source).map(norm.parse_role)
+        groups = dict(zip(source.options, source.groups))
+        columns = {name: (groups[name][0] if name in groups else None) for name in ("is_mentor", "is_mentee")}
+        unanswered = _Coded.constant("", cells.n)
+        answers = [_cleaned(cells.group(groups[name])) if name in groups else unanswered
+                   for name in ("is_mentor", "is_mentee")]
+        return _combine(answers, lambda mentor, mentee: _role_from_flags(mentor, mentee, columns))
+    column = _first_column(source)
+
+    def answer(text: str) -> RoleAnswer:
+        reading = read_role(text)
+        return reading.role, ("" if reading.role else role_problem(text, reading)), column
+
+    return _field_text(cells, source).map(answer)
 
 
 def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
@@ -693,7 +727,8 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
 
     names = _field_text(cells, sources["name"])
     emails = _field_text(cells, sources["email"]).map(str.lower)
-    roles = _Coded.constant(file_role, n) if file_role is not None else _roles(cells, sources["role"])
+    role_answers = _Coded.constant((file_role, "", None), n) if file_role is not None else _roles(cells, sources["role"])
+    roles = role_answers.map(lambda answer: answer[0])
 
     missing_name = usable & names.empty()
     for position in _problem_rows(missing_name):
@@ -706,10 +741,9 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
         report.add(position, _first_column(sources["email"]), "error",
                    "the email address is not valid; the row is not used (correct it in the file)")
     role_unknown = usable & roles.test(lambda role: role is None)
-    role_column = _first_column(sources["role"]) if "role" in sources and file_role is None else None
     for position in _problem_rows(role_unknown):
-        report.add(position, role_column, "error",
-                   "the role answer is not mentor, mentee or both; the row is not used")
+        _role, problem, column = role_answers.values[role_answers.codes[position]]
+        report.add(position, column, "error", problem)
     excluded = missing_name | missing_email | bad_email | role_unknown
 
     if "consent" in sources:
