@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -669,8 +670,9 @@ def _role_from_flags(mentor: str, mentee: str, columns: Mapping[str, int | None]
             continue
         value = norm.parse_bool(answer)
         if value is None:
-            return (None, f'the answer "{_shown(answer)}" is not yes or no, so the role cannot be read for sure; '
-                          "the row is not used (write yes or no)", columns[name])
+            problem = (f'the answer "{_shown(answer)}" is not yes or no, so the role cannot be read for sure; '
+                       "the row is not used (write yes or no)")
+            return None, problem, columns[name]
         flags[name] = value
     role = {(True, True): "both", (True, False): "mentor", (False, True): "mentee"}.get(
         (flags["is_mentor"], flags["is_mentee"]))
@@ -697,9 +699,9 @@ def _roles(cells: _Cells, source: hdr.Source) -> _Coded:
         return _combine(answers, lambda mentor, mentee: _role_from_flags(mentor, mentee, columns))
     column = _first_column(source)
 
-    def answer(text: str) -> RoleAnswer:
-        reading = read_role(text)
-        return reading.role, ("" if reading.role else role_problem(text, reading)), column
+    def answer(text: object) -> RoleAnswer:
+        reading = read_role(str(text))
+        return reading.role, ("" if reading.role else role_problem(str(text), reading)), column
 
     return _field_text(cells, source).map(answer)
 
@@ -728,7 +730,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
     names = _field_text(cells, sources["name"])
     emails = _field_text(cells, sources["email"]).map(str.lower)
     role_answers = _Coded.constant((file_role, "", None), n) if file_role is not None else _roles(cells, sources["role"])
-    roles = role_answers.map(lambda answer: answer[0])
+    roles = role_answers.map(lambda answer: cast(RoleAnswer, answer)[0])
 
     missing_name = usable & names.empty()
     for position in _problem_rows(missing_name):
@@ -742,7 +744,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
                    "the email address is not valid; the row is not used (correct it in the file)")
     role_unknown = usable & roles.test(lambda role: role is None)
     for position in _problem_rows(role_unknown):
-        _role, problem, column = role_answers.values[role_answers.codes[position]]
+        _role, problem, column = cast(RoleAnswer, role_answers.values[role_answers.codes[position]])
         report.add(position, column, "error", problem)
     excluded = missing_name | missing_email | bad_email | role_unknown
 
