@@ -32,6 +32,7 @@ from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import sha256_file
 from mentorcli.model import LIST_FIELDS, PEOPLE_COLUMNS, ROLES, Problem, Roster, SourceFile
+from mentorcli.names import resolve_answers
 from mentorcli.roles import read_role, role_problem
 from mentorcli.tz import parse_timezone
 
@@ -997,6 +998,7 @@ def check_signups(
                 columns[name] = f"{columns[name]} | {header}"
     people = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PEOPLE_COLUMNS))
     people, duplicate_problems = _settle_duplicates(people, reports)
+    duplicate_problems += _name_problems(people, reports)
     problems = _merge_problems(problems, duplicate_problems, [str(p) for p in paths])
     people = _with_people_dtypes(people)
     for report in reports:
@@ -1060,6 +1062,33 @@ def _settle_duplicates(people: pd.DataFrame, reports: list[FileReport]) -> tuple
                                     f"this one is not used.{role_note}"))
             drop.append(index)
     return people.drop(index=drop).reset_index(drop=True), problems
+
+
+def _name_problems(people: pd.DataFrame, reports: list[FileReport]) -> list[Problem]:
+    """What avoid, request and ranked-choice answers do not name for sure, on each writer's row.
+
+    Read once the whole cohort is known (after duplicates are settled), by the same
+    ``names.resolve_answers`` that ``match`` applies.
+    """
+    if people.empty:
+        return []
+    links = resolve_answers(people.reset_index(drop=True))
+    if not links.findings:
+        return []
+    mappings = {r.source.path: r.mapping for r in reports}
+    files, sheets, rows = (people[c].tolist() for c in ("source_file", "source_sheet", "source_row"))
+    problems = []
+    for finding in links.findings:
+        mapping = mappings.get(files[finding.person])
+        source = mapping.sources.get(finding.field) if mapping is not None else None
+        header = ""
+        if mapping is not None and source is not None:
+            groups = source.groups
+            group = groups[finding.rank - 1] if source.kind == "ranked" and 0 < finding.rank <= len(groups) else groups[0]
+            header = mapping.header(group[0])
+        problems.append(Problem(files[finding.person], sheets[finding.person], int(rows[finding.person]), header,
+                                "warning", finding.text))
+    return problems
 
 
 @dataclass(frozen=True)
