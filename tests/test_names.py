@@ -139,8 +139,8 @@ def test_a_close_address_is_applied_with_a_warning_naming_the_match():
 def test_an_answer_naming_nobody_is_a_warning_and_a_self_reference_is_ignored():
     links = resolve_answers(_cohort(avoid="My old boss"))
     assert links.avoid == [] and _texts(links) == [
-        'This avoid answer "My old boss" names nobody in the signups; it is not applied '
-        "(write a participant's full name or email)"]
+        ('This avoid answer "My old boss" names nobody in the signups; it is not applied '
+         "(write a participant's full name or email)")]
     mixed = resolve_answers(_cohort(avoid="Ana Lima, Zed Unknown, my old boss"))
     assert mixed.avoid == [(0, 1)]
     assert _texts(mixed) == ['"Zed Unknown" in this avoid answer names nobody in the signups; it is not applied']
