@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,36 +61,94 @@ class Named:
     """One of ``EXACT`` (read for sure) or ``WARNED``."""
 
 
+_SEP = "\x01"
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
+def name_keys(names: pd.Series) -> list[str]:
+    """:func:`name_key` of a whole column, the same keys, at C speed for ASCII names.
+
+    All names are joined into one text, which is case-folded, has every non-word character
+    made a space and runs of spaces collapsed in a few whole-text calls; only non-ASCII names
+    (accents to fold) go one by one.
+    """
+    texts = [t if isinstance(t, str) else ("" if pd.isna(t) else str(t)) for t in names.tolist()]
+    if not texts:
+        return []
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != max(len(texts) - 1, 0):  # a name holding the separator: one by one
+        return [name_key(text) for text in texts]
+    table = dict(_ASCII_NON_WORD)
+    table[ord(_SEP)] = _SEP
+    folded = re.sub(" *\x01 *", _SEP, re.sub(" {2,}", " ", joined.casefold().translate(table)))
+    keys = folded.strip(" ").split(_SEP)
+    if not joined.isascii():
+        for i, text in enumerate(texts):
+            if not text.isascii():
+                keys[i] = name_key(text)
+    return keys
+
+
+def _lowered_emails(emails: list[object]) -> list[str]:
+    """Addresses trimmed and lower-cased (a roster's already are: then in a few whole-list calls)."""
+    texts = [str(e) for e in emails]
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) == max(len(texts) - 1, 0) and not re.search(r"\s", joined):
+        return joined.lower().split(_SEP) if texts else []
+    return [text.strip().lower() for text in texts]
+
+
+def _grouped(keys: list[str]) -> dict[str, tuple[int, ...]]:
+    """``{key: positions}``: one tuple per key, built in C for the keys that occur once."""
+    groups = dict(zip(keys, ((i,) for i in range(len(keys)))))
+    repeated = pd.Series(keys, dtype=object).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        several: dict[str, list[int]] = {}
+        for i in np.flatnonzero(repeated).tolist():
+            several.setdefault(keys[i], []).append(i)
+        groups.update((key, tuple(positions)) for key, positions in several.items())
+    groups.pop("", None)
+    return groups
+
+
 @dataclass
 class NameIndex:
-    """Participants by email, full name, first name and "first initial", for reading answers."""
+    """Participants by email, full name, first name and "first initial", for reading answers.
+
+    The first-name and initial tables are built on first use: most answers give full names or
+    addresses, and at 100,000 people each table costs a noticeable part of a second.
+    """
 
     by_email: dict[str, int]
     by_name: dict[str, tuple[int, ...]]
     longest: int
-    by_first: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    by_initial: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list, repr=False)
+    _by_first: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
+    _by_initial: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _emails: list[str] | None = field(default=None, repr=False)
     _read: dict[str, tuple[Named, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, people: pd.DataFrame) -> NameIndex:
-        emails = [str(e).strip().lower() for e in people["email"].tolist()]
-        by_email = {e: i for i, e in enumerate(emails) if e}
-        names: dict[str, list[int]] = {}
-        firsts: dict[str, list[int]] = {}
-        initials: dict[str, list[int]] = {}
-        for i, name in enumerate(people["name"].tolist()):
-            key = name_key(name)
-            if not key:
-                continue
-            names.setdefault(key, []).append(i)
-            words = key.split(" ")
-            firsts.setdefault(words[0], []).append(i)
-            if len(words) > 1:
-                initials.setdefault(f"{words[0]} {words[-1][0]}", []).append(i)
-        longest = max((k.count(" ") + 1 for k in names), default=1)
-        return cls(by_email, _frozen(names), longest, _frozen(firsts), _frozen(initials))
+        emails = _lowered_emails(people["email"].tolist())
+        by_email = dict(zip(emails, range(len(emails))))
+        by_email.pop("", None)
+        keys = name_keys(people["name"])
+        by_name = _grouped(keys)
+        longest = max(map(str.count, by_name, [" "] * len(by_name)), default=0) + 1
+        return cls(by_email, by_name, longest, keys)
+
+    @property
+    def by_first(self) -> dict[str, tuple[int, ...]]:
+        if self._by_first is None:
+            self._by_first = _grouped([key.split(" ", 1)[0] for key in self.keys])
+        return self._by_first
+
+    @property
+    def by_initial(self) -> dict[str, tuple[int, ...]]:
+        if self._by_initial is None:
+            self._by_initial = _grouped([_first_and_initial(key) for key in self.keys])
+        return self._by_initial
 
     # --- one reference ------------------------------------------------------------------------
 
@@ -241,8 +298,10 @@ class NameIndex:
         return None
 
 
-def _frozen(groups: dict[str, list[int]]) -> dict[str, tuple[int, ...]]:
-    return {key: tuple(value) for key, value in groups.items()}
+def _first_and_initial(key: str) -> str:
+    """ "ana maria lima" -> "ana l" (no entry, "", for a one-word name)."""
+    first, _space, rest = key.partition(" ")
+    return f"{first} {rest.rsplit(' ', 1)[-1][0]}" if rest else ""
 
 
 # --- the whole cohort -------------------------------------------------------------------------------
@@ -277,18 +336,27 @@ def _quoted(text: str, limit: int = 60) -> str:
     return f'"{shown if len(shown) <= limit else shown[:limit - 3] + "..."}"'
 
 
-def _written_rows(values: Iterable[object]) -> dict[int, str]:
-    """People rows with a non-blank answer, and the answer (checked once per distinct answer)."""
-    codes, uniques = pd.factorize(pd.Series(list(values), dtype=object).fillna("").astype(str))
-    blank = np.array([not str(u).strip() for u in uniques], dtype=bool)
-    if len(blank) == 0:
-        return {}
-    rows = np.flatnonzero(~blank[codes])
-    return {int(r): str(uniques[codes[r]]) for r in rows}
+def _written_rows(values: pd.Series) -> dict[int, str]:
+    """People rows with a non-blank answer, and the answer (nearly everyone leaves these blank,
+    so only the cells that are not ``""`` are looked at one by one)."""
+    cells = values.to_numpy(dtype=object)
+    filled = np.flatnonzero(pd.notna(cells) & (cells != ""))
+    written = ((int(i), str(cells[i])) for i in filled.tolist())
+    return {i: text for i, text in written if text.strip()}
 
 
-def _chose_rows(values: Iterable[object]) -> dict[int, tuple[str, ...]]:
-    return {i: tuple(v) for i, v in enumerate(values) if isinstance(v, tuple | list) and len(v)}
+def _chose_rows(values: pd.Series) -> dict[int, tuple[str, ...]]:
+    """People rows that ranked at least one choice, and the choices in rank order."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        sizes = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))  # tuples, as in a roster
+    except TypeError:
+        sizes = np.fromiter(map(_size, cells), dtype=np.int64, count=len(cells))
+    return {int(i): tuple(cells[i]) for i in np.flatnonzero(sizes > 0).tolist()}
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, tuple | list) else 0
 
 
 def _looks_like_a_name(piece: str) -> bool:
@@ -385,16 +453,16 @@ def resolve_answers(people: pd.DataFrame, *, index: NameIndex | None = None) -> 
 
     The index is built only when someone wrote such an answer (nearly everyone leaves them blank).
     """
-    avoid_texts = _written_rows(people["avoid"].tolist())
-    request_texts = _written_rows(people["request"].tolist())
-    chosen = _chose_rows(people["choices"].tolist())
+    avoid_texts = _written_rows(people["avoid"])
+    request_texts = _written_rows(people["request"])
+    chosen = _chose_rows(people["choices"])
     links = Links()
     if not (avoid_texts or request_texts or chosen):
         links.index = index
         return links
     index = index or NameIndex.build(people)
     links.index = index
-    emails = [str(e).strip().lower() for e in people["email"].tolist()]
+    emails = _lowered_emails(people["email"].tolist())
     for person, text in avoid_texts.items():
         links.avoid.extend((person, other) for other in _free_text_findings(index, person, text, "avoid", emails, links))
     for person, text in request_texts.items():

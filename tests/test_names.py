@@ -8,11 +8,13 @@ import csv
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mentorcli.config import Config
 from mentorcli.match import match_people
 from mentorcli.model import make_people
-from mentorcli.names import MAX_EDITS, NameIndex, resolve_answers
+from mentorcli.names import MAX_EDITS, NameIndex, name_key, name_keys, resolve_answers
 from mentorcli.signups import check_signups
 
 
@@ -230,3 +232,9 @@ def test_check_and_the_workbook_problems_sheet_show_the_warnings(tmp_path, monke
     problems = [dict(zip(header, row)) for row in body]
     assert {(p["Row"], p["Column"]) for p in problems} >= {
         (2, "Anyone you would like to be paired with?"), (2, "1st choice"), (4, "Anyone you would like to be paired with?")}
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(["Ana  Lima", "José Á", "\x01x", " O'Neill "])),
+                max_size=8))
+def test_name_keys_of_a_column_are_the_keys_of_each_name(names):
+    assert name_keys(pd.Series(names, dtype=object)) == [name_key(name) for name in names]
