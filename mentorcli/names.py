@@ -332,7 +332,7 @@ class Links:
 
 
 def _quoted(text: str, limit: int = 60) -> str:
-    shown = " ".join(str(text).split())
+    shown = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())  # no escapes
     return f'"{shown if len(shown) <= limit else shown[:limit - 3] + "..."}"'
 
 

@@ -333,7 +333,7 @@ def _side_of(clause: list[str], i: int, word: str) -> str | None:
 
 def role_problem(answer: str, reading: RoleReading) -> str:
     """The row's problem text: the answer as written (shortened), why it is not read, what to do."""
-    shown = " ".join(str(answer).split())
+    shown = " ".join("".join(ch if ch.isprintable() else " " for ch in str(answer)).split())  # no escapes
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return (f'the role answer "{shown}" cannot be read for sure ({reading.problem}); the row is not used '

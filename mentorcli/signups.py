@@ -685,7 +685,7 @@ def _role_from_flags(mentor: str, mentee: str, columns: Mapping[str, int | None]
 
 def _shown(answer: str, limit: int = 60) -> str:
     """An answer as quoted in a problem: on one line, shortened."""
-    text = " ".join(answer.split())
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in answer).split())  # no terminal escapes
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -238,3 +238,9 @@ def test_check_and_the_workbook_problems_sheet_show_the_warnings(tmp_path, monke
                 max_size=8))
 def test_name_keys_of_a_column_are_the_keys_of_each_name(names):
     assert name_keys(pd.Series(names, dtype=object)) == [name_key(name) for name in names]
+
+
+def test_a_quoted_answer_carries_no_control_characters():
+    links = resolve_answers(_cohort(avoid="Zed\x1b]0;owned\x07 Unknown"))
+    (finding,) = links.findings
+    assert "\x1b" not in finding.text and "\x07" not in finding.text and "Zed ]0;owned Unknown" in finding.text

@@ -113,3 +113,11 @@ def test_a_yes_no_role_flag_that_is_neither_is_an_error_on_its_column(tmp_path):
     assert errors == [(3, "Are you a mentee?"), (6, "Are you a mentor?")]
     bob = next(p for p in check.roster.problems if p.row == 3)
     assert '"perhaps later"' in bob.problem
+
+
+def test_a_quoted_answer_carries_no_control_characters(tmp_path):
+    header = ["Email", "Name", "Role"]
+    rows = [["ann@example.org", "Ann", "Mentor\x1b[2J\x07 maybe"], ["bob@example.org", "Bob", "Mentor"]]
+    check = check_signups([_write(tmp_path / "signups.csv", header, rows)])
+    (problem,) = check.roster.problems
+    assert "\x1b" not in problem.problem and "\x07" not in problem.problem and "[2J" in problem.problem
