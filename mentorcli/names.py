@@ -37,6 +37,9 @@ _JOINERS = re.compile(r"\s+(?:and|&|or|und|et|y|e|en)\s+|\s*[&/+]\s*", re.IGNORE
 _BRACKETS = re.compile(r"[()<>\[\]\"']")
 MAX_EDITS = 2
 """How far (Levenshtein edits) a written address may be from a participant's to be read as theirs."""
+FUZZY_BUDGET = 20_000_000
+"""Unknown addresses x participants compared for typos at most (about 4 s): a file full of unknown
+addresses must not take hours; past it an address is reported as naming nobody, unchecked."""
 
 # how a reference was read; the first group is taken as written, the rest are warnings
 EXACT = ("email", "name", "first name", "surname, first", "initial", "in text")
@@ -127,6 +130,9 @@ class NameIndex:
     _by_initial: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _emails: list[str] | None = field(default=None, repr=False)
     _read: dict[str, tuple[Named, ...]] = field(default_factory=dict, repr=False)
+    _close: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    unchecked: int = 0
+    """Unknown addresses not compared for typos, the budget being spent."""
 
     @classmethod
     def build(cls, people: pd.DataFrame) -> NameIndex:
@@ -181,11 +187,17 @@ class NameIndex:
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
+        if email in self._close:
+            return self._close[email]
         if self._emails is None:
             self._emails = list(self.by_email)
+        if (len(self._close) + 1) * len(self._emails) > FUZZY_BUDGET:
+            self.unchecked += 1
+            return ()
         limit = 1 if len(email) < 12 else MAX_EDITS
         hits = process.extract(email, self._emails, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
-        return tuple(sorted(self.by_email[hit[0]] for hit in hits))
+        self._close[email] = tuple(sorted(self.by_email[hit[0]] for hit in hits))
+        return self._close[email]
 
     def _by_name(self, text: str) -> Named:
         key = name_key(text)
@@ -329,6 +341,11 @@ class Links:
     """(person, chosen person, rank)."""
     findings: list[Finding] = field(default_factory=list)
     index: NameIndex | None = None
+
+    @property
+    def unchecked(self) -> int:
+        """Unknown addresses not compared for typos (``FUZZY_BUDGET`` spent)."""
+        return self.index.unchecked if self.index is not None else 0
 
 
 def _quoted(text: str, limit: int = 60) -> str:

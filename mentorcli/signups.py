@@ -1075,9 +1075,14 @@ def _name_problems(people: pd.DataFrame, reports: list[FileReport]) -> list[Prob
     links = resolve_answers(people.reset_index(drop=True))
     if not links.findings:
         return []
+    problems = []
+    if links.unchecked:
+        first = reports[0].source
+        problems.append(Problem(first.path, first.sheet, None, "", "warning",
+                                f"{links.unchecked} addresses in avoid, request or choice answers name nobody and "
+                                "were not checked for typos (too many unknown addresses to compare)"))
     mappings = {r.source.path: r.mapping for r in reports}
     files, sheets, rows = (people[c].tolist() for c in ("source_file", "source_sheet", "source_row"))
-    problems = []
     for finding in links.findings:
         mapping = mappings.get(files[finding.person])
         source = mapping.sources.get(finding.field) if mapping is not None else None

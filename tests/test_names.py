@@ -244,3 +244,15 @@ def test_a_quoted_answer_carries_no_control_characters():
     links = resolve_answers(_cohort(avoid="Zed\x1b[31m\x07 Unknown"))
     (finding,) = links.findings
     assert "\x1b" not in finding.text and "\x07" not in finding.text and "Zed [31m Unknown" in finding.text
+
+
+def test_typo_search_is_bounded_and_says_what_it_left_unchecked(tmp_path, monkeypatch):
+    from mentorcli import names
+
+    rows = [[f"p{i}@example.org", f"Person {i}", "Mentee" if i % 2 else "Mentor", "Python", "Python",
+             f"someone{i}@elsewhere.org", "", "", ""] for i in range(6)]
+    monkeypatch.setattr(names, "FUZZY_BUDGET", 6 * 2)  # two addresses' worth of comparisons
+    check = check_signups([_signups(tmp_path, rows)])
+    unchecked = [p for p in check.roster.problems if p.row is None]
+    assert len(unchecked) == 1 and unchecked[0].problem.startswith("4 addresses")
+    assert sum("names nobody" in p.problem for p in check.roster.problems) == 6
