@@ -238,19 +238,18 @@ class NameIndex:
 
     def _in_text(self, words: list[str]) -> list[tuple[int, ...]]:
         """Full names inside a sentence, longest first, each group of namesakes once, in order."""
-        found: list[tuple[int, ...]] = []
+        found: dict[tuple[int, ...], None] = {}  # ordered, and linear in the length of the text
         start = 0
         while start < len(words):
             step = 1
             for length in range(min(self.longest, len(words) - start), 0, -1):
                 people = self.by_name.get(" ".join(words[start:start + length]))
                 if people is not None and (length > 1 or len(people) == 1):
-                    if people not in found:
-                        found.append(people)
+                    found[people] = None
                     step = length
                     break
             start += step
-        return found
+        return list(found)
 
     # --- a whole answer -------------------------------------------------------------------------
 
