@@ -103,7 +103,7 @@ def _lowered_emails(emails: list[object]) -> list[str]:
 
 def _grouped(keys: list[str]) -> dict[str, tuple[int, ...]]:
     """``{key: positions}``: one tuple per key, built in C for the keys that occur once."""
-    groups = dict(zip(keys, ((i,) for i in range(len(keys)))))
+    groups: dict[str, tuple[int, ...]] = dict(zip(keys, ((i,) for i in range(len(keys)))))
     repeated = pd.Series(keys, dtype=object).duplicated(keep=False).to_numpy()
     if repeated.any():
         several: dict[str, list[int]] = {}
@@ -348,8 +348,25 @@ class Links:
 
 
 def _quoted(text: str, limit: int = 60) -> str:
-    shown = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())  # no escapes
+    """An answer as a warning quotes it: on one line, shortened, control characters made spaces."""
+    text = str(text)[:limit * 4]
+    if not text.isprintable():  # no terminal escapes
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    shown = " ".join(text.split())
     return f'"{shown if len(shown) <= limit else shown[:limit - 3] + "..."}"'
+
+
+class _Quoted:
+    """``_quoted`` of a piece, worked out only when a warning is written (most pieces have none)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return _quoted(self.text)
+
+    def __format__(self, spec: str) -> str:  # f-strings call this
+        return format(str(self), spec)
 
 
 def _written_rows(values: pd.Series) -> dict[int, str]:
@@ -403,7 +420,7 @@ def _free_text_findings(index: NameIndex, person: int, text: str, field_name: st
     refs = index.answer(text)
     for named in refs:
         others = tuple(p for p in named.people if p != person)
-        piece = _quoted(named.piece)
+        piece = _Quoted(named.piece)
         if named.people and not others:
             named_any = True
             warn(f"{piece} in {what} names this person themself; ignored")
@@ -441,7 +458,7 @@ def _choice_findings(index: NameIndex, person: int, answer: str, rank: int, emai
                      links: Links) -> int | None:
     """The person one ranked choice names for sure, warnings to ``links``."""
     named = index.reference(answer)
-    piece = _quoted(answer)
+    piece = _Quoted(answer)
     others = tuple(p for p in named.people if p != person)
 
     def warn(text: str) -> None:
