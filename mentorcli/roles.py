@@ -75,6 +75,7 @@ PHRASINGS: tuple[tuple[str, str], ...] = (
     ("Tuteur", "mentor"), ("Tutrice", "mentor"), ("Tutoré(e)", "mentee"), ("Je souhaite devenir mentor", "mentor"),
     ("Je veux être mentor", "mentor"), ("Je souhaite être mentoré(e)", "mentee"), ("Je cherche un mentor", "mentee"),
     ("Je voudrais un mentor", "mentee"), ("En tant que mentor", "mentor"),
+    ("Je souhaite être accompagné(e) par un mentor", "mentee"),
     # German
     ("Mentor*in", "mentor"), ("Mentor:in", "mentor"), ("Mentor_in", "mentor"), ("MentorIn", "mentor"),
     ("Mentor/-in", "mentor"), ("Mentor/in", "mentor"), ("Mentorin", "mentor"), ("Mentee (w/m/d)", "mentee"),
@@ -149,6 +150,9 @@ _SEEK = frozenset({
     "avec", "suche", "suchen", "brauche", "mochte", "hatte", "finden", "haben", "erhalten", "mit",
     "zoek", "zoeken", "wil", "wens", "nodig", "vinden", "hebben", "ontvangen", "met",
     "cerco", "cercare", "vorrei", "voglio", "bisogno", "trovare", "avere", "ricevere",
+    # passive: helped "by" a mentor
+    "by", "par", "von", "por", "pelo", "pela", "door", "guided", "supported", "coached", "helped", "accompagne",
+    "accompagnee", "begleitet", "acompanado", "acompanada", "acompanhado", "acompanhada", "seguito", "seguita",
 })
 # the person gives what follows ("provide mentoring", "support a mentee")
 _OFFER = frozenset({

@@ -37,6 +37,9 @@ def test_the_rules_alone_read_every_phrasing(text, role):
     ("Mentoré·es", "mentee"), ("Je veux devenir mentore", "mentor"), ("Ich möchte Mentorin werden", "mentor"),
     ("Mentor*innen", "mentor"), ("Mentor ; Mentee ;", "both"), ("Mentee\r\nMentor", "both"),
     ("Quiero ser mentor y también tener un mentor", "both"), ("Cerco un tutor", "mentee"),
+    ("I want to be guided by a mentor", "mentee"), ("Ich möchte von einer Mentorin begleitet werden", "mentee"),
+    ("Quero ser acompanhado por um mentor", "mentee"), ("Vorrei fare da mentore", "mentor"),
+    ("I am a mentor looking for a mentee", "mentor"), ("Other: alumni mentor", "mentor"),
 ])
 def test_answers_outside_the_table(text, role):
     assert read_role(text).role == role
