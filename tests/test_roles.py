@@ -80,19 +80,20 @@ def _write(path, header, rows):
 
 
 def test_an_unreadable_role_is_an_error_naming_the_column_and_the_answer(tmp_path):
-    header = ["Email", "Name", "Role"]
+    header = ["Email", "Name", "Role", "How many mentors would you like?"]
     rows = [
-        ["ann@example.org", "Ann", "I'd like a mentor"],
-        ["bob@example.org", "Bob", "I do NOT want to be a mentor"],
-        ["cat@example.org", "Cat", "Find me a mentor"],
-        ["dan@example.org", "Dan", "Mentor"],
-        ["eve@example.org", "Eve", "Maybe"],
+        ["ann@example.org", "Ann", "I'd like a mentor", "2"],
+        ["bob@example.org", "Bob", "I do NOT want to be a mentor", ""],
+        ["cat@example.org", "Cat", "Find me a mentor", ""],
+        ["dan@example.org", "Dan", "Mentor", ""],
+        ["eve@example.org", "Eve", "Maybe", ""],
     ]
     check = check_signups([_write(tmp_path / "signups.csv", header, rows)])
     people = check.roster.people
     assert dict(zip(people["email"], people["role"])) == {
         "ann@example.org": "mentee", "cat@example.org": "mentee", "dan@example.org": "mentor"}
-    assert people.set_index("email").loc["ann@example.org", "wants"] == 1  # a mentee keeps wanting a mentor
+    ann = people.set_index("email").loc["ann@example.org"]
+    assert (ann["wants"], ann["capacity"]) == (2, 0)  # a mentee's wants answer stands; no mentor capacity
     errors = [p for p in check.roster.problems if p.severity == "error"]
     assert [(p.row, p.column) for p in errors] == [(3, "Role"), (6, "Role")]
     assert '"I do NOT want to be a mentor"' in errors[0].problem and "negation" in errors[0].problem
