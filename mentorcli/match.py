@@ -61,7 +61,6 @@ import io
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,13 +83,8 @@ from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
 from mentorcli.model import MatchResult, Problem
-from mentorcli.solve import (
-    EXACT_LIMIT,
-    Assignment,
-    max_places,
-    max_places_cut,
-    solve_edges,
-)
+from mentorcli.names import NameIndex, resolve_answers
+from mentorcli.solve import EXACT_LIMIT, Assignment, max_places, max_places_cut, solve_edges
 from mentorcli.tz import tzinfo_for
 
 Progress = Callable[[str, int, int], None]
@@ -164,72 +158,7 @@ def option_key(text: str) -> str:
     return " ".join(str(text).casefold().split())
 
 
-_NAME_DROP = re.compile(r"[^\w@.+-]+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-def name_key(text: str) -> str:
-    """A person's name as written anywhere: accents folded, case and punctuation ignored."""
-    folded = str(text)
-    if not folded.isascii():
-        folded = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
-    folded = folded.casefold()
-    return " ".join(re.sub(r"[^\w]+", " ", folded).split())
-
-
-@dataclass
-class NameIndex:
-    """Participants by email and by full name, for finding them inside free text."""
-
-    by_email: dict[str, int]
-    by_name: dict[str, tuple[int, ...]]
-    longest: int
-
-    @classmethod
-    def build(cls, people: pd.DataFrame) -> NameIndex:
-        by_email = {str(e).strip().lower(): i for i, e in enumerate(people["email"].tolist()) if str(e).strip()}
-        names: dict[str, list[int]] = {}
-        for i, name in enumerate(people["name"].tolist()):
-            key = name_key(name)
-            if key:
-                names.setdefault(key, []).append(i)
-        longest = max((len(k.split()) for k in names), default=1)
-        return cls(by_email, {k: tuple(v) for k, v in names.items()}, longest)
-
-    def find(self, text: str) -> list[int]:
-        """Everyone named in ``text`` by email or full name, in order of first mention.
-
-        One pass over the words of the text: every run of up to ``longest`` words is looked up
-        once, longest first, so "Ana Maria Silva" is not also read as "Ana Maria".
-        """
-        found: list[int] = []
-        for email in _EMAIL.findall(text or ""):
-            person = self.by_email.get(email.lower())
-            if person is not None and person not in found:
-                found.append(person)
-        words = name_key(_EMAIL.sub(" ", text or "")).split()
-        start = 0
-        while start < len(words):
-            step = 1
-            for length in range(min(self.longest, len(words) - start), 0, -1):
-                people = self.by_name.get(" ".join(words[start:start + length]))
-                if people is not None and (length > 1 or len(people) == 1):
-                    found.extend(p for p in people if p not in found)
-                    step = length
-                    break
-            start += step
-        return found
-
-    def resolve(self, answer: str) -> int | None:
-        """One ranked-choice answer (an email or a name) -> the person, or None."""
-        text = str(answer).strip()
-        if text.lower() in self.by_email:
-            return self.by_email[text.lower()]
-        people = self.by_name.get(name_key(text))
-        if people and len(people) == 1:
-            return people[0]
-        found = self.find(text)
-        return found[0] if len(found) == 1 else None
+# name_key and NameIndex live in ``names`` (signups reports what answers name, match applies it)
 
 
 # --------------------------------------------------------------------------- cohort encoding
@@ -747,16 +676,6 @@ def _unique_cells(rows: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.nd
     return keys // max(width, 1), keys % max(width, 1)
 
 
-def _written(texts: pd.Series) -> dict[int, str]:
-    """The People rows whose free text (avoid, request) is not blank, with that text.
-
-    Read once per distinct text: nearly everyone leaves these blank.
-    """
-    ids, distinct = distinct_answers(texts.fillna("").astype(str))
-    blank = np.array([not text.strip() for text, in distinct], dtype=bool)
-    return {int(row): distinct[ids[row]][0] for row in np.flatnonzero(~blank[ids])}
-
-
 def _has_choices(people: pd.DataFrame) -> np.ndarray:
     """People rows (ascending) that ranked at least one choice."""
     ids, distinct = distinct_answers(people["choices"])
@@ -764,29 +683,31 @@ def _has_choices(people: pd.DataFrame) -> np.ndarray:
 
 
 def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], keep_edges: Iterable[tuple[int, int]]) -> None:
-    """Self-pairs, avoid lists, earlier pairs, requests and ranked choices as sparse cell lists."""
+    """Self-pairs, avoid lists, earlier pairs, requests and ranked choices as sparse cell lists.
+
+    Avoid, request and choice answers are read by ``names.resolve_answers``, the same reading
+    ``mentor check`` reports on each row (an ambiguous name in an avoid answer avoids every
+    namesake; in a request or choice it names nobody).
+    """
     people, config = cohort.people, cohort.config
     avoid_pairs = list(avoid_pairs)
-    avoid_texts, request_texts = _written(people["avoid"]), _written(people["request"])
-    choosers = _has_choices(people)
-    # looking names up costs seconds at 100,000 signups: only when some free text names anyone
-    named = bool(avoid_texts or request_texts or len(choosers))
-    index = NameIndex.build(people) if named or avoid_pairs else NameIndex({}, {}, 1)
+    links = resolve_answers(people)
+    index = links.index
+    if index is None and avoid_pairs:
+        index = NameIndex.build(people)
     width = len(cohort.mentors)
     both = np.flatnonzero(_lower_roles(people) == "both")
     rows, cols = _pairs_to_cells(cohort, both, both)
     cohort.forbidden["self"] = (rows, cols)
 
-    avoid_a, avoid_b = [], []
-    for person, text in avoid_texts.items():
-        for other in index.find(text):
-            if other != person:
-                avoid_a.append(person), avoid_b.append(other)
+    avoid_a = [a for a, _b in links.avoid]
+    avoid_b = [b for _a, b in links.avoid]
     rows, cols = _pairs_to_cells(cohort, *_both_directions(avoid_a, avoid_b))
     cohort.forbidden["avoid"] = _unique_cells(rows, cols, width)
 
     earlier_a, earlier_b, unknown = [], [], 0
     for first, second in avoid_pairs:
+        assert index is not None
         a, b = index.by_email.get(str(first).strip().lower()), index.by_email.get(str(second).strip().lower())
         if a is None or b is None:
             unknown += 1
@@ -801,32 +722,26 @@ def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], kee
                                              np.array([c for _, c in keep], np.int64), width)
 
     records = []
-    for person, text in request_texts.items():
-        for other in index.find(text):
-            if other != person:
-                records.append((person, other, person, 0, "request"))
-                records.append((other, person, person, 0, "request"))
-    unresolved_rows: list[int] = []
+    for person, other in links.request:
+        records.append((person, other, person, 0, "request"))
+        records.append((other, person, person, 0, "request"))
     chosen_by: dict[int, list[int]] = {}
-    choices_column = people["choices"].to_numpy(dtype=object)
-    for person in choosers.tolist():
-        for rank, answer in enumerate(choices_column[person], start=1):
-            other = index.resolve(answer)
-            if other is None or other == person:
-                unresolved_rows.append(int(people["source_row"].iloc[person]))
-                continue
-            records.append((person, other, person, rank, "choice"))
-            records.append((other, person, person, rank, "choice"))
-            chosen_by.setdefault(person, []).append(other)
-    if unresolved_rows:
-        rows_text = ", ".join(str(r) for r in sorted(set(unresolved_rows))[:10] if r)
-        cohort.notes.append(f"{len(unresolved_rows)} ranked choice(s) name nobody else in the signups"
+    for person, other, rank in links.choices:
+        records.append((person, other, person, rank, "choice"))
+        records.append((other, person, person, rank, "choice"))
+        chosen_by.setdefault(person, []).append(other)
+    taken = {(person, rank) for person, _other, rank in links.choices}
+    unresolved = [f.person for f in links.findings if f.field == "choices" and (f.person, f.rank) not in taken]
+    if unresolved:
+        source_rows = people["source_row"].to_numpy()
+        rows_text = ", ".join(str(int(source_rows[p])) for p in sorted(set(unresolved))[:10] if source_rows[p])
+        cohort.notes.append(f"{len(unresolved)} ranked choice(s) name nobody else in the signups for sure"
                             + (f" (signup rows {rows_text})" if rows_text else ""))
     _bonus_table(cohort, records)
     if config.rules.choices_only:
         row_of = {int(p): r for r, p in enumerate(cohort.mentees.person)}
         col_of = {int(p): c for c, p in enumerate(cohort.mentors.person)}
-        for person in choosers.tolist():
+        for person in _has_choices(people).tolist():
             row = row_of.get(person)
             if row is not None:
                 chosen = [col_of[o] for o in chosen_by.get(int(person), []) if o in col_of]

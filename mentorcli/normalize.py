@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mentorcli.roles import read_role
 from mentorcli.untrusted import without_controls
 
 # --- text -----------------------------------------------------------------------------------
@@ -268,50 +269,16 @@ def options_look_capitalised(values: Iterable[str]) -> bool:
 
 # --- role -------------------------------------------------------------------------------------
 
-_BOTH = re.compile(r"\b(both|either|all of the above|open to (either|both|any)|any role|mentor\s*and\s*mentee)\b")
-_MENTEE = re.compile(
-    r"\bmentees?\b|\bprotege?s?\b|\bmentored\b|\bmenteeship\b"
-    r"|\b(get|getting|find|finding|have|having|need|needing|want|wanting|seeking|looking for|receive|receiving"
-    r"|be matched with|be paired with|be assigned)\s+(a\s+|an\s+|one\s+)?(mentors?|mentoring|mentorship|guidance|support)\b"
-)
-_MENTOR = re.compile(r"\bmentors?\b|\bmentoring\b|\bto mentor\b|\bbe a mentor\b|\bgive (advice|guidance)\b"
-                     r"|\boffer(ing)? (mentoring|guidance|support)\b")
-_OTHER_LANGUAGE_ROLES = {
-    "mentorado": "mentee", "mentorada": "mentee", "mentorados": "mentee", "mentorato": "mentee",
-    "mentorando": "mentee", "mentoranda": "mentee", "filleul": "mentee", "filleule": "mentee", "aprendiz": "mentee",
-    "mentora": "mentor", "mentore": "mentor", "mentorin": "mentor", "parrain": "mentor", "marraine": "mentor",
-    "les deux": "both", "ambos": "both", "ambas": "both", "beide": "both", "entrambi": "both", "beides": "both",
-}
-_OTHER_LANGUAGES = re.compile(r"\b(?:" + "|".join(sorted(_OTHER_LANGUAGE_ROLES, key=len, reverse=True)) + r")\b")
-_NEGATIVE_ROLE = re.compile(r"^(none|neither|no|n/?a|not sure|undecided|other)\b")
-
 
 def parse_role(text: object) -> str | None:
-    """``mentor``, ``mentee`` or ``both`` from the words people use; None when unclear.
+    """``mentor``, ``mentee`` or ``both`` from the words people use; None when not sure.
 
-    "I'd like to be a mentor" -> mentor; "I want to be mentored" / "find a mentor" -> mentee;
-    "Mentor, Mentee" (a multi-select) / "Both" / "I am open to either role." -> both.
-    Phrases that ask *for* a mentor are read first and removed, so the word "mentor" left
-    over means the person offers mentoring.
+    "I'd like to be a mentor" -> mentor; "I'd like a mentor" / "I want to be mentored" -> mentee;
+    "Mentor, Mentee" / "Both" / "I am open to either role." -> both; a negation ("not a mentor")
+    or anything unclear -> None. The reader and its table of phrasings are in ``roles``;
+    ``roles.read_role`` also says why an answer is not read.
     """
-    raw = clean_text(text).lower()
-    # French "mentoré(e)" is a mentee, Italian "mentore" a mentor: read the accent before folding it away.
-    value = fold(re.sub(r"mentor(?:é|ée|és|ées)(?!\w)", "mentee", raw))
-    value = _OTHER_LANGUAGES.sub(lambda m: _OTHER_LANGUAGE_ROLES[m.group(0)], value)
-    if not value or _NEGATIVE_ROLE.match(value):
-        return None
-    if _BOTH.search(value):
-        return "both"
-    mentee = bool(_MENTEE.search(value))
-    rest = _MENTEE.sub(" ", value)
-    mentor = bool(_MENTOR.search(rest))
-    if mentee and mentor:
-        return "both"
-    if mentee:
-        return "mentee"
-    if mentor:
-        return "mentor"
-    return None
+    return read_role(clean_text(text)).role
 
 
 # --- yes / no ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import sha256_file
 from mentorcli.model import LIST_FIELDS, PEOPLE_COLUMNS, ROLES, Problem, Roster, SourceFile
+from mentorcli.names import resolve_answers
+from mentorcli.roles import read_role, role_problem
 from mentorcli.tz import parse_timezone
 
 Progress = Callable[[str], None]
@@ -651,23 +654,57 @@ def _first_distinct(values: Iterable[object], limit: int) -> list:
     return list(seen)
 
 
-def _role_from_flags(is_mentor: bool | None, is_mentee: bool | None) -> str | None:
-    if is_mentor and is_mentee:
-        return "both"
-    if is_mentor:
-        return "mentor"
-    if is_mentee:
-        return "mentee"
-    return None
+RoleAnswer = tuple[str | None, str, int | None]
+"""A row's role answer read: (role or None, the problem when None, the column it names)."""
+
+
+def _role_from_flags(mentor: str, mentee: str, columns: Mapping[str, int | None]) -> RoleAnswer:
+    """The role from yes/no "is a mentor?" / "is a mentee?" answers (cleaned cell texts).
+
+    A blank answer is an unticked box; an answer that is neither yes nor no ("abc") leaves the
+    role unknown, since reading it as no would be a guess.
+    """
+    flags: dict[str, bool] = {}
+    for name, answer in (("is_mentor", mentor), ("is_mentee", mentee)):
+        if not answer:
+            flags[name] = False
+            continue
+        value = norm.parse_bool(answer)
+        if value is None:
+            problem = (f'the answer "{_shown(answer)}" is not yes or no, so the role cannot be read for sure; '
+                       "the row is not used (write yes or no)")
+            return None, problem, columns[name]
+        flags[name] = value
+    role = {(True, True): "both", (True, False): "mentor", (False, True): "mentee"}.get(
+        (flags["is_mentor"], flags["is_mentee"]))
+    if role is None:
+        column = columns["is_mentor"] if columns["is_mentor"] is not None else columns["is_mentee"]
+        return None, "neither mentor nor mentee is answered yes; the row is not used", column
+    return role, "", None
+
+
+def _shown(answer: str, limit: int = 60) -> str:
+    """An answer as quoted in a problem: on one line, shortened."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in answer).split())  # no terminal escapes
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _roles(cells: _Cells, source: hdr.Source) -> _Coded:
-    """The role per row (None where the answer is not mentor, mentee or both)."""
+    """The role answer per row as a ``RoleAnswer`` (role None, with the reason, where not read for sure)."""
     if source.kind == "flags":
-        flags = {name: cells.group(g).map(norm.parse_bool) for name, g in zip(source.options, source.groups)}
-        unanswered = _Coded.constant(None, cells.n)
-        return _combine([flags.get("is_mentor", unanswered), flags.get("is_mentee", unanswered)], _role_from_flags)
-    return _field_text(cells, source).map(norm.parse_role)
+        groups = dict(zip(source.options, source.groups))
+        columns = {name: (groups[name][0] if name in groups else None) for name in ("is_mentor", "is_mentee")}
+        unanswered = _Coded.constant("", cells.n)
+        answers = [_cleaned(cells.group(groups[name])) if name in groups else unanswered
+                   for name in ("is_mentor", "is_mentee")]
+        return _combine(answers, lambda mentor, mentee: _role_from_flags(mentor, mentee, columns))
+    column = _first_column(source)
+
+    def answer(text: object) -> RoleAnswer:
+        reading = read_role(str(text))
+        return reading.role, ("" if reading.role else role_problem(str(text), reading)), column
+
+    return _field_text(cells, source).map(answer)
 
 
 def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
@@ -693,7 +730,8 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
 
     names = _field_text(cells, sources["name"])
     emails = _field_text(cells, sources["email"]).map(str.lower)
-    roles = _Coded.constant(file_role, n) if file_role is not None else _roles(cells, sources["role"])
+    role_answers = _Coded.constant((file_role, "", None), n) if file_role is not None else _roles(cells, sources["role"])
+    roles = role_answers.map(lambda answer: cast(RoleAnswer, answer)[0])
 
     missing_name = usable & names.empty()
     for position in _problem_rows(missing_name):
@@ -706,10 +744,9 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
         report.add(position, _first_column(sources["email"]), "error",
                    "the email address is not valid; the row is not used (correct it in the file)")
     role_unknown = usable & roles.test(lambda role: role is None)
-    role_column = _first_column(sources["role"]) if "role" in sources and file_role is None else None
     for position in _problem_rows(role_unknown):
-        report.add(position, role_column, "error",
-                   "the role answer is not mentor, mentee or both; the row is not used")
+        _role, problem, column = cast(RoleAnswer, role_answers.values[role_answers.codes[position]])
+        report.add(position, column, "error", problem)
     excluded = missing_name | missing_email | bad_email | role_unknown
 
     if "consent" in sources:
@@ -961,6 +998,7 @@ def check_signups(
                 columns[name] = f"{columns[name]} | {header}"
     people = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PEOPLE_COLUMNS))
     people, duplicate_problems = _settle_duplicates(people, reports)
+    duplicate_problems += _name_problems(people, reports)
     problems = _merge_problems(problems, duplicate_problems, [str(p) for p in paths])
     people = _with_people_dtypes(people)
     for report in reports:
@@ -1024,6 +1062,38 @@ def _settle_duplicates(people: pd.DataFrame, reports: list[FileReport]) -> tuple
                                     f"this one is not used.{role_note}"))
             drop.append(index)
     return people.drop(index=drop).reset_index(drop=True), problems
+
+
+def _name_problems(people: pd.DataFrame, reports: list[FileReport]) -> list[Problem]:
+    """What avoid, request and ranked-choice answers do not name for sure, on each writer's row.
+
+    Read once the whole cohort is known (after duplicates are settled), by the same
+    ``names.resolve_answers`` that ``match`` applies.
+    """
+    if people.empty:
+        return []
+    links = resolve_answers(people.reset_index(drop=True))
+    if not links.findings:
+        return []
+    problems = []
+    if links.unchecked:
+        first = reports[0].source
+        problems.append(Problem(first.path, first.sheet, None, "", "warning",
+                                f"{links.unchecked} addresses in avoid, request or choice answers name nobody and "
+                                "were not checked for typos (too many unknown addresses to compare)"))
+    mappings = {r.source.path: r.mapping for r in reports}
+    files, sheets, rows = (people[c].tolist() for c in ("source_file", "source_sheet", "source_row"))
+    for finding in links.findings:
+        mapping = mappings.get(files[finding.person])
+        source = mapping.sources.get(finding.field) if mapping is not None else None
+        header = ""
+        if mapping is not None and source is not None:
+            groups = source.groups
+            group = groups[finding.rank - 1] if source.kind == "ranked" and 0 < finding.rank <= len(groups) else groups[0]
+            header = mapping.header(group[0])
+        problems.append(Problem(files[finding.person], sheets[finding.person], int(rows[finding.person]), header,
+                                "warning", finding.text))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -328,7 +328,9 @@ def test_row_problems_carry_place_and_never_other_cells(tmp_path):
         (9, "Name", "error"),
     ]
     assert all(p.file.endswith("s.csv") and p.sheet == "" for p in check.roster.problems)
-    private = ["broken@@example.org", "Secret Sam", "Nomail Nina", "Observer", "Private Pat", "Atlantis", "lots",
+    # a role answer that cannot be read is quoted in its own row's problem (issue 13: the coordinator must
+    # see it to fix it), so "Observer" may appear there; no other cell ever does
+    private = ["broken@@example.org", "Secret Sam", "Nomail Nina", "Private Pat", "Atlantis", "lots",
                "Roleless Rob", "noname@example.org", "25"]
     for problem in check.roster.problems:
         assert not any(cell in problem.problem or cell in problem.column for cell in private), problem
