@@ -78,6 +78,8 @@ class RawTable:
     """Per row of ``frame``: True where every cell is empty or only whitespace (found while reading)."""
     notes: list[str] = field(default_factory=list)
     """What the coordinator should know about how the file was read (which sheet, ...): file warnings."""
+    row_errors: list[tuple[int, int | None, str]] = field(default_factory=list)
+    """(spreadsheet row, column, problem) for rows the reader found broken: errors, the row is not used."""
 
 
 def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
@@ -92,6 +94,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
         raise MentorError(f"cannot be opened ({exc.strerror})", path=shown,
                           hint="Check that the file exists and that you may read it.") from None
     notes: list[str] = []
+    row_errors: list[tuple[int, int | None, str]] = []
     if not head:
         raise MentorError("is empty", path=shown, hint="Export the form responses again (CSV or XLSX).")
     suffix = path.suffix.lower()
@@ -113,7 +116,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
             hint="Open it in a spreadsheet program and save it as .xlsx, or, if it is a CSV export, rename it to .csv.",
         )
     else:
-        rows, delimiter = _read_csv(path, shown)
+        rows, delimiter, row_errors = _read_csv(path, shown)
         sheet_name, sheets = "", []
     try:
         headers, data, first_row, blank = _split_header(rows, shown, sheet_name)
@@ -125,7 +128,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
         raise
     european = delimiter == ";"
     return RawTable(shown, sheet_name, headers, data, first_row, sha256_file(path), dayfirst_hint=european,
-                    blank=blank, notes=notes)
+                    blank=blank, notes=notes, row_errors=row_errors)
 
 
 def _require_regular_file(path: Path, shown: str) -> None:
@@ -455,28 +458,104 @@ def _row_text(row: Iterable[object]) -> list[str]:
     return [value if type(value) is str else _cell_text(value) for value in row]
 
 
-def _decode(data: bytes, shown: str) -> str:
-    """Text of a CSV export: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, else latin-1."""
+NOT_IN_ENCODING = "\ufffd"
+"""Marks, in decoded text, a line that was not in the file's encoding (its row is then an error)."""
+
+
+def _decode(data: bytes, shown: str) -> tuple[str, bool]:
+    """Text of a CSV export, and whether some lines were not in the file's encoding.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252. Text is never guessed
+    into mojibake: a file that is neither (Shift-JIS, GBK, Cyrillic Windows-1251, ...) is
+    refused, and in a file that mixes UTF-8 lines with Windows-1252 lines the lines of the
+    minority are decoded as ASCII with ``NOT_IN_ENCODING`` for each other byte, so their rows
+    can be reported (see :func:`_lines_in_encoding`).
+    """
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        body = data[len(codecs.BOM_UTF8):]
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            return _lines_in_encoding(body, "utf-8"), True
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
+        try:
+            return data.decode("utf-16"), False
+        except UnicodeDecodeError:
+            raise MentorError("is not valid UTF-16 text although it starts like it (a damaged file)", path=shown,
+                              hint="Export the form responses again, as CSV UTF-8 or XLSX.") from None
     if not _looks_like_text(data[:1 << 16]):
         raise MentorError("is not a text or spreadsheet file (binary content)", path=shown,
                           hint="Export the form responses as CSV or XLSX.")
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8_lines = legacy_lines = 0
+    for line in lines:
+        if not line.isascii():
+            if _is_utf8(line):
+                utf8_lines += 1
+            else:
+                legacy_lines += 1
+    if utf8_lines > legacy_lines:
+        return _lines_in_encoding(data, "utf-8"), True
+    legacy = b"\n".join(line for line in lines if not _is_utf8(line)) if utf8_lines else data
+    if _looks_double_byte(legacy):
+        raise MentorError(
+            "is not UTF-8 or Windows-1252 text: it looks like another encoding (Shift-JIS, GBK, Big5, "
+            "Windows-1251, ...), and reading it as either would garble the names", path=shown,
+            hint="Save it again as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) and use that file.")
+    try:
+        legacy.decode("cp1252")
+    except UnicodeDecodeError:
+        raise MentorError(
+            "is not UTF-8 or Windows-1252 text (it has bytes neither uses), and reading it would garble the names",
+            path=shown, hint="Save it again as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) and use that file.",
+        ) from None
+    if utf8_lines:
+        return _lines_in_encoding(data, "cp1252"), True
+    return data.decode("cp1252"), False
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines_in_encoding(data: bytes, encoding: str) -> str:
+    """Each line decoded in ``encoding`` when it is valid UTF-8 exactly when ``encoding`` is UTF-8;
+    the other lines keep their ASCII and get ``NOT_IN_ENCODING`` for every other byte."""
+    utf8 = encoding == "utf-8"
+    out = []
+    for line in data.split(b"\n"):
+        if line.isascii() or _is_utf8(line) == utf8:
+            out.append(line.decode(encoding))
+        else:
+            out.append(line.decode("ascii", errors="replace"))
+    return "\n".join(out)
+
+
+def _looks_double_byte(data: bytes) -> bool:
+    """Whether the bytes above 127 come in runs, as in double-byte encodings (Shift-JIS, GBK, Big5)
+    and in other alphabets (Cyrillic, Greek), rather than one accented letter at a time as in
+    Western European text."""
+    high = np.frombuffer(data, dtype=np.uint8) >= 0x80
+    count = int(high.sum())
+    if count < 4:
+        return False
+    runs = int((high[1:] & high[:-1]).sum())
+    return runs >= 0.3 * count
 
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first records most consistently (comma, semicolon, tab, pipe)."""
     csv.field_size_limit(1 << 30)
     sample = text[: 1 << 20]
-    best, best_score = ",", (False, 0.0, 0)
+    best, best_score = ",", (False, False, 0.0, 0)
     for delimiter in (",", ";", "\t", "|"):
         try:
             records = []
@@ -492,24 +571,87 @@ def _sniff_delimiter(text: str) -> str:
         body = records[1:-1] if len(records) > 2 else records[1:]  # the last sampled record may be cut off
         exact = sum(1 for n in body if n == width) / len(body) if body else 1.0
         at_least = sum(1 for n in body if n >= width) / len(body) if body else 1.0
-        score = (width > 1 and at_least >= 0.8, exact, width)
+        score = (width > 1 and at_least >= 0.8, width > 1, exact, width)  # a header split in two beats none
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _read_csv(path: Path, shown: str) -> tuple[list[list[str]], str]:
+def _read_csv(path: Path, shown: str) -> tuple[list[list[str]], str, list[tuple[int, int | None, str]]]:
+    """The records of a CSV file, its delimiter, and the records a stray quote broke (see
+    :func:`_swallowed_rows`)."""
     csv.field_size_limit(1 << 30)  # a cell may hold a whole image as a data: URI
     data = path.read_bytes()
-    text = _decode(data, shown)
+    text, mixed = _decode(data, shown)
     if not text.strip():
         raise MentorError("is empty", path=shown, hint="Export the form responses again (CSV or XLSX).")
     delimiter = _sniff_delimiter(text)
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), delimiter
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise MentorError(f"is not a readable CSV ({exc})", path=shown,
                           hint="Export the form responses again as CSV or XLSX.") from None
+    problems = _swallowed_rows(text, rows, delimiter)
+    if mixed:
+        problems += _rows_not_in_encoding(rows)
+    return rows, delimiter, problems
+
+
+def _rows_not_in_encoding(rows: list[list[str]]) -> list[tuple[int, int | None, str]]:
+    """Rows holding a line that was not in the file's encoding (see :func:`_decode`): errors."""
+    problems = []
+    for index, record in enumerate(rows):
+        for column, cell in enumerate(record):
+            if NOT_IN_ENCODING in cell:
+                problems.append((index + 1, column, "has text in another encoding than the rest of the file "
+                                 "(UTF-8 mixed with Windows-1252?); the row is not used: save the file again "
+                                 "as CSV UTF-8"))
+                break
+    return problems
+
+
+def _swallowed_rows(text: str, rows: list[list[str]], delimiter: str) -> list[tuple[int, int | None, str]]:
+    """Records where a quote that is never closed (or closed far later) swallowed the lines after it.
+
+    ``"Ann,Mentor`` opens a quoted cell that runs on over the next lines up to the next quote,
+    maybe the end of the file: every signup on those lines vanishes into one cell. Multi-line
+    answers are normal, so a cell counts as swallowed lines only when a line inside it looks
+    like a record of its own: split by the delimiter into as many cells as the header has (less
+    one), or into two or more with an email address among them. Nothing is looked at when the
+    file has no more lines than records (no cell spans lines), which is the usual case.
+    """
+    breaks = text.count("\n") or text.count("\r")
+    if breaks <= len(rows) or not rows:
+        return []
+    width = max(len(rows[0]), 2)
+    problems = []
+    line = 1  # the physical line each record starts on
+    for index, record in enumerate(rows):
+        spans = sum(cell.count("\n") for cell in record) if any("\n" in cell for cell in record) else 0
+        if spans:
+            cell_line = line
+            for column, cell in enumerate(record):
+                inner = cell.split("\n")
+                if len(inner) > 1 and _looks_like_records(inner[1:], delimiter, width):
+                    first, last = cell_line + 1, cell_line + len(cell.rstrip("\r\n").split("\n")) - 1
+                    problems.append((index + 1, column,
+                                     f"an unmatched quote (\") in this row swallowed lines {first}..{last} of the "
+                                     f"file into one cell; this row and those lines are not used: remove or close "
+                                     "the quote in the file"))
+                cell_line += cell.count("\n")
+        line += 1 + spans
+    return problems
+
+
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _looks_like_records(lines: list[str], delimiter: str, width: int) -> bool:
+    for line in lines:
+        cells = line.split(delimiter)
+        if len(cells) >= max(width - 1, 3) or (len(cells) >= 2 and any(_EMAIL_LIKE.fullmatch(c.strip()) for c in cells)):
+            return True
+    return False
 
 
 def _split_header(rows: Sequence[Sequence[object]], shown: str,
@@ -910,7 +1052,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
         blank = table.frame.apply(lambda c: c.astype(str).str.strip() == "").all(axis=1).to_numpy()
     for position in _problem_rows(blank):
         report.add(position, None, "warning", "blank row; skipped")
-    usable = ~blank
+    usable = ~blank & ~_read_errors(table, report)
 
     names = _field_text(cells, sources["name"])
     emails = _field_text(cells, sources["email"]).map(str.lower)
@@ -941,6 +1083,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
                        "no consent to share their details; the row is not used")
         excluded |= no_consent
 
+    excluded |= _conflicting_copies(cells, sources, usable & ~excluded, report)
     capacity, wants, bad_count = _counts(cells, sources, roles, usable & ~excluded, config, report)
     keep = usable & ~excluded & ~bad_count
     out: dict[str, _Coded | np.ndarray] = {"name": names, "email": emails, "role": roles}
@@ -1011,6 +1154,60 @@ def _validate_whole(address: str) -> bool:
     except EmailNotValidError:
         return False
     return True
+
+
+IDENTITY_FIELDS = ("email", "name", "role")
+
+
+def _conflicting_copies(cells: _Cells, sources: Mapping[str, hdr.Source], keep: np.ndarray,
+                        report: _Rows) -> np.ndarray:
+    """Rows that answer one question in two columns of the same header with different answers.
+
+    Forms with branches repeat a question under the same header and each person answers one
+    copy, so the first answered copy is used. When a row answers two copies differently, using
+    the first would drop the other silently: for the person's email, name or role the row is
+    not used (an error: a guess could send mail to the wrong person), for any other field it is
+    a warning. Returns the rows that are not used.
+    """
+    unusable = np.zeros(cells.n, dtype=bool)
+    for field_name, source in sources.items():
+        for group in source.groups:
+            if len(group) < 2:
+                continue
+            conflict = keep & _copies_differ(cells.grid[:, list(group)])
+            error = field_name in IDENTITY_FIELDS
+            for position in _problem_rows(conflict):
+                report.add(position, group[0], "error" if error else "warning",
+                           f"answered differently in {len(group)} columns with this same header "
+                           f"(columns {', '.join(_column_letters(c + 1) for c in group)}); "
+                           + ("the row is not used: keep one answer in the file" if error else
+                              "the first answer is used, the others are ignored"))
+            if error:
+                unusable |= conflict
+    return unusable
+
+
+def _copies_differ(block: np.ndarray) -> np.ndarray:
+    """Per row of a block of same-header columns: whether two answered cells differ (ignoring
+    case, accents and spacing). Only rows with more than one answered cell are looked at."""
+    answered = np.vectorize(lambda value: bool(str(value).strip()), otypes=[bool])(block) if block.size else \
+        np.zeros(block.shape, dtype=bool)
+    differ = np.zeros(block.shape[0], dtype=bool)
+    for row in np.flatnonzero(answered.sum(axis=1) > 1).tolist():
+        answers = {norm.fold(str(value)) for value, filled in zip(block[row], answered[row]) if filled}
+        differ[row] = len(answers) > 1
+    return differ
+
+
+def _read_errors(table: RawTable, report: _Rows) -> np.ndarray:
+    """The rows the reader found broken (a CSV quote that swallowed the rows after it): errors."""
+    unusable = np.zeros(len(table.frame), dtype=bool)
+    for row, column, message in table.row_errors:
+        position = row - table.first_row
+        if 0 <= position < len(unusable):
+            report.add(position, column, "error", message)
+            unusable[position] = True
+    return unusable
 
 
 def _warn_unreadable_availability(answers: _Coded, source: hdr.Source, keep: np.ndarray, config: Config,
