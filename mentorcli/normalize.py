@@ -403,7 +403,8 @@ _COUNT_ANSWER = re.compile(
 )
 _COUNT_ZERO = re.compile(r"(?:none|no|zero|nil|0)(?:\s+(?:mentees?|mentors?))?")
 _COUNT_NOT_NOW = re.compile(r"not now|not this time|n/?a")
-_NEGATIVE = re.compile(r"(?:^|[^\w.])[-\u2212]\s*\d|\b(?:minus|negative)\b")
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"), "-")
+_NEGATIVE = re.compile(r"(?:^|[^\d\s])\s*-\s*\d|\b(?:minus|negative)\b")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d*)?e[+-]?\d")
 _FRACTION = re.compile(r"\d[.,]\d|\b(?:half|quarter)\b")
 _HEDGED = re.compile(r"\?|\b(?:not|no|don'?t|never|maybe|perhaps|possibly|probably|unsure|depends|about|around|"
@@ -429,9 +430,11 @@ def read_count(text: object) -> tuple[int | None, str | None]:
     all ("as many as needed") gives ``(None, None)``: the caller uses the default and says so.
     The reason describes the answer, never repeats it (logs carry no cell values).
     """
-    value = fold(clean_text(text)).rstrip(". ")
+    value = fold(clean_text(text).translate(_DASHES)).rstrip(". ")  # folding would drop a "−" or "–"
     if not value:
         return None, None
+    if _NEGATIVE.search(value):
+        return None, "is negative"
     if _COUNT_ZERO.fullmatch(value):
         return 0, None
     if _COUNT_NOT_NOW.fullmatch(value):
