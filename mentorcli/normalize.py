@@ -158,15 +158,21 @@ def _merge_known(pieces: list[str], known: frozenset[str], glue: str) -> list[st
 
 
 def _merge_continuations(pieces: list[str], glue: str) -> list[str]:
-    """Attach a piece that starts in lower case to the one before ("Research, analysis")."""
-    groups: list[list[str]] = []
+    """Attach a piece that starts in lower case to the one before ("Research, analysis").
+
+    The pieces of one option are gathered and joined once at the end: re-joining a growing
+    text at every piece would make a long answer of lower-case pieces quadratic."""
+    out: list[str] = []
+    tails: dict[int, list[str]] = {}
     for piece in pieces:
         stripped = piece.strip()
-        if groups and stripped[:1].islower():
-            groups[-1].append(stripped)  # joined once at the end: no quadratic re-copying of a growing text
+        if out and stripped[:1].islower():
+            tails.setdefault(len(out) - 1, [out[-1]]).append(stripped)
         else:
-            groups.append([stripped])
-    return [glue.join(group) for group in groups]
+            out.append(stripped)
+    for index, parts in tails.items():
+        out[index] = glue.join(parts)
+    return out
 
 
 def split_options(
