@@ -439,8 +439,6 @@ def read_count(text: object) -> tuple[int | None, str | None]:
     value = fold(clean_text(text).translate(_DASHES)).rstrip(". ")  # folding would drop a "−" or "–"
     if not value:
         return None, None
-    if _NEGATIVE.search(value):
-        return None, "is negative"
     if _COUNT_ZERO.fullmatch(value):
         return 0, None
     if _COUNT_NOT_NOW.fullmatch(value):

@@ -848,6 +848,9 @@ def test_multi_line_answers_are_not_swallowed_rows(tmp_path):
     roster = read_signups([path])
     assert roster.people["email"].tolist() == ["ada@example.org", "bob@example.org"]
     assert problems_of(roster, "error") == []
+    narrow = tmp_path / "mentees.csv"  # three columns: a line of two comma-separated pieces is still an answer
+    narrow.write_text('Email,Name,Goals\nada@example.org,Ada,"Python, SQL\nDesign, UX"\n', encoding="utf-8")
+    assert problems_of(read_signups([narrow]), "error") == []
 
 
 def test_a_hidden_first_sheet_is_skipped_and_the_note_says_which_sheet_was_read(tmp_path):
