@@ -597,15 +597,17 @@ def _read_csv(path: Path, shown: str) -> tuple[list[list[str]], str, list[tuple[
     return rows, delimiter, problems
 
 
+MIXED_ENCODING_PROBLEM = ("has text in another encoding than the rest of the file (UTF-8 mixed with "
+                          "Windows-1252?); the row is not used: save the file again as CSV UTF-8")
+
+
 def _rows_not_in_encoding(rows: list[list[str]]) -> list[tuple[int, int | None, str]]:
     """Rows holding a line that was not in the file's encoding (see :func:`_decode`): errors."""
-    problems = []
+    problems: list[tuple[int, int | None, str]] = []
     for index, record in enumerate(rows):
         for column, cell in enumerate(record):
             if NOT_IN_ENCODING in cell:
-                problems.append((index + 1, column, "has text in another encoding than the rest of the file "
-                                 "(UTF-8 mixed with Windows-1252?); the row is not used: save the file again "
-                                 "as CSV UTF-8"))
+                problems.append((index + 1, column, MIXED_ENCODING_PROBLEM))
                 break
     return problems
 
@@ -624,7 +626,7 @@ def _swallowed_rows(text: str, rows: list[list[str]], delimiter: str) -> list[tu
     if breaks <= len(rows) or not rows:
         return []
     width = max(len(rows[0]), 2)
-    problems = []
+    problems: list[tuple[int, int | None, str]] = []
     line = 1  # the physical line each record starts on
     for index, record in enumerate(rows):
         spans = sum(cell.count("\n") for cell in record) if any("\n" in cell for cell in record) else 0
@@ -634,10 +636,10 @@ def _swallowed_rows(text: str, rows: list[list[str]], delimiter: str) -> list[tu
                 inner = cell.split("\n")
                 if len(inner) > 1 and _looks_like_records(inner[1:], delimiter, width):
                     first, last = cell_line + 1, cell_line + len(cell.rstrip("\r\n").split("\n")) - 1
-                    problems.append((index + 1, column,
-                                     f"an unmatched quote (\") in this row swallowed lines {first}..{last} of the "
-                                     f"file into one cell; this row and those lines are not used: remove or close "
-                                     "the quote in the file"))
+                    message = (f"an unmatched quote (\") in this row swallowed lines {first}..{last} of the file "
+                               "into one cell; this row and those lines are not used: remove or close the quote "
+                               "in the file")
+                    problems.append((index + 1, column, message))
                 cell_line += cell.count("\n")
         line += 1 + spans
     return problems

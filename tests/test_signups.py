@@ -18,7 +18,7 @@ from mentorcli import headers as hdr
 from mentorcli.config import Config, config_from_dict, load_config, render_config_toml
 from mentorcli.errors import MentorError
 from mentorcli.model import PEOPLE_COLUMNS, make_people
-from mentorcli.signups import check_signups, read_signups, read_table, role_from_filename
+from mentorcli.signups import check_signups, read_signups, role_from_filename
 
 HEADER = ["Timestamp", "Email Address", "Full name", "Would you like to be a mentor or a mentee?",
           "What would you like help with?", "Time zone", "How many mentees could you take on?",
