@@ -1190,13 +1190,12 @@ def _conflicting_copies(cells: _Cells, sources: Mapping[str, hdr.Source], keep: 
 
 
 def _copies_differ(block: np.ndarray) -> np.ndarray:
-    """Per row of a block of same-header columns: whether two answered cells differ (ignoring
-    case, accents and spacing). Only rows with more than one answered cell are looked at."""
-    answered = np.vectorize(lambda value: bool(str(value).strip()), otypes=[bool])(block) if block.size else \
-        np.zeros(block.shape, dtype=bool)
+    """Per row of a block of same-header text columns: whether two answered cells differ (ignoring
+    case, accents and spacing). Only rows with more than one non-empty cell are looked at."""
+    filled = block != ""
     differ = np.zeros(block.shape[0], dtype=bool)
-    for row in np.flatnonzero(answered.sum(axis=1) > 1).tolist():
-        answers = {norm.fold(str(value)) for value, filled in zip(block[row], answered[row]) if filled}
+    for row in np.flatnonzero(filled.sum(axis=1) > 1).tolist():
+        answers = {norm.fold(value) for value in block[row].tolist()} - {""}
         differ[row] = len(answers) > 1
     return differ
 
