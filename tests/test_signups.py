@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import math
+import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -794,7 +796,7 @@ def declare_size(path: Path, member: str, size: int) -> Path:
     directory), leaving its data as it is: a zip bomb's header without its gigabytes."""
     data = bytearray(path.read_bytes())
     name = member.encode()
-    local = data.find(b"PK\x03\x04" + b"\x00" * 0)  # first local header; find the one for member below
+    local = data.find(b"PK\x03\x04")  # the local headers, until the one of ``member``
     while local >= 0:
         name_length = int.from_bytes(data[local + 26:local + 28], "little")
         if bytes(data[local + 30:local + 30 + name_length]) == name:
@@ -1055,3 +1057,20 @@ def test_a_one_megabyte_answer_is_split_in_linear_time(tmp_path):
     assert availability[1] == ("Weekday evenings",)
     assert roster.people["languages"].tolist()[0] == ("English", "French")
     assert len(roster.people["goals"].tolist()[0]) == 80_000  # a typed list: every piece an option
+
+
+def test_special_files_are_refused_at_once_by_their_type(tmp_path):
+    fifo = tmp_path / "signups.csv"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    for path, words in ((fifo, "named pipe (FIFO)"), (Path("/dev/zero"), "is a device"), (tmp_path, "is a folder")):
+        with pytest.raises(MentorError, match=re.escape(words)) as caught:
+            read_signups([path])
+        assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size_before_it_is_inflated(tmp_path):
+    path = write_xlsxwriter(tmp_path / "signups.xlsx", HOSTILE_HEADER, [["ada@example.org", "Ada", "Mentor"]],
+                            dates=False)
+    declare_size(path, "xl/worksheets/sheet1.xml", 0xFFFFFF00)
+    with pytest.raises(MentorError, match="would unpack to 4.0 GB"):
+        read_signups([path])
