@@ -158,9 +158,10 @@ def windows_for(answers: Iterable[str], config: Config) -> list[Window]:
 
 
 def unreadable_answers(answers: Iterable[str], config: Config) -> list[str]:
-    """The answers that give no window at all: for a warning, so nothing is ignored silently."""
-    mapping = dict(_mapping_key(config))
-    return [a for a in answers if a.strip().lower() not in mapping and not parse_window_spec(a)]
+    """The answers that give no window at all ("never", "25:00-26:00", an emoji): for a warning on
+    the row, so nothing is ignored silently. A mapped answer counts by the windows its mapping gives."""
+    mapping = _mapping_key(config)
+    return [answer for answer in answers if not _windows_for((answer,), mapping)]
 
 
 def _mapping_key(config: Config) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -101,6 +101,7 @@ _EXTRA_SEPARATORS = re.compile(r"\s*/\s*|\s+and\s+|\s*&\s*|\s*\|\s*|\s+or\s+", r
 
 
 _NOTHING_KNOWN: frozenset[str] = frozenset()
+_BLANK_RUNS = re.compile(r"[^\S\r\n]{2,}|\t")
 
 
 @functools.lru_cache(maxsize=256)
@@ -109,34 +110,45 @@ def _folded_set(texts: tuple[str, ...]) -> frozenset[str]:
 
 
 def _split_top_level(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` except inside brackets: "Data (SQL, Python), Design" is two options."""
+    """Split on ``separator`` except inside brackets: "Data (SQL, Python), Design" is two options.
+
+    One pass over the brackets and separators ``re`` finds: linear in the length of the answer.
+    """
     if "(" not in text and "[" not in text and "{" not in text:
         return text.split(separator)
-    parts, depth, start, i = [], 0, 0, 0
-    width = len(separator)
-    while i < len(text):
-        char = text[i]
+    marks = re.compile(r"[()\[\]{}]|" + re.escape(separator))
+    parts, depth, start = [], 0, 0
+    for mark in marks.finditer(text):
+        char = mark.group(0)
         if char in "([{":
             depth += 1
-        elif char in ")]}" and depth:
-            depth -= 1
-        elif depth == 0 and text.startswith(separator, i):
-            parts.append(text[start:i])
-            start = i + width
-            i += width
-            continue
-        i += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            parts.append(text[start:mark.start()])
+            start = mark.end()
     parts.append(text[start:])
     return parts
 
 
+@functools.lru_cache(maxsize=256)
+def _longest_known(known: frozenset[str]) -> int:
+    """How many comma-separated pieces the longest known option spans ("Design, UX" is 2)."""
+    return max((option.count(",") + 1 for option in known), default=1)
+
+
 def _merge_known(pieces: list[str], known: frozenset[str], glue: str) -> list[str]:
-    """Re-join neighbouring pieces that together make a known option ("Design, UX")."""
+    """Re-join neighbouring pieces that together make a known option ("Design, UX").
+
+    A known option of k commas is made of at most k + 1 pieces, so only that many are tried
+    at each place: the work grows with the answer's length, not its square (or cube).
+    """
     if not known:
         return pieces
+    span = _longest_known(known)
     out, i = [], 0
     while i < len(pieces):
-        for j in range(len(pieces), i + 1, -1):
+        for j in range(min(len(pieces), i + span), i + 1, -1):
             joined = glue.join(pieces[i:j])
             if fold(joined) in known:
                 out.append(joined)
@@ -149,14 +161,20 @@ def _merge_known(pieces: list[str], known: frozenset[str], glue: str) -> list[st
 
 
 def _merge_continuations(pieces: list[str], glue: str) -> list[str]:
-    """Attach a piece that starts in lower case to the one before ("Research, analysis")."""
+    """Attach a piece that starts in lower case to the one before ("Research, analysis").
+
+    The pieces of one option are gathered and joined once at the end: re-joining a growing
+    text at every piece would make a long answer of lower-case pieces quadratic."""
     out: list[str] = []
+    tails: dict[int, list[str]] = {}
     for piece in pieces:
         stripped = piece.strip()
         if out and stripped[:1].islower():
-            out[-1] = f"{out[-1]}{glue}{stripped}"
+            tails.setdefault(len(out) - 1, [out[-1]]).append(stripped)
         else:
             out.append(stripped)
+    for index, parts in tails.items():
+        out[index] = glue.join(parts)
     return out
 
 
@@ -187,6 +205,8 @@ def split_options(
         value = text.translate(_INVISIBLE).strip()
     if not value:
         return ()
+    if "  " in value or "\t" in value:  # runs of blanks would make the separator regexes backtrack
+        value = _BLANK_RUNS.sub(" ", value)
     known_folded = _folded_set(tuple(known)) if known else _NOTHING_KNOWN
     listed = _LIST_LITERAL.fullmatch(value) if value[0] == "[" else None
     if listed:  # a list written out by a program: "['6:00-7:00pm F', '3:00-4:00pm Sun']"
@@ -345,26 +365,99 @@ def _numbers(text: str) -> list[float]:
     return found
 
 
-def parse_count(text: object) -> int | None:
-    """A head count (capacity, wants): "2", "2.0", "two", "Up to 3", "1-2" / "2;3" (the larger).
+_SURE_NUMBER_WORDS = {word: count for word, count in _NUMBER_WORDS.items()
+                      if word not in ("none", "no", "nil", "a", "an", "few", "a few")}
+_COUNT_NUMBER = r"(?:\d+(?:\.0+)?|" + "|".join(sorted(map(re.escape, _SURE_NUMBER_WORDS), key=len, reverse=True)) + ")"
+_COUNT_NOUN = (r"(?:mentees?|mentors?|people|persons?|students?|proteges?|participants?|max(?:imum)?|at most"
+               r"|at (?:a|one) time|at once|in total|total|per (?:cohort|round|term|year|programme|program))")
+_COUNT_ANSWER = re.compile(
+    r"(?:(?:up ?to|max(?:imum)?(?: of)?|at most)\s+)?"
+    rf"(?P<low>{_COUNT_NUMBER})(?:\s*(?:-|to|or|/)\s*(?P<high>{_COUNT_NUMBER}))?"
+    rf"(?:\s+{_COUNT_NOUN})*"
+    rf"|(?:a|an|one|single)(?:\s+{_COUNT_NOUN})+"
+)
+_COUNT_ZERO = re.compile(r"(?:none|no|zero|nil|0)(?:\s+(?:mentees?|mentors?))?")
+_COUNT_NOT_NOW = re.compile(r"not now|not this time|n/?a")
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"), "-")
+_NEGATIVE = re.compile(r"(?:^|[^\d\s])\s*-\s*\d|\b(?:minus|negative)\b")
+_SCIENTIFIC = re.compile(r"\d(?:\.\d*)?e[+-]?\d")
+_FRACTION = re.compile(r"\d[.,]\d|\b(?:half|quarter)\b")
+_HEDGED = re.compile(r"\?|\b(?:not|no|don'?t|never|maybe|perhaps|possibly|probably|unsure|depends|about|around|"
+                     r"approx(?:imately)?|roughly|or so|ish)\b")
+MAX_COUNT = 10_000
+"""Above this a head count is not a head count (a pasted id, a phone number)."""
 
-    None when the answer names no number ("as many as needed"); the caller falls back to
-    the default and says so. Ranges count as their upper end: it is what the person offered.
+
+def parse_count(text: object) -> int | None:
+    """A head count (capacity, wants) read for sure, or None (see :func:`read_count`)."""
+    return read_count(text)[0]
+
+
+def read_count(text: object) -> tuple[int | None, str | None]:
+    """A head count (capacity, wants) and, when it cannot be read for sure, what is wrong with it.
+
+    Read for sure: "2", "2.0", "two", "2 mentees", "Up to 3", "max 2", "1-2" / "2 or 3"
+    (a range counts as its upper end: it is what the person offered), "a mentor", "none" /
+    "0", and ";"-joined ticks of those ("2;3" -> 3, "2;xyz" -> 2). ``(count, None)`` then. An answer that names a number the tool cannot take
+    for sure — negative ("-1", "-0", "minus two"), scientific ("1e9"), a fraction ("1.5"),
+    hedged or negated ("not more than 2?", "maybe 3"), too large, or mixed with other words —
+    gives ``(None, reason)``: an error on the row, never a guess. An answer with no number at
+    all ("as many as needed") gives ``(None, None)``: the caller uses the default and says so.
+    The reason describes the answer, never repeats it (logs carry no cell values).
     """
-    value = fold(clean_text(text))
+    value = fold(clean_text(text).translate(_DASHES)).rstrip(". ")  # folding would drop a "−" or "–"
     if not value:
-        return None
-    if re.fullmatch(r"(none|no|zero|nil|not now|not this time|n/?a)\.?", value):
-        return 0 if value.startswith(("none", "no", "zero", "nil")) else None
-    numbers = _numbers(value)
-    if not numbers:
-        if re.search(r"\b(a|an|one)\b", value):
-            return 1
-        return None
-    top = max(numbers)
-    if top != int(top) or top > 10_000:
-        return None
-    return int(top)
+        return None, None
+    if _COUNT_ZERO.fullmatch(value):
+        return 0, None
+    if _COUNT_NOT_NOW.fullmatch(value):
+        return None, None
+    if ";" in value:  # a multi-select (Microsoft Forms): the parts that are counts, when no part is unsure
+        return _read_count_parts([part for part in value.split(";") if part.strip()])
+    sure = _COUNT_ANSWER.fullmatch(value)
+    if sure:
+        if sure.group("low") is None:
+            return 1, None
+        count = max(_count_value(sure.group("low")), _count_value(sure.group("high")))
+        if count > MAX_COUNT:
+            return None, f"is too large for a head count (more than {MAX_COUNT:,})"
+        return count, None
+    reason = _count_problem(value)
+    if reason is None and (_numbers(value) or re.search(r"\d", value)):
+        reason = "names a number the tool cannot read for sure"
+    return None, reason
+
+
+def _read_count_parts(parts: list[str]) -> tuple[int | None, str | None]:
+    """The largest count among ``;``-joined parts ("2;3" -> 3, "2;xyz" -> 2); a part that names a
+    number unsurely makes the whole answer unsure."""
+    readings = [read_count(part) for part in parts]
+    for count, reason in readings:
+        if reason is not None:
+            return None, reason
+    counts = [count for count, _reason in readings if count is not None]
+    return (max(counts), None) if counts else (None, None)
+
+
+def _count_value(token: str | None) -> int:
+    if token is None:
+        return 0
+    if token[0].isdigit():
+        return int(float(token)) if len(token) < 30 else MAX_COUNT + 1
+    return _SURE_NUMBER_WORDS[token]
+
+
+def _count_problem(value: str) -> str | None:
+    """What makes a head count that names a number unreadable for sure; None when nothing does."""
+    if _NEGATIVE.search(value):
+        return "is negative"
+    if _SCIENTIFIC.search(value):
+        return "is written in scientific notation"
+    if _FRACTION.search(value):
+        return "is not a whole number"
+    if _HEDGED.search(value) and (_numbers(value) or re.search(r"\d", value)):
+        return "is hedged or negated (e.g. \"not\", \"maybe\", \"?\")"
+    return None
 
 
 _MONTHS = re.compile(r"(\d+(?:[.,]\d+)?|\w+)\s*(?:months?|mos?)\b")
@@ -404,6 +497,9 @@ def parse_years(text: object) -> float | None:
 
 
 # --- timestamps -------------------------------------------------------------------------------
+
+MIN_YEAR, MAX_YEAR = 1970, 2200
+"""A submission time outside these years is a typo (or hostile): reported and left blank."""
 
 # "GMT+3" at the end of a timestamp means three hours ahead of UTC; dateutil reads it the
 # POSIX way (three hours behind), so the suffix is taken off and applied here.
@@ -469,7 +565,7 @@ def parse_timestamp(text: object, *, dayfirst: bool = False) -> str | None:
         stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     elif offset is not None:
         stamp = stamp - dt.timedelta(minutes=offset)
-    if not 1970 <= stamp.year <= 2200:
+    if not MIN_YEAR <= stamp.year <= MAX_YEAR:
         return None
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -489,7 +585,10 @@ def _parse_known_formats(body: pd.Series, present: pd.Series, dayfirst: bool) ->
             break
         attempt = pd.to_datetime(body[todo], format=fmt, errors="coerce", utc=True)
         ok = attempt.notna()
-        parsed.loc[attempt.index[ok]] = attempt[ok]
+        if ok.any():  # a year past 2262 or before 1677 comes back in another unit: left to the checks below
+            years = attempt.dt.year
+            ok &= (years >= MIN_YEAR) & (years <= MAX_YEAR)
+        parsed.loc[attempt.index[ok]] = attempt[ok].dt.as_unit("ns")
         todo.loc[attempt.index[ok]] = False
     return parsed
 
@@ -553,7 +652,7 @@ def parse_timestamp_values(values: Sequence[object], codes: np.ndarray, *,
         dayfirst = _order_decides(body, present, np.asarray(codes), default=dayfirst_default)
     parsed = _parse_known_formats(body, present, dayfirst)
     shifted = parsed - pd.to_timedelta(offset.where(has_suffix & parsed.notna(), 0), unit="min")
-    good = shifted.notna() & (shifted.dt.year >= 1970) & (shifted.dt.year <= 2200)
+    good = shifted.notna() & (shifted.dt.year >= MIN_YEAR) & (shifted.dt.year <= MAX_YEAR)
     out.loc[good] = shifted[good].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     rest = present & ~good
     if rest.any():

@@ -14,10 +14,15 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import html
 import io
 import itertools
 import math
+import os
+import posixpath
 import re
+import stat
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +33,7 @@ import pandas as pd
 
 from mentorcli import headers as hdr
 from mentorcli import normalize as norm
+from mentorcli.availability import unreadable_answers
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import sha256_file
@@ -66,21 +72,25 @@ class RawTable:
     """Dates that read both ways are taken day-first (a semicolon CSV comes from a European Excel)."""
     blank: np.ndarray | None = field(default=None, repr=False)
     """Per row of ``frame``: True where every cell is empty or only whitespace (found while reading)."""
+    notes: list[str] = field(default_factory=list)
+    """What the coordinator should know about how the file was read (which sheet, ...): file warnings."""
+    row_errors: list[tuple[int, int | None, str]] = field(default_factory=list)
+    """(spreadsheet row, column, problem) for rows the reader found broken: errors, the row is not used."""
 
 
 def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
     """Read one signup file as text cells; ``MentorError`` naming the file when it cannot be read."""
     shown = str(path)
     path = Path(path)
-    if not path.exists():
-        raise MentorError("file not found", path=shown, hint="Check the path and the file name.")
-    if path.is_dir():
-        raise MentorError("is a folder, not a signup file", path=shown, hint="Name the CSV or XLSX file inside it.")
+    _require_regular_file(path, shown)
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
     except OSError as exc:
-        raise MentorError(f"cannot be opened ({exc.strerror})", path=shown) from None
+        raise MentorError(f"cannot be opened ({exc.strerror})", path=shown,
+                          hint="Check that the file exists and that you may read it.") from None
+    notes: list[str] = []
+    row_errors: list[tuple[int, int | None, str]] = []
     if not head:
         raise MentorError("is empty", path=shown, hint="Export the form responses again (CSV or XLSX).")
     suffix = path.suffix.lower()
@@ -92,9 +102,9 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
                 hint="Open it in Excel, remove the password (File > Info > Protect Workbook) and save a copy, "
                      "or export the responses as CSV.",
             )
-        rows, sheet_name, sheets = _read_workbook(path, shown, sheet, head)
+        rows, sheet_name, sheets = _read_workbook(path, shown, sheet, head, notes)
     elif head.startswith(ZIP_MAGIC):
-        rows, sheet_name, sheets = _read_workbook(path, shown, sheet, head)
+        rows, sheet_name, sheets = _read_workbook(path, shown, sheet, head, notes)
     elif suffix in WORKBOOK_SUFFIXES:
         kind = "plain text" if _looks_like_text(head) else "not a spreadsheet"
         raise MentorError(
@@ -102,7 +112,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
             hint="Open it in a spreadsheet program and save it as .xlsx, or, if it is a CSV export, rename it to .csv.",
         )
     else:
-        rows, delimiter = _read_csv(path, shown)
+        rows, delimiter, row_errors = _read_csv(path, shown)
         sheet_name, sheets = "", []
     try:
         headers, data, first_row, blank = _split_header(rows, shown, sheet_name)
@@ -114,7 +124,31 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
         raise
     european = delimiter == ";"
     return RawTable(shown, sheet_name, headers, data, first_row, sha256_file(path), dayfirst_hint=european,
-                    blank=blank)
+                    blank=blank, notes=notes, row_errors=row_errors)
+
+
+def _require_regular_file(path: Path, shown: str) -> None:
+    """A clear line at once for what is not a signup file: missing, a folder, a FIFO (opening one
+    would wait for a writer forever), a device such as /dev/zero (it never ends), a socket.
+    ``os.stat`` looks at the file's type without opening it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise MentorError("file not found", path=shown, hint="Check the path and the file name.") from None
+    except OSError as exc:
+        raise MentorError(f"cannot be opened ({exc.strerror})", path=shown,
+                          hint="Check the path and that you may read it.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise MentorError("is a folder, not a signup file", path=shown, hint="Name the CSV or XLSX file inside it.")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "a special file")
+        raise MentorError(f"is {kind}, not a signup file", path=shown,
+                          hint="Save the form responses to a file (CSV or XLSX) and name that file.")
+    if not os.access(path, os.R_OK):
+        raise MentorError("cannot be opened (permission denied)", path=shown,
+                          hint="Check that you may read the file (its permissions).")
 
 
 def _is_encrypted_ole(path: Path) -> bool:
@@ -131,28 +165,45 @@ def _looks_like_text(data: bytes) -> bool:
     return control <= len(sample) * 0.005
 
 
-def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes) -> tuple[list[list[object]], str, list[str]]:
+def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes,
+                   notes: list[str]) -> tuple[list[list[object]], str, list[str]]:
     """The rows of one sheet as the reader gives them: calamine first (fast; the engine of
     ``pandas.read_excel(engine="calamine")``, used directly to skip pandas' per-cell conversion),
-    openpyxl when calamine cannot. Cells become text later, a column at a time (``_text_grid``)."""
+    openpyxl when calamine cannot. Cells become text later, a column at a time (``_text_grid``).
+
+    A ZIP workbook is checked before either reader inflates it: a declared size past the limit
+    (a zip bomb) and a sheet whose cells span far more than its content (one stray cell at
+    XFD1048576 makes calamine allocate the whole rectangle, 512 GB, and abort) are refused.
+    Without ``--sheet`` the first visible worksheet is read, and a note says so when there are others.
+    """
+    archive_parts = _check_zip_sizes(path, shown) if head.startswith(ZIP_MAGIC) else None
     book = None
+    visible: list[str] | None = None
     try:
         from python_calamine import CalamineWorkbook
 
         book = CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)
-    except Exception:  # calamine's errors are not one class; any failure here means "cannot read"
+        visible = _visible_worksheets(book)
+    except BaseException as error:  # calamine's errors are not one class; any failure means "cannot read"
+        if not _is_reader_failure(error):
+            raise
         names = _openpyxl_sheet_names(path, shown, head)
     if not names:
         raise MentorError("has no sheets", path=shown, hint="Export the form responses again.")
-    sheet_name = _pick_sheet(names, sheet, shown)
+    sheet_name = _pick_sheet(names, sheet, shown, visible)
+    if sheet is None:
+        notes.extend(_sheet_notes(names, visible, sheet_name))
+    if archive_parts is not None:
+        _check_sheet_extent(path, shown, archive_parts, sheet_name)
     try:
         if book is None:
             raise ValueError("calamine could not open the workbook")
         rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         return rows, sheet_name, names
-    except Exception:  # fall back to openpyxl below; it gives the message
-        pass
+    except BaseException as error:  # fall back to openpyxl below; it gives the message
+        if not _is_reader_failure(error):
+            raise
     frame = None
     if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(ZIP_MAGIC):
         try:
@@ -165,6 +216,171 @@ def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes) -> tu
             hint="Open it in a spreadsheet program and save it again, or download the responses again.",
         )
     return [list(row) for row in frame.itertuples(index=False, name=None)], sheet_name, names
+
+
+def _is_reader_failure(error: BaseException) -> bool:
+    """Whether calamine failed on this file: one of its errors, or a Rust panic (pyo3 raises that as
+    a BaseException subclass, which ``except Exception`` would let through as a traceback)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
+
+
+def _visible_worksheets(book: object) -> list[str] | None:
+    """The names of the visible worksheets (not hidden, not chart sheets), or None when unknown."""
+    try:
+        from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+        return [m.name for m in book.sheets_metadata  # type: ignore[attr-defined]
+                if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
+    except (ImportError, AttributeError):  # an older calamine without metadata: every sheet counts as visible
+        return None
+
+
+def _sheet_notes(names: Sequence[str], visible: Sequence[str] | None, read: str) -> list[str]:
+    """A file warning naming the sheet read when the workbook has others (saying which are hidden)."""
+    if len(names) < 2:
+        return []
+    hidden = set(names) - set(visible) if visible is not None else set()
+    others = ", ".join(repr(n) + (" (hidden)" if n in hidden else "") for n in names if n != read)
+    skipped = f"the first sheet {names[0]!r} is hidden, so " if names[0] != read and names[0] in hidden else ""
+    return [f"{skipped}sheet {read!r} was read; the workbook also has {others}: choose another with --sheet"]
+
+
+# --- workbooks that would take more than the machine has ----------------------------------------------
+
+MAX_UNPACKED_BYTES = 2 << 30
+"""What all the parts of a workbook may declare unpacked (a 1,000,000-row export is about 1 GB)."""
+MAX_PART_RATIO = 400
+"""Unpacked / packed for a part of more than ``SUSPECT_PART_BYTES``: a real sheet packs about 5-20 times."""
+SUSPECT_PART_BYTES = 64 << 20
+MAX_SHEET_CELLS = 60_000_000
+"""Rows x columns a sheet's cells may span: calamine allocates that rectangle, 32 bytes a cell (~2 GB)."""
+_SCAN_CHUNK = 1 << 20
+_FAR_REF = re.compile(rb' r="(?:[A-Z]{2,3}\d|[A-Z]{1,3}\d{6})')
+_WIDE_REF = re.compile(rb' r="([A-Z]{2,3})\d')
+_FAR_ROW = re.compile(rb' r="[A-Z]{1,3}(\d{6,})"')
+_ROW_TAG = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_SHEET_TAG = re.compile(rb"<sheet\b[^>]*>")
+_TAG_NAME = re.compile(rb'\bname="([^"]*)"')
+_TAG_RID = re.compile(rb'\b(?:\w+:)?id="([^"]*)"')
+_RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*>")
+_REL_ID = re.compile(rb'\bId="([^"]*)"')
+_REL_TARGET = re.compile(rb'\bTarget="([^"]*)"')
+
+
+def _check_zip_sizes(path: Path, shown: str) -> dict[str, zipfile.ZipInfo]:
+    """The parts of a ZIP workbook by name, once their declared sizes are known to be readable.
+
+    A zip bomb (a few kB that unpack to gigabytes) is refused here, from the sizes the archive
+    declares, before anything is inflated. A damaged archive is left to the readers' message.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return {}
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise MentorError(
+            f"is refused: it would unpack to {total / (1 << 30):,.1f} GB, more than the "
+            f"{MAX_UNPACKED_BYTES >> 30} GB a signup workbook may take (a damaged file or a zip bomb)", path=shown,
+            hint="Export the form responses again, or as CSV.")
+    for info in infos:
+        if info.file_size > SUSPECT_PART_BYTES and info.file_size > MAX_PART_RATIO * max(info.compress_size, 1):
+            raise MentorError(
+                f"is refused: its part {info.filename!r} would unpack {info.file_size // max(info.compress_size, 1):,} "
+                "times larger than it is stored, which no real spreadsheet does (a zip bomb?)", path=shown,
+                hint="Export the form responses again, or as CSV.")
+    return {info.filename: info for info in infos}
+
+
+def _check_sheet_extent(path: Path, shown: str, parts: Mapping[str, zipfile.ZipInfo], sheet: str) -> None:
+    """Refuse an XLSX sheet whose cells span a rectangle far larger than the machine can hold.
+
+    The sheet's XML is inflated a chunk at a time (never whole) and only looked at for cell
+    references with a column of two or three letters, or a row of six digits or more, and for
+    its last row: a sheet of ordinary width and under 100,000 rows costs one pass of ``re``
+    finding nothing. The inflated size is counted too, so a part that lies about its size
+    stops at the limit.
+    """
+    part = _sheet_part(path, parts, sheet)
+    if part is None:
+        return
+    max_col, max_row, unpacked = 26, 0, 0
+    carry = b""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+            while chunk := stream.read(_SCAN_CHUNK):
+                unpacked += len(chunk)
+                if unpacked > MAX_UNPACKED_BYTES:
+                    raise MentorError(f"is refused: sheet {sheet!r} unpacks to more than its declared size and "
+                                      f"more than {MAX_UNPACKED_BYTES >> 30} GB (a damaged file or a zip bomb)",
+                                      path=shown, hint="Export the form responses again, or as CSV.")
+                buffer = carry + chunk
+                if _FAR_REF.search(buffer):  # rare: only then is it worth collecting the references
+                    for letters in set(_WIDE_REF.findall(buffer)):
+                        max_col = max(max_col, _column_number(letters))
+                    far = _FAR_ROW.findall(buffer)
+                    if far:
+                        max_row = max(max_row, max(int(row[:9]) for row in far))
+                last = _ROW_TAG.match(buffer, max(buffer.rfind(b"<row "), 0))
+                if last:
+                    max_row = max(max_row, int(last.group(1)[:9]))
+                carry = buffer[-64:]
+    except MentorError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, RuntimeError, NotImplementedError):
+        return  # damaged: the readers say so
+    cells = max_col * max(max_row, 1)
+    if cells > MAX_SHEET_CELLS:
+        raise MentorError(
+            f"sheet {sheet!r} has cells as far as column {_column_letters(max_col)} and row {max_row:,}, far beyond "
+            f"what it can hold in memory ({cells:,} cells; the limit is {MAX_SHEET_CELLS:,})", path=shown,
+            hint="Delete the stray cells below and to the right of the answers (or copy the answers to a new "
+                 "sheet), save, and try again.")
+
+
+def _sheet_part(path: Path, parts: Mapping[str, zipfile.ZipInfo], sheet: str) -> str | None:
+    """The ZIP part holding an XLSX sheet's cells, found through workbook.xml and its relationships."""
+    if "xl/workbook.xml" not in parts or "xl/_rels/workbook.xml.rels" not in parts:
+        return None
+    limit = 16 << 20  # both are small; a larger one is not read here
+    if parts["xl/workbook.xml"].file_size > limit or parts["xl/_rels/workbook.xml.rels"].file_size > limit:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml")
+            rels = archive.read("xl/_rels/workbook.xml.rels")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, RuntimeError, NotImplementedError):
+        return None
+    targets = {}
+    for tag in _RELATIONSHIP.findall(rels):
+        rel_id, found = _REL_ID.search(tag), _REL_TARGET.search(tag)
+        if rel_id and found:
+            targets[rel_id.group(1)] = found.group(1).decode("utf-8", "replace")
+    for tag in _SHEET_TAG.findall(workbook):
+        name, rel_id = _TAG_NAME.search(tag), _TAG_RID.search(tag)
+        if name and rel_id and html.unescape(name.group(1).decode("utf-8", "replace")) == sheet:
+            target = targets.get(rel_id.group(1))
+            if target is None:
+                return None
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            return part if part in parts else None
+    return None
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _openpyxl_sheet_names(path: Path, shown: str, head: bytes) -> list[str]:
@@ -198,9 +414,10 @@ def _openpyxl_sheet_names(path: Path, shown: str, head: bytes) -> list[str]:
     )
 
 
-def _pick_sheet(names: Sequence[str], wanted: str | None, shown: str) -> str:
+def _pick_sheet(names: Sequence[str], wanted: str | None, shown: str, visible: Sequence[str] | None = None) -> str:
+    """The sheet named by ``--sheet`` (name, any case, or number); without it the first visible worksheet."""
     if wanted is None:
-        return names[0]
+        return visible[0] if visible else names[0]
     for name in names:
         if name == wanted:
             return name
@@ -237,28 +454,104 @@ def _row_text(row: Iterable[object]) -> list[str]:
     return [value if type(value) is str else _cell_text(value) for value in row]
 
 
-def _decode(data: bytes, shown: str) -> str:
-    """Text of a CSV export: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, else latin-1."""
+NOT_IN_ENCODING = "\ufffd"
+"""Marks, in decoded text, a line that was not in the file's encoding (its row is then an error)."""
+
+
+def _decode(data: bytes, shown: str) -> tuple[str, bool]:
+    """Text of a CSV export, and whether some lines were not in the file's encoding.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252. Text is never guessed
+    into mojibake: a file that is neither (Shift-JIS, GBK, Cyrillic Windows-1251, ...) is
+    refused, and in a file that mixes UTF-8 lines with Windows-1252 lines the lines of the
+    minority are decoded as ASCII with ``NOT_IN_ENCODING`` for each other byte, so their rows
+    can be reported (see :func:`_lines_in_encoding`).
+    """
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        body = data[len(codecs.BOM_UTF8):]
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            return _lines_in_encoding(body, "utf-8"), True
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
+        try:
+            return data.decode("utf-16"), False
+        except UnicodeDecodeError:
+            raise MentorError("is not valid UTF-16 text although it starts like it (a damaged file)", path=shown,
+                              hint="Export the form responses again, as CSV UTF-8 or XLSX.") from None
     if not _looks_like_text(data[:1 << 16]):
         raise MentorError("is not a text or spreadsheet file (binary content)", path=shown,
                           hint="Export the form responses as CSV or XLSX.")
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8_lines = legacy_lines = 0
+    for line in lines:
+        if not line.isascii():
+            if _is_utf8(line):
+                utf8_lines += 1
+            else:
+                legacy_lines += 1
+    if utf8_lines > legacy_lines:
+        return _lines_in_encoding(data, "utf-8"), True
+    legacy = b"\n".join(line for line in lines if not _is_utf8(line)) if utf8_lines else data
+    if _looks_double_byte(legacy):
+        raise MentorError(
+            "is not UTF-8 or Windows-1252 text: it looks like another encoding (Shift-JIS, GBK, Big5, "
+            "Windows-1251, ...), and reading it as either would garble the names", path=shown,
+            hint="Save it again as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) and use that file.")
+    try:
+        legacy.decode("cp1252")
+    except UnicodeDecodeError:
+        raise MentorError(
+            "is not UTF-8 or Windows-1252 text (it has bytes neither uses), and reading it would garble the names",
+            path=shown, hint="Save it again as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) and use that file.",
+        ) from None
+    if utf8_lines:
+        return _lines_in_encoding(data, "cp1252"), True
+    return data.decode("cp1252"), False
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines_in_encoding(data: bytes, encoding: str) -> str:
+    """Each line decoded in ``encoding`` when it is valid UTF-8 exactly when ``encoding`` is UTF-8;
+    the other lines keep their ASCII and get ``NOT_IN_ENCODING`` for every other byte."""
+    utf8 = encoding == "utf-8"
+    out = []
+    for line in data.split(b"\n"):
+        if line.isascii() or _is_utf8(line) == utf8:
+            out.append(line.decode(encoding))
+        else:
+            out.append(line.decode("ascii", errors="replace"))
+    return "\n".join(out)
+
+
+def _looks_double_byte(data: bytes) -> bool:
+    """Whether the bytes above 127 come in runs, as in double-byte encodings (Shift-JIS, GBK, Big5)
+    and in other alphabets (Cyrillic, Greek), rather than one accented letter at a time as in
+    Western European text."""
+    high = np.frombuffer(data, dtype=np.uint8) >= 0x80
+    count = int(high.sum())
+    if count < 4:
+        return False
+    runs = int((high[1:] & high[:-1]).sum())
+    return runs >= 0.3 * count
 
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first records most consistently (comma, semicolon, tab, pipe)."""
     csv.field_size_limit(1 << 30)
     sample = text[: 1 << 20]
-    best, best_score = ",", (False, 0.0, 0)
+    best, best_score = ",", (False, False, 0.0, 0)
     for delimiter in (",", ";", "\t", "|"):
         try:
             records = []
@@ -274,24 +567,89 @@ def _sniff_delimiter(text: str) -> str:
         body = records[1:-1] if len(records) > 2 else records[1:]  # the last sampled record may be cut off
         exact = sum(1 for n in body if n == width) / len(body) if body else 1.0
         at_least = sum(1 for n in body if n >= width) / len(body) if body else 1.0
-        score = (width > 1 and at_least >= 0.8, exact, width)
+        score = (width > 1 and at_least >= 0.8, width > 1, exact, width)  # a header split in two beats none
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _read_csv(path: Path, shown: str) -> tuple[list[list[str]], str]:
+def _read_csv(path: Path, shown: str) -> tuple[list[list[str]], str, list[tuple[int, int | None, str]]]:
+    """The records of a CSV file, its delimiter, and the records a stray quote broke (see
+    :func:`_swallowed_rows`)."""
     csv.field_size_limit(1 << 30)  # a cell may hold a whole image as a data: URI
     data = path.read_bytes()
-    text = _decode(data, shown)
+    text, mixed = _decode(data, shown)
     if not text.strip():
         raise MentorError("is empty", path=shown, hint="Export the form responses again (CSV or XLSX).")
     delimiter = _sniff_delimiter(text)
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), delimiter
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise MentorError(f"is not a readable CSV ({exc})", path=shown,
                           hint="Export the form responses again as CSV or XLSX.") from None
+    problems = _swallowed_rows(text, rows, delimiter)
+    if mixed:
+        problems += _rows_not_in_encoding(rows)
+    return rows, delimiter, problems
+
+
+MIXED_ENCODING_PROBLEM = ("has text in another encoding than the rest of the file (UTF-8 mixed with "
+                          "Windows-1252?); the row is not used: save the file again as CSV UTF-8")
+
+
+def _rows_not_in_encoding(rows: list[list[str]]) -> list[tuple[int, int | None, str]]:
+    """Rows holding a line that was not in the file's encoding (see :func:`_decode`): errors."""
+    problems: list[tuple[int, int | None, str]] = []
+    for index, record in enumerate(rows):
+        for column, cell in enumerate(record):
+            if NOT_IN_ENCODING in cell:
+                problems.append((index + 1, column, MIXED_ENCODING_PROBLEM))
+                break
+    return problems
+
+
+def _swallowed_rows(text: str, rows: list[list[str]], delimiter: str) -> list[tuple[int, int | None, str]]:
+    """Records where a quote that is never closed (or closed far later) swallowed the lines after it.
+
+    ``"Ann,Mentor`` opens a quoted cell that runs on over the next lines up to the next quote,
+    maybe the end of the file: every signup on those lines vanishes into one cell. Multi-line
+    answers are normal, so a cell counts as swallowed lines only when a line inside it looks
+    like a record of its own: split by the delimiter into as many cells as the header has (less
+    one), or into two or more with an email address among them. Nothing is looked at when the
+    file has no more lines than records (no cell spans lines), which is the usual case.
+    """
+    breaks = text.count("\n") or text.count("\r")
+    if breaks <= len(rows) or not rows:
+        return []
+    width = max(len(rows[0]), 2)
+    problems: list[tuple[int, int | None, str]] = []
+    line = 1  # the physical line each record starts on
+    for index, record in enumerate(rows):
+        spans = sum(cell.count("\n") for cell in record) if any("\n" in cell for cell in record) else 0
+        if spans:
+            cell_line = line
+            for column, cell in enumerate(record):
+                inner = cell.split("\n")
+                if len(inner) > 1 and _looks_like_records(inner[1:], delimiter, width):
+                    first, last = cell_line + 1, cell_line + len(cell.rstrip("\r\n").split("\n")) - 1
+                    message = (f"an unmatched quote (\") in this row swallowed lines {first}..{last} of the file "
+                               "into one cell; this row and those lines are not used: remove or close the quote "
+                               "in the file")
+                    problems.append((index + 1, column, message))
+                cell_line += cell.count("\n")
+        line += 1 + spans
+    return problems
+
+
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _looks_like_records(lines: list[str], delimiter: str, width: int) -> bool:
+    for line in lines:
+        cells = line.split(delimiter)
+        if len(cells) >= max(width - 1, 3) or (len(cells) >= 2 and any(_EMAIL_LIKE.fullmatch(c.strip()) for c in cells)):
+            return True
+    return False
 
 
 def _split_header(rows: Sequence[Sequence[object]], shown: str,
@@ -718,7 +1076,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
     n = cells.n
     sources = mapping.sources
     report = _Rows(table, mapping)
-    for note in mapping.notes:
+    for note in [*table.notes, *mapping.notes]:
         report.add(None, None, "warning", note)
 
     blank = table.blank
@@ -726,7 +1084,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
         blank = table.frame.apply(lambda c: c.astype(str).str.strip() == "").all(axis=1).to_numpy()
     for position in _problem_rows(blank):
         report.add(position, None, "warning", "blank row; skipped")
-    usable = ~blank
+    usable = ~blank & ~_read_errors(table, report)
 
     names = _field_text(cells, sources["name"])
     emails = _field_text(cells, sources["email"]).map(str.lower)
@@ -757,15 +1115,20 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
                        "no consent to share their details; the row is not used")
         excluded |= no_consent
 
-    keep = usable & ~excluded
+    excluded |= _conflicting_copies(cells, sources, usable & ~excluded, report)
+    capacity, wants, bad_count = _counts(cells, sources, roles, usable & ~excluded, config, report)
+    keep = usable & ~excluded & ~bad_count
     out: dict[str, _Coded | np.ndarray] = {"name": names, "email": emails, "role": roles}
     for name in LIST_FIELDS:
         out[name] = _list_values(cells, sources[name], name, config) if name in sources else _Coded.constant((), n)
+    availability = out["availability"]
+    if "availability" in sources and isinstance(availability, _Coded):
+        _warn_unreadable_availability(availability, sources["availability"], keep, config, report)
     for name in TEXT_FIELDS:
         out[name] = _field_text(cells, sources[name]) if name in sources else _Coded.constant("", n)
     out["experience"] = _experience(cells, sources.get("experience"), keep, report)
     out["timezone"] = _timezones(cells, sources.get("timezone"), keep, report)
-    out["capacity"], out["wants"] = _counts(cells, sources, roles, keep, config, report)
+    out["capacity"], out["wants"] = capacity, wants
     out["timestamp"] = _timestamps(cells, sources.get("timestamp"), keep, report, dayfirst=table.dayfirst_hint)
     out["source_file"] = _Coded.constant(table.path, n)
     out["source_sheet"] = _Coded.constant(table.sheet, n)
@@ -825,6 +1188,73 @@ def _validate_whole(address: str) -> bool:
     return True
 
 
+IDENTITY_FIELDS = ("email", "name", "role")
+
+
+def _conflicting_copies(cells: _Cells, sources: Mapping[str, hdr.Source], keep: np.ndarray,
+                        report: _Rows) -> np.ndarray:
+    """Rows that answer one question in two columns of the same header with different answers.
+
+    Forms with branches repeat a question under the same header and each person answers one
+    copy, so the first answered copy is used. When a row answers two copies differently, using
+    the first would drop the other silently: for the person's email, name or role the row is
+    not used (an error: a guess could send mail to the wrong person), for any other field it is
+    a warning. Returns the rows that are not used.
+    """
+    unusable = np.zeros(cells.n, dtype=bool)
+    for field_name, source in sources.items():
+        for group in source.groups:
+            if len(group) < 2:
+                continue
+            conflict = keep & _copies_differ(cells.grid[:, list(group)])
+            error = field_name in IDENTITY_FIELDS
+            for position in _problem_rows(conflict):
+                report.add(position, group[0], "error" if error else "warning",
+                           f"answered differently in {len(group)} columns with this same header "
+                           f"(columns {', '.join(_column_letters(c + 1) for c in group)}); "
+                           + ("the row is not used: keep one answer in the file" if error else
+                              "the first answer is used, the others are ignored"))
+            if error:
+                unusable |= conflict
+    return unusable
+
+
+def _copies_differ(block: np.ndarray) -> np.ndarray:
+    """Per row of a block of same-header text columns: whether two answered cells differ (ignoring
+    case, accents and spacing). Only rows with more than one non-empty cell are looked at."""
+    filled = block != ""
+    differ = np.zeros(block.shape[0], dtype=bool)
+    for row in np.flatnonzero(filled.sum(axis=1) > 1).tolist():
+        answers = {norm.fold(value) for value in block[row].tolist()} - {""}
+        differ[row] = len(answers) > 1
+    return differ
+
+
+def _read_errors(table: RawTable, report: _Rows) -> np.ndarray:
+    """The rows the reader found broken (a CSV quote that swallowed the rows after it): errors."""
+    unusable = np.zeros(len(table.frame), dtype=bool)
+    for row, column, message in table.row_errors:
+        position = row - table.first_row
+        if 0 <= position < len(unusable):
+            report.add(position, column, "error", message)
+            unusable[position] = True
+    return unusable
+
+
+def _warn_unreadable_availability(answers: _Coded, source: hdr.Source, keep: np.ndarray, config: Config,
+                                  report: _Rows) -> None:
+    """A warning on each row with an availability answer that gives no window ("never", "25:00-26:00",
+    an emoji): it is ignored when scoring, and the coordinator should know. Once per distinct answer list."""
+    unreadable = answers.map(lambda options: len(unreadable_answers(options, config)))  # type: ignore[arg-type]
+    counts = np.asarray(unreadable.values, dtype=np.int64)[unreadable.codes] if unreadable.values else np.zeros(0)
+    for position in _problem_rows(keep & (counts > 0)):
+        count = int(counts[position])
+        which = "an availability answer gives" if count == 1 else f"{count} availability answers give"
+        report.add(position, _first_column(source), "warning",
+                   f"{which} no day or time the tool can read (write e.g. Mon-Fri 18:00-21:00 or "
+                   "weekday evenings, or map the answer in [availability]); ignored")
+
+
 def _experience(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, report: _Rows) -> np.ndarray:
     """Years of experience per row (NaN where unanswered or not understood, which is reported)."""
     if source is None:
@@ -851,23 +1281,31 @@ def _timezones(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, repor
     return zones.map(lambda z: "" if z is None else z)
 
 
-def _count_outcome(count: int | None, name: str, default: int, limit: int, noun: str) -> tuple[int, str | None]:
-    """The head count used for an answered count, and the warning that goes with it (if any)."""
+def _count_outcome(answer: tuple[int | None, str | None], name: str, default: int, limit: int,
+                   noun: str) -> tuple[int, str | None, bool]:
+    """The head count used for an answered count, what to say about it (if anything), and whether
+    that is an error (the row is not used: a count the tool cannot read for sure is never guessed)."""
+    count, reason = answer
+    if reason is not None:
+        return default, (f"the number of {noun} {reason}; the row is not used "
+                         f"(write a whole number such as {default} in the file)"), True
     if count is None:
-        return default, f"number of {noun} not understood; the default {default} is used"
+        return default, f"number of {noun} not understood; the default {default} is used", False
     if count > limit:
-        return limit, f"more {noun} than the limit of {limit}; {limit} is used ([signups] max_{name})"
+        return limit, f"more {noun} than the limit of {limit}; {limit} is used ([signups] max_{name})", False
     if name == "wants" and count < 1:
-        return default, f"asks for no {noun}; the default {default} is used"
-    return count, None
+        return default, f"asks for no {noun}; the default {default} is used", False
+    return count, None, False
 
 
 def _counts(cells: _Cells, sources: Mapping[str, hdr.Source], roles: _Coded, keep: np.ndarray, config: Config,
-            report: _Rows) -> tuple[np.ndarray, np.ndarray]:
-    """Capacity for mentors and wants for mentees: defaults, and the config's limits with a warning."""
+            report: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Capacity for mentors and wants for mentees: defaults, and the config's limits with a warning;
+    and the rows whose count cannot be read for sure (an error: they are not used)."""
     n = cells.n
     settings = config.signups
     result = {}
+    unusable = np.zeros(n, dtype=bool)
     for name, sides, default, limit, noun in (
         ("capacity", ("mentor", "both"), settings.default_capacity, settings.max_capacity, "mentees"),
         ("wants", ("mentee", "both"), settings.default_wants, settings.max_wants, "mentors"),
@@ -877,18 +1315,20 @@ def _counts(cells: _Cells, sources: Mapping[str, hdr.Source], roles: _Coded, kee
         source = sources.get(name)
         if source is not None:
             text = _field_text(cells, source)
-            outcome = text.map(norm.parse_count).map(
-                lambda count, nm=name, d=default, lim=limit, nn=noun: _count_outcome(count, nm, d, lim, nn))
+            outcome = text.map(norm.read_count).map(
+                lambda answer, nm=name, d=default, lim=limit, nn=noun: _count_outcome(answer, nm, d, lim, nn))
             counted = applies & keep & ~text.empty()
-            warned = counted & outcome.test(lambda o: o[1] is not None)
+            said = counted & outcome.test(lambda o: o[1] is not None)
             column = _first_column(source)
-            for position in _problem_rows(warned):
-                report.add(position, column, "warning", outcome.values[outcome.codes[position]][1])
+            for position in _problem_rows(said):
+                _used, message, error = outcome.values[outcome.codes[position]]  # type: ignore[misc]
+                report.add(position, column, "error" if error else "warning", message)
+            unusable |= counted & outcome.test(lambda o: o[2])  # type: ignore[index]
             used = outcome.map(lambda o: o[0]).numbers(np.int64)
             values[counted] = used[counted]
         values[~applies] = 0
         result[name] = values
-    return result["capacity"], result["wants"]
+    return result["capacity"], result["wants"], unusable
 
 
 def _timestamps(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, report: _Rows, *,
@@ -900,7 +1340,7 @@ def _timestamps(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, repo
     stamps = _Coded(text.codes, norm.parse_timestamp_values(text.values, text.codes, dayfirst_default=dayfirst))
     unreadable = keep & stamps.test(lambda stamp: stamp is None)
     for position in _problem_rows(unreadable):
-        report.add(position, _first_column(source), "warning", "timestamp not understood; left blank")
+        report.add(position, _first_column(source), "warning", f"timestamp not understood or not between {norm.MIN_YEAR} and {norm.MAX_YEAR}; left blank")
     return stamps.map(lambda stamp: "" if stamp is None else stamp)
 
 

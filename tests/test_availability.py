@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mentorcli.availability import Window, parse_time_range, parse_window_spec, weekly_utc_mask, windows_for
+from mentorcli.availability import (
+    Window,
+    parse_time_range,
+    parse_window_spec,
+    unreadable_answers,
+    weekly_utc_mask,
+    windows_for,
+)
 from mentorcli.config import Config, config_from_dict
 from mentorcli.model import make_people
 
@@ -130,3 +137,14 @@ def test_distinct_answers_reads_every_cell_as_itself_in_order_of_first_appearanc
     codes, combinations = distinct_answers(pd.Series(["a", "a", "b", "b"]), pd.Series(["x", "y", "x", "x"]))
     assert codes.tolist() == [0, 1, 2, 2]
     assert combinations == [("a", "x"), ("a", "y"), ("b", "x")]
+
+
+@pytest.mark.parametrize("answer", ["never", "25:00-26:00", "Mon 25:00-26:00", "\U0001F600", "9:60-10:00", "ask me"])
+def test_answers_without_a_window_are_listed_as_unreadable(answer) -> None:
+    config = Config()
+    assert unreadable_answers([answer, "Weekday evenings", "Mon 18:00-19:00", "weekends "], config) == [answer]
+
+
+def test_a_mapped_answer_counts_by_the_windows_of_its_mapping() -> None:
+    config = config_from_dict({"availability": {"Whenever": "Mon-Fri 09:00-17:00"}})
+    assert unreadable_answers(["whenever", "never"], config) == ["never"]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 import xlsxwriter
 
@@ -16,7 +20,8 @@ from mentorcli.config import Config, load_config
 DATA = Path(__file__).parent / "data"
 """password-protected.xlsx: a one-row workbook encrypted with msoffcrypto-tool 6.1 (password "mentor"), a real
 Office encrypted package; signups-small.ods / .xls: LibreOffice 7 conversions of a three-row xlsxwriter workbook."""
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 GOOD_HEADER = "Timestamp,Email Address,Full name,Are you a mentor or a mentee?,Time zone\n"
 
 
@@ -59,14 +64,39 @@ def broken_files(folder: Path) -> dict[str, Path]:
     with zipfile.ZipFile(files["zip archive"], "w") as archive:
         archive.writestr("readme.txt", "not a workbook")
     files["folder"] = folder
+    files["device"] = Path("/dev/zero")
+    files["fifo"] = folder / "signups-pipe.csv"
+    os.mkfifo(files["fifo"])
+    files["zip bomb"] = zip_bomb(folder / "bomb.xlsx", declared=3 << 30)
+    files["zip bomb part"] = zip_bomb(folder / "bomb-part.xlsx", declared=100 << 20)
+    files["shift-jis"] = folder / "shift-jis.csv"
+    files["shift-jis"].write_bytes("Email,Name,Role\na@example.org,山田 太郎,Mentor\nb@example.org,鈴木 花子,Mentee\n"
+                                   .encode("shift_jis"))
     return files
+
+
+def zip_bomb(path: Path, *, declared: int) -> Path:
+    """A workbook whose sheet part declares ``declared`` bytes unpacked (data left small): what a zip
+    bomb's directory says, without writing its gigabytes. Refused by the declared size, before inflating."""
+    a_workbook(path)
+    data = bytearray(path.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        if bytes(data[central + 46:central + 46 + len(name)]) == name:
+            data[central + 24:central + 28] = min(declared, 0xFFFFFFFE).to_bytes(4, "little")
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    return path
 
 
 EXPECTED_WORDS = {
     "empty": "is empty", "header only": "no signups", "not a workbook": "not a real .xlsx workbook",
     "truncated": "damaged or truncated", "binary junk": "binary content", "binary junk workbook": "not a real",
     "no email column": "no email column", "password-protected": "password-protected", "missing": "not found",
-    "zip archive": "not a workbook", "folder": "is a folder",
+    "zip archive": "not a workbook", "folder": "is a folder", "device": "is a device",
+    "fifo": "named pipe (FIFO)", "zip bomb": "would unpack to 3.0 GB", "zip bomb part": "times larger than it is stored",
+    "shift-jis": "not UTF-8 or Windows-1252",
 }
 
 
@@ -216,3 +246,112 @@ def test_help_has_an_example(cli, command):
     result = cli(command, "--help")
     assert result.exit_code == 0
     assert "Example: mentor " + command in result.stdout
+
+
+def run_check_in_a_subprocess(path: Path) -> subprocess.CompletedProcess:
+    """``mentor check`` in a process of its own, its address space capped at 4 GB: a native abort
+    (calamine allocating 512 GB for a stray cell) fails the test instead of killing pytest."""
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RUST_BACKTRACE": "0"}
+    return subprocess.run([sys.executable, "-m", "mentorcli", "check", str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, preexec_fn=cap_memory, check=False)
+
+
+def stray_cell_workbooks(folder: Path) -> dict[str, Path]:
+    from test_signups import hand_built_xlsx, sheet_xml
+
+    rows = [["Email Address", "Full name", "Role"], ["ada@example.org", "Ada", "Mentor"]]
+    book = openpyxl.Workbook()
+    book.active.title = "Form Responses 1"
+    for row in rows:
+        book.active.append(row)
+    book.active["XFD1048576"] = "x"
+    files = {"openpyxl": folder / "stray-openpyxl.xlsx"}
+    book.save(files["openpyxl"])
+    files["hand-built"] = hand_built_xlsx(folder / "stray.xlsx", sheet_xml(rows, extra_cells=[(1048576, "XFD1048576", "x")]))
+    files["lying dimension"] = hand_built_xlsx(folder / "stray-lie.xlsx", sheet_xml(
+        rows, extra_cells=[(3, "XFD1048576", "x")], dimension="A1:C2"))
+    files["far row, one letter"] = hand_built_xlsx(folder / "stray-row.xlsx", sheet_xml(
+        rows, extra_cells=[(1048576, "Z1048576", "x")]))
+    return files
+
+
+@pytest.mark.parametrize("kind", ["openpyxl", "hand-built", "lying dimension"])
+def test_a_stray_cell_at_xfd1048576_is_refused_in_one_line_not_a_native_abort(tmp_path, kind):
+    path = stray_cell_workbooks(tmp_path)[kind]
+    assert path.stat().st_size < 8_000
+    result = run_check_in_a_subprocess(path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert str(path) in lines[0] and "column XFD and row 1,048,576" in lines[0]
+
+
+def test_a_tall_narrow_sheet_is_within_bounds(tmp_path):
+    """26 columns x 1,048,576 rows is 27 million cells: read, not refused (a real 1M-row export is like it)."""
+    result = run_check_in_a_subprocess(stray_cell_workbooks(tmp_path)["far row, one letter"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_sheet_extent_limit_holds_at_its_exact_edge(tmp_path, monkeypatch):
+    from test_signups import hand_built_xlsx, sheet_xml
+
+    from mentorcli import signups
+    from mentorcli.errors import MentorError
+
+    rows = [["Email", "Name", "Role"], ["ada@example.org", "Ada", "Mentor"]]
+    path = hand_built_xlsx(tmp_path / "wide.xlsx", sheet_xml(rows, extra_cells=[(3, "AB3", "x")]))  # 28 x 3 cells
+    monkeypatch.setattr(signups, "MAX_SHEET_CELLS", 84)
+    assert len(signups.read_signups([path]).people) == 1
+    monkeypatch.setattr(signups, "MAX_SHEET_CELLS", 83)
+    with pytest.raises(MentorError, match="column AB and row 3"):
+        signups.read_signups([path])
+
+
+def test_zip_limits_hold_at_their_exact_edge(tmp_path, monkeypatch):
+    from mentorcli import signups
+    from mentorcli.errors import MentorError
+
+    path = a_workbook(tmp_path / "signups.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
+    monkeypatch.setattr(signups, "MAX_UNPACKED_BYTES", total)
+    assert len(signups.read_signups([path]).people) == 199
+    monkeypatch.setattr(signups, "MAX_UNPACKED_BYTES", total - 1)
+    with pytest.raises(MentorError, match="would unpack to"):
+        signups.read_signups([path])
+    monkeypatch.setattr(signups, "MAX_UNPACKED_BYTES", 2 << 30)
+    ratio = max(info.file_size / info.compress_size for info in infos if info.compress_size)
+    monkeypatch.setattr(signups, "SUSPECT_PART_BYTES", 0)
+    monkeypatch.setattr(signups, "MAX_PART_RATIO", ratio)  # the best-packed part packs exactly this many times: read
+    assert len(signups.read_signups([path]).people) == 199
+    monkeypatch.setattr(signups, "MAX_PART_RATIO", ratio * 0.999)
+    with pytest.raises(MentorError, match="times larger than it is stored"):
+        signups.read_signups([path])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file whatever its permissions")
+def test_an_unreadable_file_is_one_line(cli, tmp_path):
+    path = good_csv(tmp_path / "signups.csv", ["9/14/2026 10:00:00,ada@example.org,Ada,Mentor,London"])
+    path.chmod(0)
+    result = cli("check", path)
+    assert result.exit_code == 1 and str(path) in result.stderr and "permission" in result.stderr
+
+
+def test_problems_of_hostile_rows_reach_the_check_table_by_row(cli, tmp_path):
+    path = tmp_path / "signups.csv"
+    path.write_text(GOOD_HEADER
+                    + '9/14/2026 10:00:00,ada@example.org,"Ada Byron,Mentor,London\n'
+                    + '9/14/2026 10:05:00,alan@example.org,Alan "the" Turing,Mentee,London\n'
+                    + "9/14/2026 10:06:00,grace@example.org,Grace Hopper,Both,EST\n"
+                    + "1/1/2300 10:00:00,linus@example.org,Linus,Mentee,UTC\n", encoding="utf-8")
+    result = cli("check", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["participants"] == 2  # Grace, and Linus with his timestamp left blank
+    assert [(p["row"], p["severity"]) for p in data["problems"]] == [(2, "error"), (4, "warning")]
+    assert "lines 3..3" in data["problems"][0]["problem"]

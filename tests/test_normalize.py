@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 
+import numpy as np
 import pandas as pd
 import pytest
 from dateutil import parser as date_parser
@@ -315,3 +316,65 @@ def test_a_column_with_repeats_reads_like_each_timestamp():
     day_first = ["12/01/2024 10:00:00", "12/01/2024 10:00:00", "01/02/2024 09:00:00"]  # Dec 1 -> Jan 2 runs back
     assert norm.parse_timestamp_series(pd.Series(day_first)).tolist() == [
         "2024-01-12T10:00:00Z", "2024-01-12T10:00:00Z", "2024-02-01T09:00:00Z"]
+
+
+# --- hostile answers: head counts read for sure or not at all, bounded splitting, any year -----------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("2", 2), ("2.0", 2), ("two", 2), ("2 mentees", 2), ("Up to 3", 3), ("up to 3 mentees", 3), ("max 2", 2),
+    ("3 at most", 3), ("1-2", 2), ("2 or 3", 3), ("2;3", 3), ("2;xyz", 2), ("a mentor", 1), ("none", 0), ("0", 0),
+    ("10000", 10_000),
+])
+def test_head_counts_read_for_sure(text, expected):
+    assert norm.read_count(text) == (expected, None)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("-1", "negative"), ("-0", "negative"), ("minus two", "negative"), ("\u22122", "negative"), ("2;-1", "negative"),
+    ("1e9", "scientific"), ("1E3", "scientific"), ("1.5", "whole number"), ("2,5", "whole number"),
+    ("not more than 2?", "hedged or negated"), ("2?", "hedged or negated"), ("maybe 3", "hedged or negated"),
+    ("about 2", "hedged or negated"), ("1 (maybe 2)", "hedged or negated"), ("10001", "too large"),
+    ("9" * 40, "too large"), ("few", "cannot read for sure"), ("2 if I can", "cannot read for sure"),
+])
+def test_head_counts_that_cannot_be_read_for_sure_say_why_without_the_answer(text, reason):
+    count, why = norm.read_count(text)
+    assert count is None and reason in why and text not in why
+    assert norm.parse_count(text) is None
+
+
+@pytest.mark.parametrize("text", ["", "as many as needed", "lots", "not now"])
+def test_head_counts_without_a_number_fall_back_to_the_default(text):
+    assert norm.read_count(text) == (None, None)
+
+
+def test_splitting_a_one_megabyte_answer_keeps_every_rule():
+    """Was cubic with known options (36 kB: 30 s; 900 kB: past 8 GB) and quadratic for lower-case tails."""
+    known = ["Weekday evenings", "Management, coaching and feedback", "Weekends"]
+    text = ", ".join(["Weekday evenings", "Management, coaching and feedback", "Mon 9-10"] * 30_000)
+    assert len(text) > 1_000_000
+    assert norm.split_options(text, known=known) == ("Weekday evenings", "Management, coaching and feedback", "Mon 9-10")
+    tails = ", ".join(["Research"] + [f"analysis {i}" for i in range(100_000)])  # each lower-case piece joins
+    options = norm.split_options(tails, capitalised=True)
+    assert len(options) == 1 and len(options[0]) == len(tails)
+    brackets = ", ".join(f"Data (SQL, Python {i})" for i in range(40_000))
+    assert len(norm.split_options(brackets)) == 40_000
+    blanks = "English" + " " * 1_000_000 + "/ French" + "\t" * 1_000 + "and Spanish"
+    assert norm.split_options(blanks, free_text=True) == ("English", "French", "Spanish")
+
+
+def test_known_options_longer_than_the_answer_still_match():
+    assert norm.split_options("A, B, C", known=["A, B, C"]) == ("A, B, C",)
+    assert norm.split_options("X, A, B, C, Y", known=["A, B, C"]) == ("X", "A, B, C", "Y")
+
+
+@pytest.mark.parametrize("text", ["1/1/2300 10:00:00", "2300-01-01 10:00:00", "1600-01-01", "12/31/9999 23:59:59",
+                                  "2201-01-01 00:00:00", "1969-12-31 23:59:59", "1/1/1000 00:00:00 GMT+3"])
+def test_timestamps_outside_the_supported_years_are_unreadable_not_a_crash(text):
+    assert norm.parse_timestamp_values([text], np.arange(1)) == [None]
+    assert norm.parse_timestamp_values(["9/14/2026 10:00:00", text], np.arange(2)) == ["2026-09-14T10:00:00Z", None]
+    assert norm.parse_timestamp(text) is None
+
+
+def test_timestamps_at_the_edges_of_the_supported_years():
+    texts = ["1970-01-01 00:00:00", "2200-12-31 23:59:59", "1970-01-01 00:00:00 GMT+1"]
+    assert norm.parse_timestamp_values(texts, np.arange(3)) == ["1970-01-01T00:00:00Z", "2200-12-31T23:59:59Z", None]

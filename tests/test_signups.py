@@ -6,6 +6,9 @@ import csv
 import datetime as dt
 import io
 import math
+import os
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -743,3 +746,333 @@ def test_column_wise_reading_gives_what_each_row_gives(tmp_path):
     got = people[["source_row", "name", "email", "role", "goals", "timezone", "experience", "capacity"]]
     got = [[*r[:6], "nan" if math.isnan(r[6]) else r[6], r[7]] for r in got.values.tolist()]
     assert got == expected
+
+
+# --- hostile and unlucky files: nothing dropped silently, bounded work (issue 12, items 3 and 4) -----------
+
+HOSTILE_HEADER = ["Email", "Name", "Role"]
+
+
+def hand_built_xlsx(path: Path, sheet_xml: str, *, sheet="Signups") -> Path:
+    """The smallest XLSX calamine reads: the parts written by hand, so a test controls every byte."""
+    ns = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
+                               f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                               f'<Default Extension="xml" ContentType="application/xml"/>'
+                               f'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                               f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                               "</Types>",
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+                       f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                       "</Relationships>",
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" '
+                           f'xmlns:r="{ns}/officeDocument/2006/relationships"><sheets>'
+                           f'<sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+                                      f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" '
+                                      'Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return path
+
+
+def sheet_xml(rows, *, extra_cells=(), dimension=None) -> str:
+    """Sheet XML of inline-string rows, plus stray cells ``(row, ref, text)`` in rows of their own."""
+    def cell(ref, text):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    body = "".join(f'<row r="{i}">' + "".join(cell(f"{chr(65 + j)}{i}", v) for j, v in enumerate(row)) + "</row>"
+                   for i, row in enumerate(rows, 1))
+    body += "".join(f'<row r="{row}">{cell(ref, text)}</row>' for row, ref, text in extra_cells)
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"{dim}<sheetData>{body}</sheetData></worksheet>")
+
+
+def declare_size(path: Path, member: str, size: int) -> Path:
+    """Rewrite the uncompressed size a ZIP declares for ``member`` (local header and central
+    directory), leaving its data as it is: a zip bomb's header without its gigabytes."""
+    data = bytearray(path.read_bytes())
+    name = member.encode()
+    local = data.find(b"PK\x03\x04")  # the local headers, until the one of ``member``
+    while local >= 0:
+        name_length = int.from_bytes(data[local + 26:local + 28], "little")
+        if bytes(data[local + 30:local + 30 + name_length]) == name:
+            data[local + 22:local + 26] = size.to_bytes(4, "little")
+            break
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_length = int.from_bytes(data[central + 28:central + 30], "little")
+        if bytes(data[central + 46:central + 46 + name_length]) == name:
+            data[central + 24:central + 28] = size.to_bytes(4, "little")
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def problems_of(roster, severity=None):
+    return [(p.row, p.column, p.severity, p.problem) for p in roster.problems if severity in (None, p.severity)]
+
+
+def test_a_stray_quote_that_swallows_rows_is_an_error_naming_the_lines(tmp_path):
+    path = tmp_path / "signups.csv"
+    path.write_text("Email,Name,Role\n"
+                    'ada@example.org,"Ada,Mentor\n'
+                    "bob@example.org,Bob,Mentee\n"
+                    'cy@example.org,"Cy",Mentee\n'
+                    "di@example.org,Di,Mentee\n", encoding="utf-8")
+    roster = read_signups([path])
+    assert roster.people["email"].tolist() == ["di@example.org"]
+    [problem] = problems_of(roster)
+    assert problem[:3] == (2, "Name", "error")
+    assert "unmatched quote" in problem[3] and "lines 3..4" in problem[3]
+    assert "bob@" not in problem[3]
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_is_reported_too(tmp_path):
+    path = tmp_path / "signups.csv"
+    rows = "".join(f"p{i}@example.org,Person {i},Mentee\n" for i in range(3, 9))
+    path.write_text('Email,Name,Role\nada@example.org,"Ada,Mentor\n' + rows, encoding="utf-8")
+    roster = read_signups([path])
+    assert roster.people.empty or len(roster.people) == 0
+    [problem] = problems_of(roster, "error")
+    assert problem[0] == 2 and "lines 3..8" in problem[3]
+
+
+def test_multi_line_answers_are_not_swallowed_rows(tmp_path):
+    path = tmp_path / "signups.csv"
+    path.write_text('Email,Name,Role,Goals\nada@example.org,Ada,Mentor,"Python, SQL\nDesign, UX"\n'
+                    "bob@example.org,Bob,Mentee,Career\n", encoding="utf-8")
+    roster = read_signups([path])
+    assert roster.people["email"].tolist() == ["ada@example.org", "bob@example.org"]
+    assert problems_of(roster, "error") == []
+    narrow = tmp_path / "mentees.csv"  # three columns: a line of two comma-separated pieces is still an answer
+    narrow.write_text('Email,Name,Goals\nada@example.org,Ada,"Python, SQL\nDesign, UX"\n', encoding="utf-8")
+    assert problems_of(read_signups([narrow]), "error") == []
+
+
+def test_a_hidden_first_sheet_is_skipped_and_the_note_says_which_sheet_was_read(tmp_path):
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old answers"
+    old.append(HOSTILE_HEADER)
+    old.append(["old@example.org", "Old", "Mentor"])
+    old.sheet_state = "hidden"
+    responses = book.create_sheet("Form Responses 1")
+    responses.append(HOSTILE_HEADER)
+    responses.append(["ada@example.org", "Ada", "Mentor"])
+    book.active = 1
+    path = tmp_path / "signups.xlsx"
+    book.save(path)
+    roster = read_signups([path])
+    assert roster.people["email"].tolist() == ["ada@example.org"]
+    [note] = [p for p in roster.problems if p.row is None]
+    assert note.severity == "warning" and note.sheet == "Form Responses 1"
+    assert "'Old answers' is hidden" in note.problem and "--sheet" in note.problem
+    assert read_signups([path], sheet="Old answers").people["email"].tolist() == ["old@example.org"]
+
+
+def test_a_workbook_of_several_sheets_says_which_one_was_read(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Form Responses 1"
+    book.active.append(HOSTILE_HEADER)
+    book.active.append(["ada@example.org", "Ada", "Mentor"])
+    book.create_sheet("Late").append(HOSTILE_HEADER)
+    path = tmp_path / "signups.xlsx"
+    book.save(path)
+    [note] = [p for p in read_signups([path]).problems if p.row is None]
+    assert note.problem == "sheet 'Form Responses 1' was read; the workbook also has 'Late': choose another with --sheet"
+    assert [p for p in read_signups([path], sheet="Form Responses 1").problems if p.row is None] == []
+    one_sheet = write_xlsxwriter(tmp_path / "one.xlsx", HOSTILE_HEADER, [["ada@example.org", "Ada", "Mentor"]],
+                                 dates=False)
+    assert [p for p in read_signups([one_sheet]).problems if p.row is None] == []
+
+
+def test_same_header_columns_answered_differently_are_reported(tmp_path):
+    path = write_csv(tmp_path / "signups.csv", ["Email", "Name", "Role", "Goals", "Goals", "Email"], [
+        ["ada@example.org", "Ada", "Mentee", "Career", "Leadership", ""],
+        ["bob@example.org", "Bob", "Mentee", "", "Design", "bob@example.org"],
+        ["cy@example.org", "Cy", "Mentee", "Data", "data", "CY@example.org"],
+        ["di@example.org", "Di", "Mentee", "Data", "", "spy@example.org"],
+    ])
+    roster = read_signups([path])
+    assert roster.people["email"].tolist() == ["ada@example.org", "bob@example.org", "cy@example.org"]
+    assert roster.people["goals"].tolist() == [("Career",), ("Design",), ("Data",)]
+    found = problems_of(roster)
+    assert [(row, column, severity) for row, column, severity, _ in found] == [
+        (2, "Goals", "warning"), (5, "Email", "error")]
+    assert "columns D, E" in found[0][3] and "columns A, F" in found[1][3]
+    assert "spy@" not in found[1][3]
+
+
+def test_the_google_form_with_repeated_headers_still_reads_without_conflicts(external, tmp_path):
+    source = next((external / "mentforship-google-form").glob("*.csv"))
+    rows = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8"), newline="")))
+    assert len(rows[0]) - len(set(rows[0])) == 17  # 17 headers repeated, for a branching form
+    path = write_csv(tmp_path / "form.csv", rows[0] + ["Email"],
+                     [row + [f"person{i}@example.org"] for i, row in enumerate(rows[1:])])
+    roster = read_signups([path])
+    assert len(roster.people) > 0
+    assert not [p for p in roster.problems if "same header" in p.problem]
+
+
+@pytest.mark.parametrize("answer", ["never", "25:00-26:00", "\U0001F600", "Mon 25:00-26:00"])
+def test_an_availability_answer_without_a_window_is_a_warning_on_its_row(tmp_path, answer):
+    path = write_csv(tmp_path / "signups.csv", ["Email", "Name", "Role", "When are you available?"], [
+        ["ada@example.org", "Ada", "Mentor", answer],
+        ["bob@example.org", "Bob", "Mentee", "Weekday evenings"],
+        ["cy@example.org", "Cy", "Mentee", "Mon 18:00-19:00"],
+        ["di@example.org", "Di", "Mentee", ""],
+    ])
+    roster = read_signups([path])
+    assert len(roster.people) == 4  # a warning: the row is used
+    [problem] = problems_of(roster)
+    assert problem[:3] == (2, "When are you available?", "warning")
+    assert answer not in problem[3]
+
+
+def test_each_unreadable_availability_answer_is_counted(tmp_path):
+    path = write_csv(tmp_path / "signups.csv", ["Email", "Name", "Role", "When are you available?"], [
+        ["ada@example.org", "Ada", "Mentor", "never; 25:00-26:00; Weekends"],
+    ])
+    [problem] = problems_of(read_signups([path]))
+    assert problem[3].startswith("2 availability answers give no day or time")
+
+
+COUNT_HEADER = ["Email", "Name", "Role", "How many mentees could you take on?", "How many mentors would you like?"]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    ("-1", "is negative"), ("-0", "is negative"), ("minus two", "is negative"), ("1e9", "scientific notation"),
+    ("not more than 2?", "hedged or negated"), ("maybe 3", "hedged or negated"), ("1.5", "not a whole number"),
+    ("1000000000", "too large"), ("10001", "too large"), ("a few", "cannot read for sure"),
+])
+def test_a_head_count_that_cannot_be_read_for_sure_is_an_error_on_the_row(tmp_path, answer, reason):
+    path = write_csv(tmp_path / "signups.csv", COUNT_HEADER, [
+        ["ada@example.org", "Ada", "Mentor", answer, ""],
+        ["bob@example.org", "Bob", "Mentee", "", answer],
+        ["cy@example.org", "Cy", "Mentee", answer, "2"],  # a mentee's capacity is not asked of them
+    ])
+    roster = read_signups([path])
+    assert roster.people["email"].tolist() == ["cy@example.org"]
+    found = problems_of(roster)
+    assert [(row, column, severity) for row, column, severity, _ in found] == [
+        (2, COUNT_HEADER[3], "error"), (3, COUNT_HEADER[4], "error")]
+    assert all(reason in text and "not used" in text and answer not in text for *_, text in found)
+
+
+@pytest.mark.parametrize(("answer", "count"), [
+    ("2", 2), ("two", 2), ("2 mentees", 2), ("up to 3", 3), ("Up to 3 mentees", 3), ("1-2", 2), ("2 or 3", 3),
+    ("max 2", 2), ("10000", 10), ("0", 0),
+])
+def test_a_head_count_read_for_sure_is_used(tmp_path, answer, count):
+    path = write_csv(tmp_path / "signups.csv", COUNT_HEADER, [["ada@example.org", "Ada", "Mentor", answer, ""]])
+    roster = read_signups([path])
+    assert roster.people["capacity"].tolist() == [count]  # 10000 is over the default max_capacity of 10: capped
+    assert problems_of(roster, "error") == []
+
+
+@pytest.mark.parametrize("stamp", ["1/1/2300 10:00:00", "2300-01-01 10:00:00", "1600-01-01", "12/31/9999 23:59:59",
+                                   "2201-01-01 00:00:00", "1969-12-31 23:59:59"])
+def test_a_timestamp_outside_the_years_is_a_warning_not_a_crash(tmp_path, stamp):
+    path = write_csv(tmp_path / "signups.csv", ["Timestamp", "Email", "Name", "Role"], [
+        ["9/14/2026 10:00:00", "ada@example.org", "Ada", "Mentor"],
+        [stamp, "bob@example.org", "Bob", "Mentee"],
+    ])
+    roster = read_signups([path])
+    assert roster.people["timestamp"].tolist() == ["2026-09-14T10:00:00Z", ""]
+    [problem] = problems_of(roster)
+    assert problem[:3] == (3, "Timestamp", "warning") and "1970 and 2200" in problem[3]
+
+
+def test_timestamps_at_the_ends_of_the_years_are_read(tmp_path):
+    path = write_csv(tmp_path / "signups.csv", ["Timestamp", "Email", "Name", "Role"], [
+        ["1970-01-01 00:00:00", "ada@example.org", "Ada", "Mentor"],
+        ["2200-12-31 23:59:59", "bob@example.org", "Bob", "Mentee"],
+    ])
+    roster = read_signups([path])
+    assert roster.people["timestamp"].tolist() == ["1970-01-01T00:00:00Z", "2200-12-31T23:59:59Z"]
+    assert roster.problems == []
+
+
+def test_a_workbook_timestamp_past_2262_is_a_warning(tmp_path):
+    path = tmp_path / "signups.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Form Responses 1")
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet.write_row(0, 0, ["Timestamp", "Email", "Name", "Role"])
+    sheet.write_datetime(1, 0, dt.datetime(2026, 9, 14, 10), stamp)
+    sheet.write_datetime(2, 0, dt.datetime(9999, 12, 31, 23), stamp)
+    for r, (email, name, role) in enumerate([("ada@example.org", "Ada", "Mentor"), ("bob@example.org", "Bob", "Mentee")], 1):
+        sheet.write_row(r, 1, [email, name, role])
+    book.close()
+    roster = read_signups([path])
+    assert roster.people["timestamp"].tolist() == ["2026-09-14T10:00:00Z", ""]
+    assert [p[:3] for p in problems_of(roster)] == [(3, "Timestamp", "warning")]
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("山田 太郎,鈴木 花子,佐藤 次郎", "shift_jis"), ("王小明,李华", "gbk"), ("Иван Петров,Мария", "cp1251"),
+])
+def test_a_csv_in_another_encoding_is_refused_not_read_as_mojibake(tmp_path, text, encoding):
+    names = text.split(",")
+    path = tmp_path / "signups.csv"
+    path.write_bytes(("Email,Name,Role\n" + "".join(f"p{i}@example.org,{n},Mentee\n" for i, n in enumerate(names)))
+                     .encode(encoding))
+    with pytest.raises(MentorError, match="not UTF-8 or Windows-1252") as caught:
+        read_signups([path])
+    assert str(path) in str(caught.value) and "CSV UTF-8" in str(caught.value)
+
+
+@pytest.mark.parametrize("majority", ["utf-8", "cp1252", "utf-8-sig"])
+def test_rows_in_another_encoding_than_the_file_are_errors(tmp_path, majority):
+    main = "Email,Name,Role\nada@example.org,Zoë Laurent,Mentor\nbob@example.org,Jürgen Groß,Mentee\n"
+    other = "cp1252" if majority.startswith("utf-8") else "utf-8"
+    path = tmp_path / "signups.csv"
+    path.write_bytes(main.encode(majority) + "cy@example.org,João Silva,Mentee\n".encode(other))
+    roster = read_signups([path])
+    assert roster.people["name"].tolist() == ["Zoë Laurent", "Jürgen Groß"]
+    [problem] = problems_of(roster)
+    assert problem[0] == 4 and problem[2] == "error" and "another encoding" in problem[3]
+
+
+def test_a_one_megabyte_answer_is_split_in_linear_time(tmp_path):
+    """Was: 36 kB took 30 s and 900 kB grew past 8 GB (known options re-joined in every span)."""
+    slots = ", ".join(["Weekday evenings", "Mon 9-10", "Saturday mornings", "Weekends"] * 25_000)  # ~1 MB
+    goals = ", ".join(f"Topic {i}, detail {i}" for i in range(40_000))  # lower-case tails joined to their option
+    languages = "English" + " " * 1_000_000 + "/ French"  # a run of blanks before a free-text separator
+    path = write_csv(tmp_path / "signups.csv", ["Email", "Name", "Role", "When are you available?",
+                                                "What would you like help with?", "Languages you speak"], [
+        ["ada@example.org", "Ada", "Mentee", slots, goals, languages],
+        ["bob@example.org", "Bob", "Mentee", "Weekday evenings", "Career", "English"],
+    ])
+    assert path.stat().st_size > 2_000_000
+    roster = read_signups([path])
+    availability = roster.people["availability"].tolist()
+    assert availability[0] == ("Weekday evenings", "Mon 9-10", "Saturday mornings", "Weekends")
+    assert availability[1] == ("Weekday evenings",)
+    assert roster.people["languages"].tolist()[0] == ("English", "French")
+    assert len(roster.people["goals"].tolist()[0]) == 80_000  # a typed list: every piece an option
+
+
+def test_special_files_are_refused_at_once_by_their_type(tmp_path):
+    fifo = tmp_path / "signups.csv"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    for path, words in ((fifo, "named pipe (FIFO)"), (Path("/dev/zero"), "is a device"), (tmp_path, "is a folder")):
+        with pytest.raises(MentorError, match=re.escape(words)) as caught:
+            read_signups([path])
+        assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size_before_it_is_inflated(tmp_path):
+    path = write_xlsxwriter(tmp_path / "signups.xlsx", HOSTILE_HEADER, [["ada@example.org", "Ada", "Mentor"]],
+                            dates=False)
+    declare_size(path, "xl/worksheets/sheet1.xml", 0xFFFFFF00)
+    with pytest.raises(MentorError, match="would unpack to 4.0 GB"):
+        read_signups([path])
