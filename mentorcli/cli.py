@@ -192,7 +192,7 @@ def _show_check(check: Any) -> None:
 @app.command("check")
 @friendly_errors
 def check_command(
-    signups: Annotated[list[Path], typer.Argument(metavar="SIGNUPS", help="Signup files (.csv, .xlsx, .xls, .ods): one with a role column, or one per role.")],
+    signups: Annotated[list[Path], typer.Argument(metavar="SIGNUPS", readable=False, help="Signup files (.csv, .xlsx, .xls, .ods): one with a role column, or one per role.")],
     as_json: JsonOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any row cannot be used (error), not only when nothing can.")] = False,
     role: RoleOption = None,
@@ -229,7 +229,7 @@ def check_command(
 @app.command("init")
 @friendly_errors
 def init_command(
-    signups: Annotated[Optional[Path], typer.Argument(metavar="SIGNUPS", help="A signup file whose headers fill in [columns].")] = None,
+    signups: Annotated[Optional[Path], typer.Argument(metavar="SIGNUPS", readable=False, help="A signup file whose headers fill in [columns].")] = None,
     force: ForceOption = False,
     role: RoleOption = None,
     sheet: SheetOption = None,
@@ -312,7 +312,7 @@ def _check_choice(*choices: str) -> Callable[[Optional[str]], Optional[str]]:
 @app.command("match")
 @friendly_errors
 def match_command(
-    signups: Annotated[list[Path], typer.Argument(metavar="SIGNUPS", help="Signup files (.csv, .xlsx, ...): one with a role column, or one per role.")],
+    signups: Annotated[list[Path], typer.Argument(metavar="SIGNUPS", readable=False, help="Signup files (.csv, .xlsx, ...): one with a role column, or one per role.")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", callback=_check_output, help="The pairing workbook (.xlsx), or .csv for the Pairs sheet only.")] = Path("pairs.xlsx"),
     force: ForceOption = False,
     config: ConfigOption = None,
@@ -368,7 +368,7 @@ def _print_problems(problems: list[Any], label: str) -> None:
 @app.command("schedule")
 @friendly_errors
 def schedule_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", help="The pairing workbook written by `mentor match` (hand edits welcome).")],
+    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match` (hand edits welcome).")],
     start: Annotated[Optional[str], typer.Option("--start", metavar="YYYY-MM-DD", callback=_parse_start, help="First day of the programme (default: the first Monday of next month).")] = None,
     months: Annotated[Optional[int], typer.Option("--months", min=1, max=36, help="Months of check-ins, one per pair per month (default from mentor.toml, 6).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the calendars and checkins.xlsx.")] = Path("calendar"),
@@ -427,7 +427,7 @@ SMTP_PASSWORD_ENV = "MENTOR_SMTP_PASSWORD"
 @app.command("introduce")
 @friendly_errors
 def introduce_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", help="The pairing workbook written by `mentor match`.")],
+    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
     calendar: Annotated[
         Optional[Path],
         typer.Option("--calendar", metavar="DIR", help="Folder with checkins.xlsx from `mentor schedule` (default: calendar/, if it exists)."),
@@ -584,8 +584,8 @@ def _print_report_summary(report: Any, written: list[Path], out: Path) -> None:
 @app.command("report")
 @friendly_errors
 def report_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", help="The pairing workbook written by `mentor match`.")],
-    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx).")],
+    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
+    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", readable=False, help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx).")],
     as_of: Annotated[
         Optional[datetime.datetime],
         typer.Option("--as-of", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Report date (default: today)."),
