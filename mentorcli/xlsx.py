@@ -15,6 +15,7 @@ are written in one pass.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from functools import cache
@@ -34,7 +35,16 @@ which keeps the default."""
 
 
 def text_workbook(target: Any, options: dict[str, Any]) -> Any:
-    """``xlsxwriter.Workbook(target, options)`` whose shared strings are always plain text."""
+    """``xlsxwriter.Workbook(target, options)`` whose shared strings are always plain text.
+
+    xlsxwriter writes each part of the workbook (every sheet, the shared strings: every email
+    address of the cohort) to a file in the system temp folder, and leaves them there when the
+    write fails or the process is killed. Written to a file, the parts go beside ``target``
+    instead (its ``tmpdir`` option): ``files.atomic_path`` gives a path in a private folder of
+    its own, removed with everything in it when the write ends, and by the next run after a kill.
+    """
+    if isinstance(target, (str, os.PathLike)) and not options.get("in_memory") and "tmpdir" not in options:
+        options = {**options, "tmpdir": os.path.dirname(os.path.abspath(target))}
     return _text_workbook_class()(target, options)
 
 
