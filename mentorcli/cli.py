@@ -19,6 +19,7 @@ from rich.console import Console
 
 from mentorcli import __version__
 from mentorcli.errors import MentorError
+from mentorcli.files import os_failure
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -48,6 +49,9 @@ def friendly_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except MentorError as exc:
             err.print(f"[bold red]Error:[/] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+        except OSError as exc:  # the machine, not a bug: disk full, read-only folder, no permission
+            err.print(f"[bold red]Error:[/] {escape(str(os_failure(exc)))}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted: no output file was left half-written.[/]")

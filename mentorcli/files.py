@@ -100,6 +100,13 @@ def write_error(error: BaseException, target: str | Path) -> MentorError:
     return MentorError(f"cannot write: {reason}", path=target, hint=hint)
 
 
+def os_failure(error: OSError) -> MentorError:
+    """One readable line for an ``OSError`` that reached the command unexplained: the file it
+    names, what the system said, and what to do (the last guard; writes here say more)."""
+    hint = _HINTS.get(error.errno if error.errno is not None else -1, "Check the file and its folder.")
+    return MentorError(error.strerror or str(error) or type(error).__name__, path=error.filename, hint=hint)
+
+
 def os_error_in(error: BaseException | None) -> OSError | None:
     """The ``OSError`` behind ``error``: itself, or one a library wrapped (xlsxwriter raises its
     ``FileCreateError(OSError)``; zipfile and others chain theirs)."""
