@@ -346,7 +346,7 @@ def check_outbox_folder(folder: Path) -> None:
         assert message["To"] and message.get_body() is not None, path
 
 
-KILLS = [(None, 0.4), (0.0, 0), (0.03, 0), (0.15, 0)]
+KILLS = [(None, 0.5), (0.0, 0), (0.1, 0)]
 
 
 @pytest.mark.parametrize("stage", ["match", "schedule", "introduce"])
