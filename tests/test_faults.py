@@ -394,3 +394,17 @@ def test_two_runs_at_once_the_second_refuses(cohort: Path, tmp_path: Path) -> No
     assert "already exists" in refused and "--force" in refused and "Traceback" not in refused
     openpyxl.load_workbook(work / "same.xlsx", read_only=True).close()
     assert [p for p in work.iterdir() if is_temporary(p)] == [] and list(temp.iterdir()) == []
+
+
+def test_a_full_disk_prints_no_late_traceback_from_a_real_process(cohort: Path, tmpfs, tmp_path: Path) -> None:
+    """A half-written zip that Python closes at exit must not print "Exception ignored ... Traceback"."""
+    disk = tmpfs("64k")
+    fill(disk)
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    run = start_mentor(cohort, "match", "signups.xlsx", "-o", disk / "pairs.xlsx", temp=temp)
+    _, stderr = run.communicate()
+    assert run.returncode == 1
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and "unexpected" not in stderr, stderr
+    assert f"{disk / 'pairs.xlsx'}: cannot write: No space left on device" in stderr
+    assert files_under(disk) == ["filler"] and list(temp.iterdir()) == []
