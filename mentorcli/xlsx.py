@@ -61,13 +61,16 @@ class QuietOnFailure(io.RawIOBase):
     ``ZipFile`` is then collected later and tries to finish the file again, and Python prints
     that second failure with a traceback ("Exception ignored in ZipFile.__del__") at some random
     later moment. Given this file instead of a name, the first error reaches the caller as usual
-    and the late retry writes nowhere.
+    and the late retry writes nowhere: positions still add up (zipfile computes sizes from
+    them), the bytes go nowhere.
     """
 
     def __init__(self, raw: Any):
         super().__init__()
         self.raw = raw
         self.failed = False
+        self.position = 0
+        self.end = 0
 
     def writable(self) -> bool:
         return True
@@ -76,15 +79,20 @@ class QuietOnFailure(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        if self.failed:
-            return len(data)
-        return self._guard(self.raw.write, data)
+        size = len(data)
+        if not self.failed:
+            self._guard(self.raw.write, data)
+        self._moved(self.position + size)
+        return size
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        return 0 if self.failed else self._guard(self.raw.seek, offset, whence)
+        if not self.failed:
+            return self._moved(self._guard(self.raw.seek, offset, whence))
+        start = {0: 0, 1: self.position, 2: self.end}[whence]
+        return self._moved(start + offset)
 
     def tell(self) -> int:
-        return 0 if self.failed else self._guard(self.raw.tell)
+        return self.position
 
     def flush(self) -> None:
         if not self.failed and not self.raw.closed:
@@ -97,6 +105,11 @@ class QuietOnFailure(io.RawIOBase):
             self.raw.close()
         except OSError:
             pass
+
+    def _moved(self, position: int) -> int:
+        self.position = position
+        self.end = max(self.end, position)
+        return position
 
     def _guard(self, call: Any, *args: Any) -> Any:
         try:
