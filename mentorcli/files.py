@@ -96,14 +96,15 @@ def write_error(error: BaseException, target: str | Path) -> MentorError:
     temporary name) and what to do."""
     cause = os_error_in(error)
     reason = (cause.strerror if cause is not None and cause.strerror else str(error)) or type(error).__name__
-    hint = _HINTS.get(cause.errno if cause is not None else -1, "Check the folder, or write to another one.")
+    code = cause.errno if cause is not None else None
+    hint = _HINTS.get(code or -1, "Check the folder, or write to another one.")
     return MentorError(f"cannot write: {reason}", path=target, hint=hint)
 
 
 def os_failure(error: OSError) -> MentorError:
     """One readable line for an ``OSError`` that reached the command unexplained: the file it
     names, what the system said, and what to do (the last guard; writes here say more)."""
-    hint = _HINTS.get(error.errno if error.errno is not None else -1, "Check the file and its folder.")
+    hint = _HINTS.get(error.errno or -1, "Check the file and its folder.")
     return MentorError(error.strerror or str(error) or type(error).__name__, path=error.filename, hint=hint)
 
 
@@ -185,7 +186,7 @@ def _process_alive(pid: int) -> bool:
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Remove temporary files and folders that killed runs left in ``folder``: those whose
     process is gone. A write in progress (its process alive) is left alone. Returns what went."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -385,8 +386,8 @@ def _prepare(targets: list[Path], *, force: bool) -> None:
     if pending is not None:  # two writes of one target in one block would publish the first only
         clash = {s.target for s in pending.staged}.intersection(targets)
         if clash:
-            raise MentorError("is written twice in one run", path=sorted(clash)[0])
-    folders = {}
+            raise MentorError("is written twice in one run", path=min(clash))
+    folders: dict[Path, Path] = {}
     for target in targets:
         folders.setdefault(target.parent, target)
     for target in folders.values():

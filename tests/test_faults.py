@@ -104,10 +104,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
 
 def fill(disk: Path) -> None:
     """Write a file until the disk is full."""
-    with open(disk / "filler", "wb", buffering=0) as fh:
-        with contextlib.suppress(OSError):
-            while True:
-                fh.write(b"\0" * 4096)
+    with open(disk / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 4096)
 
 
 # ----------------------------------------------------------------------------- every writing command

@@ -31,20 +31,18 @@ def everything(folder: Path) -> list[str]:
 def test_a_target_that_appears_during_the_write_is_not_replaced(tmp_path: Path) -> None:
     """Two runs at once: the one that finishes second refuses, and the first one's file stays."""
     target = tmp_path / "pairs.xlsx"
-    with pytest.raises(MentorError, match="already exists.*--force"):
-        with atomic_path(target, force=False) as tmp:
-            tmp.write_bytes(b"second run")
-            target.write_bytes(b"first run")
+    with pytest.raises(MentorError, match="already exists.*--force"), atomic_path(target, force=False) as tmp:
+        tmp.write_bytes(b"second run")
+        target.write_bytes(b"first run")
     assert target.read_bytes() == b"first run"
     assert everything(tmp_path) == ["pairs.xlsx"]
 
 
 def test_a_target_that_appears_during_a_set_stops_the_whole_set(tmp_path: Path) -> None:
-    with pytest.raises(MentorError, match="already exists"):
-        with all_or_nothing():
-            atomic_write_many([(tmp_path / "a.ics", b"a"), (tmp_path / "b.ics", b"b")], force=False)
-            atomic_write_bytes(tmp_path / "c.xlsx", b"c", force=False)
-            (tmp_path / "b.ics").write_bytes(b"another run's")
+    with pytest.raises(MentorError, match="already exists"), all_or_nothing():
+        atomic_write_many([(tmp_path / "a.ics", b"a"), (tmp_path / "b.ics", b"b")], force=False)
+        atomic_write_bytes(tmp_path / "c.xlsx", b"c", force=False)
+        (tmp_path / "b.ics").write_bytes(b"another run's")
     assert everything(tmp_path) == ["b.ics"]
     assert (tmp_path / "b.ics").read_bytes() == b"another run's"
 
@@ -88,12 +86,11 @@ def test_temporary_names_match_no_output_pattern(tmp_path: Path) -> None:
 
 
 def test_a_failure_inside_a_set_publishes_nothing_and_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError):
-        with all_or_nothing():
-            atomic_write_many([(tmp_path / "a.eml", b"a")], force=False)
-            with atomic_path(tmp_path / "b.xlsx", force=False) as tmp:
-                tmp.write_bytes(b"b")
-            raise RuntimeError("template error")
+    with pytest.raises(RuntimeError), all_or_nothing():
+        atomic_write_many([(tmp_path / "a.eml", b"a")], force=False)
+        with atomic_path(tmp_path / "b.xlsx", force=False) as tmp:
+            tmp.write_bytes(b"b")
+        raise RuntimeError("template error")
     assert everything(tmp_path) == []
 
 
@@ -163,10 +160,9 @@ def test_a_forked_worker_inside_a_set_writes_on_its_own(tmp_path: Path) -> None:
 def test_the_same_target_twice_in_one_set_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MentorError, match="written twice"):
         atomic_write_many([(tmp_path / "a.ics", b"1"), (tmp_path / "a.ics", b"2")], force=True)
-    with pytest.raises(MentorError, match="written twice"):
-        with all_or_nothing():
-            atomic_write_bytes(tmp_path / "a.ics", b"1", force=True)
-            atomic_write_bytes(tmp_path / "a.ics", b"2", force=True)
+    with pytest.raises(MentorError, match="written twice"), all_or_nothing():
+        atomic_write_bytes(tmp_path / "a.ics", b"1", force=True)
+        atomic_write_bytes(tmp_path / "a.ics", b"2", force=True)
     assert everything(tmp_path) == []
 
 
