@@ -13,6 +13,25 @@ result (``bench_write.inputs``, cached like ``bench_write.py``) through ``write_
 - ``public-in-memory``: as public, with xlsxwriter's ``in_memory`` option (no part files on disk).
 
 Prints best wall and CPU seconds of ``--repeat`` writes and the file size per variant and size.
+
+Measured 2026-12-06 on the shared 2-core host (load 8: wall is 3-4x CPU, compare CPU):
+
+| signups | variant | write CPU s | MB |
+|---:|---|---:|---:|
+| 10,000 | current | 0.55 | 1.9 |
+| 10,000 | level6 | 0.88 | 1.5 |
+| 10,000 | cells | 2.41 | 1.9 |
+| 10,000 | public | 2.28 | 1.5 |
+| 10,000 | public-in-memory | 2.21 | 1.5 |
+| 100,000 | current | 5.57 | 19.9 |
+| 100,000 | level6 | 7.49 | 15.0 |
+| 100,000 | cells | 24.15 | 19.9 |
+| 100,000 | public | 25.52 | 15.0 |
+
+Public API alone costs about 4x the write CPU (about +20 s at 100k, +1.7 s at 10k, where
+``bench_e2e.py`` measured 6.66 s end to end against 8.86 s allowed, write 1.27 s wall): both
+targets of issue 15 would be missed, so the internals stay until a faster public writer is
+chosen (``constant_memory`` needs rows written in order; not measured).
 Run: ``python3 benchmarks/bench_write_variants.py [--sizes 10000 100000] [--repeat 3]``
 """
 
