@@ -407,3 +407,42 @@ def test_a_full_disk_prints_no_late_traceback_from_a_real_process(cohort: Path, 
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "unexpected" not in stderr, stderr
     assert f"{disk / 'pairs.xlsx'}: cannot write: No space left on device" in stderr
     assert files_under(disk) == ["filler"] and list(temp.iterdir()) == []
+
+
+SLOW_WRITER = """
+import pathlib, sys, time
+from mentorcli.errors import MentorError
+from mentorcli.files import atomic_path
+try:
+    with atomic_path("same.xlsx", force=False) as tmp:
+        tmp.write_bytes(b"the slow run's")
+        print("staged", flush=True)
+        while not pathlib.Path("go").exists():
+            time.sleep(0.01)
+except MentorError as exc:
+    print(exc, flush=True)
+    sys.exit(1)
+"""
+
+
+def test_the_run_that_finishes_second_refuses_and_the_first_ones_file_stays(cohort: Path, tmp_path: Path) -> None:
+    """Deterministic two runs at once: a writer holds its finished file until `mentor match` has
+    written the same output, then tries to publish."""
+    work = tmp_path / "cohort"
+    shutil.copytree(cohort, work)
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)}
+    slow = subprocess.Popen([sys.executable, "-c", SLOW_WRITER], cwd=work, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert slow.stdout is not None and slow.stdout.readline().strip() == "staged"
+        fast = start_mentor(work, "match", "signups.xlsx", "-o", "same.xlsx", temp=temp)
+        assert fast.wait() == 0
+        (work / "go").touch()
+        said, _ = slow.communicate(timeout=60)
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+    assert slow.returncode == 1 and "already exists" in said and "--force" in said
+    openpyxl.load_workbook(work / "same.xlsx", read_only=True).close()  # the first run's, whole
+    assert [p for p in work.iterdir() if is_temporary(p)] == [] and list(temp.iterdir()) == []

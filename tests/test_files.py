@@ -194,3 +194,20 @@ def test_permissions_follow_the_umask_for_every_writer(tmp_path: Path) -> None:
     finally:
         os.umask(mask)
     assert {(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {0o640}
+
+
+def test_a_target_published_between_the_last_check_and_the_link_is_not_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last moment of a race: the other run's file lands just before this run's link."""
+    target = tmp_path / "pairs.xlsx"
+    real_link = os.link
+
+    def other_run_first(source: str, destination: str) -> None:
+        Path(destination).write_bytes(b"the other run's")
+        real_link(source, destination)
+
+    monkeypatch.setattr(os, "link", other_run_first)
+    with pytest.raises(MentorError, match="already exists"):
+        atomic_write_bytes(target, b"this run's", force=False)
+    assert target.read_bytes() == b"the other run's"
+    assert everything(tmp_path) == ["pairs.xlsx"]
