@@ -211,3 +211,12 @@ def test_a_target_published_between_the_last_check_and_the_link_is_not_replaced(
         atomic_write_bytes(target, b"this run's", force=False)
     assert target.read_bytes() == b"the other run's"
     assert everything(tmp_path) == ["pairs.xlsx"]
+
+
+def test_the_private_folder_of_a_write_is_for_its_owner_only(tmp_path: Path) -> None:
+    """xlsxwriter's part files (every email address) sit there while the workbook is written."""
+    with atomic_path(tmp_path / "pairs.xlsx", force=False) as tmp:
+        assert is_temporary(tmp.parent) and tmp.parent.parent == tmp_path
+        assert tmp.parent.stat().st_mode & 0o777 == 0o700
+        tmp.write_bytes(b"x")
+    assert everything(tmp_path) == ["pairs.xlsx"]
