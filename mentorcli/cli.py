@@ -17,11 +17,11 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
-
 from rich.markup import escape as rich_escape
 
 from mentorcli import __version__
 from mentorcli.errors import MentorError
+from mentorcli.files import os_failure
 from mentorcli.untrusted import BIDI_CONTROLS, visible
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -52,6 +52,9 @@ def friendly_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except MentorError as exc:
             err.print(f"[bold red]Error:[/] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+        except OSError as exc:  # the machine, not a bug: disk full, read-only folder, no permission
+            err.print(f"[bold red]Error:[/] {escape(str(os_failure(exc)))}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted: no output file was left half-written.[/]")

@@ -1,34 +1,60 @@
-"""Safe output: atomic writes, no overwrite without ``--force``, backups, safe names.
+"""Safe output: atomic writes, no overwrite without ``--force``, bounded backups, safe names.
 
 Every file the tool writes goes through here, so an interrupted run never leaves a
 half-written file and a coordinator's own file is never replaced by accident.
+
+How a file is written:
+
+1. The target is checked: not a folder, its folder can be made, and (without ``force``) it does
+   not exist yet (``check_targets``).
+2. The bytes go to a temporary name in the target's folder (``.NAME.PID-TOKEN.mentor-tmp``, a
+   file or, for writers that make part files such as xlsxwriter, a private folder). The name
+   ends in ``.mentor-tmp``, so no output pattern (``*.eml``, ``*.ics``, ``pairs.xlsx``) ever
+   matches it, and it carries the writer's process id, so the next run can tell a leftover of a
+   killed run (its process is gone) from a write in progress, and removes it.
+3. The finished file is published. Without ``force`` it is hard-linked to the target, which
+   fails if the target appeared meanwhile (two runs at once: the second refuses). With
+   ``force`` the old file is kept as a backup and the new one renamed over it.
+
+Any ``OSError`` on the way (disk full, read-only folder, no permission) becomes one
+``MentorError`` naming the target, and every temporary file is removed. Writes inside
+``all_or_nothing()`` are published together at its end, or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mentorcli.errors import MentorError
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
+TEMP_SUFFIX = ".mentor-tmp"
+"""Every temporary file or folder the tool makes ends with this, and nothing else does."""
 
-def backup_path(path: Path) -> Path:
-    """The first free ``name.bak.ext`` / ``name.bak2.ext`` ... beside ``path``."""
-    for n in range(1, 10_000):
-        tag = "bak" if n == 1 else f"bak{n}"
-        candidate = path.with_name(f"{path.stem}.{tag}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise MentorError("too many backups beside this file; remove old .bak files", path=path)
+BACKUPS_KEPT = 3
+"""``--force`` keeps this many earlier versions of a file: ``NAME.bak.EXT`` (the one just
+replaced), ``NAME.bak2.EXT``, ``NAME.bak3.EXT`` (the oldest); a fourth run drops the oldest."""
+
+_TEMP_NAME = re.compile(r"^\..*\.(\d+)-[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$", re.DOTALL)
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+"""``os.link`` errors that mean the file system cannot hard-link (FAT, some network shares)."""
+
+
+def backup_path(path: Path, number: int = 1) -> Path:
+    """``name.bak.ext`` (``number`` 1, the newest backup), ``name.bak2.ext``, ... beside ``path``."""
+    tag = "bak" if number == 1 else f"bak{number}"
+    return path.with_name(f"{path.stem}.{tag}{path.suffix}")
 
 
 _BACKUP_STEM = re.compile(r"\.bak\d*$")
@@ -43,67 +69,368 @@ def is_backup(path: str | Path) -> bool:
     return bool(_BACKUP_STEM.search(Path(path).stem))
 
 
+def is_temporary(path: str | Path) -> bool:
+    """True for a temporary file or folder of a write in progress or of a killed run.
+
+    Named ``.NAME.PID-TOKEN.mentor-tmp``: hidden, and no output glob matches it. Commands that
+    take every file of a folder skip these too.
+    """
+    return Path(path).name.endswith(TEMP_SUFFIX)
+
+
+# --------------------------------------------------------------------------- error wording
+
+
+_HINTS = {
+    errno.ENOSPC: "The disk is full: free some space or write to another folder.",
+    errno.EDQUOT: "The disk quota is used up: free some space or write to another folder.",
+    errno.EROFS: "The folder is on a read-only disk: write to another folder.",
+    errno.EACCES: "You may not write in this folder: write to another folder.",
+    errno.EPERM: "You may not write in this folder: write to another folder.",
+    errno.EFBIG: "The file is too large for this disk: write to another folder.",
+}
+
+
+def write_error(error: BaseException, target: str | Path) -> MentorError:
+    """One readable line for a failed write, naming the output the user asked for (never the
+    temporary name) and what to do."""
+    cause = os_error_in(error)
+    reason = (cause.strerror if cause is not None and cause.strerror else str(error)) or type(error).__name__
+    code = cause.errno if cause is not None else None
+    hint = _HINTS.get(code or -1, "Check the folder, or write to another one.")
+    return MentorError(f"cannot write: {reason}", path=target, hint=hint)
+
+
+def os_failure(error: OSError) -> MentorError:
+    """One readable line for an ``OSError`` that reached the command unexplained: the file it
+    names, what the system said, and what to do (the last guard; writes here say more)."""
+    hint = _HINTS.get(error.errno or -1, "Check the file and its folder.")
+    return MentorError(error.strerror or str(error) or type(error).__name__, path=error.filename, hint=hint)
+
+
+def os_error_in(error: BaseException | None) -> OSError | None:
+    """The ``OSError`` behind ``error``: itself, or one a library wrapped (xlsxwriter raises its
+    ``FileCreateError(OSError)``; zipfile and others chain theirs)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError):
+            return error
+        wrapped = [a for a in getattr(error, "args", ()) if isinstance(a, OSError)]
+        if wrapped:
+            return wrapped[0]
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return None
+
+
+# --------------------------------------------------------------------------- checking targets
+
+
 def check_targets(paths: Iterable[Path], *, force: bool) -> None:
-    """Refuse, before anything is written, when any target exists and ``force`` is off."""
-    existing = [Path(p) for p in paths if Path(p).exists()]
+    """Refuse, before anything is written, a target that cannot be a file or, without ``force``,
+    one that exists. Cheap: run it before slow work, so a refusal comes at once."""
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        _check_place(target)
+    existing = [t for t in targets if t.exists()]
     if existing and not force:
         first = existing[0]
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise MentorError(
             f"already exists{more}",
             path=first,
-            hint="Pass --force to replace it (the old file is kept as a .bak backup), or choose another output.",
+            hint=f"Pass --force to replace it (the old file is kept as a .bak backup, the last {BACKUPS_KEPT} "
+                 "are kept), or choose another output.",
         )
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _check_place(target: Path) -> None:
+    """The target is not a folder, and no part of its folder's path is a file."""
+    if target.is_dir():
+        raise MentorError("is a folder, not a file", path=target, hint="Name a file inside it as the output.")
+    for folder in target.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise MentorError("is a file, not a folder", path=folder,
+                                  hint=f"Choose another place for {target.name}.")
+            return
 
 
-def _as_new_file(tmp: Path) -> None:
-    """Give a temporary file the permissions a plainly created file would have (mkstemp uses 0600)."""
-    os.chmod(tmp, 0o666 & ~_current_umask())
+def _make_folder(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, target) from None
 
 
-def _keep_backup(path: Path) -> None:
-    if path.exists():
-        shutil.copy2(path, backup_path(path))
+# --------------------------------------------------------------------------- temporary names
+
+
+def _temp_name(target: Path) -> Path:
+    """``.NAME.PID-TOKEN.mentor-tmp`` beside ``target`` (NAME cut so the whole stays a valid name)."""
+    return target.with_name(f".{target.name[:120]}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's), or we cannot tell: leave its files alone
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove temporary files and folders that killed runs left in ``folder``: those whose
+    process is gone. A write in progress (its process alive) is left alone. Returns what went."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _TEMP_NAME.match(entry.name)
+        if found is None or _process_alive(int(found.group(1))):
+            continue
+        path = Path(entry.path)
+        with contextlib.suppress(OSError):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+# --------------------------------------------------------------------------- staging and publishing
+
+
+@dataclass
+class _Staged:
+    """A finished file waiting to become ``target``; ``temp`` (a file or private folder) goes after."""
+
+    target: Path
+    source: Path
+    temp: Path
+    force: bool
+
+
+def _stage_bytes(target: Path, data: bytes, *, flush: bool) -> _Staged:
+    temp = _temp_name(target)
+    staged = _Staged(target, temp, temp, force=False)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if flush:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException as exc:
+        _discard([staged])
+        if isinstance(exc, OSError):
+            raise write_error(exc, target) from None
+        raise
+    return staged
+
+
+def _publish(staged: _Staged) -> bool:
+    """Put the staged file in place; True when the target is new (a rollback may remove it).
+
+    Without ``force``: a hard link, which refuses an existing target atomically. With ``force``:
+    the old file becomes the newest backup, then the new one is renamed over it; at every moment
+    the target is the old file or the new one, whole.
+    """
+    target = staged.target
+    if not staged.force:
+        try:
+            os.link(staged.source, target)
+            return True
+        except FileExistsError:
+            raise _appeared(target) from None
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+        if target.exists():  # no hard links here: check, then rename (not proof against a race)
+            raise _appeared(target)
+        os.replace(staged.source, target)
+        return True
+    existed = target.exists()
+    if existed:
+        _rotate_backups(target)
+    os.replace(staged.source, target)
+    return not existed
+
+
+def _appeared(target: Path) -> MentorError:
+    return MentorError("already exists (another run may have written it meanwhile)", path=target,
+                       hint="Pass --force to replace it (the old file is kept as a .bak backup), or choose another output.")
+
+
+def _rotate_backups(target: Path) -> None:
+    """``bak2`` -> ``bak3``, ``bak`` -> ``bak2``, the target -> ``bak``: at most ``BACKUPS_KEPT``
+    backups. The target itself stays in place (a hard link, or an atomic copy where there are none)."""
+    for number in range(BACKUPS_KEPT - 1, 0, -1):
+        older = backup_path(target, number)
+        if older.exists():
+            os.replace(older, backup_path(target, number + 1))
+    newest = backup_path(target)
+    try:
+        os.link(target, newest)
+        return
+    except FileExistsError:  # only when BACKUPS_KEPT is 1: the old backup goes
+        pass
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    copy = _temp_name(target)
+    try:
+        shutil.copy2(target, copy)
+        os.replace(copy, newest)
+    finally:
+        with contextlib.suppress(OSError):
+            copy.unlink()
+
+
+def _discard(staged: Iterable[_Staged]) -> None:
+    for item in staged:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            _remove(item.temp)
+
+
+def _publish_all(staged: list[_Staged]) -> None:
+    """Publish every staged file, or none: on a failure the targets this run created are removed
+    again (replaced ones stay replaced, their backups beside them). Temporaries always go."""
+    created: list[Path] = []
+    try:
+        for item in staged:  # a target that appeared since the first check: refuse before any link
+            if not item.force and item.target.exists():
+                raise _appeared(item.target)
+        for item in staged:
+            try:
+                if _publish(item):
+                    created.append(item.target)
+            except OSError as exc:
+                raise write_error(exc, item.target) from None
+    except BaseException:
+        for target in created:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        raise
+    finally:
+        _discard(staged)
+
+
+# --------------------------------------------------------------------------- all or nothing
+
+
+@dataclass
+class _Batch:
+    """Writes deferred to the end of an ``all_or_nothing`` block (of this process only: a forked
+    worker that inherits the block writes on its own)."""
+
+    pid: int
+    staged: list[_Staged] = field(default_factory=list)
+
+
+_batch: _Batch | None = None
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Every atomic write inside the block is staged, and published only when the block ends
+    without error; on an error none is, and nothing this run made is left behind.
+
+    For commands that write a set of files (schedule, report): a run that fails halfway must not
+    leave half a set that makes the rerun need ``--force``. Nested blocks join the outer one.
+    """
+    global _batch
+    if _batch is not None and _batch.pid == os.getpid():
+        yield
+        return
+    batch = _Batch(os.getpid())
+    _batch = batch
+    try:
+        yield
+    except BaseException:
+        _discard(batch.staged)
+        raise
+    finally:
+        _batch = None
+    _publish_all(batch.staged)
+
+
+def _current_batch() -> _Batch | None:
+    return _batch if _batch is not None and _batch.pid == os.getpid() else None
+
+
+def _finish(staged: list[_Staged]) -> None:
+    """Publish now, or at the end of the enclosing ``all_or_nothing`` block."""
+    batch = _current_batch()
+    if batch is None:
+        _publish_all(staged)
+    else:
+        batch.staged.extend(staged)
+
+
+def _prepare(targets: list[Path], *, force: bool) -> None:
+    """Check every target, make their folders and clear what killed runs left there."""
+    check_targets(targets, force=force)
+    pending = _current_batch()
+    if pending is not None:  # two writes of one target in one block would publish the first only
+        clash = {s.target for s in pending.staged}.intersection(targets)
+        if clash:
+            raise MentorError("is written twice in one run", path=min(clash))
+    folders: dict[Path, Path] = {}
+    for target in targets:
+        folders.setdefault(target.parent, target)
+    for target in folders.values():
+        _make_folder(target)
+        remove_stale_temporaries(target.parent)
+
+
+# --------------------------------------------------------------------------- the public writers
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, force: bool) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
+    """Yield a temporary path for ``path``; it becomes ``path`` only if the block succeeds.
 
-    For writers that want a file name (xlsxwriter, matplotlib). With ``force`` an existing
-    file is first copied to a backup.
+    For writers that want a file name (xlsxwriter, csv). The path lies in a private folder
+    (``.NAME.PID-TOKEN.mentor-tmp/``) beside the target, where the writer may also keep its
+    part files (``xlsx.text_workbook`` does), so nothing goes to the shared temp folder and all of
+    it goes when the write ends. An ``OSError`` in the block becomes one line naming ``path``.
     """
     target = Path(path)
-    check_targets([target], force=force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    _prepare([target], force=force)
+    folder = _temp_name(target)
+    staged = _Staged(target, folder / target.name, folder, force)
     try:
-        yield tmp
-        _as_new_file(tmp)
-        if target.exists():
-            _keep_backup(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        folder.mkdir(mode=0o700)
+        yield staged.source
+        with open(staged.source, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException as exc:
+        _discard([staged])
+        if os_error_in(exc) is not None and not isinstance(exc, MentorError):
+            raise write_error(exc, target) from None
+        raise
+    _finish([staged])
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, link or rename)."""
     target = Path(path)
-    with atomic_path(target, force=force) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    _prepare([target], force=force)
+    staged = _stage_bytes(target, data, flush=True)
+    staged.force = force
+    _finish([staged])
     return target
 
 
@@ -172,36 +499,29 @@ def inside(folder: Path, name: str) -> Path:
 
 
 def atomic_write_many(items: Iterable[tuple[str | Path, bytes]], *, force: bool) -> list[Path]:
-    """Write several files, each atomically, with one flush to disk for the whole batch.
+    """Write several files as one: every target checked, every file staged, then all published,
+    or (on any failure) none, with whatever this run made removed again.
 
     ``atomic_write_bytes`` fsyncs every file, which costs a journal commit each: thousands of
     small files (one email per pair) took longer than the run's whole time budget. Here every
-    file is written to a temporary name, the disk is flushed once, then each is renamed into
-    place (with ``force``, after a backup of the old one). An interrupted run leaves only whole
-    files, no temporary ones.
+    file is staged, the disk is flushed once, then each is published.
     """
     pending = [(Path(path), data) for path, data in items]
-    check_targets([target for target, _ in pending], force=force)
-    temps: list[Path] = []
+    targets = [target for target, _ in pending]
+    if len(set(targets)) < len(targets):
+        raise MentorError("is written twice in one run", path=next(t for t in targets if targets.count(t) > 1))
+    _prepare(targets, force=force)
+    staged: list[_Staged] = []
+    batch_flush = hasattr(os, "sync")  # Windows has no batch flush: each file is flushed
     try:
         for target, data in pending:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-            temps.append(Path(tmp_name))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if not hasattr(os, "sync"):  # Windows has no batch flush
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        if hasattr(os, "sync"):
+            item = _stage_bytes(target, data, flush=not batch_flush)
+            item.force = force
+            staged.append(item)
+        if batch_flush:
             os.sync()
-        for (target, _), tmp in zip(pending, temps):
-            _as_new_file(tmp)
-            if target.exists():
-                _keep_backup(target)
-            os.replace(tmp, target)
-    finally:
-        for tmp in temps:
-            if tmp.exists():
-                tmp.unlink()
-    return [target for target, _ in pending]
+    except BaseException:
+        _discard(staged)
+        raise
+    _finish(staged)
+    return targets

@@ -1023,11 +1023,12 @@ def write_report(
     messages = [] if processes > 1 else [(stem, mail.render(context)) for stem, context in jobs]
     messages += [sponsor] if sponsor is not None else []
     stage("write")
-    files.atomic_write_text(html_path, html, force=force)
-    files.atomic_write_bytes(xlsx_path, xlsx, force=force)
-    written = write_outbox(messages, outbox, force=force) if messages else []
-    if processes > 1:
-        written = write_participant_emails(jobs, mail, outbox, force=force, workers=processes) + written
+    with files.all_or_nothing():  # a failure halfway leaves none of the set
+        files.atomic_write_text(html_path, html, force=force)
+        files.atomic_write_bytes(xlsx_path, xlsx, force=force)
+        written = write_outbox(messages, outbox, force=force) if messages else []
+        if processes > 1:
+            written = write_participant_emails(jobs, mail, outbox, force=force, workers=processes) + written
     return [html_path, xlsx_path, *written]
 
 

@@ -49,7 +49,7 @@ from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.files import atomic_path, atomic_write_many, check_targets, inside, safe_slug
+from mentorcli.files import all_or_nothing, atomic_path, atomic_write_many, check_targets, inside, safe_slug
 from mentorcli.model import PairingBook, Problem
 from mentorcli.tz import most_common_zone, tzinfo_for
 
@@ -1220,14 +1220,15 @@ def write_schedule(schedule: Schedule, book: PairingBook, config: Config, out_di
     """
     targets = schedule_targets(schedule, Path(out_dir))
     check_targets(targets.values(), force=force)
-    written = [write_checkins_xlsx(targets["checkins"], schedule, force=force)]
-    calendars = [(targets["cohort"], cohort_calendar(schedule, config))]
-    for email, data in participant_calendars(schedule, config):
-        calendars.append((targets[email], data))
-        if len(calendars) >= WRITE_BATCH:
-            written += atomic_write_many(calendars, force=force)
-            calendars = []
-    written += atomic_write_many(calendars, force=force)
+    with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
+        written = [write_checkins_xlsx(targets["checkins"], schedule, force=force)]
+        calendars = [(targets["cohort"], cohort_calendar(schedule, config))]
+        for email, data in participant_calendars(schedule, config):
+            calendars.append((targets[email], data))
+            if len(calendars) >= WRITE_BATCH:
+                written += atomic_write_many(calendars, force=force)
+                calendars = []
+        written += atomic_write_many(calendars, force=force)
     return written
 
 

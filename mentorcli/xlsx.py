@@ -15,6 +15,8 @@ are written in one pass.
 from __future__ import annotations
 
 import functools
+import io
+import os
 import re
 import sys
 from functools import cache
@@ -34,8 +36,87 @@ which keeps the default."""
 
 
 def text_workbook(target: Any, options: dict[str, Any]) -> Any:
-    """``xlsxwriter.Workbook(target, options)`` whose shared strings are always plain text."""
-    return _text_workbook_class()(target, options)
+    """``xlsxwriter.Workbook(target, options)`` whose shared strings are always plain text.
+
+    xlsxwriter writes each part of the workbook (every sheet, the shared strings: every email
+    address of the cohort) to a file in the system temp folder, and leaves them there when the
+    write fails or the process is killed. Written to a file, the parts go beside ``target``
+    instead (its ``tmpdir`` option): ``files.atomic_path`` gives a path in a private folder of
+    its own, removed with everything in it when the write ends, and by the next run after a kill.
+    """
+    if not isinstance(target, (str, os.PathLike)):
+        return _text_workbook_class()(target, options)
+    if not options.get("in_memory") and "tmpdir" not in options:
+        options = {**options, "tmpdir": os.path.dirname(os.path.abspath(target))}
+    output = QuietOnFailure(open(target, "wb"))  # noqa: SIM115 (closed by the workbook's close())
+    workbook = _text_workbook_class()(output, options)
+    workbook.mentorcli_output = output
+    return workbook
+
+
+class QuietOnFailure(io.RawIOBase):
+    """A file that, once a write to it has failed, takes no more bytes and raises no more errors.
+
+    When the disk fills, zipfile raises from inside xlsxwriter's ``close()``; the half-written
+    ``ZipFile`` is then collected later and tries to finish the file again, and Python prints
+    that second failure with a traceback ("Exception ignored in ZipFile.__del__") at some random
+    later moment. Given this file instead of a name, the first error reaches the caller as usual
+    and the late retry writes nowhere: positions still add up (zipfile computes sizes from
+    them), the bytes go nowhere.
+    """
+
+    def __init__(self, raw: Any):
+        super().__init__()
+        self.raw = raw
+        self.failed = False
+        self.position = 0
+        self.end = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        if not self.failed:
+            self._guard(self.raw.write, data)
+        self._moved(self.position + size)
+        return size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if not self.failed:
+            return self._moved(self._guard(self.raw.seek, offset, whence))
+        start = {0: 0, 1: self.position, 2: self.end}[whence]
+        return self._moved(start + offset)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        if not self.failed and not self.raw.closed:
+            self._guard(self.raw.flush)
+
+    def give_up(self) -> None:
+        """After a failure: drop what is buffered, close the real file, take nothing more."""
+        self.failed = True
+        try:
+            self.raw.close()
+        except OSError:
+            pass
+
+    def _moved(self, position: int) -> int:
+        self.position = position
+        self.end = max(self.end, position)
+        return position
+
+    def _guard(self, call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except OSError:
+            self.give_up()
+            raise
 
 
 def shared_string_xml(string: str) -> str:
@@ -74,6 +155,19 @@ def _text_workbook_class() -> type:
             sst._assemble_xml_file()
 
     class TextWorkbook(Workbook):
+        mentorcli_output: QuietOnFailure | None = None
+
+        def close(self) -> None:
+            output = self.mentorcli_output
+            try:
+                super().close()
+                if output is not None:
+                    output.raw.close()
+            except BaseException:
+                if output is not None:
+                    output.give_up()
+                raise
+
         def _get_packager(self) -> Packager:
             return TextPackager()
 

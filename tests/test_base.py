@@ -21,14 +21,16 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert target.read_text() == "coordinator's own"
 
 
-def test_force_keeps_a_backup_each_time(tmp_path: Path) -> None:
+def test_force_keeps_the_last_three_versions_newest_first(tmp_path: Path) -> None:
     target = tmp_path / "pairs.csv"
     target.write_text("v1")
-    atomic_write_text(target, "v2", force=True)
-    atomic_write_text(target, "v3", force=True)
-    assert target.read_text() == "v3"
-    assert (tmp_path / "pairs.bak.csv").read_text() == "v1"
-    assert (tmp_path / "pairs.bak2.csv").read_text() == "v2"
+    for version in ("v2", "v3", "v4", "v5", "v6"):
+        atomic_write_text(target, version, force=True)
+    assert target.read_text() == "v6"
+    assert (tmp_path / "pairs.bak.csv").read_text() == "v5"
+    assert (tmp_path / "pairs.bak2.csv").read_text() == "v4"
+    assert (tmp_path / "pairs.bak3.csv").read_text() == "v3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.bak.csv", "pairs.bak2.csv", "pairs.bak3.csv", "pairs.csv"]
 
 
 def test_interrupted_write_leaves_no_file(tmp_path: Path) -> None:

@@ -87,3 +87,35 @@ def test_workbooks_are_deflated_at_the_fast_level_and_xlsxwriter_is_left_as_it_w
 
     assert info.compress_type == zipfile.ZIP_DEFLATED
     assert info.compress_size == deflated_size(ZIP_LEVEL) != deflated_size(6)
+
+
+def test_a_workbook_on_a_full_device_fails_once_and_is_quiet_after(tmp_path) -> None:
+    """/dev/full refuses every write: close() raises, and the half-written zip, collected later,
+    prints nothing (no "Exception ignored in ZipFile.__del__" traceback at a random moment)."""
+    import gc
+    import os
+    import sys
+
+    import pytest
+
+    from mentorcli.files import os_error_in
+    from mentorcli.xlsx import text_workbook
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    unraisable = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        workbook = text_workbook("/dev/full", {"tmpdir": str(tmp_path)})
+        sheet = workbook.add_worksheet("People")
+        for row in range(3000):
+            sheet.write_string(row, 0, f"person{row}@example.org")
+        with pytest.raises(Exception) as failure:
+            workbook.close()
+        assert os_error_in(failure.value) is not None
+        del workbook, sheet, failure
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
