@@ -25,7 +25,8 @@ from mentorcli.mail import (
 )
 from mentorcli.model import PairingBook, make_people
 
-EXPECTED_HEADERS = {"from", "to", "subject", "date", "x-unsent", "mime-version", "content-type", "message-id"}
+EXPECTED_HEADERS = {"x-mentorcli-recipients", "from", "to", "subject", "date", "x-unsent", "mime-version",
+                    "content-type", "message-id"}
 
 
 def parse(data: bytes):
@@ -162,7 +163,7 @@ def test_crlf_in_names_and_subject_adds_no_header():
                        subject="Hello\r\nBcc: thief@evil.example").as_bytes())
     assert {k.lower() for k in msg.keys()} == EXPECTED_HEADERS
     assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "mo@example.org"]
-    assert msg["To"].addresses[0].display_name == "Ana Bcc: thief@evil.example X-Evil: 1"
+    assert msg["To"].addresses[0].display_name == "Ana Bcc thief evil.example X-Evil 1"
     assert "\n" not in msg["Subject"] and msg["Subject"].startswith("Hello Bcc")
 
 
