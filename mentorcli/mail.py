@@ -926,20 +926,23 @@ def read_draft(path: Path) -> Draft:
         legacy = BytesParser(policy=email.policy.compat32).parsebytes(data, headersonly=True)
     except Exception as exc:  # noqa: BLE001 - the email package raises many kinds on garbage: any is "not an email"
         raise DraftError(f"it cannot be read as an email ({type(exc).__name__})") from None
+    counts: dict[str, int] = {}
+    for key in msg.keys():  # names only: reading a value parses it, and some values make the parser fail
+        counts[key.lower()] = counts.get(key.lower(), 0) + 1
     for name in ("From", "Message-ID", RECIPIENTS_HEADER, "To", "Cc", "Bcc", "Subject"):
-        if len(msg.get_all(name, [])) > 1:
+        if counts.get(name.lower(), 0) > 1:
             raise DraftError(f"it has more than one {name} header")
     for name in ("From", "Message-ID", RECIPIENTS_HEADER):
-        if msg.get(name) is None:
+        if not counts.get(name.lower()):
             raise DraftError(f"it has no {name} header" + (" (it was not written by mentor)" if name == RECIPIENTS_HEADER else ""))
-    senders = _header_addresses(msg, legacy, "From")
+    senders = _header_addresses(msg, legacy, "From", counts)
     if len(senders) != 1:
         raise DraftError("its From header must hold exactly one address")
-    fields = {name: _header_addresses(msg, legacy, name) for name in ("To", "Cc", "Bcc")}
+    fields = {name: _header_addresses(msg, legacy, name, counts) for name in ("To", "Cc", "Bcc")}
     recipients = list(dict.fromkeys(fields["To"] + fields["Cc"] + fields["Bcc"]))
     if not fields["To"] and not fields["Cc"]:
         raise DraftError("it has no To or Cc address")
-    if str(msg[RECIPIENTS_HEADER]).strip() != recipients_digest(fields["To"], fields["Cc"], fields["Bcc"]):
+    if _header_text(msg, RECIPIENTS_HEADER).strip() != recipients_digest(fields["To"], fields["Cc"], fields["Bcc"]):
         raise DraftError("its recipients are not the ones it was written for (To, Cc or Bcc changed after it was drafted)")
     subject = clean_header_text(_header_text(msg, "Subject"), max_length=MAX_SUBJECT_LENGTH)
     message_id = clean_header_text(_header_text(msg, "Message-ID"), max_length=250)
@@ -971,9 +974,9 @@ def _header_text(msg: EmailMessage, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _header_addresses(msg: EmailMessage, legacy: Any, name: str) -> list[str]:
+def _header_addresses(msg: EmailMessage, legacy: Any, name: str, counts: dict[str, int]) -> list[str]:
     """The addresses of one address header, refused unless two independent parsers agree on them."""
-    if msg.get_all(name) is None:
+    if not counts.get(name.lower()):
         return []
     try:
         header = msg[name]
