@@ -927,7 +927,7 @@ def read_draft(path: Path) -> Draft:
     except Exception as exc:  # noqa: BLE001 - the email package raises many kinds on garbage: any is "not an email"
         raise DraftError(f"it cannot be read as an email ({type(exc).__name__})") from None
     counts: dict[str, int] = {}
-    for key in msg.keys():  # names only: reading a value parses it, and some values make the parser fail
+    for key in msg:  # names only: reading a value parses it, and some values make the parser fail
         counts[key.lower()] = counts.get(key.lower(), 0) + 1
     for name in ("From", "Message-ID", RECIPIENTS_HEADER, "To", "Cc", "Bcc", "Subject"):
         if counts.get(name.lower(), 0) > 1:
@@ -1025,6 +1025,13 @@ def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
 def _log_field(text: str) -> str:
     """A log field: no tab or line break from a file name or a server's answer can split a line."""
     return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") else "?" for ch in str(text))
+
+
+def visible_text(text: str) -> str:
+    """Text for the terminal with control and format characters shown as ``\\xNN`` / ``\\uNNNN``,
+    so a file name or a server's answer can never move the cursor or recolour the screen."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else ascii(ch)[1:-1]
+                   for ch in str(text))
 
 
 @dataclass
@@ -1272,7 +1279,7 @@ def send_outbox(
             except MentorError as exc:
                 if not report.sent:  # nothing went out: the one readable line is the whole story
                     raise
-                item = SendItem(_log_field(path.name), "failed", 0, "", "", str(exc))
+                item = SendItem(visible_text(path.name), "failed", 0, "", "", str(exc))
             report.items.append(item)
             if progress is not None:
                 progress(item)
@@ -1301,7 +1308,7 @@ class _Run:
     stopped: str = ""
 
     def send(self, path: Path) -> SendItem:
-        name = _log_field(path.name)
+        name = visible_text(path.name)
         try:
             draft = read_draft(path)
         except DraftError as exc:

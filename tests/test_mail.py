@@ -537,9 +537,10 @@ def every_parser_recipients(data: bytes) -> dict[str, list[str]]:
     """The recipients (To, Cc, Bcc) as read by every parser we know: Python's modern parser,
     compat32 with ``getaddresses`` on the raw header and on the decoded one (what naive readers
     do), and the independent ``mail-parser`` package."""
-    import mailparser
     from email.header import decode_header, make_header
     from email.utils import getaddresses
+
+    import mailparser
 
     modern = parse(data)
     legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
@@ -556,9 +557,10 @@ def every_parser_recipients(data: bytes) -> dict[str, list[str]]:
 
 
 def sender_of(data: bytes) -> dict[str, list[str]]:
-    import mailparser
     from email.header import decode_header, make_header
     from email.utils import getaddresses
+
+    import mailparser
 
     legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
     return {

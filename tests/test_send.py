@@ -448,9 +448,10 @@ def test_a_draft_whose_recipients_changed_after_drafting_is_refused_and_the_rest
 
 def test_a_draft_with_a_hostile_name_goes_exactly_to_the_people_it_was_written_for(smtp_server, outbox):
     handler, port = smtp_server()
-    hostile = ["=?utf-8?q?spy=40evil.example?=", "=?utf-8?q?x=3A_spy=40evil.example=3B?=", "Jörg <spy@evil.example>",
+    hostile = ["=?utf-8?q?spy=40evil.example?=", "=?utf-8?q?spy=40host?=", "=?utf-8?q?x=3A_spy=40evil.example=3B?=", "Jörg <spy@evil.example>",
                "Ａｎａ ＜spy＠evil.example＞", "Ana\r\nBcc: spy@evil.example"]
-    messages = [(f"h{n}", render_message("testmail", {"title": name}, to=[(name, f"p{n}@example.org")],
+    messages = [(f"h{n}", render_message("testmail", {"title": name},
+                                         to=[(name, f"p{n}@example.org"), ("Mentor", "mentor@example.org")],
                                          sender=(name, "cora@example.org"), subject=name,
                                          templates_dir=outbox.parent / "templates"))
                 for n, name in enumerate(hostile)]
@@ -458,7 +459,7 @@ def test_a_draft_with_a_hostile_name_goes_exactly_to_the_people_it_was_written_f
     report = send(outbox, port)
     assert [i.status for i in report.items] == ["sent"] * len(hostile)
     assert [(frm, rcpts) for frm, rcpts, _ in handler.received] == [
-        ("cora@example.org", [f"p{n}@example.org"]) for n in range(len(hostile))]
+        ("cora@example.org", [f"p{n}@example.org", "mentor@example.org"]) for n in range(len(hostile))]
 
 
 MALFORMED = {
@@ -492,7 +493,7 @@ def test_malformed_drafts_are_reported_by_file_name_and_never_stop_the_drafts_af
         "a-raw-utf8.eml": "its To header is malformed", "b-group.eml": "group syntax", "c-group-in-name.eml": "its To header cannot be read",
         "d-no-to.eml": "no To or Cc address", "e-two-to.eml": "more than one To header",
         "f-text.eml": "no From header", "g-garbage.eml": "no From header", "h-empty.eml": "no From header",
-        "i-no-from.eml": "no From header", "j-bad-address.eml": "its To header is malformed", "k-escape?[2J.eml": "no From header",
+        "i-no-from.eml": "no From header", "j-bad-address.eml": "its To header is malformed", "k-escape\\x1b[2J.eml": "no From header",
         "l-folder.eml": "it is a folder", "l-pipe.eml": "not a regular file",
     }
     assert sorted(by_file) == sorted(expected)
@@ -565,7 +566,7 @@ def unwritable():
             return
         if shutil.which("chattr") is None:
             pytest.skip("needs chattr to make a path read-only for root")
-        result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             pytest.skip(f"this file system cannot make a path immutable: {result.stderr.strip()}")
         marked.append(path)
@@ -579,8 +580,8 @@ def unwritable():
 
     mark.unmark = unmark  # type: ignore[attr-defined]
     yield mark
-    for path in list(marked):
-        unmark(path)
+    while marked:
+        unmark(marked[-1])
 
 
 def test_a_read_only_outbox_or_sent_folder_is_refused_before_anything_is_sent(smtp_server, outbox, unwritable):
@@ -657,3 +658,29 @@ def test_a_delivery_whose_outcome_could_not_be_logged_is_not_sent_again_unless_a
     asked = send(outbox, port, resend_unsure=True)
     assert [(i.file, i.status) for i in asked.items] == [("msg-1.eml", "sent")]
     assert handler.subjects() == ["Message 1", "Message 2", "Message 1"]
+
+
+def test_cli_names_a_bad_draft_and_a_refused_recipient_and_exits_1(cli, smtp_server, outbox):
+    handler, port = smtp_server(Recorder(refuse_rcpt=("gone@example.org",)))
+    drafts(outbox, 2, extra_to=("Gone", "gone@example.org"))
+    (outbox / "evil\x1b[2J.eml").write_bytes(b"\x1b[31mnot an email\n")
+    (outbox / ".msg-3.eml.abcd1234.tmp.eml").write_bytes((outbox / "msg-1.eml").read_bytes())
+    result = cli("send", outbox, "--smtp-host", "127.0.0.1", "--smtp-port", port)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    assert "\x1b" not in result.stderr and "evil\\x1b[2J.eml" in result.stderr and "no From header" in result.stderr
+    assert "refused: gone@example.org (550 5.1.1 no such user)" in result.stderr
+    assert ".msg-3" not in result.stderr and len(handler.received) == 2
+
+
+def test_cli_refuses_a_read_only_outbox_in_one_line(cli, smtp_server, outbox, unwritable):
+    handler, port = smtp_server()
+    drafts(outbox, 1)
+    unwritable(outbox)
+    result = cli("send", outbox, "--smtp-host", "127.0.0.1", "--smtp-port", port)
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "outbox folder cannot be written: nothing was sent" in result.stderr and handler.received == []
+
+
+def test_cli_resend_unsure_is_offered(cli):
+    result = cli("send", "--help")
+    assert "--resend-unsure" in result.output
