@@ -171,8 +171,10 @@ def clean_header_text(text: Any, *, max_length: int = MAX_NAME_LENGTH) -> str:
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    kept = [" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text)]
-    one_line = " ".join("".join(kept).split()).replace("=?", "= ?")
+    text = str(text)
+    if not text.isprintable():  # the usual name is printable throughout: skip the look-up per character
+        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    one_line = " ".join(text.split()).replace("=?", "= ?")
     return one_line[:max_length].strip()
 
 
@@ -225,7 +227,7 @@ def recipients_digest(to: Sequence[str], cc: Sequence[str] = (), bcc: Sequence[s
     digest = hashlib.sha256()
     for field_name, addresses in (("to", to), ("cc", cc), ("bcc", bcc)):
         digest.update(f"{field_name}:{chr(0).join(addresses)}".encode("utf-8", "surrogateescape") + b"\x01")
-    return f"sha256:{digest.hexdigest()}"
+    return f"sha256:{digest.hexdigest()[:32]}"  # 128 bits: enough against edits, and the header needs no folding
 
 
 def _addresses(pairs: Sequence[tuple[str, str]], role: str) -> list[Address]:
