@@ -630,6 +630,7 @@ def test_display_names_lose_address_characters_and_encoded_words_at_their_limits
     assert clean_display_name("=?utf-8?q?a?=") == "= ?utf-8?q?a?="
     assert clean_header_text("a=?b") == "a= ?b" and clean_header_text("a= ?b") == "a= ?b"
     assert clean_header_text("=?=?") == "= ?= ?"
+    assert clean_header_text("A\x1b[31mB\x00C\u202eD\u200bE\u2028F\x85G") == "A [31mB C D E F G"  # control, format, separators
     assert clean_display_name("José Ñúñez-O'Brien Jr.") == "José Ñúñez-O'Brien Jr."  # ordinary names untouched
     assert len(clean_display_name("a" * MAX_NAME_LENGTH)) == MAX_NAME_LENGTH
     assert len(clean_display_name("a" * (MAX_NAME_LENGTH + 1))) == MAX_NAME_LENGTH

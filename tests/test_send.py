@@ -474,6 +474,11 @@ MALFORMED = {
     "i-no-from.eml": lambda d: with_header(d, b"From", None),
     "j-bad-address.eml": lambda d: with_header(d, b"To", b"To: Person 1 <person1@@example.org>, Mentor <mentor@example.org>"),
     "k-escape\x1b[2J.eml": lambda d: b"\x1b[31mnot an email\n",
+    # the modern parser reads person1 (what the digest records), older readers person1 *and* spy
+    "n-two-readings.eml": lambda d: with_header(
+        d, b"To", b"To: person1@example.org <spy@evil.example>, Mentor <mentor@example.org>"),
+    "o-quoted.eml": lambda d: with_header(d, b"To", b'To: "person 1"@example.org, Mentor <mentor@example.org>'),
+    "p-no-dot.eml": lambda d: with_header(d, b"To", b"To: Person 1 <person1@localhost>, Mentor <mentor@example.org>"),
 }
 
 
@@ -494,7 +499,8 @@ def test_malformed_drafts_are_reported_by_file_name_and_never_stop_the_drafts_af
         "d-no-to.eml": "no To or Cc address", "e-two-to.eml": "more than one To header",
         "f-text.eml": "no From header", "g-garbage.eml": "no From header", "h-empty.eml": "no From header",
         "i-no-from.eml": "no From header", "j-bad-address.eml": "its To header is malformed", "k-escape\\x1b[2J.eml": "no From header",
-        "l-folder.eml": "it is a folder", "l-pipe.eml": "not a regular file",
+        "l-folder.eml": "it is a folder", "l-pipe.eml": "not a regular file", "n-two-readings.eml": "its To header",
+        "o-quoted.eml": "address that is not usable", "p-no-dot.eml": "address that is not usable",
     }
     assert sorted(by_file) == sorted(expected)
     for name, words in expected.items():
