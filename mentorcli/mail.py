@@ -1009,18 +1009,6 @@ def _check_address(address: str, header: str) -> None:
         raise DraftError(f"its {header} header holds an address that is not usable")
 
 
-def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
-    """The SMTP envelope of a parsed message: From's address, and every To, Cc and Bcc address."""
-    senders = msg["From"].addresses if msg["From"] is not None else ()
-    recipients: list[str] = []
-    for header in ("To", "Cc", "Bcc"):
-        if msg[header] is not None:
-            recipients += [a.addr_spec for a in msg[header].addresses if a.addr_spec and a.addr_spec != "<>"]
-    if len(senders) != 1 or not recipients:
-        raise ValueError("needs one From address and at least one To or Cc address")
-    return senders[0].addr_spec, list(dict.fromkeys(recipients))
-
-
 # --------------------------------------------------------------------------- the send log
 
 
