@@ -390,9 +390,10 @@ def write_outbox(messages: Sequence[tuple[str, EmailMessage | bytes]], out_dir: 
 
     A message may be an ``EmailMessage`` or its finished bytes. A draft whose file name is
     already in ``out_dir/sent/`` was delivered before: writing it again would let
-    ``mentor send`` deliver it twice, so that needs ``--force`` too.
+    ``mentor send`` deliver it twice, so that needs ``--force`` too. Call ``check_outbox`` (or
+    ``remove_unfinished_drafts``) once at the start of a run to clear an interrupted run's leftovers.
     """
-    targets = check_outbox([base for base, _ in messages], out_dir, force=force)
+    targets = check_outbox([base for base, _ in messages], out_dir, force=force, clean=False)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     payloads = [msg if isinstance(msg, bytes) else msg.as_bytes() for _, msg in messages]
     return files.atomic_write_many(list(zip(targets, payloads)), force=force)
@@ -759,13 +760,16 @@ def render_introductions(
     return result
 
 
-def check_outbox(bases: Sequence[str], out_dir: Path, *, force: bool) -> list[Path]:
+def check_outbox(bases: Sequence[str], out_dir: Path, *, force: bool, clean: bool = True) -> list[Path]:
     """The ``.eml`` paths for ``bases``, after checking none would replace a draft or a sent message
-    without ``force``. Run before a long render, so a refusal comes at once. Temporary files an
-    interrupted run left for these drafts are removed here (``remove_unfinished_drafts``)."""
+    without ``force``. Run before a long render, so a refusal comes at once. With ``clean`` (a run's
+    start), temporary files an interrupted run left for these drafts are removed first
+    (``remove_unfinished_drafts``); ``write_outbox`` leaves that out, because it may write one
+    share of many and listing a large outbox for every share would cost more than the writing."""
     out_dir = Path(out_dir)
     names = message_file_names(bases)
-    remove_unfinished_drafts(out_dir, names)  # left by an interrupted run: never output, never sent
+    if clean:
+        remove_unfinished_drafts(out_dir, names)  # left by an interrupted run: never output, never sent
     targets = [files.inside(out_dir, name) for name in names]
     files.check_targets(targets, force=force)
     if not force:

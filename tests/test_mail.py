@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import email.policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -645,3 +646,48 @@ def test_the_recipients_digest_comes_first_and_matches_the_addresses_given():
     assert msg[RECIPIENTS_HEADER] == recipients_digest(["ana@example.org", "mo@example.org"], ["sam@example.org"])
     assert recipients_digest(["a@x.org"]) != recipients_digest([], ["a@x.org"]) != recipients_digest([], [], ["a@x.org"])
     assert recipients_digest(["a@x.org", "b@x.org"]) != recipients_digest(["a@x.org"], ["b@x.org"])
+
+
+def test_a_killed_introduce_leaves_nothing_send_reads_and_its_rerun_cleans_up(tmp_path, cli, monkeypatch):
+    """A real ``mentor introduce`` process, killed (SIGKILL) once its temporary drafts are on disk."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    workbook = write_two_pair_workbook(tmp_path)
+    (tmp_path / "mentor.toml").write_text(
+        '[cohort]\nname = "Data Mentoring 2026"\ncoordinator_name = "Cora Ordinator"\n'
+        'coordinator_email = "cora@example.org"\n', encoding="utf-8")
+    marker = tmp_path / "temps-written"
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        from pathlib import Path
+        def stall():  # files.atomic_write_many flushes once every temporary draft is written
+            Path({str(marker)!r}).write_text("x")
+            time.sleep(60)
+        os.sync = stall
+        from mentorcli.cli import main
+        sys.argv = ["mentor", "introduce", {workbook.name!r}]
+        main()
+    """)
+    repo = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "introduce never reached its temporary files"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    outbox = tmp_path / "outbox"
+    left = sorted(p.name for p in outbox.iterdir())
+    assert len(left) == 2 and all(n.startswith(".intro-p00") and n.endswith(".tmp.eml") for n in left)
+
+    monkeypatch.chdir(tmp_path)
+    listed = cli("send", "outbox", "--dry-run")
+    assert listed.exit_code == 0 and listed.stdout == "" and "no .eml files" in listed.stderr
+    rerun = cli("introduce", workbook.name)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert sorted(p.name for p in outbox.iterdir()) == ["intro-p001.eml", "intro-p002.eml"]

@@ -554,7 +554,8 @@ def test_unfinished_drafts_of_a_killed_write_are_never_sent_and_a_rerun_removes_
     assert send(outbox, port, dry_run=True).items == [] and send(outbox, port).items == []
     assert handler.received == []
     (outbox / ".other.eml.abc123.tmp.eml").write_bytes(b"another run's file")
-    drafts(outbox, 2)  # the rerun (write_outbox of msg-1, msg-2): their leftovers go, msg-3's and others' stay
+    mail.check_outbox(["msg-1", "msg-2"], outbox, force=False)  # how introduce starts a run of these drafts
+    drafts(outbox, 2)  # their leftovers are gone; msg-3's and another run's stay (that run may still be going)
     left = sorted(p.name for p in outbox.iterdir() if p.name.startswith("."))
     assert left == sorted([".other.eml.abc123.tmp.eml", next(n for n in temps if n.startswith(".msg-3.eml."))])
     assert [i.file for i in send(outbox, port).items] == ["msg-1.eml", "msg-2.eml"]
@@ -690,3 +691,25 @@ def test_cli_refuses_a_read_only_outbox_in_one_line(cli, smtp_server, outbox, un
 def test_cli_resend_unsure_is_offered(cli):
     result = cli("send", "--help")
     assert "--resend-unsure" in result.output
+
+
+def test_a_rerun_of_report_removes_its_own_unfinished_drafts(tmp_path):
+    from test_report import AS_OF, make_book, make_config, read_schedule, write_checkins
+
+    from mentorcli.report import build_report, read_checkin_logs, write_report
+
+    config = make_config(tmp_path)
+    book = make_book(tmp_path / "pairs.xlsx")
+    sheet = write_checkins(tmp_path / "checkins.xlsx")
+    schedule = read_schedule([sheet])
+    logs, problems = read_checkin_logs([sheet], book, config, schedule=schedule)
+    report = build_report(book, schedule, logs, config, as_of=AS_OF, problems=problems)
+    outbox = tmp_path / "reports" / "outbox"
+    outbox.mkdir(parents=True)
+    own = outbox / f".progress-{AS_OF.isoformat()}-ann-example-org.eml.k2j4h5g6.tmp.eml"
+    other = outbox / ".intro-p001.eml.k2j4h5g6.tmp.eml"  # another command's: it may still be writing it
+    own.write_bytes(b"half a draft")
+    other.write_bytes(b"half a draft")
+    write_report(report, book, config, tmp_path / "reports", force=False)
+    assert not own.exists() and other.exists()
+    assert (outbox / f"progress-{AS_OF.isoformat()}-ann-example-org.eml").exists()
