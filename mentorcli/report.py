@@ -996,7 +996,12 @@ def write_report(
     templates file by file. ``on_stage`` is called with "html", "xlsx", "emails", "write" as
     each stage starts; with several workers, rendering the drafts happens in "write".
     """
-    from mentorcli.mail import SENT_FOLDER, message_file_names, remove_unfinished_drafts, write_outbox
+    from mentorcli.mail import (
+        SENT_FOLDER,
+        message_file_names,
+        remove_unfinished_drafts,
+        write_outbox,
+    )
 
     stage = on_stage or (lambda name: None)
     out_dir = Path(out_dir)

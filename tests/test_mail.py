@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import email.policy
+import os
 from email.parser import BytesParser
 from pathlib import Path
 
