@@ -484,9 +484,15 @@ def send_command(
     user: Annotated[Optional[str], typer.Option("--user", metavar="USER", help=f"Log in as this user; the password is read from {SMTP_PASSWORD_ENV}.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be sent; send nothing.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds to wait for the server.")] = 30,
+    resend_unsure: Annotated[
+        bool, typer.Option("--resend-unsure", help="Also send drafts whose earlier sending stopped before the server's answer was recorded (they may have been delivered).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send every .eml in OUTBOX over SMTP; each sent file moves to OUTBOX/sent/, so a re-run sends nothing twice.
+
+    Only drafts written by mentor for exactly their recipients are sent; any other file is named and skipped.
+    A recipient the server refuses is named and gets the message on a re-run; the others never get it twice.
 
     Example: MENTOR_SMTP_PASSWORD=... mentor send outbox --smtp-host smtp.example.org --starttls --user coordinator
     """
@@ -506,18 +512,21 @@ def send_command(
         if item.status == "planned":  # the dry-run listing is data: stdout, one tab-separated line per file
             sys.stdout.write(f"{visible(item.file)}\t{item.recipients}\t{visible(item.subject)}\n")
             return
-        # stderr is a log: file names and counts, never a subject (it carries names)
+        # stderr is a log: file names, counts and refused addresses, never a subject (it carries names)
         colour = {"sent": "green", "failed": "red", "skipped": "yellow"}.get(item.status, "cyan")
         reason = f" - {item.error}" if item.error else ""
-        err.print(f"[{colour}]{item.status}[/] {escape(item.file)} ({item.recipients} recipient(s)){escape(reason)}")
+        err.print(f"[{colour}]{item.status}[/] {escape(item.file)} ({item.recipients} recipient(s))"
+                  f"{escape(reason)}")
 
     report = send_outbox(outbox, host=smtp_host, port=port, starttls=starttls, user=user, password=password,
-                         dry_run=dry_run, timeout=timeout, progress=show)
+                         dry_run=dry_run, timeout=timeout, progress=show, resend_unsure=resend_unsure)
     if as_json:
         print_json(report.as_dict())
     counts = report.as_dict()["counts"]
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "no .eml files"
     err.print(f"{'Dry run: ' if dry_run else ''}{summary}.")
+    if report.stopped:
+        err.print(f"[red]Stopped:[/] {escape(report.stopped)}.")
     if not report.ok:
         raise typer.Exit(1)
 

@@ -31,6 +31,7 @@ import os
 import smtplib
 import socket
 import ssl
+import stat
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,7 +39,7 @@ from email import headerregistry
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
-from email.utils import format_datetime, localtime
+from email.utils import format_datetime, getaddresses, localtime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, as_tuple
 from mentorcli.tz import most_common_zone, tzinfo_for
-from mentorcli.untrusted import without_controls
+from mentorcli.untrusted import visible, without_controls
 
 
 class _CachedHeaderRegistry(headerregistry.HeaderRegistry):
@@ -171,22 +172,46 @@ def inline_css(html: str) -> str:
 
 
 def clean_header_text(text: Any, *, max_length: int = MAX_NAME_LENGTH) -> str:
-    """Untrusted text made safe for a header: no control or line-break characters, one line.
+    """Untrusted text made safe for a header: no control or line-break characters, one line,
+    and nothing a mail reader would decode as an RFC 2047 encoded word.
 
     CR/LF is how a header is injected; the other control and separator characters are
-    dropped too because some mail clients treat them as line ends.
+    dropped too because some mail clients treat them as line ends. ``=?`` opens an encoded
+    word (``=?utf-8?q?spy=40host?=``), which readers decode *after* splitting the header, so
+    a name could decode into an address or a line break: it becomes ``= ?``.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    kept = [" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text)]
-    return " ".join("".join(kept).split())[:max_length].strip()
+    text = str(text)
+    if not text.isprintable():  # the usual name is printable throughout: skip the look-up per character
+        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    one_line = " ".join(text.split()).replace("=?", "= ?")
+    return one_line[:max_length].strip()
+
+
+_ADDRESS_SPECIALS = str.maketrans({ch: " " for ch in '"(),:;<>@[\\]'})
+
+
+def clean_display_name(text: Any) -> str:
+    """A person's name as the display part of an address: text that no mail parser can read as one.
+
+    Beyond ``clean_header_text``: compatibility forms are folded first (a fullwidth ``＠`` or
+    ``＜`` becomes the ASCII it imitates), then every character with a meaning in an address
+    list (quotes, angle brackets, ``@``, ``,``, ``;``, ``:``, brackets, backslash) becomes a
+    space. Python quotes such names correctly, but a non-ASCII name is written as an encoded
+    word, and readers that decode the header before parsing it would find an address in it.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return clean_header_text(unicodedata.normalize("NFKC", str(text)).translate(_ADDRESS_SPECIALS))
 
 
 def make_address(name: Any, email_address: Any, *, role: str = "recipient") -> Address:
     """An ``Address`` from untrusted parts; a malformed address is a readable error, not a header.
 
     The address is checked with ``email-validator`` (syntax only: no network) and must be
-    ASCII, because an ``.eml`` draft has to travel through any SMTP server.
+    ASCII, because an ``.eml`` draft has to travel through any SMTP server. The name goes
+    through ``clean_display_name``, so it can never become (part of) an address.
     """
     raw = str(email_address or "").strip()
     try:
@@ -196,7 +221,24 @@ def make_address(name: Any, email_address: Any, *, role: str = "recipient") -> A
             f"the {role} email address is not usable", hint="Correct it in the workbook and run again."
         ) from None
     local, _, _ = checked.normalized.rpartition("@")
-    return Address(display_name=clean_header_text(name), username=local, domain=checked.ascii_domain)
+    return Address(display_name=clean_display_name(name), username=local, domain=checked.ascii_domain)
+
+
+RECIPIENTS_HEADER = "X-Mentorcli-Recipients"
+
+
+def recipients_digest(to: Sequence[str], cc: Sequence[str] = (), bcc: Sequence[str] = ()) -> str:
+    """A fingerprint of the exact recipients (``addr_spec`` per field, in order) a draft was written for.
+
+    ``render_message`` puts it in the draft's first header from the addresses it was given;
+    ``mentor send`` recomputes it from the addresses it parses back and refuses the draft when
+    the two differ. A signup cell cannot forge it: it reaches headers only as a display name,
+    cleaned of line breaks, so it can neither set this header nor push it out of the header block.
+    """
+    digest = hashlib.sha256()
+    for field_name, addresses in (("to", to), ("cc", cc), ("bcc", bcc)):
+        digest.update(f"{field_name}:{chr(0).join(addresses)}".encode("utf-8", "surrogateescape") + b"\x01")
+    return f"sha256:{digest.hexdigest()[:32]}"  # 128 bits: enough against edits, and the header needs no folding
 
 
 def _addresses(pairs: Sequence[tuple[str, str]], role: str) -> list[Address]:
@@ -286,6 +328,8 @@ def render_message(
     date_header = _header_date(date)
 
     msg = EmailMessage(policy=POLICY)
+    # first, before any header that holds untrusted text (see recipients_digest)
+    msg[RECIPIENTS_HEADER] = recipients_digest([a.addr_spec for a in to_addresses], [a.addr_spec for a in cc_addresses])
     msg["From"] = from_address
     msg["To"] = to_addresses
     if cc_addresses:
@@ -357,9 +401,10 @@ def write_outbox(messages: Sequence[tuple[str, EmailMessage | bytes]], out_dir: 
 
     A message may be an ``EmailMessage`` or its finished bytes. A draft whose file name is
     already in ``out_dir/sent/`` was delivered before: writing it again would let
-    ``mentor send`` deliver it twice, so that needs ``--force`` too.
+    ``mentor send`` deliver it twice, so that needs ``--force`` too. Call ``check_outbox`` once at
+    the start of a run to clear a killed run's leftovers.
     """
-    targets = check_outbox([base for base, _ in messages], out_dir, force=force)
+    targets = check_outbox([base for base, _ in messages], out_dir, force=force, clean=False)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     payloads = [msg if isinstance(msg, bytes) else msg.as_bytes() for _, msg in messages]
     return files.atomic_write_many(list(zip(targets, payloads)), force=force)
@@ -726,11 +771,15 @@ def render_introductions(
     return result
 
 
-def check_outbox(bases: Sequence[str], out_dir: Path, *, force: bool) -> list[Path]:
+def check_outbox(bases: Sequence[str], out_dir: Path, *, force: bool, clean: bool = True) -> list[Path]:
     """The ``.eml`` paths for ``bases``, after checking none would replace a draft or a sent message
-    without ``force``. Run before a long render, so a refusal comes at once."""
+    without ``force``. Run before a long render, so a refusal comes at once. With ``clean`` (a run's
+    start), temporary files that killed runs left in the outbox are removed first
+    (``files.remove_stale_temporaries``: those whose process is gone)."""
     out_dir = Path(out_dir)
     names = message_file_names(bases)
+    if clean:
+        files.remove_stale_temporaries(out_dir)  # left by a killed run: never output, never sent
     targets = [files.inside(out_dir, name) for name in names]
     files.check_targets(targets, force=force)
     if not force:
@@ -766,7 +815,8 @@ def introduce(
 
 @dataclass
 class SendItem:
-    """What happened to one ``.eml`` file. ``status``: sent, failed, skipped (already sent) or planned."""
+    """What happened to one ``.eml`` file. ``status``: sent, failed, skipped (already sent or a
+    duplicate) or planned (dry run). ``refused``: recipients the server refused this time."""
 
     file: str
     status: str
@@ -774,15 +824,21 @@ class SendItem:
     subject: str
     message_id: str
     error: str = ""
+    refused: list[str] = field(default_factory=list)
 
 
 @dataclass
 class SendReport:
-    """The outcome of ``send_outbox``: one item per file, in file-name order."""
+    """The outcome of ``send_outbox``: one item per file, in file-name order.
+
+    ``stopped`` says why the run ended before the last file (the send log could not be
+    written): the files after that one were not tried.
+    """
 
     outbox: Path
     dry_run: bool
     items: list[SendItem] = field(default_factory=list)
+    stopped: str = ""
 
     def with_status(self, status: str) -> list[SendItem]:
         return [item for item in self.items if item.status == status]
@@ -801,15 +857,46 @@ class SendReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.stopped
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "outbox": str(self.outbox),
             "dry_run": self.dry_run,
             "counts": {s: len(self.with_status(s)) for s in ("planned", "sent", "skipped", "failed")},
+            "stopped": self.stopped,
             "messages": [asdict(item) for item in self.items],
         }
+
+
+MAX_DRAFT_BYTES = 50 * 1024 * 1024
+
+
+def is_finished_draft_name(name: str) -> bool:
+    """True for a name ``mentor send`` takes: ``*.eml``, not hidden (a write in progress or left
+    by an interrupted run is ``.name.eml.PID-TOKEN.mentor-tmp``, see ``files.is_temporary``), not a
+    ``--force`` backup."""
+    return name.endswith(".eml") and not name.startswith(".") and not files.is_backup(name)
+
+
+def finished_drafts(outbox: Path) -> list[Path]:
+    """The drafts of ``outbox`` that ``mentor send`` reads, in file-name order."""
+    return [Path(outbox) / name for name in sorted(os.listdir(outbox)) if is_finished_draft_name(name)]
+
+
+class DraftError(ValueError):
+    """A draft that ``mentor send`` will not send; the message says why, in plain words."""
+
+
+@dataclass
+class Draft:
+    """A draft read back and checked: who it goes to is exactly who it was written for."""
+
+    message: EmailMessage
+    sender: str
+    recipients: list[str]
+    subject: str
+    message_id: str
 
 
 def read_eml(path: Path) -> EmailMessage:
@@ -818,41 +905,196 @@ def read_eml(path: Path) -> EmailMessage:
         return BytesParser(policy=email.policy.default).parse(fh)
 
 
-def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
-    """The SMTP envelope of a draft: From's address, and every To and Cc address (Bcc never kept)."""
-    senders = msg["From"].addresses if msg["From"] is not None else ()
-    recipients: list[str] = []
-    for header in ("To", "Cc"):
-        if msg[header] is not None:
-            recipients += [a.addr_spec for a in msg[header].addresses if a.addr_spec and a.addr_spec != "<>"]
-    if len(senders) != 1 or not recipients:
-        raise ValueError("needs one From address and at least one To or Cc address")
-    return senders[0].addr_spec, list(dict.fromkeys(recipients))
+def read_draft(path: Path) -> Draft:
+    """Read one draft and check it strictly; ``DraftError`` says what is wrong with it.
+
+    Refused: anything but a regular file, a header the email package cannot read or reads with
+    defects, group syntax, a non-ASCII or invalid address, no From / To, a header that may
+    appear once appearing twice, and any draft whose To, Cc and Bcc (as parsed back by the
+    modern parser and, independently, by the ``compat32`` one) are not the recipients
+    ``render_message`` recorded in ``X-Mentorcli-Recipients``.
+    """
+    data = _draft_bytes(path)
+    try:
+        msg = BytesParser(policy=email.policy.default).parsebytes(data)
+        legacy = BytesParser(policy=email.policy.compat32).parsebytes(data, headersonly=True)
+    except Exception as exc:  # noqa: BLE001 - the email package raises many kinds on garbage: any is "not an email"
+        raise DraftError(f"it cannot be read as an email ({type(exc).__name__})") from None
+    counts: dict[str, int] = {}
+    for key in msg:  # names only: reading a value parses it, and some values make the parser fail
+        counts[key.lower()] = counts.get(key.lower(), 0) + 1
+    for name in ("From", "Message-ID", RECIPIENTS_HEADER, "To", "Cc", "Bcc", "Subject"):
+        if counts.get(name.lower(), 0) > 1:
+            raise DraftError(f"it has more than one {name} header")
+    for name in ("From", "Message-ID", RECIPIENTS_HEADER):
+        if not counts.get(name.lower()):
+            raise DraftError(f"it has no {name} header" + (" (it was not written by mentor)" if name == RECIPIENTS_HEADER else ""))
+    senders = _header_addresses(msg, legacy, "From", counts)
+    if len(senders) != 1:
+        raise DraftError("its From header must hold exactly one address")
+    fields = {name: _header_addresses(msg, legacy, name, counts) for name in ("To", "Cc", "Bcc")}
+    recipients = list(dict.fromkeys(fields["To"] + fields["Cc"] + fields["Bcc"]))
+    if not fields["To"] and not fields["Cc"]:
+        raise DraftError("it has no To or Cc address")
+    if _header_text(msg, RECIPIENTS_HEADER).strip() != recipients_digest(fields["To"], fields["Cc"], fields["Bcc"]):
+        raise DraftError("its recipients are not the ones it was written for (To, Cc or Bcc changed after it was drafted)")
+    subject = clean_header_text(_header_text(msg, "Subject"), max_length=MAX_SUBJECT_LENGTH)
+    message_id = clean_header_text(_header_text(msg, "Message-ID"), max_length=250)
+    if not message_id:
+        raise DraftError("its Message-ID is empty")
+    return Draft(msg, senders[0], recipients, subject, message_id)
+
+
+def _draft_bytes(path: Path) -> bytes:
+    """The file's bytes; a folder, a FIFO or a device named ``*.eml`` is refused, never opened."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise DraftError("it is a folder, not an email file")
+        if not stat.S_ISREG(info.st_mode):
+            raise DraftError("it is not a regular file")
+        if info.st_size > MAX_DRAFT_BYTES:
+            raise DraftError(f"it is larger than {MAX_DRAFT_BYTES // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise DraftError(f"it cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _header_text(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - a header the email package cannot parse
+        raise DraftError(f"its {name} header cannot be read") from None
+    return "" if value is None else str(value)
+
+
+def _header_addresses(msg: EmailMessage, legacy: Any, name: str, counts: dict[str, int]) -> list[str]:
+    """The addresses of one address header, refused unless two independent parsers agree on them."""
+    if not counts.get(name.lower()):
+        return []
+    try:
+        header = msg[name]
+        groups = header.groups
+    except Exception:  # noqa: BLE001 - CPython header classes fail with AttributeError on some group syntax
+        raise DraftError(f"its {name} header cannot be read") from None
+    if header.defects:
+        raise DraftError(f"its {name} header is malformed")
+    if any(group.display_name is not None for group in groups):
+        raise DraftError(f"its {name} header uses group syntax")
+    addresses = [address.addr_spec for group in groups for address in group.addresses]
+    for address in addresses:
+        _check_address(address, name)
+    legacy_addresses = [addr for _, addr in getaddresses([str(v) for v in legacy.get_all(name, [])])]
+    if legacy_addresses != addresses:
+        raise DraftError(f"its {name} header reads differently in different mail programs")
+    return addresses
+
+
+def _check_address(address: str, header: str) -> None:
+    if not address.isascii():
+        raise DraftError(f"its {header} header holds an address that is not plain ASCII")
+    try:
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise DraftError(f"its {header} header holds an address that is not usable") from None
+    if checked.normalized.rpartition("@")[0] != address.rpartition("@")[0]:
+        raise DraftError(f"its {header} header holds an address that is not usable")
+
+
+# --------------------------------------------------------------------------- the send log
+
+
+def _log_field(text: str) -> str:
+    """A log field: no tab or line break from a file name or a server's answer can split a line."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") else "?" for ch in str(text))
+
+
+@dataclass
+class SendLog:
+    """``sent/sent.log``: one tab-separated line per event, appended and flushed to disk each time.
+
+    Columns: UTC time, event, file, Message-ID, detail. Events of one attempt, in order:
+    ``sending`` (written *before* the message goes to the server), then ``refused`` (one per
+    refused recipient: address, server answer) and one outcome: ``sent`` (every recipient it
+    was still owed took it), ``partial`` (the others took it; the refused ones are owed) or
+    ``failed`` (nobody took it). A ``sending`` with no outcome after it means the run stopped
+    while the server had the message: it may have been delivered, so it is not sent again
+    unless asked (``--resend-unsure``).
+    """
+
+    path: Path
+    done: set[str] = field(default_factory=set)
+    owed: dict[str, list[str]] = field(default_factory=dict)
+    unsure: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, outbox: Path) -> SendLog:
+        log = cls(Path(outbox) / SENT_FOLDER / SENT_LOG)
+        try:
+            text = log.path.read_bytes().decode("utf-8", "replace") if log.path.exists() else ""
+        except OSError as exc:
+            raise MentorError(f"the send log cannot be read ({exc.strerror or type(exc).__name__})", path=log.path,
+                              hint="It records what was sent; without it a message could go out twice.") from None
+        refused: dict[str, list[str]] = {}
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) < 4:
+                continue
+            event, name, message_id = parts[1], parts[2], parts[3]
+            if event == "sending":
+                log.unsure[message_id] = name
+                refused[message_id] = []
+            elif event == "refused" and len(parts) >= 5:
+                refused.setdefault(message_id, []).append(parts[4])
+            elif event == "sent":
+                log.done.add(message_id)
+                log.owed.pop(message_id, None)
+                log.unsure.pop(message_id, None)
+            elif event == "partial":
+                log.owed[message_id] = refused.get(message_id, [])
+                log.unsure.pop(message_id, None)
+            elif event == "failed":
+                log.unsure.pop(message_id, None)
+        return log
+
+    def check_writable(self, outbox: Path) -> None:
+        """Refuse, before anything is sent, an outbox whose sending could not be recorded."""
+        folder = self.path.parent
+        why = "mentor send records each message in sent/sent.log before sending it and then moves the draft to sent/"
+        if not os.access(outbox, os.W_OK):
+            raise MentorError("the outbox folder cannot be written: nothing was sent", path=outbox, hint=why + ".")
+        if folder.exists() and not folder.is_dir():
+            raise MentorError("is not a folder: nothing was sent", path=folder, hint=why + "; move this file away.")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise MentorError(f"the folder for sent messages cannot be made ({exc.strerror}): nothing was sent",
+                              path=folder, hint=why + ".") from None
+        if not os.access(folder, os.W_OK):
+            raise MentorError("the folder for sent messages cannot be written: nothing was sent", path=folder, hint=why + ".")
+        try:
+            with open(self.path, "ab+") as fh:
+                if fh.tell() > 0:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":  # a line cut short by a crash: end it, so the next one stands alone
+                        fh.write(b"\n")
+        except OSError as exc:
+            raise MentorError(f"the send log cannot be written ({exc.strerror or type(exc).__name__}): nothing was sent",
+                              path=self.path, hint=why + ".") from None
+
+    def append(self, lines: Sequence[Sequence[str]]) -> None:
+        """Append whole lines in one write and flush them to disk; ``OSError`` when that fails."""
+        stamp = f"{_utc_now():%Y-%m-%dT%H:%M:%SZ}"
+        text = "".join(stamp + "\t" + "\t".join(_log_field(part) for part in line) + "\n" for line in lines)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def sent_message_ids(outbox: Path) -> set[str]:
-    """Message-IDs recorded in ``sent/sent.log``: a draft with one of these was delivered already."""
-    log = Path(outbox) / SENT_FOLDER / SENT_LOG
-    if not log.exists():
-        return set()
-    ids = set()
-    for line in log.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 4 and parts[1] == "sent":
-            ids.add(parts[3])
-    return ids
-
-
-def _record_sent(outbox: Path, path: Path, message_id: str, recipients: int, when: dt.datetime) -> None:
-    """Log first, then move: if the run dies between the two, the log still stops a second send."""
-    folder = outbox / SENT_FOLDER
-    folder.mkdir(exist_ok=True)
-    line = f"{when:%Y-%m-%dT%H:%M:%SZ}\tsent\t{path.name}\t{message_id}\t{recipients} recipient(s)\n"
-    with open(folder / SENT_LOG, "a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _move_to_sent(path, folder)
+    """Message-IDs that ``sent/sent.log`` records as delivered to every recipient."""
+    return SendLog.read(outbox).done
 
 
 def _move_to_sent(path: Path, folder: Path) -> Path:
@@ -976,78 +1218,173 @@ def send_outbox(
     timeout: float = 30,
     ssl_context: ssl.SSLContext | None = None,
     progress: Callable[[SendItem], None] | None = None,
+    resend_unsure: bool = False,
 ) -> SendReport:
-    """Deliver every ``*.eml`` draft in ``outbox`` (file-name order) over one SMTP session.
+    """Deliver every finished ``*.eml`` draft in ``outbox`` (file-name order) over one SMTP session.
 
-    Each message goes without its ``X-Unsent`` header and with the sending time as Date, to its
-    To and Cc addresses. As soon as the server accepts one, it is logged in ``sent/sent.log``
-    (time, file, Message-ID) and moved to ``sent/``, so a re-run after a failure or a crash sends
-    nothing twice; a draft whose Message-ID is already in the log is moved there unsent. A
-    message the server rejects is reported and the rest go on. ``dry_run`` connects to nothing.
+    Each draft is read strictly (``read_draft``): one that is malformed, or whose recipients are
+    not the ones it was written for, is reported by name and the rest go on. A message goes
+    without its ``X-Unsent`` and ``X-Mentorcli-Recipients`` headers, with the sending time as
+    Date, to its To, Cc and Bcc addresses. Before it goes, a ``sending`` line is flushed to
+    ``sent/sent.log``; once the server answers, the outcome follows and a fully delivered
+    draft moves to ``sent/``. So a re-run sends nothing twice: a draft whose Message-ID the log
+    records as sent (or seen earlier in this run) is skipped, one refused for some recipients
+    goes only to those, and one whose outcome was never recorded is not sent again unless
+    ``resend_unsure``. An outbox or log that cannot be written is refused before anything is
+    sent; a log that fails mid-run stops the run. ``dry_run`` connects to nothing, writes nothing.
     """
     outbox = Path(outbox)
     if not outbox.is_dir():
         raise MentorError("the outbox folder does not exist", path=outbox, hint="Run mentor introduce or mentor report first.")
     report = SendReport(outbox=outbox, dry_run=dry_run)
-    already = sent_message_ids(outbox)
+    try:
+        drafts = finished_drafts(outbox)
+    except OSError as exc:
+        raise MentorError(f"the outbox folder cannot be read ({exc.strerror})", path=outbox) from None
+    log = SendLog.read(outbox)
+    if drafts and not dry_run:
+        log.check_writable(outbox)
     connection = None if dry_run else _Connection(host, port, starttls=starttls, user=user, password=password,
                                                   timeout=timeout, ssl_context=ssl_context)
+    run = _Run(outbox, log, connection, resend_unsure)
     try:
-        for path in sorted(p for p in outbox.glob("*.eml") if not files.is_backup(p)):
+        for path in drafts:
             try:
-                item = _send_one(path, outbox, connection, already)
+                item = run.send(path)
             except MentorError as exc:
                 if not report.sent:  # nothing went out: the one readable line is the whole story
                     raise
-                item = SendItem(path.name, "failed", 0, "", "", str(exc))
+                item = SendItem(visible(path.name), "failed", 0, "", "", str(exc))
             report.items.append(item)
             if progress is not None:
                 progress(item)
+            if run.stopped:
+                report.stopped = run.stopped
+                break
     finally:
         if connection is not None:
             connection.drop()
     return report
 
 
-def _send_one(path: Path, outbox: Path, connection: _Connection | None, already: set[str]) -> SendItem:
-    try:
-        msg = read_eml(path)
-        sender, recipients = envelope(msg)
-    except (ValueError, IndexError, TypeError, OSError) as exc:
-        return SendItem(path.name, "failed", 0, "", "", f"not a usable email file: {_reason(exc)}")
-    subject = clean_header_text(msg.get("Subject", ""), max_length=MAX_SUBJECT_LENGTH)
-    message_id = clean_header_text(msg.get("Message-ID", ""), max_length=250)
-    item = SendItem(path.name, "planned", len(recipients), subject, message_id)
-    if message_id and message_id in already:
-        if connection is not None:
-            _move_to_sent(path, outbox / SENT_FOLDER)
-        item.status, item.error = "skipped", "already sent (its Message-ID is in sent/sent.log)"
-        return item
-    if connection is None:
-        return item
-    del msg["X-Unsent"]
-    del msg["Date"]
-    when = _utc_now()
-    msg["Date"] = format_datetime(localtime(when))
-    smtp = connection.open()  # a MentorError here (server unreachable) ends the run: nothing can go
-    try:
-        refused = smtp.send_message(msg, from_addr=sender, to_addrs=recipients)
-    except smtplib.SMTPServerDisconnected as exc:
-        connection.drop()
-        item.status, item.error = "failed", f"the server hung up ({_reason(exc)}); run again to retry"
-        return item
-    except (smtplib.SMTPException, OSError) as exc:
-        _reset(connection)
-        item.status, item.error = "failed", _reason(exc)
-        return item
-    _record_sent(outbox, path, message_id, len(recipients) - len(refused), when)
-    already.add(message_id)
-    if refused:
-        item.status = "failed"
-        item.error = f"sent, but {len(refused)} of {len(recipients)} recipient(s) were refused; not retried"
-    else:
+class _LogFailure(Exception):
+    """``sent/sent.log`` could not be written: the run must stop before another message goes."""
+
+
+@dataclass
+class _Run:
+    """The state of one ``send_outbox`` run: the log, the session, the Message-IDs seen so far."""
+
+    outbox: Path
+    log: SendLog
+    connection: _Connection | None
+    resend_unsure: bool
+    seen: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""
+
+    def send(self, path: Path) -> SendItem:
+        name = visible(path.name)
+        try:
+            draft = read_draft(path)
+        except DraftError as exc:
+            return SendItem(name, "failed", 0, "", "", f"not sent: {exc}")
+        item = SendItem(name, "planned", len(draft.recipients), draft.subject, draft.message_id)
+        first = self.seen.setdefault(draft.message_id, name)
+        if first != name:
+            item.status, item.error = "skipped", f"a duplicate of {first} (same Message-ID): not sent"
+            return item
+        if draft.message_id in self.log.done:
+            if self.connection is not None:
+                self._move(path, item)
+            item.status, item.error = "skipped", "already sent (its Message-ID is in sent/sent.log)"
+            return item
+        if draft.message_id in self.log.unsure and not self.resend_unsure:
+            item.status = "failed"
+            item.error = ("the run that sent it stopped before the server's answer was recorded: it may have been "
+                          "delivered, so it is not sent again (check, then move it to sent/ or use --resend-unsure)")
+            return item
+        recipients = draft.recipients
+        if draft.message_id in self.log.owed:
+            owed = set(self.log.owed[draft.message_id])
+            recipients = [r for r in draft.recipients if r in owed]
+            item.recipients = len(recipients)
+            if not recipients:  # the owed ones are no longer in the draft: nothing left to deliver
+                item.status, item.error = "failed", "the recipients it is still owed to are no longer in it: not sent"
+                return item
+        if self.connection is None:
+            return item
+        try:
+            return self._deliver(path, draft, recipients, item)
+        except _LogFailure as exc:
+            self.stopped = f"sent/sent.log could not be written ({exc}): stopped after {name}, the rest were not tried"
+            item.status = "failed" if item.status == "planned" else item.status
+            item.error = (item.error + "; " if item.error else "") + self.stopped
+            return item
+
+    def _record(self, lines: Sequence[Sequence[str]]) -> None:
+        try:
+            self.log.append(lines)
+        except OSError as exc:
+            raise _LogFailure(exc.strerror or type(exc).__name__) from None
+
+    def _deliver(self, path: Path, draft: Draft, recipients: list[str], item: SendItem) -> SendItem:
+        assert self.connection is not None
+        smtp = self.connection.open()  # a MentorError here (server unreachable) ends the run: nothing can go
+        msg = draft.message
+        del msg["X-Unsent"]
+        del msg[RECIPIENTS_HEADER]
+        del msg["Date"]
+        msg["Date"] = format_datetime(localtime(_utc_now()))
+        key = (item.file, draft.message_id)
+        self._record([("sending", *key, f"{len(recipients)} recipient(s)")])
+        try:
+            refused = smtp.send_message(msg, from_addr=draft.sender, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            _reset(self.connection)
+            return self._refused(item, key, exc.recipients, len(recipients), delivered=False)
+        except smtplib.SMTPServerDisconnected as exc:
+            self.connection.drop()
+            self._record([("failed", *key, _reason(exc))])
+            item.status, item.error = "failed", f"the server hung up ({_reason(exc)}); run again to retry"
+            return item
+        except (smtplib.SMTPException, OSError) as exc:
+            _reset(self.connection)
+            self._record([("failed", *key, _reason(exc))])
+            item.status, item.error = "failed", _reason(exc)
+            return item
+        if refused:
+            return self._refused(item, key, refused, len(recipients), delivered=True)
         item.status = "sent"
-    return item
+        self._record([("sent", *key, f"{len(recipients)} recipient(s)")])
+        self.log.done.add(draft.message_id)
+        self._move(path, item)
+        return item
+
+    def _refused(self, item: SendItem, key: tuple[str, str], refused: dict, count: int, *, delivered: bool) -> SendItem:
+        """Name each refused recipient on screen and in the log; they stay owed for a re-run."""
+        answers = {address: _answer(code, text) for address, (code, text) in refused.items()}
+        took = count - len(answers)
+        outcome = ("partial", *key, f"{took} of {count} recipient(s)") if delivered else ("failed", *key, "all recipients refused")
+        item.status, item.refused = "failed", list(answers)
+        named = ", ".join(f"{address} ({answer})" for address, answer in answers.items())
+        item.error = (f"sent to {took} of {count} recipient(s); refused: {named}; run again to retry the refused ones"
+                      if delivered else f"refused by the server for every recipient: {named}; run again to retry")
+        self._record([*(("refused", *key, address, answer) for address, answer in answers.items()), outcome])
+        return item
+
+    def _move(self, path: Path, item: SendItem) -> None:
+        """Move a delivered draft to sent/; the log already stops a second send if this fails."""
+        try:
+            _move_to_sent(path, self.outbox / SENT_FOLDER)
+        except OSError as exc:
+            note = f"it could not be moved to sent/ ({exc.strerror or type(exc).__name__}); the log keeps it from going twice"
+            item.error = f"{item.error}; {note}" if item.error else note
+
+
+def _answer(code: Any, text: Any) -> str:
+    """A server's answer to one recipient, as one clean line."""
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return clean_header_text(f"{code} {words}", max_length=200)
 
 
 def _reset(connection: _Connection) -> None:

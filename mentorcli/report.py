@@ -997,7 +997,11 @@ def write_report(
     templates file by file. ``on_stage`` is called with "html", "xlsx", "emails", "write" as
     each stage starts; with several workers, rendering the drafts happens in "write".
     """
-    from mentorcli.mail import SENT_FOLDER, message_file_names, write_outbox
+    from mentorcli.mail import (
+        SENT_FOLDER,
+        message_file_names,
+        write_outbox,
+    )
 
     stage = on_stage or (lambda name: None)
     out_dir = Path(out_dir)
@@ -1008,6 +1012,7 @@ def write_report(
     files.check_targets([html_path, xlsx_path, *(outbox / name for name in names)], force=force)
     if not force:
         files.check_targets([outbox / SENT_FOLDER / name for name in names], force=False)
+    files.remove_stale_temporaries(outbox)  # a killed run's temporary drafts: never sent, gone now
     check_addresses(report, book, config)
     stage("html")
     html = render_cohort_html(report, config, templates_dir=overrides)

@@ -12,7 +12,7 @@ need of them. The marks U+200E/U+200F that right-to-left writing uses are kept.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
@@ -23,24 +23,23 @@ _CONTENT_DROP = {code: None for code in _CONTROL_CODES if chr(code) not in _KEPT
 _CONTENT_DROP.update(dict.fromkeys(map(ord, BIDI_CONTROLS), None))
 _CONTENT_DROP[ord("\r")] = "\n"
 
-_SHOWN = re.compile("[" + re.escape("".join(map(chr, _CONTROL_CODES)) + BIDI_CONTROLS) + "]")
-
 
 def without_controls(text: str) -> str:
     """``text`` with control characters removed: tab and newline stay, CR becomes a newline."""
     return text.replace("\r\n", "\n").translate(_CONTENT_DROP)
 
 
-def _shown(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+"""Controls, format characters (bidi overrides, zero-width joiners), line and paragraph separators
+and lone surrogates: what a terminal may act on or hide instead of showing."""
 
 
 def visible(text: str) -> str:
-    """``text`` for a terminal: every control character and bidi override written as an escape.
+    """``text`` for a terminal: every control or format character written as its escape.
 
-    ``"\\x1b[31m"`` prints as the six characters ``\\x1b[31m``; a newline inside a cell prints as
-    ``\\x0a``, so one problem stays one line.
+    ``"\\x1b[31m"`` prints as the characters ``\\x1b[31m`` and a bidi override as ``\\u202e``; a
+    newline inside a cell prints as ``\\n``, so one problem stays one line.
     """
-    return _SHOWN.sub(_shown, text)
-
+    if text.isprintable():
+        return text
+    return "".join(ascii(char)[1:-1] if unicodedata.category(char) in _HIDDEN_CATEGORIES else char for char in text)

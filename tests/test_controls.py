@@ -37,7 +37,8 @@ def test_visible_escapes_every_control_and_keeps_the_rest() -> None:
     for char in controls:
         shown = visible(f"a{char}b")
         assert char not in shown and shown.startswith("a\\") and shown.endswith("b")
-    assert visible("Zoë Šimić 李 \u200f") == "Zoë Šimić 李 \u200f"
+    assert visible("Zoë Šimić 李\xa0Ana") == "Zoë Šimić 李\xa0Ana"
+    assert visible("zero\u200bwidth\u2028line") == "zero\\u200bwidth\\u2028line"
 
 
 def test_content_keeps_tabs_and_newlines_only() -> None:

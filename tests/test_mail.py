@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import os
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from mentorcli.mail import (
 )
 from mentorcli.model import PairingBook, make_people
 
-EXPECTED_HEADERS = {"from", "to", "subject", "date", "x-unsent", "mime-version", "content-type", "message-id"}
+EXPECTED_HEADERS = {"x-mentorcli-recipients", "from", "to", "subject", "date", "x-unsent", "mime-version",
+                    "content-type", "message-id"}
 
 
 def parse(data: bytes):
@@ -162,7 +164,7 @@ def test_crlf_in_names_and_subject_adds_no_header():
                        subject="Hello\r\nBcc: thief@evil.example").as_bytes())
     assert {k.lower() for k in msg.keys()} == EXPECTED_HEADERS
     assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "mo@example.org"]
-    assert msg["To"].addresses[0].display_name == "Ana Bcc: thief@evil.example X-Evil: 1"
+    assert msg["To"].addresses[0].display_name == "Ana Bcc thief evil.example X-Evil 1"
     assert "\n" not in msg["Subject"] and msg["Subject"].startswith("Hello Bcc")
 
 
@@ -506,3 +508,186 @@ def test_introductions_from_a_real_schedule_invite_to_the_published_calendar_ent
     published = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(ana_ics.read_bytes()).walk("VEVENT")}
     assert str(event["UID"]) in published
     assert published[str(event["UID"])].decoded("DTSTART").astimezone(dt.timezone.utc) == first
+
+
+# --------------------------------------------------------------------------- hostile names (issue 12, item 1)
+
+HOSTILE_NAMES = [
+    "=?utf-8?q?spy=40evil.example?=",                       # an encoded word that decodes to an address
+    "=?utf-8?b?c3B5QGV2aWwuZXhhbXBsZQ==?=",                 # the same, base64
+    "=?utf-8?q?x=3A_spy=40evil.example=3B?=",               # ... to a group "x: spy@evil.example;"
+    "=?utf-8?q?=0D=0ABcc=3A_spy=40evil.example?=",          # ... to a line break and a Bcc header
+    "=?us-ascii?q?spy=40evil.example=2C_?= =?utf-8?q?x?=",  # two encoded words next to each other
+    "Jörg =?utf-8?q?spy=40evil.example?=",                  # non-ASCII, so Python writes it as an encoded word
+    "Jörg <spy@evil.example>",                              # ... which naive readers decode before parsing
+    "Jörg, spy@evil.example",
+    "x: spy@evil.example;",                                 # group syntax in plain text
+    '"Ana" <spy@evil.example>',
+    'Ana\\" <spy@evil.example>, "',                         # backslash and quote games
+    "Ana\r\nBcc: spy@evil.example",
+    "Ana\u2028Bcc: spy@evil.example",
+    "Ａｎａ ＜spy＠evil.example＞",                            # fullwidth lookalikes
+    "Ana \ufe64spy\ufe6bevil.example\ufe65",                 # small-form lookalikes
+    "Ana (comment) [x] spy@evil.example",
+    "Ana =?" * 60 + "spy@evil.example",                     # very long, and cut right after "=?"
+    "é" * 200 + " <spy@evil.example>",
+]
+
+
+def every_parser_recipients(data: bytes) -> dict[str, list[str]]:
+    """The recipients (To, Cc, Bcc) as read by every parser we know: Python's modern parser,
+    compat32 with ``getaddresses`` on the raw header and on the decoded one (what naive readers
+    do), and the independent ``mail-parser`` package."""
+    from email.header import decode_header, make_header
+    from email.utils import getaddresses
+
+    import mailparser
+
+    modern = parse(data)
+    legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
+    fields = ("To", "Cc", "Bcc")
+    out = {
+        "default": [a.addr_spec for f in fields if modern[f] is not None for a in modern[f].addresses],
+        "compat32": [addr for _, addr in getaddresses([str(v) for f in fields for v in legacy.get_all(f, [])])],
+        "compat32-decoded": [addr for _, addr in getaddresses(
+            [str(make_header(decode_header(str(v)))) for f in fields for v in legacy.get_all(f, [])])],
+    }
+    mp = mailparser.parse_from_bytes(data)
+    out["mail-parser"] = [addr for f in ("to", "cc", "bcc") for _, addr in getattr(mp, f)]
+    return out
+
+
+def sender_of(data: bytes) -> dict[str, list[str]]:
+    from email.header import decode_header, make_header
+    from email.utils import getaddresses
+
+    import mailparser
+
+    legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
+    return {
+        "default": [a.addr_spec for a in parse(data)["From"].addresses],
+        "compat32-decoded": [a for _, a in getaddresses([str(make_header(decode_header(legacy["From"])))])],
+        "mail-parser": [a for _, a in mailparser.parse_from_bytes(data).from_],
+    }
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=[f"hostile{i}" for i in range(len(HOSTILE_NAMES))])
+def test_no_parser_finds_an_extra_or_other_recipient_in_a_hostile_name(tmp_path, name):
+    msg = render(intro_context(mentee_name=name), to=[(name, "ana@example.org"), ("Mo Khan", "mo@example.org")],
+                 subject=f"Data Mentoring 2026: introducing {name} and Mo Khan")
+    path = write_outbox([("P001", msg)], tmp_path / "outbox", force=False)[0]
+    data = path.read_bytes()
+    for parser, found in every_parser_recipients(data).items():
+        assert found == ["ana@example.org", "mo@example.org"], parser
+    from email.header import decode_header, make_header
+
+    legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
+    decoded_to = str(make_header(decode_header(legacy["To"])))  # what a reader that decodes first sees
+    assert "@" not in decoded_to.replace("<ana@example.org>", "").replace("<mo@example.org>", "")
+    headers = {k.lower() for k in parse(data).keys()}
+    assert headers == EXPECTED_HEADERS
+    assert "\n" not in parse(data)["Subject"] and "\r" not in parse(data)["Subject"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=[f"hostile{i}" for i in range(len(HOSTILE_NAMES))])
+def test_a_hostile_coordinator_name_in_the_config_stays_the_senders_name(tmp_path, name):
+    msg = render_message("introduce", intro_context(), to=[("Ana Silva", "ana@example.org")],
+                         sender=(name, "cora@example.org"), subject=name)
+    data = msg.as_bytes()
+    for parser, found in sender_of(data).items():
+        assert found == ["cora@example.org"], parser
+    for parser, found in every_parser_recipients(data).items():
+        assert found == ["ana@example.org"], parser
+
+
+def test_hostile_names_programme_and_coordinator_from_a_real_introduce_reach_only_the_pair(tmp_path):
+    config = config_from_dict(
+        {"cohort": {"name": "Data =?utf-8?q?spy=40evil.example?= 2026",
+                    "coordinator_name": "=?utf-8?q?x=3A_spy=40evil.example=3B?=",
+                    "coordinator_email": "cora@example.org"}},
+        tmp_path / "mentor.toml",
+    )
+    book = two_pair_book(tmp_path)
+    book.pairs.loc[0, "mentee"] = book.people.loc[0, "name"] = "=?utf-8?q?spy=40evil.example?="
+    book.pairs.loc[0, "mentor"] = book.people.loc[1, "name"] = "Jörg <spy@evil.example>"
+    book.pairs.loc[1, "mentee"] = book.people.loc[2, "name"] = "Ｂｅａ ＜spy＠evil.example＞"
+    paths = introduce(book, None, config, tmp_path / "outbox", force=False)
+    expected = [["ana@example.org", "mo@example.org"], ["bea@example.org", "max@example.org"]]
+    for path, wanted in zip(paths, expected):
+        data = path.read_bytes()
+        for parser, found in every_parser_recipients(data).items():
+            assert found == wanted, (path.name, parser)
+        for parser, found in sender_of(data).items():
+            assert found == ["cora@example.org"], (path.name, parser)
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in
+                                               introduce(book, None, config, tmp_path / "again", force=False)]
+
+
+def test_display_names_lose_address_characters_and_encoded_words_at_their_limits():
+    from mentorcli.mail import MAX_NAME_LENGTH, clean_display_name, clean_header_text
+
+    assert clean_display_name('Ana "A." <x@y>, (z); [w]: \\') == "Ana A. x y z w"
+    assert clean_display_name("Ｊｏ＠ｅｘ") == "Jo ex"          # fullwidth folded, then cleaned
+    assert clean_display_name("=?utf-8?q?a?=") == "= ?utf-8?q?a?="
+    assert clean_header_text("a=?b") == "a= ?b" and clean_header_text("a= ?b") == "a= ?b"
+    assert clean_header_text("=?=?") == "= ?= ?"
+    assert clean_header_text("A\x1b[31mB\x00C\u202eD\u200bE\u2028F\x85G") == "A [31mB C D E F G"  # control, format, separators
+    assert clean_display_name("José Ñúñez-O'Brien Jr.") == "José Ñúñez-O'Brien Jr."  # ordinary names untouched
+    assert len(clean_display_name("a" * MAX_NAME_LENGTH)) == MAX_NAME_LENGTH
+    assert len(clean_display_name("a" * (MAX_NAME_LENGTH + 1))) == MAX_NAME_LENGTH
+    assert clean_display_name(None) == "" and clean_display_name(float("nan")) == ""
+
+
+def test_the_recipients_digest_comes_first_and_matches_the_addresses_given():
+    from mentorcli.mail import RECIPIENTS_HEADER, recipients_digest
+
+    msg = render(cc=[("Sam", "sam@example.org")])
+    assert msg.keys()[0] == RECIPIENTS_HEADER
+    assert msg[RECIPIENTS_HEADER] == recipients_digest(["ana@example.org", "mo@example.org"], ["sam@example.org"])
+    assert recipients_digest(["a@x.org"]) != recipients_digest([], ["a@x.org"]) != recipients_digest([], [], ["a@x.org"])
+    assert recipients_digest(["a@x.org", "b@x.org"]) != recipients_digest(["a@x.org"], ["b@x.org"])
+
+
+def test_a_killed_introduce_leaves_nothing_send_reads_and_its_rerun_cleans_up(tmp_path, cli, monkeypatch):
+    """A real ``mentor introduce`` process, killed (SIGKILL) once its temporary drafts are on disk."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    workbook = write_two_pair_workbook(tmp_path)
+    (tmp_path / "mentor.toml").write_text(
+        '[cohort]\nname = "Data Mentoring 2026"\ncoordinator_name = "Cora Ordinator"\n'
+        'coordinator_email = "cora@example.org"\n', encoding="utf-8")
+    marker = tmp_path / "temps-written"
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        from pathlib import Path
+        def stall():  # files.atomic_write_many flushes once every temporary draft is written
+            Path({str(marker)!r}).write_text("x")
+            time.sleep(60)
+        os.sync = stall
+        from mentorcli.cli import main
+        sys.argv = ["mentor", "introduce", {workbook.name!r}]
+        main()
+    """)
+    repo = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "introduce never reached its temporary files"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    outbox = tmp_path / "outbox"
+    left = sorted(p.name for p in outbox.iterdir())
+    assert len(left) == 2 and all(n.startswith(".intro-p00") and n.endswith(".mentor-tmp") for n in left)
+
+    monkeypatch.chdir(tmp_path)
+    listed = cli("send", "outbox", "--dry-run")
+    assert listed.exit_code == 0 and listed.stdout == "" and "no .eml files" in listed.stderr
+    rerun = cli("introduce", workbook.name)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert sorted(p.name for p in outbox.iterdir()) == ["intro-p001.eml", "intro-p002.eml"]
