@@ -108,7 +108,63 @@ def load_cases() -> list[Case]:
 CASES = load_cases()
 
 # Cases that fail on the `corpus` branch before the other fixes of issue 12 are merged (item in brackets).
-KNOWN_FAILING: dict[str, str] = {}
+KNOWN_FAILING: dict[str, str] = {
+    # item 1: names never become addresses; send checks recipients against the cohort
+    "name-rfc2047-b-list": "[1] a base64 encoded-word name adds spy@ as a recipient; SMTP delivers to it",
+    "every-field-html": "[1] a name with <b ...>/<a href=...> is read back as extra addresses in To; SMTP delivers to one",
+    "eml-extra-cc": "[1] send delivers a hand-edited draft to an outsider added in Cc",
+    "eml-to-replaced": "[1] send delivers a draft whose To was replaced by an outsider",
+    "eml-group-to": "[1] send delivers a draft with group syntax in To to the outsider",
+    # item 2: send reads only finished drafts
+    "eml-raw-utf8-to": "[2] one draft with a raw UTF-8 address: unexpected UnicodeEncodeError, the good drafts are not sent",
+    "eml-tmp-named-eml": "[2] a leftover temporary .tmp-*.eml is listed and sent",
+    # item 3: no silent drops, no guesses while reading
+    "csv-ragged-rows": "[3] a row with more cells than headers (a shifted row) is used without a word",
+    "dup-header-different": "[3] a second Email column with a different value is not reported",
+    "avail-never": "[3] availability 'never' gives no window and no warning",
+    "avail-25h": "[3] availability '25:00-26:00' gives no window and no warning",
+    "avail-emoji": "[3] an emoji availability gives no window and no warning",
+    "capacity-minus1": "[3] capacity -1 is read without an error on the row",
+    "capacity-1e9": "[3] capacity 1e9 is read without an error on the row",
+    "capacity-negation": "[3] capacity 'not 3' is read without an error on the row",
+    "capacity-none-word": "[3] capacity 'none, sorry' is read without an error on the row",
+    "capacity-huge-int": "[3] capacity 99999999999999999999999 is a warning (default used), not an error",
+    "wants-minus1": "[3] wants -1 is read without an error on the row",
+    "wants-1e9": "[3] wants 1e9 is cut to max_wants with a warning, not an error",
+    "wants-negation": "[3] wants 'no more than -2' is read without an error on the row",
+    "role-not-mentor": "[3] 'I do NOT want to be a mentor' is guessed, not an error",
+    "role-unsure": "[3] 'Mentor? Mentee? Not sure' is guessed, not an error",
+    "enc-shift-jis": "[3] a Shift-JIS CSV is read as mojibake without a problem",
+    # item 4: bounded work on any cell and any sheet
+    "timestamp-2300": "[4] a timestamp past 2262: unexpected AssertionError from pandas",
+    "timestamp-1600": "[4] a timestamp before 1677: unexpected AssertionError from pandas",
+    "xfd1048576": "[4] a stray cell at XFD1048576: the reader aborts the process (SIGABRT)",
+    "zip-bomb": "[4] a zip bomb is inflated: the reader aborts the process (SIGABRT) at the memory limit",
+    "dev-zero": "[4] /dev/zero is read until memory runs out: unexpected MemoryError",
+    "fifo": "[4] a FIFO blocks the reader: no answer",
+    "log-date-2300": "[4] a held date in 2300 in checkins.xlsx: unexpected OutOfBoundsDatetime",
+    # item 6: config
+    "config-weights-nan": "[6] weight nan accepted",
+    "config-weights-inf": "[6] weight inf accepted",
+    "config-weights-huge-int": "[6] weight 2**63-1 accepted",
+    "config-capacity-huge-int": "[6] capacities of 2**63-1 accepted",
+    "config-availability-funday": "[6] window 'Funday 10-11' accepted",
+    "config-availability-25h": "[6] window 'Mon-Fri 25:00-26:00' accepted",
+    "config-blackout-int": "[6] blackout = 5: unexpected TypeError",
+    "config-events-strings": "[6] events = [\"x\"]: unexpected ValueError",
+    "config-coordinator-email-bad": "[6] coordinator_email with CR LF Bcc accepted",
+    "config-coordinator-email-group": "[6] coordinator_email as group syntax accepted",
+    "config-sponsor-email-list": "[6] a sponsor entry with two addresses accepted",
+    "config-event-localtime": "[6] an event in zone 'localtime' accepted",
+    "config-event-zone-path": "[6] an event zone '../../etc/passwd' accepted by check and match",
+    "config-months-huge": "[6] schedule.months = 100000000 accepted",
+    # item 7: the terminal, .ics and HTML
+    "name-ansi-csi": "[7] ESC from a name reaches .ics files and HTML",
+    "name-osc8-link": "[7] an OSC 8 hyperlink from a name reaches .ics files and HTML",
+    "name-c1-controls": "[7] C1 controls from a name reach .ics files and HTML",
+    "goals-ansi": "[7] ESC from goals reaches the HTML of the emails",
+    "header-escapes": "[7] an escape sequence in a header is printed raw on the terminal by check",
+}
 
 
 def case_params() -> list:
@@ -447,7 +503,7 @@ def run_signups(run: Cohort, case: Case, _outbox: Path) -> None:
     if matched.exit_code != 0 or "schedule" not in case.commands:
         return
     run.run("match", case.file, "-o", "pairs.csv")
-    downstream(run, "pairs.xlsx")
+    downstream(run, "pairs.xlsx", commands=case.commands)
 
 
 def check_rows(run: Cohort, case: Case, report: dict) -> None:
@@ -473,16 +529,22 @@ def check_exact(run: Cohort, case: Case, report: dict) -> None:
         run.fail(f"read without an encoding problem, yet no name reads {exact!r} (mojibake?)")
 
 
-def downstream(run: Cohort, pairs: str, *, expect_exit: str | None = None) -> None:
-    """schedule -> introduce -> report -> send (dry run, then to the SMTP server) on one pairing workbook."""
+def downstream(run: Cohort, pairs: str, *, expect_exit: str | None = None,
+               commands: list[str] = ["schedule", "introduce", "report", "send"]) -> None:  # noqa: B006 (read only)
+    """schedule -> introduce -> report -> send (dry run, then to the SMTP server), as far as ``commands`` go."""
     scheduled = run.run("schedule", pairs, "--start", START, "--months", MONTHS, "--out", "calendar", expect_exit=expect_exit)
     calendar = ["--calendar", "calendar"] if scheduled.exit_code == 0 else []
-    introduced = run.run("introduce", pairs, *calendar, "--out", "outbox", expect_exit=expect_exit)
-    logs = ["calendar/checkins.xlsx"] if scheduled.exit_code == 0 else [run.add_input(HOSTILE / "base-checkins.xlsx", "log.xlsx").name]
-    reported = run.run("report", pairs, *logs, "--as-of", AS_OF, "--out", "reports", expect_exit=expect_exit)
-    for outbox, made in (("outbox", introduced), ("reports/outbox", reported)):
-        if made.exit_code == 0 and (run.folder / outbox).is_dir():
-            send(run, outbox)
+    made = {}
+    if "introduce" in commands:
+        made["outbox"] = run.run("introduce", pairs, *calendar, "--out", "outbox", expect_exit=expect_exit)
+    if "report" in commands:
+        logs = (["calendar/checkins.xlsx"] if scheduled.exit_code == 0
+                else [run.add_input(HOSTILE / "base-checkins.xlsx", "log.xlsx").name])
+        made["reports/outbox"] = run.run("report", pairs, *logs, "--as-of", AS_OF, "--out", "reports", expect_exit=expect_exit)
+    if "send" in commands:
+        for outbox, result in made.items():
+            if result.exit_code == 0 and (run.folder / outbox).is_dir():
+                send(run, outbox)
 
 
 def send(run: Cohort, outbox: str) -> None:
@@ -524,6 +586,7 @@ def run_outbox(run: Cohort, case: Case, base_outbox: Path) -> None:
     shutil.copytree(base_outbox, outbox)
     good = sorted(p.name for p in outbox.glob("*.eml"))
     name = case.expect.get("as", case.file)
+    run.subject = name
     (outbox / name).write_bytes((HOSTILE / case.file).read_bytes())
     run.planted.add((outbox / name).read_bytes())
     dry = run.run("send", "outbox", "--dry-run")

@@ -66,6 +66,7 @@ class Case:
 CASES: list[Case] = []
 ALL = "check,match,schedule,introduce,report,send"
 READ = "check,match"
+SCHEDULE = "check,match,schedule"  # enough where the value matters in files and calendars, not in mail
 
 
 def add(case_id: str, file: str, kind: str, commands: str, attack: str, expect: str) -> None:
@@ -141,12 +142,12 @@ def names_and_addresses() -> None:
     signup("name-lf-to", "name with a bare LF and a To header", "exit=0", field="name", value=f"Ada\nTo: {spy}")
     signup("name-nul", "name with NUL bytes (refusing the file is allowed)", "exit=any", field="name", value="Ada\x00\x00Mentee")
     signup("email-crlf-bcc", "email cell with CR LF and a Bcc header", "error@2", field="email",
-           value=f"ada@example.org\r\nBcc: {spy}")
+           value=f"ada@example.org\r\nBcc: {spy}", commands=READ)
     signup("email-two-addresses", "email cell with two addresses", "error@2", field="email",
-           value=f"ada@example.org, {spy}")
+           value=f"ada@example.org, {spy}", commands=READ)
     signup("email-encoded-word", "email cell is an encoded word", "error@2", field="email",
-           value=f"=?utf-8?q?{spy.replace('@', '=40')}?=")
-    signup("email-group", "email cell is group syntax", "error@2", field="email", value=f"team: ada@example.org, {spy};")
+           value=f"=?utf-8?q?{spy.replace('@', '=40')}?=", commands=READ)
+    signup("email-group", "email cell is group syntax", "error@2", field="email", value=f"team: ada@example.org, {spy};", commands=READ)
     signup("email-display-name", "email cell with a display name and angle address", "exit=0", field="email",
            value=f"{spy} <ada@example.org>")
     signup("email-traversal", "email local part with ../ (a slug or path source)", "exit=0", field="email",
@@ -169,7 +170,7 @@ def terminal() -> None:
            value="Leadership\x1b[5m, Public speaking\x1b]0;title\x07")
     signup("timezone-escape", "time zone answer with escape sequences", "warn@2", field="timezone",
            value="\x1b[31mEurope/London\x1b[0m")
-    signup("email-escape", "email cell with an escape sequence", "error@2", field="email", value="ada\x1b[2J@example.org")
+    signup("email-escape", "email cell with an escape sequence", "error@2", field="email", value="ada\x1b[2J@example.org", commands=READ)
     every_field("every-field-controls", "BEL, VT, FF, ESC, DEL and C1 in every text field (refusing the file is allowed)",
                 "\x07\x0b\x0c\x1b[1m\x7f\x9b", expect="exit=any")
     header = list(HEADERS)
@@ -189,7 +190,8 @@ def formulas() -> None:
         "cr": "\r=1+1",
     }
     for key, value in payloads.items():
-        signup(f"name-formula-{key}", f"name starting with a formula prefix ({key})", "exit=0", field="name", value=value)
+        signup(f"name-formula-{key}", f"name starting with a formula prefix ({key})", "exit=0", field="name", value=value,
+               commands=ALL if key in ("eq", "tab") else SCHEDULE)
     signup("goals-dde", "DDE payload in goals", "exit=0", field="goals", value="=cmd|' /C calc'!A0, Leadership")
     every_field("every-field-formula", "a formula in every text field", "=1+1")
     rows: list[list[object]] = [HEADERS, *base_rows()]
@@ -219,7 +221,8 @@ def paths() -> None:
     for key, value in {"traversal": f"../../../../tmp/{MARK}-traversal", "absolute": f"/tmp/{MARK}-absolute",
                        "windows": f"C:\\Windows\\{MARK}\\..\\..\\x", "con": "CON", "nul-device": "NUL",
                        "dotfile": ".bashrc", "dots": "..", "long": "A" * 300}.items():
-        signup(f"name-path-{key}", f"name used as a path ({key})", "exit=0", field="name", value=value)
+        signup(f"name-path-{key}", f"name used as a path ({key})", "exit=0", field="name", value=value,
+               commands=ALL if key in ("traversal", "con") else SCHEDULE)
 
 
 # --- CSV structure -------------------------------------------------------------------------------------
@@ -249,7 +252,7 @@ def csv_structure() -> None:
     ragged = lines + "".join(line(r) for r in rows[:2]) + line(rows[2] + ["extra", "cells"]) + line(rows[3][:4])
     ragged += "".join(line(r) for r in rows[4:])
     add("csv-ragged-rows", write_bytes("csv-ragged-rows.csv", ragged.encode()), "signups", READ,
-        "rows with more and fewer cells than the header", "problem@5 rows=8")
+        "rows with more cells than the header (a shifted row) and fewer", "problem@4 rows=8")
     del body
 
 
