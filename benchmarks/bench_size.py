@@ -25,8 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_e2e import (  # noqa: E402
-    AVAILABILITY, FORMATS, HEADERS, INDUSTRIES, INTERESTS, LANGUAGES, ROLES, TOPICS, ZONES,
+from benchmarks.bench_e2e import (
+    AVAILABILITY,
+    FORMATS,
+    HEADERS,
+    INDUSTRIES,
+    INTERESTS,
+    LANGUAGES,
+    ROLES,
+    TOPICS,
+    ZONES,
 )
 
 
@@ -66,7 +74,7 @@ def timed_run(args: list[str], cwd: Path) -> dict:
     """Run ``python -m mentorcli ARGS`` under /usr/bin/time -v: exit code, seconds, peak MB, stderr tail."""
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "mentorcli", *args]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     seconds = time.perf_counter() - started
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("\t")]

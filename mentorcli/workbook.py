@@ -1112,7 +1112,7 @@ def check_match_size(participants: int, config: Config, signups: Sequence[str | 
         why = "the limit [match] max_participants in mentor.toml"
     where = str(signups[0]) if len(signups) == 1 else None
     raise MentorError(
-        f"{participants:,} participants: mentor match supports up to {limit:,} ({why})",
+        f"{participants:,} participant{'' if participants == 1 else 's'}: mentor match supports up to {limit:,} ({why})",
         path=where,
         hint="Split the cohort (by region or organisation), or raise [match] max_participants in mentor.toml.",
     )

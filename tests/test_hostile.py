@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import io
 import json
 import os
 import re
@@ -51,9 +52,9 @@ import openpyxl
 import pytest
 
 pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.controller import Controller
 
-from tests.conftest import ROOT  # noqa: E402
+from tests.conftest import ROOT
 
 HOSTILE = ROOT / "tests" / "data" / "hostile"
 MARK = "HOSTILE"
@@ -181,7 +182,7 @@ class Recorder:
     def __init__(self) -> None:
         self.envelopes: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
 
@@ -353,8 +354,8 @@ class Cohort:
                     rows = sheet.iter_rows(values_only=True)
                     column = list(next(rows)).index("Email")
                     emails |= {str(row[column]).strip().lower() for row in rows if row[column]}
-                except Exception:  # a workbook broken on purpose: no participants from it
-                    pass
+                except Exception:  # noqa: BLE001, S112 (a workbook broken on purpose gives no participants)
+                    continue
         return emails
 
     def check_xlsx(self, relative: str, path: Path) -> None:
@@ -367,12 +368,11 @@ class Cohort:
             for name in archive.namelist():
                 if name.startswith("xl/externalLinks/"):
                     self.fail(f"{relative}: has an external link part {name}")
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    if re.search(rb"<f[\s>/]", archive.read(name)):
-                        self.fail(f"{relative}: {name} holds a formula cell")
+                if name.startswith("xl/worksheets/") and name.endswith(".xml") and re.search(rb"<f[\s>/]", archive.read(name)):
+                    self.fail(f"{relative}: {name} holds a formula cell")
 
     def check_csv(self, relative: str, data: bytes) -> None:
-        for row in csv.reader(data.decode("utf-8-sig", "replace").splitlines()):
+        for row in csv.reader(io.StringIO(data.decode("utf-8-sig", "replace"), newline="")):
             for cell in row:
                 if cell.startswith(FORMULA_START) and not is_number(cell):
                     self.fail(f"{relative}: cell {cell[:20]!r} would run as a formula")
@@ -388,7 +388,7 @@ class Cohort:
                     found |= {a.addr_spec for a in getattr(value, "addresses", ())}
                     if not hasattr(value, "addresses") and str(value).strip():
                         found.add(str(value))
-        except Exception as exc:  # the modern parser refusing a header is itself a finding
+        except Exception as exc:  # noqa: BLE001 (the modern parser refusing a header is itself a finding)
             self.fail(f"{relative}: recipients unreadable by email.policy.default: {exc}")
         values = [str(v) for header in ADDRESS_HEADERS for v in legacy.get_all(header, [])]
         found |= {address for _name, address in email.utils.getaddresses(values) if address}
@@ -531,7 +531,10 @@ def check_exact(run: Cohort, case: Case, report: dict) -> None:
 
 def downstream(run: Cohort, pairs: str, *, expect_exit: str | None = None,
                commands: list[str] = ["schedule", "introduce", "report", "send"]) -> None:  # noqa: B006 (read only)
-    """schedule -> introduce -> report -> send (dry run, then to the SMTP server), as far as ``commands`` go."""
+    """schedule -> introduce -> report -> send (dry run, then to the SMTP server), as far as ``commands`` go.
+
+    ``send-intros``: the introductions go to the SMTP server, the progress emails only through --dry-run.
+    """
     scheduled = run.run("schedule", pairs, "--start", START, "--months", MONTHS, "--out", "calendar", expect_exit=expect_exit)
     calendar = ["--calendar", "calendar"] if scheduled.exit_code == 0 else []
     made = {}
@@ -541,10 +544,12 @@ def downstream(run: Cohort, pairs: str, *, expect_exit: str | None = None,
         logs = (["calendar/checkins.xlsx"] if scheduled.exit_code == 0
                 else [run.add_input(HOSTILE / "base-checkins.xlsx", "log.xlsx").name])
         made["reports/outbox"] = run.run("report", pairs, *logs, "--as-of", AS_OF, "--out", "reports", expect_exit=expect_exit)
-    if "send" in commands:
-        for outbox, result in made.items():
-            if result.exit_code == 0 and (run.folder / outbox).is_dir():
+    for outbox, result in made.items():
+        if result.exit_code == 0 and (run.folder / outbox).is_dir():
+            if "send" in commands or "send-intros" in commands and outbox == "outbox":
                 send(run, outbox)
+            elif "send-intros" in commands:
+                run.run("send", outbox, "--dry-run")
 
 
 def send(run: Cohort, outbox: str) -> None:
@@ -701,7 +706,7 @@ def run_generated(run: Cohort, case: Case, _outbox: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(run.private_tmp)}
     env.pop("MENTOR_DEBUG", None)
     try:
-        done = subprocess.run(command, cwd=run.folder, capture_output=True, text=True, env=env,
+        done = subprocess.run(command, check=False, cwd=run.folder, capture_output=True, text=True, env=env,
                               timeout=HANG_GUARD_SECONDS, preexec_fn=limit_memory)
     except subprocess.TimeoutExpired:
         run.fail(f"mentor check {path.name}: no answer after {HANG_GUARD_SECONDS} s")

@@ -66,6 +66,8 @@ class Case:
 CASES: list[Case] = []
 ALL = "check,match,schedule,introduce,report,send"
 READ = "check,match"
+# mail sent to the SMTP server for the introductions only; the progress emails listed by --dry-run
+LIGHT = "check,match,schedule,introduce,report,send-intros"
 SCHEDULE = "check,match,schedule"  # enough where the value matters in files and calendars, not in mail
 
 
@@ -120,7 +122,8 @@ def every_field(case_id: str, attack: str, value: str, *, expect: str = "exit=0"
         for name in TEXT_FIELDS:
             cell = data[row][FIELD[name]]
             data[row][FIELD[name]] = f"{cell}{value}" if name in ("goals", "expertise") and cell else f"{value}{cell}"
-    add(case_id, write_csv(f"{case_id}.csv", data), "signups", ALL, attack, f"{expect} rows=8")
+    add(case_id, write_csv(f"{case_id}.csv", data), "signups", ALL if "html" in case_id else LIGHT, attack,
+        f"{expect} rows=8")
 
 
 # --- names and addresses -------------------------------------------------------------------------------
@@ -158,17 +161,17 @@ def names_and_addresses() -> None:
 
 # --- terminal ------------------------------------------------------------------------------------------
 def terminal() -> None:
-    signup("name-ansi-csi", "name with ESC[ colour and clear-screen sequences", "exit=0", field="name",
+    signup("name-ansi-csi", "name with ESC[ colour and clear-screen sequences", "exit=0", commands=LIGHT, field="name",
            value="\x1b[31mAda\x1b[0m\x1b[2J\x1b[H")
-    signup("name-osc8-link", "name with an OSC 8 hyperlink", "exit=0", field="name",
+    signup("name-osc8-link", "name with an OSC 8 hyperlink", "exit=0", commands=LIGHT, field="name",
            value=f"\x1b]8;;https://evil.example/{MARK}\x07Ada\x1b]8;;\x07")
-    signup("name-c1-controls", "name with C1 controls (CSI 0x9b, NEL 0x85)", "exit=0", field="name",
+    signup("name-c1-controls", "name with C1 controls (CSI 0x9b, NEL 0x85)", "exit=0", commands=LIGHT, field="name",
            value="Ada\x9b31m\x85Mentee\x90")
-    signup("name-bidi-override", "name with bidi overrides (RLO, isolates)", "exit=0", field="name",
+    signup("name-bidi-override", "name with bidi overrides (RLO, isolates)", "exit=0", commands=LIGHT, field="name",
            value="Ada\u202eexe.txt\u202c\u2066x\u2069")
-    signup("goals-ansi", "goals with escape sequences (reach Why, .ics, HTML)", "exit=0", field="goals",
+    signup("goals-ansi", "goals with escape sequences (reach Why, .ics, HTML)", "exit=0", commands=LIGHT, field="goals",
            value="Leadership\x1b[5m, Public speaking\x1b]0;title\x07")
-    signup("timezone-escape", "time zone answer with escape sequences", "warn@2", field="timezone",
+    signup("timezone-escape", "time zone answer with escape sequences", "warn@2", commands=LIGHT, field="timezone",
            value="\x1b[31mEurope/London\x1b[0m")
     signup("email-escape", "email cell with an escape sequence", "error@2", field="email", value="ada\x1b[2J@example.org", commands=READ)
     every_field("every-field-controls", "BEL, VT, FF, ESC, DEL and C1 in every text field (refusing the file is allowed)",
@@ -191,26 +194,26 @@ def formulas() -> None:
     }
     for key, value in payloads.items():
         signup(f"name-formula-{key}", f"name starting with a formula prefix ({key})", "exit=0", field="name", value=value,
-               commands=ALL if key in ("eq", "tab") else SCHEDULE)
-    signup("goals-dde", "DDE payload in goals", "exit=0", field="goals", value="=cmd|' /C calc'!A0, Leadership")
+               commands=LIGHT if key in ("eq", "tab") else SCHEDULE)
+    signup("goals-dde", "DDE payload in goals", "exit=0", commands=LIGHT, field="goals", value="=cmd|' /C calc'!A0, Leadership")
     every_field("every-field-formula", "a formula in every text field", "=1+1")
     rows: list[list[object]] = [HEADERS, *base_rows()]
     rows[1][FIELD["name"]] = '=CONCATENATE("Ada"," Mentee")'
     rows[2][FIELD["organisation"]] = "=1+1"
     rows[1][FIELD["industry"]] = '=HYPERLINK("http://evil.example","x")'
-    add("xlsx-real-formulas", write_xlsx("xlsx-real-formulas.xlsx", [("Form Responses 1", rows, False)]), "signups", ALL,
+    add("xlsx-real-formulas", write_xlsx("xlsx-real-formulas.xlsx", [("Form Responses 1", rows, False)]), "signups", LIGHT,
         "signup workbook with real formula cells (no cached values)", "exit=any rows=8")
 
 
 # --- HTML ----------------------------------------------------------------------------------------------
 def html() -> None:
-    signup("name-script", "name is a script tag", "exit=0", field="name", value=f"<script>alert('{MARK}')</script>")
-    signup("name-img-onerror", "name is an img onerror", "exit=0", field="name", value=f'<img src=x onerror="alert(\'{MARK}\')">')
-    signup("mentor-attr-break", "mentor's name breaks out of an attribute", "exit=0", field="name", row=3,
+    signup("name-script", "name is a script tag", "exit=0", commands=LIGHT, field="name", value=f"<script>alert('{MARK}')</script>")
+    signup("name-img-onerror", "name is an img onerror", "exit=0", commands=LIGHT, field="name", value=f'<img src=x onerror="alert(\'{MARK}\')">')
+    signup("mentor-attr-break", "mentor's name breaks out of an attribute", "exit=0", commands=LIGHT, field="name", row=3,
            value=f'" onmouseover="alert(\'{MARK}\')" x="')
-    signup("goals-style", "goals with a style tag", "exit=0", field="goals",
+    signup("goals-style", "goals with a style tag", "exit=0", commands=LIGHT, field="goals",
            value=f"<style>body{{background:url(javascript:{MARK})}}</style>, Leadership")
-    signup("expertise-iframe", "expertise with an iframe", "exit=0", field="expertise", row=3,
+    signup("expertise-iframe", "expertise with an iframe", "exit=0", commands=LIGHT, field="expertise", row=3,
            value=f"Leadership, <iframe src=javascript:alert('{MARK}')></iframe>")
     every_field("every-field-html", "HTML, a javascript: URL and a template expression in every field",
                 f"<b onclick=alert('{MARK}')>x</b><a href=\"javascript:{MARK}\">y</a>{{{{7*7}}}}")
@@ -222,7 +225,7 @@ def paths() -> None:
                        "windows": f"C:\\Windows\\{MARK}\\..\\..\\x", "con": "CON", "nul-device": "NUL",
                        "dotfile": ".bashrc", "dots": "..", "long": "A" * 300}.items():
         signup(f"name-path-{key}", f"name used as a path ({key})", "exit=0", field="name", value=value,
-               commands=ALL if key in ("traversal", "con") else SCHEDULE)
+               commands=LIGHT if key in ("traversal", "con") else SCHEDULE)
 
 
 # --- CSV structure -------------------------------------------------------------------------------------
@@ -307,7 +310,7 @@ def encodings() -> None:
     data = write_csv("enc-mixed.tmp", base_rows())
     text = (HERE / data).read_bytes()
     (HERE / data).unlink()
-    text = text.replace(b"Ada Mentee", "Adé Mentée".encode("utf-8")).replace(b"Cy Mentee", "Cý Mentée".encode("cp1252"))
+    text = text.replace(b"Ada Mentee", "Adé Mentée".encode()).replace(b"Cy Mentee", "Cý Mentée".encode("cp1252"))
     add("enc-mixed-utf8-cp1252", write_bytes("enc-mixed-utf8-cp1252.csv", text), "signups", READ,
         "UTF-8 and cp1252 mixed in one file", "exact=Cý_Mentée rows=8")
     rows = base_rows()
@@ -400,7 +403,7 @@ def configs() -> None:
 
 # --- pairs.xlsx, checkins.xlsx and drafts, edited by hand ----------------------------------------------
 def run_cli(folder: Path, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "mentorcli", *args], cwd=folder, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "mentorcli", *args], check=False, cwd=folder, capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     if done.returncode != 0:
         raise SystemExit(f"mentor {' '.join(args)} failed: {done.stderr}")
@@ -527,6 +530,9 @@ def write_manifest() -> None:
         "at test time (too big or special to commit). Kinds: signups (the cohort's one signup file),",
         "config (mentor.toml beside the clean signups), pairs (pairs.xlsx edited by hand), checkins",
         "(checkins.xlsx edited by hand, with base-pairs.xlsx), outbox (one bad draft among good ones).",
+        "Commands: `send` is `send --dry-run` then a real send to an SMTP server on 127.0.0.1, of every",
+        "outbox written; `send-intros` sends the introductions for real and lists the progress emails",
+        "with `--dry-run` (for values that cannot change a recipient, to keep the suite fast).",
         "",
         "| id | file | kind | commands | attack | expect |",
         "|---|---|---|---|---|---|",
