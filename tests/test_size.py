@@ -8,6 +8,7 @@ end to end through the CLI with a limit lowered in mentor.toml.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from mentorcli.config import Config, load_config
 from mentorcli.errors import MentorError
-from mentorcli.workbook import TESTED_PARTICIPANTS, check_match_size
+from mentorcli.workbook import TESTED_PARTICIPANTS, check_match_size, check_signup_rows, csv_record_count
 from tests.conftest import ROOT
 
 BASE_SIGNUPS = ROOT / "tests" / "data" / "hostile" / "base-signups.csv"  # 8 valid people
@@ -76,5 +77,46 @@ def test_match_refuses_past_the_limit_before_writing(cli, tmp_path: Path, monkey
     assert (tmp_path / "pairs.xlsx").exists() == (exit_code == 0)
     if exit_code:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and "8 participants" in lines[0] and "up to 7" in lines[0], result.stderr
+        assert len(lines) == 1 and "8 signup rows" in lines[0] and "up to 7 participants" in lines[0], result.stderr
         assert "signups.csv" in lines[0]
+
+
+def test_records_are_counted_not_lines(tmp_path: Path) -> None:
+    path = tmp_path / "signups.csv"
+    path.write_bytes(b'Name,Email\r\n"A\r\nline two\r\nline three",a@example.org\r\n\r\nB,b@example.org\r\nC,c@example.org\r\n')
+    assert csv_record_count(path, at_most=2) == 3  # 7 lines, 3 records, the blank line not one
+    assert csv_record_count(path, at_most=7) is None  # no more lines than the limit: nothing to count
+
+
+def test_escaped_quotes_and_a_last_line_without_newline(tmp_path: Path) -> None:
+    path = tmp_path / "signups.csv"
+    path.write_bytes(b'Name,Note\n"Ann ""the""\nsecond",x\n\n\nBo,"""\n"""\nCy,"a\n\nb"\nDi,last')
+    assert csv_record_count(path, at_most=0) == 4
+
+
+def test_no_record_count_for_what_is_no_regular_csv(tmp_path: Path) -> None:
+    fifo = tmp_path / "signups.csv"
+    os.mkfifo(fifo)  # counting must not block on it: the read refuses it with its own message
+    assert csv_record_count(fifo, at_most=0) is None
+    (tmp_path / "folder.csv").mkdir()
+    assert csv_record_count(tmp_path / "folder.csv", at_most=0) is None
+    (tmp_path / "book.xlsx").write_bytes(b"PK")
+    assert csv_record_count(tmp_path / "book.xlsx", at_most=0) is None
+
+
+def test_signup_rows_at_the_exact_limit(tmp_path: Path) -> None:
+    path = tmp_path / "signups.csv"
+    shutil.copy(BASE_SIGNUPS, path)  # 8 records
+    check_signup_rows([path], with_limit(8))
+    with pytest.raises(MentorError, match="8 signup rows: mentor match supports up to 7 participants"):
+        check_signup_rows([path], with_limit(7))
+
+
+def test_too_many_rows_are_refused_before_the_signups_are_read(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nine rows without an email column: reading would fail on the column; the size comes first."""
+    rows = "Name,Role\r\n" + "".join(f"Person {i},Mentee\r\n" for i in range(9))
+    (tmp_path / "signups.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "mentor.toml").write_text("[match]\nmax_participants = 8\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = cli("match", "signups.csv", "-o", "pairs.xlsx")
+    assert result.exit_code == 1 and "9 signup rows" in result.stderr and "email" not in result.stderr.lower(), result.stderr
