@@ -16,7 +16,12 @@ import pytest
 
 from mentorcli.config import Config, load_config
 from mentorcli.errors import MentorError
-from mentorcli.workbook import TESTED_PARTICIPANTS, check_match_size, check_signup_rows, csv_record_count
+from mentorcli.workbook import (
+    TESTED_PARTICIPANTS,
+    check_match_size,
+    check_signup_rows,
+    csv_record_count,
+)
 from tests.conftest import ROOT
 
 BASE_SIGNUPS = ROOT / "tests" / "data" / "hostile" / "base-signups.csv"  # 8 valid people
