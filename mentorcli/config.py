@@ -114,6 +114,7 @@ class MatchSettings:
     objective: str = "places"
     dense_limit: int = 25_000_000
     candidates: int = 25
+    max_participants: int = 100_000
 
 
 @dataclass
@@ -429,6 +430,7 @@ _SETTING_NOTES = {
     ("match", "objective"): '"places" (most pairs, then best total) or "fair" (best lowest pair first)',
     ("match", "dense_limit"): "mentees x mentors above which only the best candidates per mentee are kept",
     ("match", "candidates"): "candidates kept per mentee past dense_limit",
+    ("match", "max_participants"): "larger cohorts are refused at once (tested up to 100,000; the work grows with mentees x mentors)",
     ("schedule", "months"): "check-ins per pair (one a month)",
     ("schedule", "holidays"): 'country codes whose public holidays are avoided, e.g. ["GB", "US"]',
     ("schedule", "blackout"): "dates without check-ins, e.g. [2026-12-24, 2026-12-31]",
