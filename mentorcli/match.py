@@ -2359,6 +2359,21 @@ def _interest_phrase(key: tuple[str, int]) -> tuple[str, str]:
     return (f"both like {text}", "") if state else ("", f"few shared interests (only {text})")
 
 
+def _assumed_zone_phrase(key: tuple[bool, bool, str]) -> str:
+    mentee, mentor, zone = key
+    whose = "both" if mentee and mentor else "the mentee" if mentee else "the mentor" if mentor else ""
+    return f"time zone assumed for {whose} ({zone}, the cohort's most common; none given)" if whose else ""
+
+
+def _assumed_zone_words(cohort: Cohort, mentee: np.ndarray, mentor: np.ndarray, availability: np.ndarray) -> list[str]:
+    """Per pair, where availability counted: whose time zone was assumed, so the shared hours are read with care."""
+    assumed = cohort.timezone_assumed
+    counted = ~np.isnan(availability)
+    zone = cohort.weekly.assumed_zone
+    return _each(_assumed_zone_phrase, zip((assumed[mentee] & counted).tolist(), (assumed[mentor] & counted).tolist(),
+                                           [zone] * len(counted)))
+
+
 def _sentence(head: list[str], shared: str, different: str, compared: bool = True) -> str:
     """The Why from its parts: what comes first (kept, requests), what is shared, what differs.
 
@@ -2387,8 +2402,9 @@ def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, cr
     formats = _format_words(cohort, a, b, _counted(criteria["format"]))
     languages = _shared_words(cohort, a, b, "languages", lambda langs: f"both speak {_list_text(langs)}")
     likes = _interest_words(cohort, a, b, criteria["interests"])
+    assumed = _assumed_zone_words(cohort, mentee, mentor, criteria["availability"])
     shared = ["; ".join(filter(None, words)) for words in zip(topics[0], industry[0], experience[0], available, apart,
-                                                              languages, formats[0], likes[0])]
+                                                              assumed, languages, formats[0], likes[0])]
     differing = [", ".join(filter(None, words)) for words in zip(topics[1], industry[1], experience[1], no_hours, formats[1],
                                                                  likes[1])]
     return shared, differing

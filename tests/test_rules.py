@@ -424,3 +424,22 @@ def test_each_rule_alone_keeps_out_a_better_pair(rule):
     broken = broken_rules(people, cfg, [0], [1], avoid_pairs=avoid_pairs)[0] if rule != "self" else \
         broken_rules(people, cfg, [0], [0])[0]
     assert broken, rule
+
+
+def test_the_why_says_whose_time_zone_was_assumed(cli, tmp_path, monkeypatch):
+    """The Why of a pair whose shared hours rest on an assumed time zone says so, naming whose and which
+    zone; a pair where both gave a zone says nothing of it."""
+    monkeypatch.chdir(tmp_path)
+    rows = [["Name", "Email Address", "Role", "Goals", "Expertise", "Languages", "Time Zone", "Availability"],
+            ["Ann Mentee", "ann@example.org", "Mentee", "Sales", "", "English", "", "Weekday evenings"],
+            ["Dee Mentee", "dee@example.org", "Mentee", "Law", "", "English", "Europe/Paris", "Weekday evenings"],
+            ["Bob Mentor", "bob@example.org", "Mentor", "", "Sales", "English", "Europe/Paris", "Weekday evenings"],
+            ["Cy Mentor", "cy@example.org", "Mentor", "", "Law", "English", "Europe/Paris", "Weekday evenings"]]
+    with open(tmp_path / "signups.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    assert cli("match", "signups.csv").exit_code == 0
+    pairs = openpyxl.load_workbook(tmp_path / "pairs.xlsx", read_only=True)["Pairs"]
+    header, *body = list(pairs.iter_rows(values_only=True))
+    why = {row[header.index("Mentee Email")]: row[header.index("Why")] for row in body}
+    assert "time zone assumed for the mentee (Europe/Paris" in why["ann@example.org"]
+    assert "assumed" not in why["dee@example.org"]
