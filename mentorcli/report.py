@@ -34,6 +34,7 @@ from mentorcli import files
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, Problem
+from mentorcli.normalize import MAX_YEAR, MIN_YEAR
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
 
@@ -600,7 +601,13 @@ def _parse_day_text(text: str) -> dt.date | None:
 
 def _parse_day(value: Any) -> dt.date | None:
     """The day in a date or timestamp cell (a date/datetime object, or text such as
-    ``2026-03-04``, ``3/4/2026 10:02:11``); None when blank or unreadable."""
+    ``2026-03-04``, ``3/4/2026 10:02:11``); None when blank, unreadable or outside the years a
+    check-in can have (``MIN_YEAR``-``MAX_YEAR``: a year 2300 is a typo, and beyond pandas' dates)."""
+    day = _day_of(value)
+    return day if day is not None and MIN_YEAR <= day.year <= MAX_YEAR else None
+
+
+def _day_of(value: Any) -> dt.date | None:
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):

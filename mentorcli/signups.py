@@ -122,9 +122,30 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
             raise MentorError(error.message, path=shown,
                               hint=f"The workbook has other sheets ({others}): choose one with --sheet.") from None
         raise
+    if not sheets:
+        row_errors = [*row_errors, *_shifted_rows(headers, data, first_row)]
     european = delimiter == ";"
     return RawTable(shown, sheet_name, headers, data, first_row, sha256_file(path), dayfirst_hint=european,
                     blank=blank, notes=notes, row_errors=row_errors)
+
+
+def _shifted_rows(headers: Sequence[str], data: pd.DataFrame, first_row: int) -> list[tuple[int, int | None, str]]:
+    """CSV rows with answers beyond the last header: an answer with an unquoted delimiter split in
+    two and moved every answer after it one column on, so no answer of the row can be trusted."""
+    named = [i for i, header in enumerate(headers) if header.strip()]
+    last = named[-1] if named else -1
+    if last + 1 >= data.shape[1]:
+        return []
+    beyond = data.iloc[:, last + 1:].to_numpy(dtype=object)
+    filled = np.vectorize(lambda cell: bool(str(cell).strip()), otypes=[bool])(beyond)
+    problems = []
+    for position in np.flatnonzero(filled.any(axis=1)).tolist():
+        count = last + 1 + int(np.flatnonzero(filled[position])[-1]) + 1
+        problems.append((first_row + position, last + 1,
+                         f"has {count} cells but the header has {last + 1} columns: an answer holding the "
+                         "delimiter without quotes may have shifted the answers after it; the row is not used "
+                         "(fix the row in the file, or put that answer in quotes)"))
+    return problems
 
 
 def _require_regular_file(path: Path, shown: str) -> None:
