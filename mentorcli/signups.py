@@ -76,6 +76,8 @@ class RawTable:
     """What the coordinator should know about how the file was read (which sheet, ...): file warnings."""
     row_errors: list[tuple[int, int | None, str]] = field(default_factory=list)
     """(spreadsheet row, column, problem) for rows the reader found broken: errors, the row is not used."""
+    row_warnings: list[tuple[int, int | None, str]] = field(default_factory=list)
+    """(spreadsheet row, column, problem) for rows the reader found doubtful: warnings, the row is used."""
 
 
 def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
@@ -122,16 +124,16 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> RawTable:
             raise MentorError(error.message, path=shown,
                               hint=f"The workbook has other sheets ({others}): choose one with --sheet.") from None
         raise
-    if not sheets:
-        row_errors = [*row_errors, *_shifted_rows(headers, data, first_row)]
+    row_warnings = [] if sheets else _shifted_rows(headers, data, first_row)
     european = delimiter == ";"
     return RawTable(shown, sheet_name, headers, data, first_row, sha256_file(path), dayfirst_hint=european,
-                    blank=blank, notes=notes, row_errors=row_errors)
+                    blank=blank, notes=notes, row_errors=row_errors, row_warnings=row_warnings)
 
 
 def _shifted_rows(headers: Sequence[str], data: pd.DataFrame, first_row: int) -> list[tuple[int, int | None, str]]:
-    """CSV rows with answers beyond the last header: an answer with an unquoted delimiter split in
-    two and moved every answer after it one column on, so no answer of the row can be trusted."""
+    """CSV rows with answers beyond the last header: an answer holding an unquoted delimiter split
+    in two and moved every answer after it one column on. Where the split was cannot be told (a
+    data URI in the last column splits harmlessly), so the row is used and the warning says to check it."""
     named = [i for i, header in enumerate(headers) if header.strip()]
     last = named[-1] if named else -1
     if last + 1 >= data.shape[1]:
@@ -143,8 +145,8 @@ def _shifted_rows(headers: Sequence[str], data: pd.DataFrame, first_row: int) ->
         count = last + 1 + int(np.flatnonzero(filled[position])[-1]) + 1
         problems.append((first_row + position, last + 1,
                          f"has {count} cells but the header has {last + 1} columns: an answer holding the "
-                         "delimiter without quotes may have shifted the answers after it; the row is not used "
-                         "(fix the row in the file, or put that answer in quotes)"))
+                         "delimiter without quotes may have moved the answers after it one column on; check "
+                         "this row (put that answer in quotes in the file)"))
     return problems
 
 
@@ -1252,13 +1254,18 @@ def _copies_differ(block: np.ndarray) -> np.ndarray:
 
 
 def _read_errors(table: RawTable, report: _Rows) -> np.ndarray:
-    """The rows the reader found broken (a CSV quote that swallowed the rows after it): errors."""
+    """The rows the reader found broken (a CSV quote that swallowed the rows after it): errors;
+    and the rows it found doubtful (answers beyond the header): warnings."""
     unusable = np.zeros(len(table.frame), dtype=bool)
     for row, column, message in table.row_errors:
         position = row - table.first_row
         if 0 <= position < len(unusable):
             report.add(position, column, "error", message)
             unusable[position] = True
+    for row, column, message in table.row_warnings:
+        position = row - table.first_row
+        if 0 <= position < len(unusable):
+            report.add(position, column, "warning", message)
     return unusable
 
 
