@@ -95,6 +95,9 @@ class ScheduleSettings:
     earliest: str = "08:00"
     latest: str = "21:00"
     local_holidays: bool = True
+    cadence: str = "monthly"
+    rsvp: bool = False
+    """Ask each invited person's calendar to send the coordinator a reply (off: no RSVP flood)."""
 
 
 @dataclass
@@ -341,6 +344,8 @@ _SETTING_NOTES = {
     ("schedule", "earliest"): "no check-in starts before this local time",
     ("schedule", "latest"): "no check-in ends after this local time",
     ("schedule", "local_holidays"): "also avoid each person's own public holidays (country from their time zone)",
+    ("schedule", "cadence"): 'how often pairs meet: "monthly", "fortnightly", "weekly" or "quarterly"',
+    ("schedule", "rsvp"): "ask invitees' calendars to reply to the coordinator (one email per person)",
     ("report", "at_risk_days"): "a pair without a check-in for this many days is at risk",
     ("report", "missed_in_row"): "... or after this many missed check-ins in a row",
     ("report", "low_rating"): "ratings at or below this are flagged",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -22,8 +23,10 @@ from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, make_people
+from tests.ics_readers import icaljs_instances, icaljs_module, libical_available, libical_instances, vobject_instances
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
+    MAX_MONTHS,
     SHEET_NAME,
     HolidayCalendar,
     ZoneTable,
@@ -33,12 +36,15 @@ from mentorcli.schedule import (
     plan_checkins,
     read_checkins,
     schedule_months,
+    schedule_targets,
     write_schedule,
     zone_country,
 )
 
 UTC = dt.UTC
 START = dt.date(2026, 3, 2)
+GENERATED_EPOCH = 1767225600                     # 2026-01-01 00:00 UTC, as SOURCE_DATE_EPOCH
+GENERATED = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def person(name: str, email: str, role: str, zone: str = "Europe/London", *answers: str) -> dict:
@@ -381,12 +387,14 @@ CONFIG_WITH_EVENTS = {
 }
 
 
-def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: PairingBook, tmp_path: Path) -> None:
+def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: PairingBook, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(GENERATED_EPOCH))
     config = config_from_dict(CONFIG_WITH_EVENTS)
     schedule = plan_checkins(cohort_book, config, start=START, months=6)
     written = write_schedule(schedule, cohort_book, config, tmp_path / "calendar", force=False)
     names = sorted(p.name for p in written)
-    assert "checkins.xlsx" in names and "cohort.ics" in names and len(names) == 2 + 4
+    assert {"checkins.xlsx", "cohort.ics", "calendar-state.json"} <= set(names) and len(names) == 3 + 4
     assert all(p.parent == tmp_path / "calendar" for p in written)
     uids: dict[str, set[str]] = {}
     for path in (p for p in written if p.suffix == ".ics"):
@@ -400,7 +408,8 @@ def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: Pairin
             for prop in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "ORGANIZER"):
                 assert prop in event, (path.name, prop)
             assert "ATTENDEE" not in event                 # PUBLISH carries no attendees
-            assert event.decoded("DTSTAMP") == dt.datetime(2026, 3, 2, tzinfo=UTC)
+            assert event.decoded("DTSTAMP") == GENERATED           # when generated (SOURCE_DATE_EPOCH)
+            assert event.decoded("SEQUENCE") == 0
             for prop in ("DTSTART", "DTEND"):
                 tzid = event[prop].params.get("TZID")
                 assert tzid is None or tzid in defined
@@ -412,9 +421,9 @@ def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: Pairin
         assert "Kick-off" in summaries and "Close" in summaries
     cohort = parse(tmp_path / "calendar" / "cohort.ics")
     assert sorted(str(e["SUMMARY"]) for e in cohort.walk("VEVENT")) == ["Close", "Kick-off"]
-    # each check-in is in exactly its two people's calendars, under one UID
+    # each pair's series is in exactly its two people's calendars, under one UID
     checkin_uids = set(schedule.checkins["uid"])
-    assert len(checkin_uids) == len(schedule.checkins) == 18
+    assert len(checkin_uids) == 3 and len(schedule.checkins) == 18
     assert all(len(uids[uid]) == 2 for uid in checkin_uids)
 
 
@@ -424,7 +433,8 @@ def test_a_persons_calendar_holds_their_own_checkins_named_after_the_other(cohor
     write_schedule(schedule, cohort_book, config, tmp_path, force=False)
     bo = parse(tmp_path / participant_file_name("Bo Chen", "bo@example.org"))
     checkins = [e for e in bo.walk("VEVENT") if str(e["SUMMARY"]).startswith("Mentoring")]
-    assert [str(e["SUMMARY"]) for e in checkins] == ["Mentoring check-in with Ana Ruiz"] * 2
+    assert {str(e["SUMMARY"]) for e in checkins} == {"Mentoring check-in with Ana Ruiz"}
+    assert len({str(e["UID"]) for e in checkins}) == 1                 # one series
     description = str(checkins[0]["DESCRIPTION"])
     assert "bo@example.org" in description and "ana@example.org" in description
     assert "(Asia/Kolkata)" in description and "(America/New_York)" in description
@@ -463,7 +473,7 @@ def test_hostile_names_never_reach_a_path_a_property_or_a_formula(tmp_path: Path
     written = write_schedule(schedule, book, Config(), out, force=False)
     for path in written:
         assert path.resolve().parent == out.resolve()
-        assert re.fullmatch(r"[a-z0-9_-]+-[0-9a-f]{10}\.ics|cohort\.ics|checkins\.xlsx", path.name), path.name
+        assert re.fullmatch(r"[a-z0-9_-]+-[0-9a-f]{10}\.ics|cohort\.ics|checkins\.xlsx|calendar-state\.json", path.name), path.name
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(p.name for p in written)
     for path in (p for p in written if p.suffix == ".ics"):
         raw = path.read_bytes().decode()
@@ -471,7 +481,7 @@ def test_hostile_names_never_reach_a_path_a_property_or_a_formula(tmp_path: Path
         cal = parse(path)
         assert all("ATTENDEE" not in e for e in cal.walk("VEVENT"))
         expected = 0 if path.name == "cohort.ics" else len(HOSTILE) if path.name.startswith("sam-lee") else 1
-        assert len(list(cal.walk("VEVENT"))) == expected
+        assert len({str(e["UID"]) for e in cal.walk("VEVENT")}) == expected
     sam = parse(out / participant_file_name("Sam Lee", "sam@example.org"))
     summaries = sorted(str(e["SUMMARY"]) for e in sam.walk("VEVENT"))
     assert "Mentoring check-in with Eve ATTENDEE:mailto:evil@example.org" in summaries
@@ -551,24 +561,38 @@ def test_read_checkins_tolerates_reordered_columns_and_deleted_rows_and_csv(coho
         read_checkins(tmp_path / "missing.xlsx")
 
 
-def test_pair_invite_is_a_request_for_the_first_checkin_with_the_published_uid(cohort_book, tmp_path) -> None:
+def expected_instances(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
+    return sorted((str(r["uid"]), int(pd.Timestamp(r["start_utc"]).timestamp()), int(pd.Timestamp(r["end_utc"]).timestamp()))
+                  for r in rows.to_dict("records"))
+
+
+def test_pair_invite_puts_every_checkin_of_the_pair_in_the_calendar(cohort_book, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(GENERATED_EPOCH))
     config = config_from_dict(CONFIG_WITH_EVENTS)
-    schedule = plan_checkins(cohort_book, config, start=START, months=3)
+    schedule = plan_checkins(cohort_book, config, start=START, months=6)
     write_schedule(schedule, cohort_book, config, tmp_path, force=False)
+    pair = schedule.checkins[schedule.checkins["pair_id"] == "P002"]
     for rows in (schedule.checkins, read_checkins(tmp_path / "checkins.xlsx")):
         data = pair_invite(rows[rows["pair_id"] == "P002"], cohort_book, config, "P002")
         cal = Calendar.from_ical(data)
         assert cal["METHOD"] == "REQUEST"
-        (event,) = cal.walk("VEVENT")
-        first = schedule.checkins[schedule.checkins["pair_id"] == "P002"].iloc[0]
-        assert str(event["UID"]) == first["uid"]
-        assert event.decoded("DTSTART") == first["start_utc"].to_pydatetime()
-        attendees = sorted(str(a) for a in event["ATTENDEE"])
-        assert attendees == ["mailto:ana@example.org", "mailto:bo@example.org"]
-        assert str(event["ORGANIZER"]) == "mailto:cora@example.org"
-        assert {str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")} == {event["DTSTART"].params["TZID"]}
-    second = Calendar.from_ical(pair_invite(schedule.checkins, cohort_book, config, "P002", occurrence=2))
-    assert str(next(iter(second.walk("VEVENT")))["UID"]) == schedule.checkins["uid"][4]
+        events = list(cal.walk("VEVENT"))
+        assert {str(e["UID"]) for e in events} == {pair["uid"].iloc[0]}     # one UID: one iTIP message
+        master = next(e for e in events if "RECURRENCE-ID" not in e)
+        assert "RRULE" in master and master.decoded("SEQUENCE") == 0 and master.decoded("DTSTAMP") == GENERATED
+        for event in events:
+            attendees = sorted(str(a) for a in event["ATTENDEE"])
+            assert attendees == ["mailto:ana@example.org", "mailto:bo@example.org"]
+            assert {a.params["RSVP"] for a in event["ATTENDEE"]} == {"FALSE"}     # no RSVP flood by default
+            assert str(event["ORGANIZER"]) == "mailto:cora@example.org"
+        invite = tmp_path / "invite.ics"
+        invite.write_bytes(data)
+        assert vobject_instances(invite) == expected_instances(pair)     # accepted once: all six check-ins
+        if icaljs_module() is not None:
+            assert icaljs_instances([invite])[invite] == expected_instances(pair)
+    rsvp = config_from_dict({**CONFIG_WITH_EVENTS, "schedule": {**CONFIG_WITH_EVENTS["schedule"], "rsvp": True}})
+    asked = Calendar.from_ical(pair_invite(schedule.checkins, cohort_book, rsvp, "P002"))
+    assert {a.params["RSVP"] for e in asked.walk("VEVENT") for a in e["ATTENDEE"]} == {"TRUE"}
     with pytest.raises(MentorError, match="P999"):
         pair_invite(schedule.checkins, cohort_book, config, "P999")
 
@@ -617,3 +641,71 @@ def test_calendars_pass_libical_validation_where_it_is_installed(cohort_book, tm
     result = subprocess.run(["/usr/bin/python3", "-c", LIBICAL_CHECK, *files], check=False,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Every client reads the same instants (issue 14 item 2)
+
+
+@pytest.fixture
+def zones_book() -> PairingBook:
+    """Whole-hour and half-hour zones, both hemispheres' daylight saving, and a fixed offset."""
+    people = [
+        person("Sam Lee", "sam@example.org", "mentor", "Europe/London"),
+        person("Ana Ruiz", "ana@example.org", "both", "America/New_York", "Mon-Fri 12:00-15:00"),
+        person("Bo Chen", "bo@example.org", "mentee", "Asia/Kolkata", "Weekday evenings", "Weekends"),
+        person("Ade Kay", "ade@example.org", "mentor", "Australia/Adelaide"),
+        person("Lou Howe", "lou@example.org", "mentee", "Australia/Lord_Howe"),
+        person("Dee Offset", "dee@example.org", "mentee", "UTC+05:30", "Weekday evenings"),
+    ]
+    return book_of(people, [("ana@example.org", "sam@example.org"), ("bo@example.org", "ana@example.org"),
+                            ("dee@example.org", "sam@example.org"), ("bo@example.org", "ade@example.org"),
+                            ("lou@example.org", "ade@example.org")])
+
+
+def person_instances(schedule, targets: dict[str, Path]) -> dict[Path, list[tuple[str, int, int]]]:
+    out: dict[Path, list[tuple[str, int, int]]] = {}
+    for role in ("mentee", "mentor"):
+        for email, rows in schedule.checkins.groupby(f"{role}_email"):
+            out.setdefault(targets[email], []).extend(expected_instances(rows))
+    return {path: sorted(rows) for path, rows in out.items()}
+
+
+def test_calendars_read_the_same_instants_in_every_parser_for_the_longest_programme(zones_book, tmp_path) -> None:
+    config = config_from_dict({"schedule": {"holidays": ["GB", "US", "AU"], "blackout": ["2027-02-09", "2028-06-13"],
+                                            "duration_minutes": 75}})
+    schedule = plan_checkins(zones_book, config, start=dt.date(2026, 3, 15), months=MAX_MONTHS)
+    write_schedule(schedule, zones_book, config, tmp_path, force=False)
+    assert (schedule.checkins["flag"].str.contains("moved from")).any()        # overrides are exercised
+    expected = person_instances(schedule, schedule_targets(schedule, tmp_path))
+    files = sorted(expected)
+    checkin_uids = set(schedule.checkins["uid"])
+
+    def only_checkins(found: list) -> list:
+        return sorted(item for item in found if item[0] in checkin_uids)
+
+    for path in files:
+        assert only_checkins(vobject_instances(path)) == expected[path], ("vobject", path.name)
+    if icaljs_module() is not None:
+        for path, found in icaljs_instances(files).items():
+            assert only_checkins(found) == expected[path], ("ical.js", path.name)
+    if libical_available():
+        for path, found in libical_instances(files).items():
+            assert only_checkins(found) == expected[path], ("libical", path.name)
+
+
+def test_time_zone_definitions_have_one_onset_per_observance(zones_book, tmp_path) -> None:
+    schedule = plan_checkins(zones_book, Config(), start=START, months=24)
+    written = write_schedule(schedule, zones_book, Config(), tmp_path, force=False)
+    for path in (p for p in written if p.suffix == ".ics"):
+        for vtimezone in parse(path).walk("VTIMEZONE"):
+            for observance in vtimezone.subcomponents:
+                assert "RDATE" not in observance and "RRULE" not in observance, path.name
+            onsets = [o.decoded("DTSTART") for o in vtimezone.subcomponents]
+            assert onsets == sorted(onsets)
+
+
+def test_the_ical_js_reader_is_installed_where_ci_runs() -> None:
+    """CI installs ical.js beside the virtual environment (.ci/run): a silent skip there would hide a failure."""
+    if os.environ.get("CI") and icaljs_module() is None:
+        pytest.fail("ical.js is not installed: see .ci/run")
