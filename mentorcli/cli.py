@@ -370,14 +370,14 @@ def schedule_command(
     """
     from rich.table import Table
 
-    from mentorcli.schedule import plan_checkins, publish_schedule
+    from mentorcli.schedule import plan_checkins, previous_checkins, publish_schedule
     from mentorcli.workbook import read_pairing_workbook
 
     settings = load_settings(config)
     with err.status("Reading the pairing workbook…", spinner="dots") as status:
         book = read_pairing_workbook(pairs, settings)
         status.update("Planning check-ins…")
-        plan = plan_checkins(book, settings, start=start, months=months)
+        plan = plan_checkins(book, settings, start=start, months=months, previous=previous_checkins(out))
         status.update("Writing calendars…")
         output = publish_schedule(plan, book, settings, out, force=force)
     written = output.written

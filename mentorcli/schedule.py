@@ -773,14 +773,28 @@ class _Bookings:
         self.days.setdefault(email, set()).update(int(d) for d in days)
 
 
-def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person) -> tuple[int, bool]:
+TIER_MINOR = 2 * 64
+"""The last two ranking keys (preferred weekday, holiday moves): a kept pattern may lose on these."""
+
+
+def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person,
+            prefer: int | None = None) -> tuple[int, bool]:
     """The pattern for one pair: the best-ranked that fits both people's bookings.
 
-    Among equally good patterns the one on days its people have no other check-in wins (a
-    mentor's pairs spread over the week). Returns (pattern, overlaps) where ``overlaps`` is
-    True only when every pattern collides with a booking and the least-colliding was taken.
+    ``prefer`` is the pair's pattern in the schedule being replaced: it stays while it is as
+    good as the best on every rule that matters (dates, windows, comfort) and fits the
+    bookings, so a rerun moves only what the change forces (logged check-ins stay where they
+    were, updates go only to pairs whose check-ins changed). Among equally good patterns the
+    one on days its people have no other check-in wins (a mentor's pairs spread over the week).
+    Returns (pattern, overlaps) where ``overlaps`` is True only when every pattern collides
+    with a booking and the least-colliding was taken.
     """
     order, tier = profile.order, profile.tier
+    if prefer is not None and not profile.invalid[prefer]:
+        rank = int(np.flatnonzero(order == prefer)[0])
+        if tier[rank] // TIER_MINOR == tier[0] // TIER_MINOR and not bookings.conflicts(
+                profile.occurrence_values(prefer)["utc"].tolist(), planner.duration, a.email, b.email):
+            return prefer, False
     days_a, days_b = bookings.days.get(a.email, set()), bookings.days.get(b.email, set())
     if not (bookings.busy.get(a.email) or bookings.busy.get(b.email) or bookings.everyone or days_a or days_b):
         return int(order[0]), False
@@ -869,12 +883,57 @@ def _tightness_band(starts: int) -> int:
     return 0 if starts == 0 else 1 if starts <= 8 else 2 if starts <= 40 else 3
 
 
+def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.datetime]) -> int | None:
+    """The pattern id behind earlier check-ins (the most common n-th weekday and time in the
+    anchor's zone, the earliest on a tie), or None when none of them is on the grid."""
+    table = planner.zone_table(anchor.zone)
+    keys = []
+    for moment in starts:
+        utc = int((moment - EPOCH_UTC).total_seconds() // 60)
+        local = utc + int(table.offset_at_utc(np.array([utc]))[0])
+        day, minute = divmod(local, 1440)
+        date = _date_of(day)
+        n = (date.day - 1) // 7 + 1
+        if n <= WEEKS and minute % STEP == 0:
+            keys.append(((n - 1) * 7 + date.weekday()) * STARTS_PER_DAY + minute // STEP)
+    if not keys:
+        return None
+    counts = {key: keys.count(key) for key in keys}
+    return max(keys, key=lambda key: (counts[key], -keys.index(key)))
+
+
+def _previous_starts(previous: pd.DataFrame | None) -> dict[tuple[str, str, str], list[dt.datetime]]:
+    """Earlier check-ins per (pair, mentee, mentor), rows kept from an even earlier schedule left out."""
+    if previous is None or previous.empty:
+        return {}
+    out: dict[tuple[str, str, str], list[dt.datetime]] = {}
+    for row in previous.to_dict("records"):
+        if _text(row.get("flag")).startswith(KEPT_MARK) or pd.isna(row.get("start_utc")):
+            continue
+        key = (_text(row.get("pair_id")), _text(row.get("mentee_email")).lower(), _text(row.get("mentor_email")).lower())
+        out.setdefault(key, []).append(pd.Timestamp(row["start_utc"]).to_pydatetime())
+    return out
+
+
+def previous_checkins(out_dir: Path) -> pd.DataFrame | None:
+    """The check-in sheet a rerun replaces (None when there is none or it cannot be read)."""
+    sheet = Path(out_dir) / "checkins.xlsx"
+    if not sheet.is_file():
+        return None
+    try:
+        return read_checkins(sheet)
+    except MentorError:
+        return None
+
+
 def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = None,
-                  months: int | None = None) -> Schedule:
+                  months: int | None = None, previous: pd.DataFrame | None = None) -> Schedule:
     """One check-in per pair per month from ``start`` for ``months`` months (config default).
 
     Pairs whose people are missing from the People sheet are skipped and reported, never
     guessed. Deterministic: the same workbook and config give the same schedule.
+    ``previous`` (``previous_checkins`` of the folder being rescheduled) keeps each pair's
+    earlier pattern wherever it is still as good (see ``_choose``).
     """
     start = start or default_start()
     months = int(config.schedule.months if months is None else months)
@@ -886,6 +945,7 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     problems: list[Problem] = []
     pairs = _usable_pairs(book, people, problems)
     bookings = _Bookings(events)
+    before = _previous_starts(previous)
 
     jobs = []
     for pos, (pair_id, row, mentee_email, mentor_email) in enumerate(pairs):
@@ -903,7 +963,9 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     for _, key, pos, pair_id, a, b, role, mentee, mentor in jobs:
         if key != current_key:
             current_key, profile = key, planner.profile(a, b)
-        p, overlaps = _choose(planner, profile, bookings, a, b)
+        earlier = before.get((pair_id, mentee.email, mentor.email))
+        prefer = _previous_pattern(planner, a, earlier) if earlier else None
+        p, overlaps = _choose(planner, profile, bookings, a, b, prefer)
         values = profile.occurrence_values(p)
         occurrences = values["utc"].tolist()
         bookings.book(occurrences, planner.duration, a.email, values["day_a"].tolist())
@@ -1649,6 +1711,21 @@ def _ours(path: Path) -> bool:
         return False
 
 
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _write_changed(items: list[tuple[Path, bytes]], *, force: bool) -> list[Path]:
+    """Write the files whose bytes differ from what is on disk; a file already identical is left
+    alone (no rewrite, no backup of itself), so a rerun touches only what changed."""
+    changed = [(path, data) for path, data in items if not _same_bytes(path, data)]
+    atomic_write_many(changed, force=force)
+    return [path for path, _ in items]
+
+
 def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_dir: Path, *, force: bool) -> ScheduleOutput:
     """Write the calendars, ``checkins.xlsx`` and the state of what was published, into ``out_dir``.
 
@@ -1674,10 +1751,10 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     for email, data in participant_calendars(schedule, config, versions):
         calendars.append((targets[email], data))
         if len(calendars) >= WRITE_BATCH:
-            written += atomic_write_many(calendars, force=force)
+            written += _write_changed(calendars, force=force)
             calendars = []
-    written += atomic_write_many(calendars + change_files, force=force)
-    written += atomic_write_many([(state_path, state_bytes(state))], force=force)
+    written += _write_changed(calendars + change_files, force=force)
+    written += _write_changed([(state_path, state_bytes(state))], force=force)
     keep = {p.resolve() for p in written}
     stale = [p for p in out_dir.glob("*.ics") if PARTICIPANT_FILE.fullmatch(p.name) and p.resolve() not in keep and _ours(p)]
     stale += [p for p in (out_dir / CHANGES_DIR).glob("*.ics")

@@ -23,7 +23,6 @@ from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, make_people
-from tests.ics_readers import icaljs_instances, icaljs_module, libical_available, libical_instances, vobject_instances
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
     MAX_MONTHS,
@@ -39,6 +38,13 @@ from mentorcli.schedule import (
     schedule_targets,
     write_schedule,
     zone_country,
+)
+from tests.ics_readers import (
+    icaljs_instances,
+    icaljs_module,
+    libical_available,
+    libical_instances,
+    vobject_instances,
 )
 
 UTC = dt.UTC
