@@ -335,9 +335,11 @@ class HolidayCalendar:
         key = country if self.local else None
         if key not in self._tables:
             blocked = np.zeros(self.day_hi - self.day_lo + 1, dtype=bool)
-            days = list(self.global_names) + list(self._local_days(key))
-            if days:
-                blocked[np.array(days, dtype=np.int64) - self.day_lo] = True
+            days = np.array(list(self.global_names) + list(self._local_days(key)), dtype=np.int64)
+            # a blackout before or after the window blocks nothing in it (a negative index
+            # would silently block a day from the other end)
+            days = days[(days >= self.day_lo) & (days <= self.day_hi)]
+            blocked[days - self.day_lo] = True
             self._tables[key] = blocked
         return self._tables[key]
 

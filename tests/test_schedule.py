@@ -715,3 +715,52 @@ def test_the_ical_js_reader_is_installed_where_ci_runs() -> None:
     """CI installs ical.js beside the virtual environment (.ci/run): a silent skip there would hide a failure."""
     if os.environ.get("MENTOR_REQUIRE_ICALJS") and icaljs_module() is None:
         pytest.fail("ical.js is not installed: see .ci/run")
+
+
+# --------------------------------------------------------------------------------------------
+# Blackouts anywhere relative to the window (issue 14 item 6)
+
+
+def two_people_book() -> PairingBook:
+    return book_of([person("Sam Lee", "sam@example.org", "mentor", "Europe/London"),
+                    person("Bo", "bo@example.org", "mentee", "Asia/Kolkata")], [("bo@example.org", "sam@example.org")])
+
+
+def test_blackouts_before_and_after_the_window_change_nothing_and_inside_ones_are_avoided() -> None:
+    book = two_people_book()
+    plain = plan_checkins(book, Config(), start=START, months=3).checkins
+    first_day = local(plain["start_utc"][0], "Europe/London").date()
+    outside = ["2019-12-31", (START - dt.timedelta(days=1)).isoformat(), "2026-03-01", "2026-06-01", "2031-01-01",
+               (first_day - dt.timedelta(days=365)).isoformat()]
+    far = plan_checkins(book, config_from_dict({"schedule": {"blackout": outside}}), start=START, months=3).checkins
+    pd.testing.assert_frame_equal(far, plain)               # no IndexError, and no wrong day blocked
+    inside = plan_checkins(book, config_from_dict({"schedule": {"blackout": [first_day.isoformat()]}}),
+                           start=START, months=3).checkins
+    assert all(local(t, z).date() != first_day for t in inside["start_utc"] for z in ("Europe/London", "Asia/Kolkata"))
+
+
+@pytest.mark.parametrize(("seed", "edges"), [(seed, edges) for seed in range(4) for edges in (False, True)])
+def test_a_moved_checkin_never_leaves_its_month_nor_lands_before_the_start(seed: int, edges: bool) -> None:
+    """A third of all days blacked out, the start on the 15th; with ``edges`` only the first week
+    of each month is left, half of it blacked out too: moves then press on the month's edges."""
+    rng = np.random.default_rng(seed)
+    start = dt.date(2026, 1, 15)
+    days = [start - dt.timedelta(days=20) + dt.timedelta(days=int(d)) for d in range(420)]
+    if edges:
+        blackout = sorted(d.isoformat() for d in days if 8 <= d.day <= 28 or (d.day <= 7 and rng.random() < 0.5))
+    else:
+        blackout = sorted(d.isoformat() for d in days if rng.random() < 0.33)
+    config = config_from_dict({"schedule": {"blackout": blackout, "duration_minutes": 45}})
+    plan = plan_checkins(two_people_book(), config, start=start, months=12).checkins
+    months = schedule_months(start, 12)
+    assert months[0] == (2026, 1)                            # the 15th: at least two weeks of January remain
+    blocked = set(blackout)
+    moved = 0
+    for row in plan.to_dict("records"):
+        when = local(row["start_utc"], "Europe/London")     # the anchor (mentor) keeps the period
+        assert (when.year, when.month) == months[row["occurrence"] - 1], row
+        assert when.date() >= start
+        on_blackout = {local(row["start_utc"], z).date().isoformat() for z in ("Europe/London", "Asia/Kolkata")} & blocked
+        assert not on_blackout or "no allowed day" in row["flag"], row
+        moved += "moved from" in row["flag"]
+    assert moved
