@@ -764,3 +764,38 @@ def test_a_moved_checkin_never_leaves_its_month_nor_lands_before_the_start(seed:
         assert not on_blackout or "no allowed day" in row["flag"], row
         moved += "moved from" in row["flag"]
     assert moved
+
+
+CONTROL_NAMES = ["Eve\x1b[31mRed\x1b[0m", "Bell\x07\x00Null", "Nel\x85Line\u2028Sep", "Rtl\u202eevil\u202c", "Tab\tVtab\x0b"]
+ALLOWED_CONTROLS = {"\r", "\n"}
+
+
+def control_characters(text: str) -> set[str]:
+    return {c for c in text if (ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                                "\u2066\u2067\u2068\u2069") and c not in ALLOWED_CONTROLS}
+
+
+def test_control_characters_from_cells_never_reach_calendar_text(tmp_path: Path) -> None:
+    people = [person("Sam\x1b]0;title\x07 Lee", "sam@example.org", "mentor")]
+    people += [person(name, f"c{i}@example.org", "mentee") for i, name in enumerate(CONTROL_NAMES)]
+    book = book_of(people, [(f"c{i}@example.org", "sam@example.org") for i in range(len(CONTROL_NAMES))])
+    config = config_from_dict({"cohort": {"name": "Spring\x1b[2J cohort", "coordinator_name": "Cora\x00 Ord"},
+                               "events": [{"name": "Kick\x1b[5m-off", "date": "2026-03-03", "description": "Hi\x07\nall"}]})
+    schedule = plan_checkins(book, config, start=START, months=2)
+    written = write_schedule(schedule, book, config, tmp_path, force=False)
+    files = [p for p in written if p.suffix == ".ics"]
+    for index in range(len(CONTROL_NAMES)):
+        pair_id = schedule.checkins["pair_id"].unique()[index]
+        invite = tmp_path / f"invite-{index}.ics"
+        invite.write_bytes(pair_invite(schedule.checkins, book, config, pair_id))
+        files.append(invite)
+    for path in files:
+        text = path.read_bytes().decode("utf-8")
+        assert control_characters(text) == set(), path.name
+        assert "\r\n" in text and "\n" not in text.replace("\r\n", "")     # only CRLF line ends
+    (sam_file,) = tmp_path.glob("sam-*.ics")
+    sam = parse(sam_file)
+    summaries = {str(e["SUMMARY"]) for e in sam.walk("VEVENT")}
+    assert "Mentoring check-in with Eve [31mRed [0m" in summaries and "Mentoring check-in with Rtl evil" in summaries
+    kick_off = next(e for e in sam.walk("VEVENT") if str(e["SUMMARY"]).startswith("Kick"))
+    assert str(kick_off["DESCRIPTION"]) == "Hi\nall"                        # line breaks of a description stay
