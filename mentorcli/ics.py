@@ -116,6 +116,7 @@ class Cadence:
     adjective: str
     months: int        # months per period (0 for week-based cadences)
     weeks: int         # weeks per period (0 for month-based cadences)
+    period: str        # the period in words ("month", "quarter", "week", "fortnight")
 
     @property
     def per_month(self) -> bool:
@@ -123,10 +124,10 @@ class Cadence:
 
 
 CADENCES = {
-    "monthly": Cadence("monthly", "Monthly", 1, 0),
-    "quarterly": Cadence("quarterly", "Quarterly", 3, 0),
-    "fortnightly": Cadence("fortnightly", "Fortnightly", 0, 2),
-    "weekly": Cadence("weekly", "Weekly", 0, 1),
+    "monthly": Cadence("monthly", "Monthly", 1, 0, "month"),
+    "quarterly": Cadence("quarterly", "Quarterly", 3, 0, "quarter"),
+    "fortnightly": Cadence("fortnightly", "Fortnightly", 0, 2, "fortnight"),
+    "weekly": Cadence("weekly", "Weekly", 0, 1, "week"),
 }
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 

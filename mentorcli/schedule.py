@@ -192,6 +192,64 @@ def schedule_months(start: dt.date, months: int) -> list[tuple[int, int]]:
     return out
 
 
+def _next_month(day: dt.date, step: int = 1) -> dt.date:
+    index = day.year * 12 + day.month - 1 + step
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def schedule_periods(start: dt.date, months: int, cadence: Cadence) -> list[tuple[dt.date, dt.date]]:
+    """The periods that get one check-in each, as ``[first day, day after the last)``.
+
+    Month-based cadences use ``schedule_months`` (a quarter is three of them, always whole; a
+    programme of fewer than three months still has one quarter). Week-based ones run Monday to Sunday from
+    the first Monday on or after the start, to the end of the programme's last month.
+    """
+    firsts = [dt.date(y, m, 1) for y, m in schedule_months(start, months)]
+    end = _next_month(firsts[-1])
+    if cadence.per_month:
+        size = cadence.months
+        return [(firsts[i * size], _next_month(firsts[i * size], size)) for i in range(max(1, len(firsts) // size))]
+    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+    length = dt.timedelta(days=7 * cadence.weeks)
+    periods = []
+    while monday + length <= end or not periods:
+        periods.append((monday, monday + length))
+        monday += length
+    return periods
+
+
+def _slot_count(cadence: Cadence) -> int:
+    """Weeks a pattern can sit in per period: the 1st-4th weekday of a month (of each of a
+    quarter's months), or each week of a week-based period."""
+    return WEEKS * cadence.months if cadence.per_month else cadence.weeks
+
+
+def _slot_day(first: dt.date, cadence: Cadence, slot: int, weekday: int) -> dt.date:
+    """The date of pattern slot ``slot`` on ``weekday`` in the period starting ``first``."""
+    if cadence.per_month:
+        month = _next_month(first, slot // WEEKS)
+        return nth_weekday(month.year, month.month, weekday, slot % WEEKS + 1)
+    return first + dt.timedelta(days=7 * slot + weekday)
+
+
+def _slot_rank(cadence: Cadence, slot: int) -> int:
+    """Tie-break between slots: the 2nd week of a month first (see WEEK_PREFERENCE), earlier months first."""
+    if cadence.per_month:
+        return (slot // WEEKS) * WEEKS + WEEK_PREFERENCE.index(slot % WEEKS + 1)
+    return slot
+
+
+def _slot_text(cadence: Cadence, slot: int, weekday: int) -> str:
+    day = DAY_NAMES[weekday]
+    if cadence.name == "monthly":
+        return f"{ORDINALS[slot]} {day}"
+    if cadence.per_month:
+        return f"{ORDINALS[slot % WEEKS]} {day} of month {slot // WEEKS + 1} of each quarter,"
+    if cadence.weeks == 1:
+        return f"every {day}"
+    return f"{day} of week {slot + 1} of each fortnight,"
+
+
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
     """The ``n``-th (1-based) ``weekday`` (0 = Monday) of a month; n <= 4 always exists."""
     first = dt.date(year, month, 1)
@@ -413,6 +471,7 @@ class _Profile:
     base: np.ndarray             # (P, K) grid day of the plain pattern
     order: np.ndarray            # pattern ids, best first
     tier: np.ndarray             # per rank: equal tiers are equally good before the spread rule
+    major: np.ndarray            # per rank: the same without the weekday preference and holiday moves
     invalid: np.ndarray          # per pattern: falls before the start
     fits_a: np.ndarray           # (P, K) before moves
     fits_b: np.ndarray
@@ -460,27 +519,28 @@ class _Planner:
         if self.latest - self.earliest < self.duration:
             raise MentorError("schedule.earliest to schedule.latest is shorter than one check-in", path=config.path)
         self.start = start
-        self.months = schedule_months(start, months)
-        self.K = len(self.months)
-        first = dt.date(*self.months[0], 1)
-        last_y, last_m = self.months[-1]
-        end = dt.date(last_y + last_m // 12, last_m % 12 + 1, 1)
-        self.d0 = _epoch_day(first)
-        self.D = _epoch_day(end) - self.d0
+        self.cadence = _cadence(config)
+        self.periods = schedule_periods(start, months, self.cadence)
+        self.K = len(self.periods)
+        self.S = _slot_count(self.cadence)
+        self.d0 = _epoch_day(self.periods[0][0])
+        self.D = _epoch_day(self.periods[-1][1]) - self.d0
         self.start_idx = max(0, _epoch_day(start) - self.d0)
+        # period of each grid day: a moved check-in stays in its period
         self.month_of = np.empty(self.D, dtype=np.int64)
-        for k, (y, m) in enumerate(self.months):
-            self.month_of[_epoch_day(dt.date(y, m, 1)) - self.d0:] = k
-        # base[nw, k]: grid day of the (n+1)-th weekday w of month k, nw = n * 7 + w
+        for k, (first, _) in enumerate(self.periods):
+            self.month_of[_epoch_day(first) - self.d0:] = k
+        # base[sw, k]: grid day of slot s on weekday w in period k, sw = s * 7 + w
         base = np.array(
-            [[_epoch_day(nth_weekday(y, m, w, n + 1)) - self.d0 for (y, m) in self.months]
-             for n in range(WEEKS) for w in range(7)],
+            [[_epoch_day(_slot_day(first, self.cadence, slot, w)) - self.d0 for first, _ in self.periods]
+             for slot in range(self.S) for w in range(7)],
             dtype=np.int64,
         )
         days = np.arange(self.D, dtype=np.int64) + self.d0
         self.local_grid = (days[:, None] * 1440 + np.arange(STARTS_PER_DAY, dtype=np.int64)[None, :] * STEP).ravel()
         self.day_lo, self.day_hi = self.d0 - 3, self.d0 + self.D + 3
         self.holidays = HolidayCalendar(config, self.day_lo, self.day_hi)
+        self.base = base
         self._pattern_keys(base)
         self._zones: dict[str, ZoneTable] = {}
         self._pairs: OrderedDict[tuple, _ZonePair] = OrderedDict()
@@ -490,25 +550,26 @@ class _Planner:
     def _pattern_keys(self, base: np.ndarray) -> None:
         """Pattern p = (week n, weekday w, start s) as p = (n * 7 + w) * starts_per_day + s."""
         preferred = _preferred_weekdays(self.config)
-        nw = np.repeat(np.arange(WEEKS * 7), STARTS_PER_DAY)
-        start = np.tile(np.arange(STARTS_PER_DAY), WEEKS * 7)
+        nw = np.repeat(np.arange(self.S * 7), STARTS_PER_DAY)
+        start = np.tile(np.arange(STARTS_PER_DAY), self.S * 7)
         weekday = nw % 7
         w_rank = np.array([preferred.index(d) if d in preferred else len(preferred) + d for d in range(7)])
-        n_rank = np.array([WEEK_PREFERENCE.index(n + 1) for n in range(WEEKS)])[nw // 7]
+        n_rank = np.array([_slot_rank(self.cadence, slot) for slot in range(self.S)])[nw // 7]
         minute = start * STEP
         self.P = len(nw)
         self.p_nw, self.p_minute, self.p_weekday = nw, minute, weekday
         self.p_pref = (w_rank[weekday] >= len(preferred)).astype(np.int64)
         self.p_valid = (base >= self.start_idx).all(axis=1)[nw]
-        # ties: on the hour first, then earlier, then week 2/3/1/4, then weekday preference
-        self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 12) | (start << 5) | (n_rank << 3) | w_rank[weekday]
+        # ties: on the hour first, then earlier, then week 2/3/1/4 (earlier months of a quarter
+        # first), then weekday preference
+        self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 18) | (start << 10) | (n_rank << 4) | w_rank[weekday]
         self.pk_base = base[nw]                                   # (P, K) grid day
         self.pk_flat = self.pk_base * STARTS_PER_DAY + start[:, None]
 
     def pattern_text(self, p: int, zone: str) -> str:
-        n, w = divmod(int(self.p_nw[p]), 7)
+        slot, w = divmod(int(self.p_nw[p]), 7)
         minute = int(self.p_minute[p])
-        return f"{ORDINALS[n]} {DAY_NAMES[w]} {minute // 60:02d}:{minute % 60:02d} {zone}"
+        return f"{_slot_text(self.cadence, slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
 
     # -- zones ------------------------------------------------------------------------------
     def zone_table(self, zone: str) -> ZoneTable:
@@ -636,18 +697,15 @@ class _Planner:
                      "day_b": alt["day_b"][rows, choice], "day": alt["day"][rows, choice],
                      "fits_a": new_fa, "fits_b": new_fb}
         out = self.K - ok_sum
-        tier = (~self.p_valid).astype(np.int64)
-        for value, width in (
-            (blocked_sum, 64),
-            (out, 64),
-            (np.minimum(discomfort, (1 << 18) - 1), 1 << 18),
-            (2 * self.K - fa_sum - fb_sum, 128),
-            (self.p_pref, 2),
-            (moved_count, 64),
-        ):
-            tier = tier * width + value
-        order = np.argsort((tier << 13) | self.p_tie_break, kind="stable")
-        return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], invalid=~self.p_valid,
+        keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, discomfort,
+                         2 * self.K - fa_sum - fb_sum, self.p_pref, moved_count], axis=1)
+        # dense ranks of the keys in order (np.unique sorts rows lexicographically): any cadence's
+        # counts fit, where packing them into one integer overflowed for weekly programmes
+        tier = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+        major = np.unique(keys[:, :TIER_MAJOR_KEYS], axis=0, return_inverse=True)[1].reshape(-1)
+        order = np.lexsort((self.p_tie_break, tier))
+        return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], major=major[order],
+                        invalid=~self.p_valid,
                         fits_a=fa, fits_b=fb, out_all=out == self.K, moved=moved)
 
 
@@ -775,8 +833,9 @@ class _Bookings:
         self.days.setdefault(email, set()).update(int(d) for d in days)
 
 
-TIER_MINOR = 2 * 64
-"""The last two ranking keys (preferred weekday, holiday moves): a kept pattern may lose on these."""
+TIER_MAJOR_KEYS = 5
+"""Ranking keys a kept pattern must match the best on; it may lose on the last two (preferred
+weekday, holiday moves)."""
 
 
 def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person,
@@ -794,7 +853,7 @@ def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Perso
     order, tier = profile.order, profile.tier
     if prefer is not None and not profile.invalid[prefer]:
         rank = int(np.flatnonzero(order == prefer)[0])
-        if tier[rank] // TIER_MINOR == tier[0] // TIER_MINOR and not bookings.conflicts(
+        if profile.major[rank] == profile.major[0] and not bookings.conflicts(
                 profile.occurrence_values(prefer)["utc"].tolist(), planner.duration, a.email, b.email):
             return prefer, False
     days_a, days_b = bookings.days.get(a.email, set()), bookings.days.get(b.email, set())
@@ -853,7 +912,7 @@ def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np
         flags.append(f"moved from {base_day:%a %Y-%m-%d} ({reason})")
     if values["blocked"][k]:
         reason = _block_reason(planner, p, a, b, resolved) or "a holiday"
-        flags.append(f"on {reason}: no allowed day that month")
+        flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
     if out and profile.out_all[p]:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
@@ -894,10 +953,12 @@ def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.da
         utc = int((moment - EPOCH_UTC).total_seconds() // 60)
         local = utc + int(table.offset_at_utc(np.array([utc]))[0])
         day, minute = divmod(local, 1440)
-        date = _date_of(day)
-        n = (date.day - 1) // 7 + 1
-        if n <= WEEKS and minute % STEP == 0:
-            keys.append(((n - 1) * 7 + date.weekday()) * STARTS_PER_DAY + minute // STEP)
+        index = day - planner.d0
+        if not 0 <= index < planner.D or minute % STEP:
+            continue
+        slots = np.flatnonzero(planner.base[:, planner.month_of[index]] == index)
+        if len(slots):
+            keys.append(int(slots[0]) * STARTS_PER_DAY + minute // STEP)
     if not keys:
         return None
     counts = {key: keys.count(key) for key in keys}

@@ -22,6 +22,7 @@ from icalendar import Calendar
 from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
+from mentorcli.ics import CADENCES
 from mentorcli.model import PairingBook, make_people
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
@@ -35,6 +36,7 @@ from mentorcli.schedule import (
     plan_checkins,
     read_checkins,
     schedule_months,
+    schedule_periods,
     schedule_targets,
     write_schedule,
     zone_country,
@@ -311,17 +313,19 @@ def cohorts(draw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cohorts(), st.sampled_from([1, 3]), st.booleans())
-def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohort, months, with_event) -> None:
+@given(cohorts(), st.sampled_from([1, 3]), st.booleans(), st.sampled_from(sorted(CADENCES)))
+def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohort, months, with_event, cadence) -> None:
+    """For every cadence: one check-in per period inside it, nobody booked twice, windows and holidays kept."""
     people, pairs = cohort
-    raw = {"schedule": {"holidays": ["GB"], "blackout": ["2026-03-10"]}}
+    raw = {"schedule": {"holidays": ["GB"], "blackout": ["2026-03-10"], "cadence": cadence}}
     if with_event:
         raw["events"] = [{"name": "Kick-off", "date": "2026-03-03", "time": "18:00", "timezone": "Europe/London"}]
     config = config_from_dict(raw)
     book = book_of(people, pairs)
     schedule = plan_checkins(book, config, start=START, months=months)
     plan = schedule.checkins
-    assert len(plan) == len(pairs) * months
+    periods = schedule_periods(START, months, CADENCES[cadence])
+    assert len(plan) == len(pairs) * len(periods)
     busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
     for row in plan.itertuples():
         for email in (row.mentee_email, row.mentor_email):
@@ -333,8 +337,8 @@ def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohor
     for _, pair in plan.groupby("pair_id"):  # one a month in the anchor's own calendar
         zone = pair["anchor_tz"].iloc[0]
         tzinfo = ZoneInfo(zone) if "/" in zone else dt.timezone(dt.timedelta(hours=5, minutes=30))
-        local_months = [(m.year, m.month) for m in (t.to_pydatetime().astimezone(tzinfo) for t in pair["start_utc"])]
-        assert local_months == schedule_months(START, months)
+        days = [t.to_pydatetime().astimezone(tzinfo).date() for t in pair["start_utc"]]
+        assert all(first <= day < end for day, (first, end) in zip(days, periods, strict=True))
     by_email = {p["email"]: p for p in people}
     import holidays
 
@@ -799,3 +803,70 @@ def test_control_characters_from_cells_never_reach_calendar_text(tmp_path: Path)
     assert "Mentoring check-in with Eve [31mRed [0m" in summaries and "Mentoring check-in with Rtl evil" in summaries
     kick_off = next(e for e in sam.walk("VEVENT") if str(e["SUMMARY"]).startswith("Kick"))
     assert str(kick_off["DESCRIPTION"]) == "Hi\nall"                        # line breaks of a description stay
+
+
+# --------------------------------------------------------------------------------------------
+# Cadence (issue 14 item 5)
+
+
+def test_periods_of_each_cadence() -> None:
+    monthly, quarterly, weekly, fortnightly = (CADENCES[n] for n in ("monthly", "quarterly", "weekly", "fortnightly"))
+    assert schedule_periods(dt.date(2026, 3, 15), 2, monthly) == [(dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
+                                                                  (dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
+    assert schedule_periods(dt.date(2026, 3, 16), 1, monthly) == [(dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
+    assert schedule_periods(dt.date(2026, 3, 2), 7, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1)),
+                                                                   (dt.date(2026, 6, 1), dt.date(2026, 9, 1))]
+    assert schedule_periods(dt.date(2026, 3, 2), 2, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1))]
+    weeks = schedule_periods(dt.date(2026, 3, 4), 1, weekly)        # a Wednesday: the next Monday starts
+    assert weeks[0] == (dt.date(2026, 3, 9), dt.date(2026, 3, 16)) and weeks[-1][1] <= dt.date(2026, 4, 1)
+    assert len(weeks) == 3
+    pairs = schedule_periods(dt.date(2026, 3, 2), 1, fortnightly)
+    assert pairs == [(dt.date(2026, 3, 2), dt.date(2026, 3, 16)), (dt.date(2026, 3, 16), dt.date(2026, 3, 30))]
+
+
+@pytest.mark.parametrize("cadence", ["weekly", "fortnightly", "quarterly"])
+def test_every_cadence_reads_the_same_in_every_parser_and_keeps_a_steady_pattern(zones_book, tmp_path, cadence) -> None:
+    config = config_from_dict({"schedule": {"holidays": ["GB", "US", "AU"], "cadence": cadence,
+                                            "blackout": ["2026-04-14", "2026-09-08"]}})
+    schedule = plan_checkins(zones_book, config, start=START, months=12)
+    write_schedule(schedule, zones_book, config, tmp_path, force=False)
+    periods = schedule_periods(START, 12, CADENCES[cadence])
+    for _, pair in schedule.checkins.groupby("pair_id"):
+        assert list(pair["occurrence"]) == list(range(1, len(periods) + 1))
+        steady = pair[pair["flag"] == ""]
+        anchor = pair["anchor_tz"].iloc[0]
+        if "/" in anchor and len(steady) > 1:
+            walls = {(local(t, anchor).weekday(), local(t, anchor).time()) for t in steady["start_utc"]}
+            assert len(walls) == 1, walls                   # the same weekday and local time throughout
+    expected = person_instances(schedule, schedule_targets(schedule, tmp_path))
+    files = sorted(expected)
+    uids = set(schedule.checkins["uid"])
+    for path in files:
+        assert sorted(i for i in vobject_instances(path) if i[0] in uids) == expected[path], ("vobject", path.name)
+    if icaljs_module() is not None:
+        for path, found in icaljs_instances(files).items():
+            assert sorted(i for i in found if i[0] in uids) == expected[path], ("ical.js", path.name)
+    if libical_available():
+        for path, found in libical_instances(files).items():
+            assert sorted(i for i in found if i[0] in uids) == expected[path], ("libical", path.name)
+    rule = next(e for e in parse(files[0]).walk("VEVENT") if "RRULE" in e)["RRULE"]
+    assert rule["FREQ"] == (["MONTHLY"] if cadence == "quarterly" else ["WEEKLY"])
+    assert rule.get("INTERVAL", [1]) == [{"weekly": 1, "fortnightly": 2, "quarterly": 3}[cadence]]
+
+
+def test_unknown_cadence_is_one_readable_error() -> None:
+    with pytest.raises(MentorError, match="schedule.cadence"):
+        plan_checkins(two_people_book(), config_from_dict({"schedule": {"cadence": "daily"}}), start=START, months=1)
+
+
+def test_tie_break_between_equally_good_patterns() -> None:
+    """Nothing to tell patterns apart: on the hour, earliest comfortable start, 2nd week, first preferred weekday."""
+    book = book_of([person("Sam", "sam@example.org", "mentor", "Europe/London", "Mon-Sun 00:00-24:00"),
+                    person("Bo", "bo@example.org", "mentee", "Europe/London", "Mon-Sun 00:00-24:00")],
+                   [("bo@example.org", "sam@example.org")])
+    for weekdays, expected in ((["Tue", "Wed", "Thu"], "2nd Tuesday 08:00 Europe/London"),
+                               (["Thu", "Tue"], "2nd Thursday 08:00 Europe/London")):
+        config = config_from_dict({"schedule": {"weekdays": weekdays, "local_holidays": False}})
+        assert plan_checkins(book, config, start=START, months=3).checkins["pattern"].iloc[0] == expected
+    weekly = config_from_dict({"schedule": {"weekdays": ["Wed"], "local_holidays": False, "cadence": "weekly"}})
+    assert plan_checkins(book, weekly, start=START, months=1).checkins["pattern"].iloc[0] == "every Wednesday 08:00 Europe/London"
