@@ -112,7 +112,8 @@ class CohortEvent:
 
 @dataclass
 class ReportSettings:
-    at_risk_days: int = 45
+    at_risk_days: int | None = None
+    """Days without a check-in before a pair is at risk; None: 1.5 periods of the cadence (45 monthly)."""
     missed_in_row: int = 2
     low_rating: int = 2
     min_group_size: int = 5
@@ -263,7 +264,13 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
             raise MentorError(f"event {i} needs a name and a date", path=path)
         event["date"] = _parse_date(event["date"], f"event {event['name']!r}", path)
         cfg.events.append(_coerce(CohortEvent, event, "events", path))
-    cfg.report = _coerce(ReportSettings, _section(raw, "report", path), "report", path)
+    report = dict(_section(raw, "report", path))
+    at_risk = report.pop("at_risk_days", None)
+    cfg.report = _coerce(ReportSettings, report, "report", path)
+    if at_risk is not None:
+        if isinstance(at_risk, bool) or not isinstance(at_risk, int) or not 1 <= at_risk <= 3660:
+            raise MentorError("report.at_risk_days must be a whole number of days from 1 to 3660", path=path)
+        cfg.report.at_risk_days = at_risk
     checkins = _section(raw, "checkins", path)
     columns = checkins.get("columns", {})
     if not isinstance(columns, dict):
@@ -316,7 +323,7 @@ _SECTION_NOTES = {
     "match": "How the exact solver works.",
     "availability": ("Availability answers -> weekly windows of local time (\"Mon-Fri 18:00-21:00\").\n"
                      "Answers are compared in lower case; add the exact options of your form."),
-    "schedule": "Monthly check-ins (`mentor schedule`).",
+    "schedule": "Check-ins (`mentor schedule`): monthly unless `cadence` says otherwise.",
     "events": "Cohort-wide events in every calendar (kick-off, midpoint, close).",
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
@@ -346,14 +353,14 @@ _SETTING_NOTES = {
     ("schedule", "local_holidays"): "also avoid each person's own public holidays (country from their time zone)",
     ("schedule", "cadence"): 'how often pairs meet: "monthly", "fortnightly", "weekly" or "quarterly"',
     ("schedule", "rsvp"): "ask invitees' calendars to reply to the coordinator (one email per person)",
-    ("report", "at_risk_days"): "a pair without a check-in for this many days is at risk",
+    ("report", "at_risk_days"): "a pair without a check-in for this many days is at risk; unset = 1.5 periods of the cadence (45 days monthly)",
     ("report", "missed_in_row"): "... or after this many missed check-ins in a row",
     ("report", "low_rating"): "ratings at or below this are flagged",
     ("report", "min_group_size"): "sponsor figures for smaller groups are withheld",
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
 }
-_UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6"}
+_UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 
 
 def toml_string(text: str) -> str:

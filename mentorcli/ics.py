@@ -122,6 +122,17 @@ class Cadence:
     def per_month(self) -> bool:
         return self.months > 0
 
+    @property
+    def period_days(self) -> int:
+        """Typical days per period (a month counts 30, a quarter 91)."""
+        return self.months * 30 + self.months // 3 if self.per_month else self.weeks * 7
+
+    @property
+    def at_risk_days(self) -> int:
+        """Days without a check-in before a pair is at risk, unless ``[report] at_risk_days`` is set:
+        one and a half periods, so one missed check-in plus some slack (45 days for monthly)."""
+        return -(-3 * self.period_days // 2)
+
 
 CADENCES = {
     "monthly": Cadence("monthly", "Monthly", 1, 0, "month"),

@@ -870,3 +870,17 @@ def test_tie_break_between_equally_good_patterns() -> None:
         assert plan_checkins(book, config, start=START, months=3).checkins["pattern"].iloc[0] == expected
     weekly = config_from_dict({"schedule": {"weekdays": ["Wed"], "local_holidays": False, "cadence": "weekly"}})
     assert plan_checkins(book, weekly, start=START, months=1).checkins["pattern"].iloc[0] == "every Wednesday 08:00 Europe/London"
+
+
+def test_at_risk_days_follow_the_cadence_unless_set() -> None:
+    from mentorcli.report import at_risk_days
+
+    by_cadence = [at_risk_days(config_from_dict({"schedule": {"cadence": c}}))
+                  for c in ("monthly", "weekly", "fortnightly", "quarterly")]
+    assert by_cadence == [45, 11, 21, 137]
+    assert at_risk_days(Config()) == 45
+    assert at_risk_days(config_from_dict({"schedule": {"cadence": "weekly"}, "report": {"at_risk_days": 45}})) == 45
+    assert at_risk_days(config_from_dict({"report": {"at_risk_days": 1}})) == 1
+    for wrong in (0, -3, "45", 4.5, True):
+        with pytest.raises(MentorError, match="at_risk_days"):
+            config_from_dict({"report": {"at_risk_days": wrong}})
