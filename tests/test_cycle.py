@@ -122,8 +122,9 @@ def test_whole_cycle_on_the_example(cli, cohort: Path, monkeypatch: pytest.Monke
     assert_an_accepted_introduction_holds_every_checkin(intros, checkins, cohort / "invites")
 
     sheet = cohort / "calendar" / "checkins.xlsx"
+    sheet_rows = openpyxl.load_workbook(sheet)["Check-ins"]
     january = [r for r in range(2, 2 + 24 * pairs)
-               if str(openpyxl.load_workbook(sheet)["Check-ins"].cell(r, 7).value or "").startswith("2027-01")][:20]
+               if str(sheet_rows.cell(r, 7).value or "").startswith("2027-01")][:20]
     fill_in_checkins(sheet, {row: 4 for row in january})
 
     reported = run(cli, cohort, monkeypatch, "report", "pairs.xlsx", "calendar/checkins.xlsx",
