@@ -191,3 +191,21 @@ def test_reschedule_after_a_hand_edit_keeps_every_log_and_updates_or_cancels_onl
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.ics")} == before  # not even rewritten
     assert list((out / "changes").glob("*.ics")) == []
     assert sheet_rows(out / "checkins.xlsx") == sheet_before          # kept rows are not kept twice
+
+
+def test_a_weekly_programme_is_weekly_in_the_calendar_and_the_introduction(cli, workbook: Path, tmp_path: Path) -> None:
+    (tmp_path / "mentor.toml").write_text('[schedule]\ncadence = "weekly"\n', encoding="utf-8")
+    result = cli("schedule", workbook, "--start", "2026-03-02", "--months", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["checkins"] == 2 * 4                       # four whole weeks in March from Monday the 2nd
+    sam = Calendar.from_ical(next((tmp_path / "calendar").glob("sam-lee-*.ics")).read_bytes())
+    assert {e["RRULE"]["FREQ"][0] for e in sam.walk("VEVENT") if "RRULE" in e} == {"WEEKLY"}
+    intro = cli("introduce", workbook, "--calendar", "calendar", "--out", "outbox")
+    assert intro.exit_code == 0, intro.stderr
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.default).parsebytes(next((tmp_path / "outbox").glob("*.eml")).read_bytes())
+    text = " ".join(message.get_body(("plain",)).get_content().split())
+    assert "Your 4 weekly check-ins" in text and "monthly" not in text
