@@ -211,7 +211,7 @@ def schedule_periods(start: dt.date, months: int, cadence: Cadence) -> list[tupl
         return [(firsts[i * size], _next_month(firsts[i * size], size)) for i in range(max(1, len(firsts) // size))]
     monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
     length = dt.timedelta(days=7 * cadence.weeks)
-    periods = []
+    periods: list[tuple[dt.date, dt.date]] = []
     while monday + length <= end or not periods:
         periods.append((monday, monday + length))
         monday += length
@@ -1548,9 +1548,9 @@ def carry_over(path: Path, schedule: Schedule) -> Carried:
     carried.extra_headers = list(dict.fromkeys(extras))
     by_key, by_start = {}, {}
     for index, row in enumerate(schedule.checkins.to_dict("records")):
-        start = _as_utc(row["start_utc"]).replace(second=0, microsecond=0)
-        by_key[(str(row["pair_id"]), int(row["occurrence"]), row["mentee_email"], row["mentor_email"])] = (index, start)
-        by_start[(str(row["pair_id"]), start)] = index
+        new_start = _as_utc(row["start_utc"]).replace(second=0, microsecond=0)
+        by_key[(str(row["pair_id"]), int(row["occurrence"]), row["mentee_email"], row["mentor_email"])] = (index, new_start)
+        by_start[(str(row["pair_id"]), new_start)] = index
     used: set[int] = set()
     filled: set[str] = set()
     for values in table[1:]:

@@ -53,7 +53,9 @@ def vobject_instances(path: Path) -> list[Instance]:
         start, end = unix(event.dtstart.value, event.dtstart), unix(event.dtend.value, event.dtend)
         rules = event.getrruleset(addRDate=True)
         moments = [unix(m, event.dtstart) for m in rules] if rules is not None else [start]
-        for begin in moments:
+        # dateutil compares EXDATEs with the pytz-offset instances, so check them again on the instants
+        excluded = {unix(value, prop) for prop in event.contents.get("exdate", []) for value in prop.value}
+        for begin in (m for m in moments if m not in excluded):
             out.append((uid, *overrides.get((uid, begin), (begin, begin + end - start))))
     return sorted(out)
 

@@ -14,11 +14,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from icalendar import Calendar
 
 from mentorcli.schedule import participant_file_name, read_checkins, series_uid
 from tests.conftest import EXAMPLES
-from tests.ics_readers import icaljs_instances, icaljs_module, libical_available, libical_instances, vobject_instances
+from tests.ics_readers import (
+    icaljs_instances,
+    icaljs_module,
+    libical_available,
+    libical_instances,
+    vobject_instances,
+)
 
 START = "2027-01-04"
 

@@ -22,7 +22,7 @@ from icalendar import Calendar
 from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
-from mentorcli.ics import CADENCES
+from mentorcli.ics import CADENCES, series_shape
 from mentorcli.model import PairingBook, make_people
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
@@ -884,3 +884,31 @@ def test_at_risk_days_follow_the_cadence_unless_set() -> None:
     for wrong in (0, -3, "45", 4.5, True):
         with pytest.raises(MentorError, match="at_risk_days"):
             config_from_dict({"report": {"at_risk_days": wrong}})
+
+
+def test_series_shape_writes_what_the_rule_misses_as_exceptions() -> None:
+    london = ZoneInfo("Europe/London")
+    at = lambda *a: dt.datetime(*a, tzinfo=london)
+    starts = [at(2026, 3, 10, 18), at(2026, 4, 15, 18),     # 2nd Tuesday; April moved to a Wednesday
+              at(2026, 6, 9, 18), at(2026, 6, 23, 18)]      # no May; June twice
+    shape = series_shape(starts, london, CADENCES["monthly"])
+    assert shape.rule == {"freq": "MONTHLY", "byday": "2TU", "count": 4}
+    assert shape.dtstart == at(2026, 3, 10, 18) and shape.plain == [0, 2]
+    assert shape.overrides == [(at(2026, 4, 14, 18), 1)] and shape.exdates == [at(2026, 5, 12, 18)]
+    assert shape.rdates == [3]
+
+
+def test_an_invitation_from_a_hand_edited_sheet_holds_exactly_the_rows_left(cohort_book, tmp_path) -> None:
+    schedule = plan_checkins(cohort_book, Config(), start=START, months=6)
+    write_schedule(schedule, cohort_book, Config(), tmp_path, force=False)
+    rows = read_checkins(tmp_path / "checkins.xlsx")
+    pair = rows[rows["pair_id"] == "P001"]
+    kept = pair[pair["occurrence"] != 3]                     # the coordinator deleted the 3rd check-in
+    invite = tmp_path / "invite.ics"
+    invite.write_bytes(pair_invite(kept, cohort_book, Config(), "P001"))
+    master = next(e for e in parse(invite).walk("VEVENT") if "RRULE" in e)
+    assert "EXDATE" in master
+    expected = sorted(int(t.timestamp()) for t in kept["start_utc"])
+    assert sorted(start for _, start, _ in vobject_instances(invite)) == expected
+    if icaljs_module() is not None:
+        assert sorted(start for _, start, _ in icaljs_instances([invite])[invite]) == expected
