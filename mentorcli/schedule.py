@@ -699,14 +699,27 @@ class _Planner:
         out = self.K - ok_sum
         keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, discomfort,
                          2 * self.K - fa_sum - fb_sum, self.p_pref, moved_count], axis=1)
-        # dense ranks of the keys in order (np.unique sorts rows lexicographically): any cadence's
-        # counts fit, where packing them into one integer overflowed for weekly programmes
-        tier = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
-        major = np.unique(keys[:, :TIER_MAJOR_KEYS], axis=0, return_inverse=True)[1].reshape(-1)
+        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :TIER_MAJOR_KEYS])
         order = np.lexsort((self.p_tie_break, tier))
         return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], major=major[order],
                         invalid=~self.p_valid,
                         fits_a=fa, fits_b=fb, out_all=out == self.K, moved=moved)
+
+
+def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
+    """One int64 per row that orders rows as their keys do, left key first (equal rows, equal values).
+
+    The keys are packed with each column's own width, which is exact and fast; only when the
+    widths overflow (never for the cadences and lengths allowed so far) are dense ranks taken,
+    as np.unique's are (sorting rows costs about as much as all the scoring).
+    """
+    widths = (keys.max(axis=0) + 1).tolist() if len(keys) else []
+    if math.prod(int(w) for w in widths) < 1 << 62:
+        packed = np.zeros(len(keys), dtype=np.int64)
+        for column, width in zip(keys.T, widths):
+            packed = packed * int(width) + column
+        return packed
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _preferred_weekdays(config: Config) -> list[int]:
