@@ -1176,8 +1176,15 @@ class _CalendarBuilder:
         # whole calendar years: every builder of the same years shares one cached VTIMEZONE per zone
         self.first = dt.date((first - dt.timedelta(days=7)).year, 1, 1)
         self.last = dt.date((last + dt.timedelta(days=7)).year, 12, 31)
+        self._cache: dict[tuple[str, Any], bytes] = {}
 
-    def calendar(self, method: str, title: str, events: Sequence[Any]) -> bytes:
+    def calendar(self, method: str, title: str, events: Sequence[Any], shared: Sequence[Any] = ()) -> bytes:
+        """A VCALENDAR of ``events`` then ``shared`` (components in many calendars: cohort events).
+
+        Each VTIMEZONE and shared component is serialised by icalendar once per builder and its
+        bytes spliced in where icalendar itself puts them (time zones first, then events in
+        order): serialising them again for every person was most of the cost of a cohort's files.
+        """
         from icalendar import Calendar
 
         cal = Calendar()
@@ -1186,12 +1193,23 @@ class _CalendarBuilder:
         cal.add("calscale", "GREGORIAN")
         cal.add("method", method)
         cal.add("x-wr-calname", ics_text(title))
-        zones = {str(e["DTSTART"].params["TZID"]) for e in events if "DTSTART" in e and "TZID" in e["DTSTART"].params}
-        for tzid in sorted(zones):
-            cal.add_component(vtimezone(tzid, self.first, self.last))
+        every = [*events, *shared]
+        zones = {str(e["DTSTART"].params["TZID"]) for e in every if "DTSTART" in e and "TZID" in e["DTSTART"].params}
         for event in events:
             cal.add_component(event)
-        return cal.to_ical()
+        data = cal.to_ical()
+        head_end = data.index(b"BEGIN:VEVENT") if events else data.rindex(b"END:VCALENDAR")
+        tail_start = data.rindex(b"END:VCALENDAR")
+        zone_bytes = b"".join(self._serialised(("tz", tzid), lambda tzid=tzid: vtimezone(tzid, self.first, self.last))
+                              for tzid in sorted(zones))
+        shared_bytes = b"".join(self._serialised(("shared", id(c)), lambda c=c: c) for c in shared)
+        return data[:head_end] + zone_bytes + data[head_end:tail_start] + shared_bytes + data[tail_start:]
+
+    def _serialised(self, key: tuple[str, Any], component: Any) -> bytes:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = component().to_ical()
+        return found
 
     def organizer(self) -> Any:
         from icalendar import vCalAddress
@@ -1322,15 +1340,17 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     zone = _text(first.get("anchor_tz")) or "UTC"
     starts = [_as_utc(r["start_utc"]) for r in rows]
     ends = [_as_utc(r["end_utc"]) for r in rows]
-    special = [bool(_text(r.get("flag"))) for r in rows]
+    flags = [_text(r.get("flag")) for r in rows]
+    shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
+    special = [bool(flag) and flag != shared for flag in flags]
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
     summary = _series_summary(first, viewer)
     length = ends[0] - starts[0]
     common: dict[str, Any] = {"uid": first["uid"], "zone": zone, "summary": summary, "version": version,
                               "attendees": attendees}
+    description = _series_description(first, len(rows), config) + (f"\nNote: {shared}" if shared else "")
     master = builder.event(start=shape.dtstart, end=shape.dtstart + length, rule=shape.rule, exdates=shape.exdates,
-                           rdates=[starts[i] for i in shape.rdates],
-                           description=_series_description(first, len(rows), config), **common)
+                           rdates=[starts[i] for i in shape.rdates], description=description, **common)
     overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
     return [master] + [
         builder.event(start=starts[i], end=ends[i], recurrence_id=instance,
@@ -1460,7 +1480,7 @@ def participant_calendars(schedule: Schedule, config: Config,
     for email in sorted(mine):
         events = [component for rows, role in mine[email]
                   for component in series_components(builder, rows, config, role, versions.get(rows[0]["uid"], fresh))]
-        yield email, builder.calendar("PUBLISH", title, events + cohort)
+        yield email, builder.calendar("PUBLISH", title, events, shared=cohort)
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
