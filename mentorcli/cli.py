@@ -385,16 +385,17 @@ def schedule_command(
     """
     from rich.table import Table
 
-    from mentorcli.schedule import plan_checkins, write_schedule
+    from mentorcli.schedule import plan_checkins, previous_checkins, publish_schedule
     from mentorcli.workbook import read_pairing_workbook
 
     settings = load_settings(config)
     with err.status("Reading the pairing workbook…", spinner="dots") as status:
         book = read_pairing_workbook(pairs, settings)
         status.update("Planning check-ins…")
-        plan = plan_checkins(book, settings, start=start, months=months)
+        plan = plan_checkins(book, settings, start=start, months=months, previous=previous_checkins(out))
         status.update("Writing calendars…")
-        written = write_schedule(plan, book, settings, out, force=force)
+        output = publish_schedule(plan, book, settings, out, force=force)
+    written = output.written
     _print_problems(book.problems, "workbook")
     _print_problems(plan.problems, "schedule")
     summary = plan.summary()
@@ -410,6 +411,8 @@ def schedule_command(
     err.print(table)
     for note in plan.notes:
         err.print(f"[yellow]Note:[/] {escape(note)}")
+    for line in output.screen_lines():
+        err.print(escape(line))
     if as_json:
         print_json({
             **summary,
@@ -417,6 +420,8 @@ def schedule_command(
             "out": str(out),
             "files": [str(p) for p in written],
             "notes": plan.notes,
+            "carried_over": output.carried_summary(),
+            "changes": output.changes_summary(),
             "problems": [p.as_dict() for p in [*book.problems, *plan.problems]],
         })
 

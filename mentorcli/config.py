@@ -128,6 +128,9 @@ class ScheduleSettings:
     earliest: str = "08:00"
     latest: str = "21:00"
     local_holidays: bool = True
+    cadence: str = "monthly"
+    rsvp: bool = False
+    """Ask each invited person's calendar to send the coordinator a reply (off: no RSVP flood)."""
 
 
 @dataclass
@@ -142,7 +145,8 @@ class CohortEvent:
 
 @dataclass
 class ReportSettings:
-    at_risk_days: int = 45
+    at_risk_days: int | None = None
+    """Days without a check-in before a pair is at risk; None: 1.5 periods of the cadence (45 monthly)."""
     missed_in_row: int = 2
     low_rating: int = 2
     min_group_size: int = 5
@@ -327,7 +331,11 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
         raise MentorError("schedule.blackout must be a list of dates, like [2026-12-24, 2026-12-31]", path=path)
     cfg.schedule.blackout = [_parse_date(d, "schedule.blackout", path) for d in blackout]
     cfg.events = _events(raw.get("events", []), path)
-    cfg.report = _coerce(ReportSettings, _section(raw, "report", path), "report", path)
+    report = dict(_section(raw, "report", path))
+    at_risk = report.pop("at_risk_days", None)
+    cfg.report = _coerce(ReportSettings, report, "report", path)
+    if at_risk is not None:
+        cfg.report.at_risk_days = int(_number(at_risk, "report.at_risk_days", path, whole=True))
     checkins = _section(raw, "checkins", path)
     columns = checkins.get("columns", {})
     if not isinstance(columns, dict):
@@ -410,7 +418,7 @@ _SECTION_NOTES = {
     "match": "How the exact solver works.",
     "availability": ("Availability answers -> weekly windows of local time (\"Mon-Fri 18:00-21:00\").\n"
                      "Answers are compared in lower case; add the exact options of your form."),
-    "schedule": "Monthly check-ins (`mentor schedule`).",
+    "schedule": "Check-ins (`mentor schedule`): monthly unless `cadence` says otherwise.",
     "events": "Cohort-wide events in every calendar (kick-off, midpoint, close).",
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
@@ -439,14 +447,16 @@ _SETTING_NOTES = {
     ("schedule", "earliest"): "no check-in starts before this local time",
     ("schedule", "latest"): "no check-in ends after this local time",
     ("schedule", "local_holidays"): "also avoid each person's own public holidays (country from their time zone)",
-    ("report", "at_risk_days"): "a pair without a check-in for this many days is at risk",
+    ("schedule", "cadence"): 'how often pairs meet: "monthly", "fortnightly", "weekly" or "quarterly"',
+    ("schedule", "rsvp"): "ask invitees' calendars to reply to the coordinator (one email per person)",
+    ("report", "at_risk_days"): "a pair without a check-in for this many days is at risk; unset = 1.5 periods of the cadence (45 days monthly)",
     ("report", "missed_in_row"): "... or after this many missed check-ins in a row",
     ("report", "low_rating"): "ratings at or below this are flagged",
     ("report", "min_group_size"): "sponsor figures for smaller groups are withheld",
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
 }
-_UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6"}
+_UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 
 
 def toml_string(text: str) -> str:

@@ -664,6 +664,14 @@ def _first_ids(ids: Sequence[str], shown: int = 10) -> str:
     return ", ".join(ids[:shown]) + more
 
 
+def _cadence_words(config: Config) -> tuple[str, str]:
+    """("monthly", "month") or the configured cadence's words, for the introduction's text."""
+    from mentorcli.ics import CADENCES
+
+    cadence = CADENCES.get(str(config.schedule.cadence).strip().lower(), CADENCES["monthly"])
+    return cadence.name, cadence.period
+
+
 def _introduction_context(config: Config, pair: dict[str, Any], mentee: dict[str, Any], mentor: dict[str, Any],
                           starts: Sequence[dt.datetime], usual_zone: str) -> dict[str, Any]:
     checkins = [
@@ -687,6 +695,8 @@ def _introduction_context(config: Config, pair: dict[str, Any], mentee: dict[str
         "mentor": mentor,
         "checkins": checkins,
         "checkin_count": len(checkins),
+        "cadence": _cadence_words(config)[0],
+        "cadence_period": _cadence_words(config)[1],
         "shared_formats": [f for f in mentee["formats"] if f.lower() in mentor_formats],
         "shared_languages": [x for x in mentee["languages"] if x.lower() in mentor_languages],
     }

@@ -757,7 +757,7 @@ def build_report(
                 .sort_values(["pair_id", "date"], kind="stable").reset_index(drop=True))
     rated = logs.loc[logs["held"] & logs["rating"].notna(), "rating"].round().astype(int)
     ratings = {value: int((rated == value).sum()) for value in range(1, 6)}
-    totals = _totals(status, logs, settings.at_risk_days)
+    totals = _totals(status, logs, at_risk_days(config))
     return CohortReport(
         as_of=as_of,
         status=status,
@@ -766,7 +766,7 @@ def build_report(
         meetings=meetings,
         ratings=ratings,
         totals=totals,
-        settings={"at_risk_days": settings.at_risk_days, "missed_in_row": settings.missed_in_row,
+        settings={"at_risk_days": at_risk_days(config), "missed_in_row": settings.missed_in_row,
                   "low_rating": settings.low_rating, "min_group_size": settings.min_group_size},
         problems=found,
     )
@@ -884,7 +884,7 @@ def _pair_status(
         "next_checkin": next_checkin.to_numpy(),
     })
     status["days_since"] = status["days_since"].astype("Int64")
-    quiet = days_since.fillna(-1).to_numpy() >= settings.at_risk_days
+    quiet = days_since.fillna(-1).to_numpy() >= at_risk_days(config)
     never = last_checkin.isna().to_numpy()
     streak = status["missed_in_row"].to_numpy() >= settings.missed_in_row
     low_mean = (status["mean_rating"] <= settings.low_rating).fillna(False).to_numpy(dtype=bool)
@@ -935,6 +935,17 @@ def _by_month(slots: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
     months = months.astype(int).sort_index().rename_axis("month").reset_index()
     months["month"] = months["month"].astype(str)
     return months
+
+
+def at_risk_days(config: Config) -> int:
+    """``[report] at_risk_days`` when set, else scaled with ``[schedule] cadence`` (45 days monthly,
+    11 weekly, 21 fortnightly, 137 quarterly): a weekly pair quiet for 40 days is long at risk."""
+    from mentorcli.ics import CADENCES
+
+    if config.report.at_risk_days is not None:
+        return int(config.report.at_risk_days)
+    cadence = CADENCES.get(str(config.schedule.cadence).strip().lower(), CADENCES["monthly"])
+    return cadence.at_risk_days
 
 
 def _totals(status: pd.DataFrame, logs: pd.DataFrame, at_risk_days: int) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import hashlib
 import math
 import re
@@ -49,7 +48,29 @@ from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.files import all_or_nothing, atomic_path, atomic_write_many, check_targets, inside, safe_slug
+from mentorcli.files import (
+    all_or_nothing,
+    atomic_path,
+    atomic_write_many,
+    check_targets,
+    inside,
+    safe_slug,
+)
+from mentorcli.ics import (
+    CADENCES,
+    STATE_FILE,
+    Cadence,
+    Published,
+    fingerprint,
+    format_stamp,
+    generation_time,
+    ics_text,
+    parse_stamp,
+    read_state,
+    series_shape,
+    state_bytes,
+    vtimezone,
+)
 from mentorcli.model import PairingBook, Problem
 from mentorcli.tz import most_common_zone, tzinfo_for
 
@@ -118,6 +139,8 @@ class Schedule:
     start: dt.date
     months: int
     notes: list[str] = field(default_factory=list)
+    generated: dt.datetime = field(default_factory=generation_time)
+    """DTSTAMP of what this run changes: now, or ``SOURCE_DATE_EPOCH`` (see ``mentorcli.ics``)."""
 
     @property
     def pair_count(self) -> int:
@@ -127,10 +150,6 @@ class Schedule:
     def flagged(self) -> int:
         return int((self.checkins["flag"] != "").sum()) if len(self.checkins) else 0
 
-    @property
-    def dtstamp(self) -> dt.datetime:
-        """DTSTAMP of every calendar entry: derived from the input (the start), never the clock."""
-        return dt.datetime.combine(self.start, dt.time(0), dt.UTC)
 
     def summary(self) -> dict[str, Any]:
         """Counts for the CLI (no names or emails: they belong in the files, not in logs)."""
@@ -172,6 +191,64 @@ def schedule_months(start: dt.date, months: int) -> list[tuple[int, int]]:
         out.append((year, month))
         year, month = year + month // 12, month % 12 + 1
     return out
+
+
+def _next_month(day: dt.date, step: int = 1) -> dt.date:
+    index = day.year * 12 + day.month - 1 + step
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def schedule_periods(start: dt.date, months: int, cadence: Cadence) -> list[tuple[dt.date, dt.date]]:
+    """The periods that get one check-in each, as ``[first day, day after the last)``.
+
+    Month-based cadences use ``schedule_months`` (a quarter is three of them, always whole; a
+    programme of fewer than three months still has one quarter). Week-based ones run Monday to Sunday from
+    the first Monday on or after the start, to the end of the programme's last month.
+    """
+    firsts = [dt.date(y, m, 1) for y, m in schedule_months(start, months)]
+    end = _next_month(firsts[-1])
+    if cadence.per_month:
+        size = cadence.months
+        return [(firsts[i * size], _next_month(firsts[i * size], size)) for i in range(max(1, len(firsts) // size))]
+    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+    length = dt.timedelta(days=7 * cadence.weeks)
+    periods: list[tuple[dt.date, dt.date]] = []
+    while monday + length <= end or not periods:
+        periods.append((monday, monday + length))
+        monday += length
+    return periods
+
+
+def _slot_count(cadence: Cadence) -> int:
+    """Weeks a pattern can sit in per period: the 1st-4th weekday of a month (of each of a
+    quarter's months), or each week of a week-based period."""
+    return WEEKS * cadence.months if cadence.per_month else cadence.weeks
+
+
+def _slot_day(first: dt.date, cadence: Cadence, slot: int, weekday: int) -> dt.date:
+    """The date of pattern slot ``slot`` on ``weekday`` in the period starting ``first``."""
+    if cadence.per_month:
+        month = _next_month(first, slot // WEEKS)
+        return nth_weekday(month.year, month.month, weekday, slot % WEEKS + 1)
+    return first + dt.timedelta(days=7 * slot + weekday)
+
+
+def _slot_rank(cadence: Cadence, slot: int) -> int:
+    """Tie-break between slots: the 2nd week of a month first (see WEEK_PREFERENCE), earlier months first."""
+    if cadence.per_month:
+        return (slot // WEEKS) * WEEKS + WEEK_PREFERENCE.index(slot % WEEKS + 1)
+    return slot
+
+
+def _slot_text(cadence: Cadence, slot: int, weekday: int) -> str:
+    day = DAY_NAMES[weekday]
+    if cadence.name == "monthly":
+        return f"{ORDINALS[slot]} {day}"
+    if cadence.per_month:
+        return f"{ORDINALS[slot % WEEKS]} {day} of month {slot // WEEKS + 1} of each quarter,"
+    if cadence.weeks == 1:
+        return f"every {day}"
+    return f"{day} of week {slot + 1} of each fortnight,"
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
@@ -317,9 +394,11 @@ class HolidayCalendar:
         key = country if self.local else None
         if key not in self._tables:
             blocked = np.zeros(self.day_hi - self.day_lo + 1, dtype=bool)
-            days = list(self.global_names) + list(self._local_days(key))
-            if days:
-                blocked[np.array(days, dtype=np.int64) - self.day_lo] = True
+            days = np.array(list(self.global_names) + list(self._local_days(key)), dtype=np.int64)
+            # a blackout before or after the window blocks nothing in it (a negative index
+            # would silently block a day from the other end)
+            days = days[(days >= self.day_lo) & (days <= self.day_hi)]
+            blocked[days - self.day_lo] = True
             self._tables[key] = blocked
         return self._tables[key]
 
@@ -393,6 +472,7 @@ class _Profile:
     base: np.ndarray             # (P, K) grid day of the plain pattern
     order: np.ndarray            # pattern ids, best first
     tier: np.ndarray             # per rank: equal tiers are equally good before the spread rule
+    major: np.ndarray            # per rank: the same without the weekday preference and holiday moves
     invalid: np.ndarray          # per pattern: falls before the start
     fits_a: np.ndarray           # (P, K) before moves
     fits_b: np.ndarray
@@ -440,27 +520,28 @@ class _Planner:
         if self.latest - self.earliest < self.duration:
             raise MentorError("schedule.earliest to schedule.latest is shorter than one check-in", path=config.path)
         self.start = start
-        self.months = schedule_months(start, months)
-        self.K = len(self.months)
-        first = dt.date(*self.months[0], 1)
-        last_y, last_m = self.months[-1]
-        end = dt.date(last_y + last_m // 12, last_m % 12 + 1, 1)
-        self.d0 = _epoch_day(first)
-        self.D = _epoch_day(end) - self.d0
+        self.cadence = _cadence(config)
+        self.periods = schedule_periods(start, months, self.cadence)
+        self.K = len(self.periods)
+        self.S = _slot_count(self.cadence)
+        self.d0 = _epoch_day(self.periods[0][0])
+        self.D = _epoch_day(self.periods[-1][1]) - self.d0
         self.start_idx = max(0, _epoch_day(start) - self.d0)
+        # period of each grid day: a moved check-in stays in its period
         self.month_of = np.empty(self.D, dtype=np.int64)
-        for k, (y, m) in enumerate(self.months):
-            self.month_of[_epoch_day(dt.date(y, m, 1)) - self.d0:] = k
-        # base[nw, k]: grid day of the (n+1)-th weekday w of month k, nw = n * 7 + w
+        for k, (first, _) in enumerate(self.periods):
+            self.month_of[_epoch_day(first) - self.d0:] = k
+        # base[sw, k]: grid day of slot s on weekday w in period k, sw = s * 7 + w
         base = np.array(
-            [[_epoch_day(nth_weekday(y, m, w, n + 1)) - self.d0 for (y, m) in self.months]
-             for n in range(WEEKS) for w in range(7)],
+            [[_epoch_day(_slot_day(first, self.cadence, slot, w)) - self.d0 for first, _ in self.periods]
+             for slot in range(self.S) for w in range(7)],
             dtype=np.int64,
         )
         days = np.arange(self.D, dtype=np.int64) + self.d0
         self.local_grid = (days[:, None] * 1440 + np.arange(STARTS_PER_DAY, dtype=np.int64)[None, :] * STEP).ravel()
         self.day_lo, self.day_hi = self.d0 - 3, self.d0 + self.D + 3
         self.holidays = HolidayCalendar(config, self.day_lo, self.day_hi)
+        self.base = base
         self._pattern_keys(base)
         self._zones: dict[str, ZoneTable] = {}
         self._pairs: OrderedDict[tuple, _ZonePair] = OrderedDict()
@@ -470,25 +551,26 @@ class _Planner:
     def _pattern_keys(self, base: np.ndarray) -> None:
         """Pattern p = (week n, weekday w, start s) as p = (n * 7 + w) * starts_per_day + s."""
         preferred = _preferred_weekdays(self.config)
-        nw = np.repeat(np.arange(WEEKS * 7), STARTS_PER_DAY)
-        start = np.tile(np.arange(STARTS_PER_DAY), WEEKS * 7)
+        nw = np.repeat(np.arange(self.S * 7), STARTS_PER_DAY)
+        start = np.tile(np.arange(STARTS_PER_DAY), self.S * 7)
         weekday = nw % 7
         w_rank = np.array([preferred.index(d) if d in preferred else len(preferred) + d for d in range(7)])
-        n_rank = np.array([WEEK_PREFERENCE.index(n + 1) for n in range(WEEKS)])[nw // 7]
+        n_rank = np.array([_slot_rank(self.cadence, slot) for slot in range(self.S)])[nw // 7]
         minute = start * STEP
         self.P = len(nw)
         self.p_nw, self.p_minute, self.p_weekday = nw, minute, weekday
         self.p_pref = (w_rank[weekday] >= len(preferred)).astype(np.int64)
         self.p_valid = (base >= self.start_idx).all(axis=1)[nw]
-        # ties: on the hour first, then earlier, then week 2/3/1/4, then weekday preference
-        self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 12) | (start << 5) | (n_rank << 3) | w_rank[weekday]
+        # ties: on the hour first, then earlier, then week 2/3/1/4 (earlier months of a quarter
+        # first), then weekday preference
+        self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 18) | (start << 10) | (n_rank << 4) | w_rank[weekday]
         self.pk_base = base[nw]                                   # (P, K) grid day
         self.pk_flat = self.pk_base * STARTS_PER_DAY + start[:, None]
 
     def pattern_text(self, p: int, zone: str) -> str:
-        n, w = divmod(int(self.p_nw[p]), 7)
+        slot, w = divmod(int(self.p_nw[p]), 7)
         minute = int(self.p_minute[p])
-        return f"{ORDINALS[n]} {DAY_NAMES[w]} {minute // 60:02d}:{minute % 60:02d} {zone}"
+        return f"{_slot_text(self.cadence, slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
 
     # -- zones ------------------------------------------------------------------------------
     def zone_table(self, zone: str) -> ZoneTable:
@@ -616,19 +698,29 @@ class _Planner:
                      "day_b": alt["day_b"][rows, choice], "day": alt["day"][rows, choice],
                      "fits_a": new_fa, "fits_b": new_fb}
         out = self.K - ok_sum
-        tier = (~self.p_valid).astype(np.int64)
-        for value, width in (
-            (blocked_sum, 64),
-            (out, 64),
-            (np.minimum(discomfort, (1 << 18) - 1), 1 << 18),
-            (2 * self.K - fa_sum - fb_sum, 128),
-            (self.p_pref, 2),
-            (moved_count, 64),
-        ):
-            tier = tier * width + value
-        order = np.argsort((tier << 13) | self.p_tie_break, kind="stable")
-        return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], invalid=~self.p_valid,
+        keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, discomfort,
+                         2 * self.K - fa_sum - fb_sum, self.p_pref, moved_count], axis=1)
+        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :TIER_MAJOR_KEYS])
+        order = np.lexsort((self.p_tie_break, tier))
+        return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], major=major[order],
+                        invalid=~self.p_valid,
                         fits_a=fa, fits_b=fb, out_all=out == self.K, moved=moved)
+
+
+def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
+    """One int64 per row that orders rows as their keys do, left key first (equal rows, equal values).
+
+    The keys are packed with each column's own width, which is exact and fast; only when the
+    widths overflow (never for the cadences and lengths allowed so far) are dense ranks taken,
+    as np.unique's are (sorting rows costs about as much as all the scoring).
+    """
+    widths = (keys.max(axis=0) + 1).tolist() if len(keys) else []
+    if math.prod(int(w) for w in widths) < 1 << 62:
+        packed = np.zeros(len(keys), dtype=np.int64)
+        for column, width in zip(keys.T, widths):
+            packed = packed * int(width) + column
+        return packed
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _preferred_weekdays(config: Config) -> list[int]:
@@ -684,9 +776,13 @@ def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[
     return out
 
 
-def checkin_uid(pair_id: str, occurrence: int, mentee_email: str, mentor_email: str) -> str:
-    """Stable across re-runs: the same pair, occurrence and people give the same calendar entry."""
-    key = f"{pair_id}|{occurrence}|{mentee_email.strip().lower()}|{mentor_email.strip().lower()}"
+def series_uid(pair_id: str, mentee_email: str, mentor_email: str) -> str:
+    """One UID per pair's series, stable across re-runs: the same pair and people, the same entry.
+
+    A new mentor or mentee makes a new series (the old one is cancelled), never a silent change
+    of who an accepted invitation is with.
+    """
+    key = f"series|{pair_id}|{mentee_email.strip().lower()}|{mentor_email.strip().lower()}"
     return f"{uuid.uuid5(UID_NAMESPACE, key)}@mentorcli"
 
 
@@ -751,14 +847,29 @@ class _Bookings:
         self.days.setdefault(email, set()).update(int(d) for d in days)
 
 
-def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person) -> tuple[int, bool]:
+TIER_MAJOR_KEYS = 5
+"""Ranking keys a kept pattern must match the best on; it may lose on the last two (preferred
+weekday, holiday moves)."""
+
+
+def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person,
+            prefer: int | None = None) -> tuple[int, bool]:
     """The pattern for one pair: the best-ranked that fits both people's bookings.
 
-    Among equally good patterns the one on days its people have no other check-in wins (a
-    mentor's pairs spread over the week). Returns (pattern, overlaps) where ``overlaps`` is
-    True only when every pattern collides with a booking and the least-colliding was taken.
+    ``prefer`` is the pair's pattern in the schedule being replaced: it stays while it is as
+    good as the best on every rule that matters (dates, windows, comfort) and fits the
+    bookings, so a rerun moves only what the change forces (logged check-ins stay where they
+    were, updates go only to pairs whose check-ins changed). Among equally good patterns the
+    one on days its people have no other check-in wins (a mentor's pairs spread over the week).
+    Returns (pattern, overlaps) where ``overlaps`` is True only when every pattern collides
+    with a booking and the least-colliding was taken.
     """
     order, tier = profile.order, profile.tier
+    if prefer is not None and not profile.invalid[prefer]:
+        rank = int(np.flatnonzero(order == prefer)[0])
+        if profile.major[rank] == profile.major[0] and not bookings.conflicts(
+                profile.occurrence_values(prefer)["utc"].tolist(), planner.duration, a.email, b.email):
+            return prefer, False
     days_a, days_b = bookings.days.get(a.email, set()), bookings.days.get(b.email, set())
     if not (bookings.busy.get(a.email) or bookings.busy.get(b.email) or bookings.everyone or days_a or days_b):
         return int(order[0]), False
@@ -815,7 +926,7 @@ def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np
         flags.append(f"moved from {base_day:%a %Y-%m-%d} ({reason})")
     if values["blocked"][k]:
         reason = _block_reason(planner, p, a, b, resolved) or "a holiday"
-        flags.append(f"on {reason}: no allowed day that month")
+        flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
     if out and profile.out_all[p]:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
@@ -847,12 +958,59 @@ def _tightness_band(starts: int) -> int:
     return 0 if starts == 0 else 1 if starts <= 8 else 2 if starts <= 40 else 3
 
 
+def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.datetime]) -> int | None:
+    """The pattern id behind earlier check-ins (the most common n-th weekday and time in the
+    anchor's zone, the earliest on a tie), or None when none of them is on the grid."""
+    table = planner.zone_table(anchor.zone)
+    keys = []
+    for moment in starts:
+        utc = int((moment - EPOCH_UTC).total_seconds() // 60)
+        local = utc + int(table.offset_at_utc(np.array([utc]))[0])
+        day, minute = divmod(local, 1440)
+        index = day - planner.d0
+        if not 0 <= index < planner.D or minute % STEP:
+            continue
+        slots = np.flatnonzero(planner.base[:, planner.month_of[index]] == index)
+        if len(slots):
+            keys.append(int(slots[0]) * STARTS_PER_DAY + minute // STEP)
+    if not keys:
+        return None
+    counts = {key: keys.count(key) for key in keys}
+    return max(keys, key=lambda key: (counts[key], -keys.index(key)))
+
+
+def _previous_starts(previous: pd.DataFrame | None) -> dict[tuple[str, str, str], list[dt.datetime]]:
+    """Earlier check-ins per (pair, mentee, mentor), rows kept from an even earlier schedule left out."""
+    if previous is None or previous.empty:
+        return {}
+    out: dict[tuple[str, str, str], list[dt.datetime]] = {}
+    for row in previous.to_dict("records"):
+        if _text(row.get("flag")).startswith(KEPT_MARK) or pd.isna(row.get("start_utc")):
+            continue
+        key = (_text(row.get("pair_id")), _text(row.get("mentee_email")).lower(), _text(row.get("mentor_email")).lower())
+        out.setdefault(key, []).append(pd.Timestamp(row["start_utc"]).to_pydatetime())
+    return out
+
+
+def previous_checkins(out_dir: Path) -> pd.DataFrame | None:
+    """The check-in sheet a rerun replaces (None when there is none or it cannot be read)."""
+    sheet = Path(out_dir) / "checkins.xlsx"
+    if not sheet.is_file():
+        return None
+    try:
+        return read_checkins(sheet)
+    except MentorError:
+        return None
+
+
 def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = None,
-                  months: int | None = None) -> Schedule:
+                  months: int | None = None, previous: pd.DataFrame | None = None) -> Schedule:
     """One check-in per pair per month from ``start`` for ``months`` months (config default).
 
     Pairs whose people are missing from the People sheet are skipped and reported, never
     guessed. Deterministic: the same workbook and config give the same schedule.
+    ``previous`` (``previous_checkins`` of the folder being rescheduled) keeps each pair's
+    earlier pattern wherever it is still as good (see ``_choose``).
     """
     start = start or default_start()
     months = int(config.schedule.months if months is None else months)
@@ -864,6 +1022,7 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     problems: list[Problem] = []
     pairs = _usable_pairs(book, people, problems)
     bookings = _Bookings(events)
+    before = _previous_starts(previous)
 
     jobs = []
     for pos, (pair_id, row, mentee_email, mentor_email) in enumerate(pairs):
@@ -881,7 +1040,9 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     for _, key, pos, pair_id, a, b, role, mentee, mentor in jobs:
         if key != current_key:
             current_key, profile = key, planner.profile(a, b)
-        p, overlaps = _choose(planner, profile, bookings, a, b)
+        earlier = before.get((pair_id, mentee.email, mentor.email))
+        prefer = _previous_pattern(planner, a, earlier) if earlier else None
+        p, overlaps = _choose(planner, profile, bookings, a, b, prefer)
         values = profile.occurrence_values(p)
         occurrences = values["utc"].tolist()
         bookings.book(occurrences, planner.duration, a.email, values["day_a"].tolist())
@@ -903,7 +1064,7 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
                 "anchor_role": role, "anchor_tz": a.zone, "mentee_tz": mentee.zone, "mentor_tz": mentor.zone,
                 "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
                 "pattern": pattern, "flag": "; ".join(flags),
-                "uid": checkin_uid(pair_id, k + 1, mentee.email, mentor.email),
+                "uid": series_uid(pair_id, mentee.email, mentor.email),
                 "_pos": pos,
             })
     checkins = _checkins_frame(rows)
@@ -985,6 +1146,11 @@ def participant_file_name(name: str, email: str) -> str:
     return f"{safe_slug(name, fallback='participant', max_length=40)}-{digest}.ics"
 
 
+PARTICIPANT_FILE = re.compile(r"[a-z0-9_-]+-[0-9a-f]{10}(?:-x)*\.ics")
+"""The names ``participant_file_name`` gives: a stale one of these is ours to remove."""
+CHANGES_DIR = "changes"
+
+
 def _ics_zone(zone: str) -> dt.tzinfo:
     """The zone calendars carry: an IANA zone as TZID, anything else (fixed offsets) as UTC."""
     tzinfo = tzinfo_for(zone)
@@ -995,25 +1161,31 @@ def _clean_email(email: str) -> str:
     return re.sub(r"[\s\x00-\x1f\x7f\"<>]", "", email)
 
 
-@functools.lru_cache(maxsize=512)
-def _vtimezone(tzid: str, first: dt.date, last: dt.date) -> Any:
-    """The VTIMEZONE of ``tzid`` between two dates; building one is most of an invitation's cost."""
-    from icalendar import Timezone
+@dataclass(frozen=True)
+class Version:
+    """SEQUENCE and DTSTAMP of one published UID."""
 
-    return Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    sequence: int
+    dtstamp: dt.datetime
 
 
 class _CalendarBuilder:
     """icalendar objects for one schedule: shared VTIMEZONE components, consistent properties."""
 
-    def __init__(self, config: Config, first: dt.date, last: dt.date, dtstamp: dt.datetime):
+    def __init__(self, config: Config, first: dt.date, last: dt.date):
         self.config = config
         # whole calendar years: every builder of the same years shares one cached VTIMEZONE per zone
         self.first = dt.date((first - dt.timedelta(days=7)).year, 1, 1)
         self.last = dt.date((last + dt.timedelta(days=7)).year, 12, 31)
-        self.dtstamp = dtstamp
+        self._cache: dict[tuple[str, Any], bytes] = {}
 
-    def calendar(self, method: str, title: str, events: Sequence[Any]) -> bytes:
+    def calendar(self, method: str, title: str, events: Sequence[Any], shared: Sequence[Any] = ()) -> bytes:
+        """A VCALENDAR of ``events`` then ``shared`` (components in many calendars: cohort events).
+
+        Each VTIMEZONE and shared component is serialised by icalendar once per builder and its
+        bytes spliced in where icalendar itself puts them (time zones first, then events in
+        order): serialising them again for every person was most of the cost of a cohort's files.
+        """
         from icalendar import Calendar
 
         cal = Calendar()
@@ -1021,57 +1193,112 @@ class _CalendarBuilder:
         cal.add("version", "2.0")
         cal.add("calscale", "GREGORIAN")
         cal.add("method", method)
-        cal.add("x-wr-calname", _display(title))
-        for tzid in sorted({str(e["DTSTART"].params["TZID"]) for e in events if "TZID" in e["DTSTART"].params}):
-            cal.add_component(self._timezone(tzid))
+        cal.add("x-wr-calname", ics_text(title))
+        every = [*events, *shared]
+        zones = {str(e["DTSTART"].params["TZID"]) for e in every if "DTSTART" in e and "TZID" in e["DTSTART"].params}
         for event in events:
             cal.add_component(event)
-        return cal.to_ical()
+        data = cal.to_ical()
+        head_end = data.index(b"BEGIN:VEVENT") if events else data.rindex(b"END:VCALENDAR")
+        tail_start = data.rindex(b"END:VCALENDAR")
+        zone_bytes = b"".join(self._serialised(("tz", tzid), lambda tzid=tzid: vtimezone(tzid, self.first, self.last))
+                              for tzid in sorted(zones))
+        shared_bytes = b"".join(self._serialised(("shared", id(c)), lambda c=c: c) for c in shared)
+        return data[:head_end] + zone_bytes + data[head_end:tail_start] + shared_bytes + data[tail_start:]
 
-    def _timezone(self, tzid: str) -> Any:
-        return _vtimezone(tzid, self.first, self.last)
+    def _serialised(self, key: tuple[str, Any], component: Any) -> bytes:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = component().to_ical()
+        return found
 
     def organizer(self) -> Any:
         from icalendar import vCalAddress
 
         organizer = vCalAddress(f"mailto:{_clean_email(self.config.cohort.coordinator_email)}")
-        organizer.params["CN"] = _display(self.config.cohort.coordinator_name)
+        organizer.params["CN"] = ics_text(self.config.cohort.coordinator_name)
         return organizer
 
     def event(self, *, uid: str, start: dt.datetime, end: dt.datetime, zone: str, summary: str,
-              description: str, attendees: Sequence[tuple[str, str]] = ()) -> Any:
+              description: str, version: Version, attendees: Sequence[tuple[str, str]] = (),
+              rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
+              rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
+        """One VEVENT: a single event, a series master (``rule``) or an override (``recurrence_id``)."""
         from icalendar import Alarm, Event, vCalAddress
 
         tzinfo = _ics_zone(zone)
         event = Event()
         event.add("uid", uid)
-        event.add("dtstamp", self.dtstamp)
+        event.add("dtstamp", version.dtstamp)
+        if recurrence_id is not None:
+            event.add("recurrence-id", recurrence_id.astimezone(tzinfo))
         event.add("dtstart", start.astimezone(tzinfo))
         event.add("dtend", end.astimezone(tzinfo))
-        event.add("summary", summary)
-        event.add("description", description)
+        if rule is not None:
+            event.add("rrule", rule)
+        for moment in rdates:   # one date per property: some parsers misread a list
+            event.add("rdate", moment.astimezone(tzinfo))
+        for moment in exdates:
+            event.add("exdate", moment.astimezone(tzinfo))
+        event.add("summary", ics_text(summary))
+        event.add("description", ics_text(description, multiline=True))
         event.add("organizer", self.organizer())
+        rsvp = "TRUE" if self.config.schedule.rsvp else "FALSE"
         for name, email in attendees:
             attendee = vCalAddress(f"mailto:{_clean_email(email)}")
-            attendee.params.update({"CN": _display(name), "ROLE": "REQ-PARTICIPANT",
-                                    "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"})
+            attendee.params.update({"CN": ics_text(name), "ROLE": "REQ-PARTICIPANT",
+                                    "PARTSTAT": "NEEDS-ACTION", "RSVP": rsvp})
             event.add("attendee", attendee)
         event.add("status", "CONFIRMED")
         event.add("transp", "OPAQUE")
-        event.add("sequence", 0)
+        event.add("sequence", version.sequence)
         minutes = int(self.config.schedule.reminder_minutes)
         if minutes > 0:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", dt.timedelta(minutes=-minutes))
-            alarm.add("description", f"Reminder: {summary}")
+            alarm.add("description", ics_text(f"Reminder: {summary}"))
             event.add_component(alarm)
         return event
 
+    def cancellation(self, uid: str, entry: Published, version: Version) -> Any:
+        """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5)."""
+        from icalendar import Event, vCalAddress
 
-def _checkin_description(row: dict[str, Any], months: int, config: Config) -> str:
+        event = Event()
+        event.add("uid", uid)
+        event.add("dtstamp", version.dtstamp)
+        if entry.start:
+            event.add("dtstart", dt.datetime.fromisoformat(entry.start).astimezone(dt.UTC))
+        event.add("summary", ics_text(entry.summary or "Mentoring check-ins"))
+        event.add("organizer", self.organizer())
+        for name, email in entry.people:
+            attendee = vCalAddress(f"mailto:{_clean_email(email)}")
+            attendee.params.update({"CN": ics_text(name), "ROLE": "REQ-PARTICIPANT"})
+            event.add("attendee", attendee)
+        event.add("status", "CANCELLED")
+        event.add("sequence", version.sequence)
+        return event
+
+
+def _cadence(config: Config) -> Cadence:
+    name = str(getattr(config.schedule, "cadence", "monthly")).strip().lower()
+    if name not in CADENCES:
+        raise MentorError(f"schedule.cadence = {name!r} is not a cadence", path=config.path,
+                          hint=f"Use one of {', '.join(CADENCES)}.")
+    return CADENCES[name]
+
+
+def _zone_label(local_text: Any, zone: str) -> str:
+    """The zone as the sheet shows it ("Europe/London", or "Europe/London, assumed")."""
+    found = re.search(r"\(([^()]*)\)\s*$", _text(local_text))
+    return found.group(1) if found else zone
+
+
+def _checkin_description(row: dict[str, Any], count: int, config: Config) -> str:
+    """One check-in's own text: its number, both local times, and any note (moved, flagged)."""
     lines = [
-        f"Monthly mentoring check-in {row['occurrence']} of {months} ({_display(config.cohort.name)}).",
+        f"{_cadence(config).adjective} mentoring check-in {row['occurrence']} of {count} ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
         f"Mentee: {row['mentee']} <{row['mentee_email']}>, {row['mentee_local']}",
         f"Mentor: {row['mentor']} <{row['mentor_email']}>, {row['mentor_local']}",
@@ -1082,23 +1309,61 @@ def _checkin_description(row: dict[str, Any], months: int, config: Config) -> st
     return "\n".join(lines)
 
 
-def _checkin_event(builder: _CalendarBuilder, row: dict[str, Any], months: int, config: Config, viewer: str,
-                   attendees: Sequence[tuple[str, str]] = ()) -> Any:
-    other = row["mentor"] if viewer == "mentee" else row["mentee"]
+def _series_description(row: dict[str, Any], count: int, config: Config) -> str:
+    """The series' text: what holds for every check-in (each person's zone, not one date's time)."""
+    return "\n".join([
+        f"{_cadence(config).adjective} mentoring check-ins, {count} in all ({_display(config.cohort.name)}).",
+        f"Usual time: {row['pattern']}.",
+        f"Mentee: {row['mentee']} <{row['mentee_email']}> ({_zone_label(row['mentee_local'], row['mentee_tz'])})",
+        f"Mentor: {row['mentor']} <{row['mentor_email']}> ({_zone_label(row['mentor_local'], row['mentor_tz'])})",
+        f"Reach each other by email: {row['mentee_email']} and {row['mentor_email']}.",
+    ])
+
+
+def _series_summary(row: dict[str, Any], viewer: str) -> str:
     if viewer == "both":
-        summary = f"Mentoring check-in: {row['mentee']} and {row['mentor']}"
-    else:
-        summary = f"Mentoring check-in with {other}"
-    start = pd.Timestamp(row["start_utc"]).to_pydatetime()
-    end = pd.Timestamp(row["end_utc"]).to_pydatetime()
-    return builder.event(uid=row["uid"], start=start, end=end, zone=row["anchor_tz"], summary=summary,
-                         description=_checkin_description(row, months, config), attendees=attendees)
+        return f"Mentoring check-in: {row['mentee']} and {row['mentor']}"
+    return f"Mentoring check-in with {row['mentor'] if viewer == 'mentee' else row['mentee']}"
 
 
-def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config) -> Any:
+def _as_utc(value: Any) -> dt.datetime:
+    return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+
+
+def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewer: str,
+                      version: Version, attendees: Sequence[tuple[str, str]] = ()) -> list[Any]:
+    """A pair's check-ins as one recurring event: the master, then its overrides (same UID).
+
+    ``rows`` are the pair's check-ins in time order; ``viewer`` ("mentee", "mentor" or "both")
+    names the other person in the summary. See ``mentorcli.ics`` for why this form.
+    """
+    first = rows[0]
+    zone = _text(first.get("anchor_tz")) or "UTC"
+    starts = [_as_utc(r["start_utc"]) for r in rows]
+    ends = [_as_utc(r["end_utc"]) for r in rows]
+    flags = [_text(r.get("flag")) for r in rows]
+    shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
+    special = [bool(flag) and flag != shared for flag in flags]
+    shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
+    summary = _series_summary(first, viewer)
+    length = ends[0] - starts[0]
+    common: dict[str, Any] = {"uid": first["uid"], "zone": zone, "summary": summary, "version": version,
+                              "attendees": attendees}
+    description = _series_description(first, len(rows), config) + (f"\nNote: {shared}" if shared else "")
+    master = builder.event(start=shape.dtstart, end=shape.dtstart + length, rule=shape.rule, exdates=shape.exdates,
+                           rdates=[starts[i] for i in shape.rdates], description=description, **common)
+    overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
+    return [master] + [
+        builder.event(start=starts[i], end=ends[i], recurrence_id=instance,
+                      description=_checkin_description(rows[i], len(rows), config), **common)
+        for instance, i in sorted(overrides, key=lambda item: starts[item[1]])
+    ]
+
+
+def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
     description = event.description or f"{_display(config.cohort.name)}: {event.name}"
     return builder.event(uid=event.uid, start=event.start_utc, end=event.end_utc, zone=event.timezone,
-                         summary=event.name, description=description)
+                         summary=event.name, description=description, version=version)
 
 
 def _builder_for(schedule: Schedule, config: Config) -> _CalendarBuilder:
@@ -1107,48 +1372,313 @@ def _builder_for(schedule: Schedule, config: Config) -> _CalendarBuilder:
         moments += [schedule.checkins["start_utc"].min().to_pydatetime(), schedule.checkins["end_utc"].max().to_pydatetime()]
     first = min([schedule.start] + [m.date() for m in moments])
     last = max([schedule.start] + [m.date() for m in moments])
-    return _CalendarBuilder(config, first, last, schedule.dtstamp)
+    return _CalendarBuilder(config, first, last)
 
 
-def participant_calendars(schedule: Schedule, config: Config) -> Iterator[tuple[str, bytes]]:
-    """(email, METHOD:PUBLISH calendar) per participant, by email: their own check-ins + cohort events.
+def _pair_rows(schedule: Schedule) -> dict[str, list[dict[str, Any]]]:
+    """Each series' rows (by UID) in time order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records"):
+        out.setdefault(row["uid"], []).append(row)
+    return out
+
+
+def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
+    """What a series' text and times depend on: a change here is a new version of it."""
+    keys = ("start_utc", "end_utc", "anchor_tz", "mentee_tz", "mentor_tz", "pattern", "flag", "mentee", "mentee_email",
+            "mentor", "mentor_email", "mentee_local", "mentor_local", "occurrence")
+    return fingerprint({"rows": [[str(r.get(k)) for k in keys] for r in rows], "config": _config_key(config)})
+
+
+def _config_key(config: Config) -> list[Any]:
+    return [config.cohort.name, config.cohort.coordinator_name, config.cohort.coordinator_email,
+            config.schedule.reminder_minutes, config.schedule.rsvp, _cadence(config).name, __version__]
+
+
+def _event_fingerprint(event: CohortEventSlot, config: Config) -> str:
+    return fingerprint({"event": [event.name, event.start_utc, event.end_utc, event.timezone, event.description],
+                        "config": _config_key(config)})
+
+
+@dataclass
+class Changes:
+    """What a rerun changed against the calendars published before in the same folder."""
+
+    new: list[str] = field(default_factory=list)          # pair ids published for the first time
+    updated: list[str] = field(default_factory=list)      # pair ids with a higher SEQUENCE
+    unchanged: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)    # pair ids (or event names) dropped
+    removed_files: list[str] = field(default_factory=list)
+
+
+def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]) -> tuple[dict[str, Version], dict[str, Published], Changes]:
+    """SEQUENCE and DTSTAMP per UID, the state to record, and what changed.
+
+    Unchanged content keeps its earlier SEQUENCE and DTSTAMP (byte-identical files); changed
+    content gets the next SEQUENCE and this run's stamp; a UID published before and gone now is
+    cancelled with the next SEQUENCE.
+    """
+    now = schedule.generated
+    versions: dict[str, Version] = {}
+    state: dict[str, Published] = {}
+    changes = Changes()
+
+    def settle(uid: str, print_: str, entry: Published, label: str, is_pair: bool) -> None:
+        before = previous.get(uid)
+        if before is not None and not before.cancelled and before.fingerprint == print_:
+            entry.sequence, entry.dtstamp = before.sequence, before.dtstamp
+            if is_pair:
+                changes.unchanged.append(label)
+        else:
+            entry.sequence = before.sequence + 1 if before is not None else 0
+            entry.dtstamp = format_stamp(now)
+            if is_pair:
+                (changes.updated if before is not None else changes.new).append(label)
+        versions[uid] = Version(entry.sequence, parse_stamp(entry.dtstamp))
+        state[uid] = entry
+
+    for uid, rows in _pair_rows(schedule).items():
+        first = rows[0]
+        entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
+                          summary=ics_text(_series_summary(first, "both")), start=_as_utc(first["start_utc"]).isoformat(),
+                          people=[[ics_text(first["mentee"]), first["mentee_email"]], [ics_text(first["mentor"]), first["mentor_email"]]],
+                          pair_id=str(first["pair_id"]))
+        settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
+    for event in schedule.events:
+        entry = Published(sequence=0, dtstamp="", fingerprint=_event_fingerprint(event, config), summary=event.name,
+                          start=event.start_utc.isoformat())
+        settle(event.uid, entry.fingerprint, entry, event.name, False)
+    for uid, before in previous.items():
+        if uid in state:
+            continue
+        if before.cancelled:
+            state[uid] = before
+            continue
+        gone = Published(**{**vars(before), "sequence": before.sequence + 1, "dtstamp": format_stamp(now), "cancelled": True})
+        state[uid] = gone
+        versions[uid] = Version(gone.sequence, now)
+        changes.cancelled.append(before.pair_id or before.summary)
+    return versions, state, changes
+
+
+def participant_calendars(schedule: Schedule, config: Config,
+                          versions: dict[str, Version] | None = None) -> Iterator[tuple[str, bytes]]:
+    """(email, METHOD:PUBLISH calendar) per participant, by email: their own series + cohort events.
 
     PUBLISH files carry no ATTENDEE (RFC 5546): they are read-only copies, not invitations.
     A generator, so that a large cohort's calendars need not all sit in memory at once.
+    ``versions`` (from the folder's previous state) default to SEQUENCE 0 stamped now.
     """
     builder = _builder_for(schedule, config)
-    cohort = [_cohort_event_component(builder, e, config) for e in schedule.events]
-    records = schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records")
-    mine: dict[str, list[tuple[dict[str, Any], str]]] = {}
-    for row in records:
+    versions = versions or {}
+    fresh = Version(0, schedule.generated)
+    cohort = [_cohort_event_component(builder, e, config, versions.get(e.uid, fresh)) for e in schedule.events]
+    mine: dict[str, list[tuple[list[dict[str, Any]], str]]] = {}
+    for rows in _pair_rows(schedule).values():
         for role in ("mentee", "mentor"):
-            mine.setdefault(row[f"{role}_email"], []).append((row, role))
+            mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role))
     title = f"{config.cohort.name}: mentoring check-ins"
     for email in sorted(mine):
-        events = [_checkin_event(builder, row, schedule.months, config, viewer=role) for row, role in mine[email]]
-        yield email, builder.calendar("PUBLISH", title, events + cohort)
+        events = [component for rows, role in mine[email]
+                  for component in series_components(builder, rows, config, role, versions.get(rows[0]["uid"], fresh))]
+        yield email, builder.calendar("PUBLISH", title, events, shared=cohort)
 
 
-def cohort_calendar(schedule: Schedule, config: Config) -> bytes:
+def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
     """``cohort.ics``: the cohort-wide events only (no one's check-ins), for everyone to import."""
     builder = _builder_for(schedule, config)
-    events = [_cohort_event_component(builder, e, config) for e in schedule.events]
+    fresh = Version(0, schedule.generated)
+    events = [_cohort_event_component(builder, e, config, (versions or {}).get(e.uid, fresh)) for e in schedule.events]
     return builder.calendar("PUBLISH", f"{config.cohort.name}: cohort events", events)
+
+
+def _change_name(kind: str, pair_id: str, uid: str) -> str:
+    return f"{kind}-{safe_slug(pair_id, fallback='pair', max_length=40)}-{hashlib.sha256(uid.encode()).hexdigest()[:8]}.ics"
+
+
+def _change_files(schedule: Schedule, config: Config, versions: dict[str, Version], state: dict[str, Published],
+                  changes: Changes, previous: dict[str, Published]) -> list[tuple[str, bytes]]:
+    """iTIP messages for only the people affected: a REQUEST per updated series, a CANCEL per dropped one."""
+    builder = _builder_for(schedule, config)
+    out = []
+    updated = set(changes.updated)
+    for uid, rows in _pair_rows(schedule).items():
+        if str(rows[0]["pair_id"]) not in updated:
+            continue
+        people = [(rows[0]["mentee"], rows[0]["mentee_email"]), (rows[0]["mentor"], rows[0]["mentor_email"])]
+        components = series_components(builder, rows, config, "both", versions[uid], attendees=people)
+        out.append((_change_name("update", str(rows[0]["pair_id"]), uid),
+                    builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)))
+    for uid, entry in state.items():
+        before = previous.get(uid)
+        if entry.cancelled and before is not None and not before.cancelled and entry.people:
+            component = builder.cancellation(uid, entry, versions[uid])
+            out.append((_change_name("cancel", entry.pair_id, uid),
+                        builder.calendar("CANCEL", f"{config.cohort.name}: mentoring check-ins", [component])))
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Carrying the log over to a new schedule
+
+
+LOG_TITLES = {"held": "Held", "date_held": "Date Held", "rating": "Rating", "goal_progress": "Goal Progress", "notes": "Notes"}
+KEPT_MARK = "kept from the earlier schedule"
+
+
+@dataclass
+class Carried:
+    """What a reschedule took over from the ``checkins.xlsx`` it replaces (counts, no cell values)."""
+
+    columns: list[str] = field(default_factory=list)   # log and coordinator columns that held something
+    extra_headers: list[str] = field(default_factory=list)
+    carried: int = 0     # check-ins that stay, their log carried into the new row
+    moved: int = 0       # logged check-ins that moved: kept as they were, marked
+    dropped: int = 0     # logged check-ins no longer scheduled: kept as they were, marked
+    unreadable: str = ""  # why the earlier sheet could not be read (then nothing is carried)
+    values: dict[int, dict[str, Any]] = field(default_factory=dict)    # new row index -> title -> value
+    kept: list[dict[str, Any]] = field(default_factory=list)           # title -> value, flag marked
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.carried or self.moved or self.dropped)
+
+
+def _title_of(header: Any) -> str | None:
+    """The standard column a (possibly renamed) header stands for, or None for the coordinator's own."""
+    snake = _snake(header)
+    for title in CHECKIN_HEADERS:
+        if _snake(title) == snake:
+            return title
+    return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or _text(value) == ""
+
+
+def carry_over(path: Path, schedule: Schedule) -> Carried:
+    """Match the rows of the existing sheet at ``path`` to the new schedule and keep every log.
+
+    A row is the same check-in when pair, occurrence and both people match (or, when a hand
+    edit removed those columns, pair and start) and its start is unchanged: its log columns
+    (Held, Date Held, Rating, Goal Progress, Notes) and every column the coordinator added are
+    carried into the new row. A logged row whose check-in moved or went away is kept as it was,
+    at the end of the sheet, marked in the Flag column, so ``mentor report`` still counts it.
+    """
+    carried = Carried()
+    try:
+        table, _ = _read_table(path)
+    except MentorError as exc:
+        carried.unreadable = exc.message
+        return carried
+    while table and all(_blank(v) for v in table[0]):
+        table = table[1:]
+    if not table:
+        return carried
+    headers = [_text(h) for h in table[0]]
+    titles = [_title_of(h) if h else None for h in headers]
+    extras = [h for h, t in zip(headers, titles) if h and t is None]
+    carried.extra_headers = list(dict.fromkeys(extras))
+    by_key, by_start = {}, {}
+    for index, row in enumerate(schedule.checkins.to_dict("records")):
+        new_start = _as_utc(row["start_utc"]).replace(second=0, microsecond=0)
+        by_key[(str(row["pair_id"]), int(row["occurrence"]), row["mentee_email"], row["mentor_email"])] = (index, new_start)
+        by_start[(str(row["pair_id"]), new_start)] = index
+    used: set[int] = set()
+    filled: set[str] = set()
+    for values in table[1:]:
+        cells: dict[str, Any] = {}
+        for header, title, value in zip(headers, titles, values):
+            name = title or header
+            if name and name not in cells:
+                cells[name] = value
+        logged = {name: v for name, v in cells.items()
+                  if (name in LOG_TITLES.values() or name in carried.extra_headers) and not _blank(v)}
+        start = _minute_utc(_as_datetime(cells.get("Start (UTC)")))
+        pair_id = _text(cells.get("Pair ID"))
+        occurrence = _text(cells.get("Occurrence"))
+        match: int | None = None
+        moved_to: dt.datetime | None = None
+        key = (pair_id, int(float(occurrence)) if re.fullmatch(r"\d+(\.0)?", occurrence) else -1,
+               _text(cells.get("Mentee Email")).lower(), _text(cells.get("Mentor Email")).lower())
+        if key in by_key:
+            index, new_start = by_key[key]
+            if new_start == start and index not in used:
+                match = index
+            elif new_start != start:
+                moved_to = new_start
+        elif start is not None and (pair_id, start) in by_start and by_start[(pair_id, start)] not in used:
+            match = by_start[(pair_id, start)]
+        if match is not None:
+            used.add(match)
+            if logged:
+                carried.values[match] = logged
+                carried.carried += 1
+                filled.update(logged)
+            continue
+        if not logged:
+            continue
+        flag = _text(cells.get("Flag"))
+        if not flag.startswith(KEPT_MARK):
+            flag = (f"{KEPT_MARK}: logged, then this check-in moved to {moved_to:%Y-%m-%d %H:%M} UTC" if moved_to
+                    else f"{KEPT_MARK}: logged, no longer scheduled")
+        if moved_to:
+            carried.moved += 1
+        else:
+            carried.dropped += 1
+        filled.update(logged)
+        carried.kept.append({**cells, "Flag": flag, "Start (UTC)": start})
+    order = list(LOG_TITLES.values()) + carried.extra_headers
+    carried.columns = [name for name in order if name in filled]
+    return carried
+
+
+def _minute_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A sheet's start (naive = UTC, as written) to the minute, for matching rows across runs."""
+    if moment is None:
+        return None
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _write_value(sheet: Any, row: int, col: int, value: Any, formats: dict[str, Any]) -> None:
+    """A carried cell as what it was: number, date, yes/no or text (text never becomes a formula)."""
+    if _blank(value):
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+        sheet.write_number(row, col, value)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, col, value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value, formats["when"])
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, col, value, formats["day"])
+    elif isinstance(value, (dt.time, dt.timedelta)):
+        sheet.write_datetime(row, col, value, formats["time"])
+    else:
+        sheet.write_string(row, col, str(value))
 
 
 # --------------------------------------------------------------------------------------------
 # Writing
 
 
-def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool) -> Path:
+def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool, carried: Carried | None = None) -> Path:
     """``checkins.xlsx``: one row per check-in, the log columns ready to fill in.
 
+    With ``carried`` (``carry_over`` of the sheet being replaced), the logs of check-ins that
+    stay are in their rows, the coordinator's own columns come after the standard ones, and
+    logged check-ins that moved or went away follow at the end, marked in the Flag column.
     Cells are written as text or numbers, never formulas (``strings_to_formulas`` off), and the
     file's creation time comes from the schedule start, so a re-run gives identical bytes.
     """
     from mentorcli.xlsx import text_workbook
 
+    carried = carried or Carried()
     frame = schedule.checkins
+    headers = list(CHECKIN_HEADERS) + carried.extra_headers
+    column = {title: index for index, title in enumerate(headers)}
     with atomic_path(path, force=force) as tmp:
         workbook = text_workbook(
             str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -1157,11 +1687,12 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool) -> Path:
                                  "created": dt.datetime.combine(schedule.start, dt.time(0))})
         sheet = workbook.add_worksheet(SHEET_NAME)
         header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        for col, title in enumerate(CHECKIN_HEADERS):
+        formats = {"when": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+                   "day": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+                   "time": workbook.add_format({"num_format": "hh:mm"})}
+        for col, title in enumerate(headers):
             sheet.write_string(0, col, title, header)
-        widths = [len(t) + 2 for t in CHECKIN_HEADERS]
+        widths = [len(t) + 2 for t in headers]
         text_columns = {0: "pair_id", 1: "mentee", 2: "mentee_email", 3: "mentor", 4: "mentor_email",
                         7: "mentee_local", 8: "mentor_local", 9: "flag"}
         for r, row in enumerate(frame.to_dict("records"), start=1):
@@ -1170,13 +1701,20 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool) -> Path:
                 sheet.write_string(r, col, value)
                 widths[col] = max(widths[col], min(len(value) + 2, 60))
             sheet.write_number(r, 5, int(row["occurrence"]))
-            sheet.write_datetime(r, 6, pd.Timestamp(row["start_utc"]).tz_convert("UTC").tz_localize(None).to_pydatetime(), when)
+            sheet.write_datetime(r, 6, _as_utc(row["start_utc"]).replace(tzinfo=None), formats["when"])
+            for title, value in carried.values.get(r - 1, {}).items():
+                _write_value(sheet, r, column[title], value, formats)
+        for at, kept in enumerate(carried.kept, start=len(frame) + 1):
+            for title, value in kept.items():
+                if title in column:
+                    _write_value(sheet, at, column[title], value, formats)
+            widths[9] = max(widths[9], min(len(_text(kept.get("Flag"))) + 2, 60))
         widths[6] = max(widths[6], 18)
         widths[11] = max(widths[11], 12)
         widths[14] = max(widths[14], 40)
-        last = max(len(frame), 1)
+        last = max(len(frame) + len(carried.kept), 1)
         for col, width in enumerate(widths):
-            sheet.set_column(col, col, width, day if CHECKIN_HEADERS[col] == "Date Held" else None)
+            sheet.set_column(col, col, width, formats["day"] if headers[col] == "Date Held" else None)
         held, rating = CHECKIN_HEADERS.index("Held"), CHECKIN_HEADERS.index("Rating")
         sheet.data_validation(1, held, last, held, {
             "validate": "list", "source": ["Yes", "No"],
@@ -1189,7 +1727,7 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool) -> Path:
             "error_title": "Rating", "error_message": "A whole number from 1 to 5.",
         })
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, last, len(CHECKIN_HEADERS) - 1)
+        sheet.autofilter(0, 0, last, len(headers) - 1)
         workbook.close()
     return path
 
@@ -1212,24 +1750,125 @@ def schedule_targets(schedule: Schedule, out_dir: Path) -> dict[str, Path]:
     return targets
 
 
-def write_schedule(schedule: Schedule, book: PairingBook, config: Config, out_dir: Path, *, force: bool) -> list[Path]:
-    """Write one ``.ics`` per participant, ``cohort.ics`` and ``checkins.xlsx`` into ``out_dir``.
+@dataclass
+class ScheduleOutput:
+    """What ``publish_schedule`` wrote, carried over and changed (for the screen: counts and ids)."""
 
-    Every target is checked before the first is written, so a refusal leaves nothing half
-    done; with ``force`` each replaced file is kept as a backup. Returns the paths written.
+    written: list[Path]
+    carried: Carried
+    changes: Changes
+
+    def carried_summary(self) -> dict[str, Any]:
+        c = self.carried
+        return {"checkins_with_log": c.carried, "kept_moved": c.moved, "kept_dropped": c.dropped, "columns": c.columns}
+
+    def changes_summary(self) -> dict[str, Any]:
+        c = self.changes
+        return {"new": len(c.new), "updated": len(c.updated), "unchanged": len(c.unchanged),
+                "cancelled": len(c.cancelled), "removed_files": len(c.removed_files)}
+
+    def screen_lines(self) -> list[str]:
+        """What a rerun carried over and changed, in plain words (pair ids and counts, no names)."""
+        lines = []
+        c = self.carried
+        if c.unreadable:
+            lines.append(f"The earlier checkins.xlsx could not be read ({c.unreadable}): no log was carried over; "
+                         "it is kept as a .bak copy beside the new one.")
+        if c.anything:
+            lines.append(f"Carried over from the earlier checkins.xlsx: the log of {c.carried} check-in(s) "
+                         f"({', '.join(c.columns)}); the earlier sheet is kept as a .bak copy beside it.")
+        if c.moved or c.dropped:
+            lines.append(f"Kept {c.moved} logged check-in(s) that moved and {c.dropped} no longer scheduled, "
+                         f"at the end of the sheet, marked in the Flag column ({KEPT_MARK}).")
+        ch = self.changes
+        if ch.updated:
+            lines.append(f"Updated {len(ch.updated)} pair(s) ({_first(ch.updated)}): higher SEQUENCE; "
+                         f"invitation updates for only those pairs in {CHANGES_DIR}/update-*.ics.")
+        if ch.cancelled:
+            lines.append(f"Cancelled {len(ch.cancelled)} dropped series ({_first(ch.cancelled)}): "
+                         f"METHOD:CANCEL for their people in {CHANGES_DIR}/cancel-*.ics.")
+        if ch.removed_files:
+            lines.append(f"Removed {len(ch.removed_files)} calendar file(s) of people no longer paired.")
+        if ch.unchanged and (ch.updated or ch.cancelled or ch.new):
+            lines.append(f"{len(ch.unchanged)} pair(s) unchanged: their calendar entries are byte for byte the same.")
+        return lines
+
+
+def _first(ids: Sequence[str], shown: int = 10) -> str:
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(str(i) for i in ids[:shown]) + more
+
+
+def _ours(path: Path) -> bool:
+    """A calendar this tool wrote (so a stale copy may be removed): our PRODID near the top."""
+    try:
+        with open(path, "rb") as fh:
+            return b"PRODID:-//mentorcli//" in fh.read(512)
+    except OSError:
+        return False
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _write_changed(items: list[tuple[Path, bytes]], *, force: bool) -> list[Path]:
+    """Write the files whose bytes differ from what is on disk; a file already identical is left
+    alone (no rewrite, no backup of itself), so a rerun touches only what changed."""
+    changed = [(path, data) for path, data in items if not _same_bytes(path, data)]
+    atomic_write_many(changed, force=force)
+    return [path for path, _ in items]
+
+
+def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_dir: Path, *, force: bool) -> ScheduleOutput:
+    """Write the calendars, ``checkins.xlsx`` and the state of what was published, into ``out_dir``.
+
+    On a rerun into the same folder: the existing sheet's logs are carried over
+    (``carry_over``); series whose content changed get the next SEQUENCE and an update in
+    ``changes/`` (METHOD:REQUEST to the pair), dropped ones a METHOD:CANCEL there; per-person
+    calendars of people no longer paired are removed. Every target is checked before the first
+    is written, so a refusal leaves nothing half done; with ``force`` each replaced file is kept
+    as a backup.
     """
-    targets = schedule_targets(schedule, Path(out_dir))
-    check_targets(targets.values(), force=force)
+    out_dir = Path(out_dir)
+    targets = schedule_targets(schedule, out_dir)
+    previous = read_state(out_dir)
+    versions, state, changes = _versions(schedule, config, previous)
+    change_files = [(inside(out_dir / CHANGES_DIR, name), data)
+                    for name, data in _change_files(schedule, config, versions, state, changes, previous)]
+    state_path = inside(out_dir, STATE_FILE)
+    check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
+    sheet = targets["checkins"]
+    carried = carry_over(sheet, schedule) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        written = [write_checkins_xlsx(targets["checkins"], schedule, force=force)]
-        calendars = [(targets["cohort"], cohort_calendar(schedule, config))]
-        for email, data in participant_calendars(schedule, config):
+        written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
+        calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
+        for email, data in participant_calendars(schedule, config, versions):
             calendars.append((targets[email], data))
             if len(calendars) >= WRITE_BATCH:
-                written += atomic_write_many(calendars, force=force)
+                written += _write_changed(calendars, force=force)
                 calendars = []
-        written += atomic_write_many(calendars, force=force)
-    return written
+        written += _write_changed(calendars + change_files, force=force)
+        written += _write_changed([(state_path, state_bytes(state))], force=force)
+    keep = {p.resolve() for p in written}
+    stale = [p for p in out_dir.glob("*.ics") if PARTICIPANT_FILE.fullmatch(p.name) and p.resolve() not in keep and _ours(p)]
+    stale += [p for p in (out_dir / CHANGES_DIR).glob("*.ics")
+              if re.fullmatch(r"(update|cancel)-[a-z0-9_-]+-[0-9a-f]{8}\.ics", p.name) and p.resolve() not in keep]
+    for path in sorted(stale):
+        path.unlink(missing_ok=True)
+        if path.parent == out_dir:
+            changes.removed_files.append(path.name)
+    schedule.checkins["sequence"] = [versions[uid].sequence for uid in schedule.checkins["uid"]]
+    schedule.checkins["dtstamp"] = [versions[uid].dtstamp for uid in schedule.checkins["uid"]]
+    return ScheduleOutput(written=written, carried=carried, changes=changes)
+
+
+def write_schedule(schedule: Schedule, book: PairingBook, config: Config, out_dir: Path, *, force: bool) -> list[Path]:
+    """``publish_schedule``, returning the paths written."""
+    return publish_schedule(schedule, book, config, out_dir, force=force).written
 
 
 # --------------------------------------------------------------------------------------------
@@ -1390,6 +2029,23 @@ def read_checkins(path: str | Path) -> pd.DataFrame:
     frame["rating"] = pd.to_numeric(frame["rating"], errors="coerce").astype(float)
     frame["row"] = frame["row"].astype(int)
     frame.attrs["problems"] = problems
+    return _with_versions(frame, path.parent)
+
+
+def _with_versions(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Add ``sequence`` and ``dtstamp`` per row from the folder's calendar state (when there is one),
+    so an invitation made from the sheet carries the version its people's calendars hold."""
+    try:
+        state = read_state(folder)
+    except MentorError:
+        state = {}
+    if not state or frame.empty:
+        return frame
+    uids = [series_uid(_text(p), _text(a), _text(b))
+            for p, a, b in zip(frame["pair_id"], frame["mentee_email"], frame["mentor_email"])]
+    found = [state.get(uid) for uid in uids]
+    frame["sequence"] = [entry.sequence if entry else None for entry in found]
+    frame["dtstamp"] = [parse_stamp(entry.dtstamp) if entry else None for entry in found]
     return frame
 
 
@@ -1431,52 +2087,65 @@ def _read_row(cells: dict[str, Any], row: int, file: str, sheet: str, problems: 
 # One pair's invitation (for ``mentor introduce``)
 
 
-def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, pair_id: str, *,
-                occurrence: int | None = None) -> bytes:
-    """A METHOD:REQUEST calendar inviting a pair's mentee and mentor to their first check-in.
+def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, pair_id: str) -> bytes:
+    """A METHOD:REQUEST inviting a pair's mentee and mentor to all their check-ins at once.
 
-    One check-in per invitation because an iTIP message carries a single UID and clients
-    accept only one event per invitation; it has the same UID as the entry in both people's
-    published calendars, so importing both never duplicates it. ``occurrence`` picks another
-    check-in than the first. ``checkins_rows`` is ``Schedule.checkins`` or ``read_checkins``.
+    One recurring event (one UID, see ``mentorcli.ics``), the same UID, SEQUENCE and DTSTAMP as
+    the series in both people's published calendars (when ``checkins_rows`` come from
+    ``read_checkins`` of a folder ``mentor schedule`` wrote), so accepting it and importing the
+    calendar never duplicates anything. ``checkins_rows`` is ``Schedule.checkins`` or
+    ``read_checkins``; rows kept from an earlier schedule are not invited to.
     """
     rows = checkins_rows[checkins_rows["pair_id"].map(_text) == str(pair_id)]
     rows = rows[pd.to_datetime(rows["start_utc"], utc=True).notna()]
+    if "flag" in rows.columns:
+        rows = rows[~rows["flag"].map(_text).str.startswith(KEPT_MARK)]
     if rows.empty:
         raise MentorError(f"pair {pair_id} has no scheduled check-in", path=book.path, hint="Run mentor schedule first.")
-    starts = pd.to_datetime(rows["start_utc"], utc=True)
-    rows = rows.assign(_start=starts).sort_values("_start", kind="stable")
-    if "occurrence" in rows.columns and rows["occurrence"].notna().all():
-        numbers = [int(v) for v in rows["occurrence"]]
-    else:
-        numbers = list(range(1, len(rows) + 1))
-    index = 0 if occurrence is None else next((i for i, n in enumerate(numbers) if n == occurrence), None)
-    if index is None:
-        raise MentorError(f"pair {pair_id} has no check-in number {occurrence}", path=book.path)
-    row = rows.iloc[index]
-    mentee_email, mentor_email = _text(row.get("mentee_email")).lower(), _text(row.get("mentor_email")).lower()
-    planner_people = _invite_people(book, config, mentee_email, mentor_email, row)
-    mentee, mentor = planner_people
+    rows = rows.assign(_start=pd.to_datetime(rows["start_utc"], utc=True)).sort_values("_start", kind="stable")
+    first = rows.iloc[0]
+    mentee, mentor = _invite_people(book, config, _text(first.get("mentee_email")).lower(),
+                                    _text(first.get("mentor_email")).lower(), first)
     anchor = mentor if anchor_of(mentee, mentor) == "mentor" else mentee
-    begin = row["_start"].to_pydatetime()
-    end = begin + dt.timedelta(minutes=int(config.schedule.duration_minutes))
-    if "end_utc" in rows.columns and _text(row.get("end_utc")):
-        end = pd.Timestamp(row["end_utc"]).tz_convert("UTC").to_pydatetime()
-    record = {
-        "occurrence": numbers[index], "mentee": mentee.name, "mentee_email": mentee.email,
-        "mentor": mentor.name, "mentor_email": mentor.email,
+    starts = [moment.to_pydatetime() for moment in rows["_start"]]
+    default_length = dt.timedelta(minutes=int(config.schedule.duration_minutes))
+    ends = [pd.Timestamp(value).tz_convert("UTC").to_pydatetime() if "end_utc" in rows.columns and _text(value) else begin + default_length
+            for begin, value in zip(starts, rows["end_utc"] if "end_utc" in rows.columns else [None] * len(rows))]
+    pattern = _text(first.get("pattern")) or _pattern_text(starts, anchor.zone, _cadence(config))
+    uid = series_uid(str(pair_id), mentee.email, mentor.email)
+    has_numbers = "occurrence" in rows.columns and rows["occurrence"].map(_text).str.fullmatch(r"\d+(\.0)?").all()
+    records = [{
+        "occurrence": int(float(row["occurrence"])) if has_numbers else number,
+        "mentee": mentee.name, "mentee_email": mentee.email, "mentor": mentor.name, "mentor_email": mentor.email,
         "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
-        "pattern": _text(row.get("pattern")) or f"{begin.astimezone(tzinfo_for(anchor.zone) or dt.UTC):%A %H:%M} {anchor.zone}",
-        "flag": "",
-        "uid": checkin_uid(str(pair_id), numbers[index], mentee.email, mentor.email),
-        "start_utc": begin, "end_utc": end, "anchor_tz": anchor.zone,
-    }
-    first_start = pd.to_datetime(checkins_rows["start_utc"], utc=True).min()
-    stamp = dt.datetime.combine(first_start.date(), dt.time(0), dt.UTC)
-    builder = _CalendarBuilder(config, begin.date(), end.date(), stamp)
-    event = _checkin_event(builder, record, max(numbers), config, viewer="both",
-                           attendees=[(mentee.name, mentee.email), (mentor.name, mentor.email)])
-    return builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-in", [event])
+        "mentee_tz": mentee.zone, "mentor_tz": mentor.zone, "pattern": pattern,
+        "flag": _text(row.get("flag")), "uid": uid, "start_utc": begin, "end_utc": end, "anchor_tz": anchor.zone,
+    } for number, (begin, end, (_, row)) in enumerate(zip(starts, ends, rows.iterrows()), start=1)]
+    builder = _CalendarBuilder(config, starts[0].date(), ends[-1].date())
+    components = series_components(builder, records, config, "both", _row_version(first),
+                                   attendees=[(mentee.name, mentee.email), (mentor.name, mentor.email)])
+    return builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)
+
+
+def _row_version(row: pd.Series) -> Version:
+    """The SEQUENCE and DTSTAMP the folder's state gave this series; a first version otherwise."""
+    sequence, stamp = row.get("sequence"), row.get("dtstamp")
+    if _text(sequence) and _text(stamp):
+        try:
+            return Version(int(float(sequence)), pd.Timestamp(stamp).tz_convert("UTC").to_pydatetime())
+        except (ValueError, TypeError):
+            pass
+    return Version(0, generation_time())
+
+
+def _pattern_text(starts: Sequence[dt.datetime], zone: str, cadence: Cadence) -> str:
+    """"2nd Tuesday 18:00 Europe/London": the steady pattern of ``starts`` in the anchor's zone."""
+    shape = series_shape(starts, _ics_zone(zone), cadence)
+    local = shape.dtstart.replace(tzinfo=None)
+    day, clock = DAY_NAMES[local.weekday()], f"{local:%H:%M}"
+    if cadence.per_month:
+        return f"{ORDINALS[min((local.day - 1) // 7, 3)]} {day} {clock} {zone}"
+    return f"{day} {clock} {zone}"
 
 
 def _invite_people(book: PairingBook, config: Config, mentee_email: str, mentor_email: str,

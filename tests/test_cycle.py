@@ -14,9 +14,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from icalendar import Calendar
 
+from mentorcli.schedule import participant_file_name, read_checkins, series_uid
 from tests.conftest import EXAMPLES
+from tests.ics_readers import (
+    icaljs_instances,
+    icaljs_module,
+    libical_available,
+    libical_instances,
+    vobject_instances,
+)
 
 START = "2027-01-04"
 
@@ -55,24 +62,74 @@ def fill_in_checkins(sheet: Path, held_rows: dict[int, int]) -> int:
     return len(held_rows)
 
 
+def sheet_instants(checkins) -> dict[str, list[int]]:
+    """Each person's check-in starts as checkins.xlsx has them (UNIX seconds)."""
+    out: dict[str, list[int]] = {}
+    for row in checkins.to_dict("records"):
+        for role in ("mentee", "mentor"):
+            out.setdefault(row[f"{role}_email"], []).append(int(row["start_utc"].timestamp()))
+    return {email: sorted(starts) for email, starts in out.items()}
+
+
+def assert_parsers_agree_with_the_sheet(calendars: list[Path], checkins) -> None:
+    """vobject, ical.js and libical (where installed) read every person's check-ins at the sheet's instants."""
+    expected = sheet_instants(checkins)
+    people = {participant_file_name(name, email): email
+              for name, email in zip(checkins["mentee"], checkins["mentee_email"])}
+    people.update({participant_file_name(name, email): email
+                   for name, email in zip(checkins["mentor"], checkins["mentor_email"])})
+    files = [p for p in calendars if p.name in people]
+    assert len(files) == len(expected)
+    readers = {"vobject": {p: vobject_instances(p) for p in files}}
+    if icaljs_module() is not None:
+        readers["ical.js"] = icaljs_instances(files)
+    if libical_available():
+        readers["libical"] = libical_instances(files)
+    series = {series_uid(p, a, b) for p, a, b in zip(checkins["pair_id"], checkins["mentee_email"], checkins["mentor_email"])}
+    for reader, found in readers.items():
+        for path in files:
+            starts = sorted(start for uid, start, _ in found[path] if uid in series)
+            assert starts == expected[people[path.name]], (reader, path.name)
+
+
+def assert_an_accepted_introduction_holds_every_checkin(intros: list[Path], checkins, folder: Path) -> None:
+    """The invitation attached to each introduction expands to exactly that pair's check-ins."""
+    folder.mkdir()
+    invites = []
+    for path in intros:
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        (attachment,) = list(message.iter_attachments())
+        invite = folder / f"{path.stem}.ics"
+        invite.write_bytes(attachment.get_content().encode("utf-8"))
+        invites.append(invite)
+    by_pair = {str(pair).lower(): sorted(int(t.timestamp()) for t in rows["start_utc"]) for pair, rows in checkins.groupby("pair_id")}
+    found = icaljs_instances(invites) if icaljs_module() is not None else {p: vobject_instances(p) for p in invites}
+    for invite in invites:
+        pair_id = invite.stem.removeprefix("intro-").lower()
+        assert len({uid for uid, _, _ in found[invite]}) == 1, invite.name
+        assert sorted(start for _, start, _ in found[invite]) == by_pair[pair_id], invite.name
+
+
 def test_whole_cycle_on_the_example(cli, cohort: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     matched = run(cli, cohort, monkeypatch, "match", "signups.xlsx", "-o", "pairs.xlsx", "--json")
     assert '"pairs"' in matched.stdout
 
-    run(cli, cohort, monkeypatch, "schedule", "pairs.xlsx", "--start", START, "--months", "3", "--out", "calendar")
+    run(cli, cohort, monkeypatch, "schedule", "pairs.xlsx", "--start", START, "--months", "24", "--out", "calendar")
     calendars = sorted((cohort / "calendar").glob("*.ics"))
     assert (cohort / "calendar" / "cohort.ics").exists() and len(calendars) > 100
-    for path in calendars:
-        Calendar.from_ical(path.read_bytes())
+    checkins = read_checkins(cohort / "calendar" / "checkins.xlsx")
+    assert_parsers_agree_with_the_sheet(calendars, checkins)
 
     run(cli, cohort, monkeypatch, "introduce", "pairs.xlsx", "--calendar", "calendar", "--out", "outbox")
     intros = sorted((cohort / "outbox").glob("*.eml"))
     pairs = openpyxl.load_workbook(cohort / "pairs.xlsx")["Pairs"].max_row - 1
     assert len(intros) == pairs
+    assert_an_accepted_introduction_holds_every_checkin(intros, checkins, cohort / "invites")
 
     sheet = cohort / "calendar" / "checkins.xlsx"
-    january = [r for r in range(2, 2 + 3 * pairs)
-               if str(openpyxl.load_workbook(sheet)["Check-ins"].cell(r, 7).value or "").startswith("2027-01")][:20]
+    sheet_rows = openpyxl.load_workbook(sheet)["Check-ins"]
+    january = [r for r in range(2, 2 + 24 * pairs)
+               if str(sheet_rows.cell(r, 7).value or "").startswith("2027-01")][:20]
     fill_in_checkins(sheet, {row: 4 for row in january})
 
     reported = run(cli, cohort, monkeypatch, "report", "pairs.xlsx", "calendar/checkins.xlsx",

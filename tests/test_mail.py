@@ -380,8 +380,12 @@ def test_introduce_with_checkins_lists_them_and_attaches_the_first_as_an_invitat
     assert attachment.get_content_type() == "text/calendar" and attachment.get_param("method") == "REQUEST"
     cal = icalendar.Calendar.from_ical(attachment.get_content())
     assert str(cal["METHOD"]) == "REQUEST"
-    (event,) = cal.walk("VEVENT")
-    assert event.decoded("DTSTART").astimezone(dt.timezone.utc) == starts[1]
+    # the whole series in one invitation (issue 14): one UID, the master first, overrides after
+    events = list(cal.walk("VEVENT"))
+    assert len({str(e["UID"]) for e in events}) == 1
+    event = events[0]
+    assert "RECURRENCE-ID" not in event and "RRULE" in event
+    assert min(e.decoded("DTSTART").astimezone(dt.timezone.utc) for e in events) == starts[1]
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert sorted(str(a).lower() for a in attendees) == ["mailto:ana@example.org", "mailto:mo@example.org"]

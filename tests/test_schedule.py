@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -21,9 +22,11 @@ from icalendar import Calendar
 from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
+from mentorcli.ics import CADENCES, series_shape
 from mentorcli.model import PairingBook, make_people
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
+    MAX_MONTHS,
     SHEET_NAME,
     HolidayCalendar,
     ZoneTable,
@@ -33,12 +36,23 @@ from mentorcli.schedule import (
     plan_checkins,
     read_checkins,
     schedule_months,
+    schedule_periods,
+    schedule_targets,
     write_schedule,
     zone_country,
+)
+from tests.ics_readers import (
+    icaljs_instances,
+    icaljs_module,
+    libical_available,
+    libical_instances,
+    vobject_instances,
 )
 
 UTC = dt.UTC
 START = dt.date(2026, 3, 2)
+GENERATED_EPOCH = 1767225600                     # 2026-01-01 00:00 UTC, as SOURCE_DATE_EPOCH
+GENERATED = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def person(name: str, email: str, role: str, zone: str = "Europe/London", *answers: str) -> dict:
@@ -299,17 +313,19 @@ def cohorts(draw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cohorts(), st.sampled_from([1, 3]), st.booleans())
-def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohort, months, with_event) -> None:
+@given(cohorts(), st.sampled_from([1, 3]), st.booleans(), st.sampled_from(sorted(CADENCES)))
+def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohort, months, with_event, cadence) -> None:
+    """For every cadence: one check-in per period inside it, nobody booked twice, windows and holidays kept."""
     people, pairs = cohort
-    raw = {"schedule": {"holidays": ["GB"], "blackout": ["2026-03-10"]}}
+    raw = {"schedule": {"holidays": ["GB"], "blackout": ["2026-03-10"], "cadence": cadence}}
     if with_event:
         raw["events"] = [{"name": "Kick-off", "date": "2026-03-03", "time": "18:00", "timezone": "Europe/London"}]
     config = config_from_dict(raw)
     book = book_of(people, pairs)
     schedule = plan_checkins(book, config, start=START, months=months)
     plan = schedule.checkins
-    assert len(plan) == len(pairs) * months
+    periods = schedule_periods(START, months, CADENCES[cadence])
+    assert len(plan) == len(pairs) * len(periods)
     busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
     for row in plan.itertuples():
         for email in (row.mentee_email, row.mentor_email):
@@ -321,8 +337,8 @@ def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohor
     for _, pair in plan.groupby("pair_id"):  # one a month in the anchor's own calendar
         zone = pair["anchor_tz"].iloc[0]
         tzinfo = ZoneInfo(zone) if "/" in zone else dt.timezone(dt.timedelta(hours=5, minutes=30))
-        local_months = [(m.year, m.month) for m in (t.to_pydatetime().astimezone(tzinfo) for t in pair["start_utc"])]
-        assert local_months == schedule_months(START, months)
+        days = [t.to_pydatetime().astimezone(tzinfo).date() for t in pair["start_utc"]]
+        assert all(first <= day < end for day, (first, end) in zip(days, periods, strict=True))
     by_email = {p["email"]: p for p in people}
     import holidays
 
@@ -381,12 +397,14 @@ CONFIG_WITH_EVENTS = {
 }
 
 
-def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: PairingBook, tmp_path: Path) -> None:
+def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: PairingBook, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(GENERATED_EPOCH))
     config = config_from_dict(CONFIG_WITH_EVENTS)
     schedule = plan_checkins(cohort_book, config, start=START, months=6)
     written = write_schedule(schedule, cohort_book, config, tmp_path / "calendar", force=False)
     names = sorted(p.name for p in written)
-    assert "checkins.xlsx" in names and "cohort.ics" in names and len(names) == 2 + 4
+    assert {"checkins.xlsx", "cohort.ics", "calendar-state.json"} <= set(names) and len(names) == 3 + 4
     assert all(p.parent == tmp_path / "calendar" for p in written)
     uids: dict[str, set[str]] = {}
     for path in (p for p in written if p.suffix == ".ics"):
@@ -400,7 +418,8 @@ def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: Pairin
             for prop in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "ORGANIZER"):
                 assert prop in event, (path.name, prop)
             assert "ATTENDEE" not in event                 # PUBLISH carries no attendees
-            assert event.decoded("DTSTAMP") == dt.datetime(2026, 3, 2, tzinfo=UTC)
+            assert event.decoded("DTSTAMP") == GENERATED           # when generated (SOURCE_DATE_EPOCH)
+            assert event.decoded("SEQUENCE") == 0
             for prop in ("DTSTART", "DTEND"):
                 tzid = event[prop].params.get("TZID")
                 assert tzid is None or tzid in defined
@@ -412,9 +431,9 @@ def test_every_calendar_parses_back_with_what_a_client_needs(cohort_book: Pairin
         assert "Kick-off" in summaries and "Close" in summaries
     cohort = parse(tmp_path / "calendar" / "cohort.ics")
     assert sorted(str(e["SUMMARY"]) for e in cohort.walk("VEVENT")) == ["Close", "Kick-off"]
-    # each check-in is in exactly its two people's calendars, under one UID
+    # each pair's series is in exactly its two people's calendars, under one UID
     checkin_uids = set(schedule.checkins["uid"])
-    assert len(checkin_uids) == len(schedule.checkins) == 18
+    assert len(checkin_uids) == 3 and len(schedule.checkins) == 18
     assert all(len(uids[uid]) == 2 for uid in checkin_uids)
 
 
@@ -424,7 +443,8 @@ def test_a_persons_calendar_holds_their_own_checkins_named_after_the_other(cohor
     write_schedule(schedule, cohort_book, config, tmp_path, force=False)
     bo = parse(tmp_path / participant_file_name("Bo Chen", "bo@example.org"))
     checkins = [e for e in bo.walk("VEVENT") if str(e["SUMMARY"]).startswith("Mentoring")]
-    assert [str(e["SUMMARY"]) for e in checkins] == ["Mentoring check-in with Ana Ruiz"] * 2
+    assert {str(e["SUMMARY"]) for e in checkins} == {"Mentoring check-in with Ana Ruiz"}
+    assert len({str(e["UID"]) for e in checkins}) == 1                 # one series
     description = str(checkins[0]["DESCRIPTION"])
     assert "bo@example.org" in description and "ana@example.org" in description
     assert "(Asia/Kolkata)" in description and "(America/New_York)" in description
@@ -463,7 +483,7 @@ def test_hostile_names_never_reach_a_path_a_property_or_a_formula(tmp_path: Path
     written = write_schedule(schedule, book, Config(), out, force=False)
     for path in written:
         assert path.resolve().parent == out.resolve()
-        assert re.fullmatch(r"[a-z0-9_-]+-[0-9a-f]{10}\.ics|cohort\.ics|checkins\.xlsx", path.name), path.name
+        assert re.fullmatch(r"[a-z0-9_-]+-[0-9a-f]{10}\.ics|cohort\.ics|checkins\.xlsx|calendar-state\.json", path.name), path.name
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(p.name for p in written)
     for path in (p for p in written if p.suffix == ".ics"):
         raw = path.read_bytes().decode()
@@ -471,7 +491,7 @@ def test_hostile_names_never_reach_a_path_a_property_or_a_formula(tmp_path: Path
         cal = parse(path)
         assert all("ATTENDEE" not in e for e in cal.walk("VEVENT"))
         expected = 0 if path.name == "cohort.ics" else len(HOSTILE) if path.name.startswith("sam-lee") else 1
-        assert len(list(cal.walk("VEVENT"))) == expected
+        assert len({str(e["UID"]) for e in cal.walk("VEVENT")}) == expected
     sam = parse(out / participant_file_name("Sam Lee", "sam@example.org"))
     summaries = sorted(str(e["SUMMARY"]) for e in sam.walk("VEVENT"))
     assert "Mentoring check-in with Eve ATTENDEE:mailto:evil@example.org" in summaries
@@ -551,24 +571,38 @@ def test_read_checkins_tolerates_reordered_columns_and_deleted_rows_and_csv(coho
         read_checkins(tmp_path / "missing.xlsx")
 
 
-def test_pair_invite_is_a_request_for_the_first_checkin_with_the_published_uid(cohort_book, tmp_path) -> None:
+def expected_instances(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
+    return sorted((str(r["uid"]), int(pd.Timestamp(r["start_utc"]).timestamp()), int(pd.Timestamp(r["end_utc"]).timestamp()))
+                  for r in rows.to_dict("records"))
+
+
+def test_pair_invite_puts_every_checkin_of_the_pair_in_the_calendar(cohort_book, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(GENERATED_EPOCH))
     config = config_from_dict(CONFIG_WITH_EVENTS)
-    schedule = plan_checkins(cohort_book, config, start=START, months=3)
+    schedule = plan_checkins(cohort_book, config, start=START, months=6)
     write_schedule(schedule, cohort_book, config, tmp_path, force=False)
+    pair = schedule.checkins[schedule.checkins["pair_id"] == "P002"]
     for rows in (schedule.checkins, read_checkins(tmp_path / "checkins.xlsx")):
         data = pair_invite(rows[rows["pair_id"] == "P002"], cohort_book, config, "P002")
         cal = Calendar.from_ical(data)
         assert cal["METHOD"] == "REQUEST"
-        (event,) = cal.walk("VEVENT")
-        first = schedule.checkins[schedule.checkins["pair_id"] == "P002"].iloc[0]
-        assert str(event["UID"]) == first["uid"]
-        assert event.decoded("DTSTART") == first["start_utc"].to_pydatetime()
-        attendees = sorted(str(a) for a in event["ATTENDEE"])
-        assert attendees == ["mailto:ana@example.org", "mailto:bo@example.org"]
-        assert str(event["ORGANIZER"]) == "mailto:cora@example.org"
-        assert {str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")} == {event["DTSTART"].params["TZID"]}
-    second = Calendar.from_ical(pair_invite(schedule.checkins, cohort_book, config, "P002", occurrence=2))
-    assert str(next(iter(second.walk("VEVENT")))["UID"]) == schedule.checkins["uid"][4]
+        events = list(cal.walk("VEVENT"))
+        assert {str(e["UID"]) for e in events} == {pair["uid"].iloc[0]}     # one UID: one iTIP message
+        master = next(e for e in events if "RECURRENCE-ID" not in e)
+        assert "RRULE" in master and master.decoded("SEQUENCE") == 0 and master.decoded("DTSTAMP") == GENERATED
+        for event in events:
+            attendees = sorted(str(a) for a in event["ATTENDEE"])
+            assert attendees == ["mailto:ana@example.org", "mailto:bo@example.org"]
+            assert {a.params["RSVP"] for a in event["ATTENDEE"]} == {"FALSE"}     # no RSVP flood by default
+            assert str(event["ORGANIZER"]) == "mailto:cora@example.org"
+        invite = tmp_path / "invite.ics"
+        invite.write_bytes(data)
+        assert vobject_instances(invite) == expected_instances(pair)     # accepted once: all six check-ins
+        if icaljs_module() is not None:
+            assert icaljs_instances([invite])[invite] == expected_instances(pair)
+    rsvp = config_from_dict({**CONFIG_WITH_EVENTS, "schedule": {**CONFIG_WITH_EVENTS["schedule"], "rsvp": True}})
+    asked = Calendar.from_ical(pair_invite(schedule.checkins, cohort_book, rsvp, "P002"))
+    assert {a.params["RSVP"] for e in asked.walk("VEVENT") for a in e["ATTENDEE"]} == {"TRUE"}
     with pytest.raises(MentorError, match="P999"):
         pair_invite(schedule.checkins, cohort_book, config, "P999")
 
@@ -617,3 +651,264 @@ def test_calendars_pass_libical_validation_where_it_is_installed(cohort_book, tm
     result = subprocess.run(["/usr/bin/python3", "-c", LIBICAL_CHECK, *files], check=False,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Every client reads the same instants (issue 14 item 2)
+
+
+@pytest.fixture
+def zones_book() -> PairingBook:
+    """Whole-hour and half-hour zones, both hemispheres' daylight saving, and a fixed offset."""
+    people = [
+        person("Sam Lee", "sam@example.org", "mentor", "Europe/London"),
+        person("Ana Ruiz", "ana@example.org", "both", "America/New_York", "Mon-Fri 12:00-15:00"),
+        person("Bo Chen", "bo@example.org", "mentee", "Asia/Kolkata", "Weekday evenings", "Weekends"),
+        person("Ade Kay", "ade@example.org", "mentor", "Australia/Adelaide"),
+        person("Lou Howe", "lou@example.org", "mentee", "Australia/Lord_Howe"),
+        person("Dee Offset", "dee@example.org", "mentee", "UTC+05:30", "Weekday evenings"),
+    ]
+    return book_of(people, [("ana@example.org", "sam@example.org"), ("bo@example.org", "ana@example.org"),
+                            ("dee@example.org", "sam@example.org"), ("bo@example.org", "ade@example.org"),
+                            ("lou@example.org", "ade@example.org")])
+
+
+def person_instances(schedule, targets: dict[str, Path]) -> dict[Path, list[tuple[str, int, int]]]:
+    out: dict[Path, list[tuple[str, int, int]]] = {}
+    for role in ("mentee", "mentor"):
+        for email, rows in schedule.checkins.groupby(f"{role}_email"):
+            out.setdefault(targets[email], []).extend(expected_instances(rows))
+    return {path: sorted(rows) for path, rows in out.items()}
+
+
+def test_calendars_read_the_same_instants_in_every_parser_for_the_longest_programme(zones_book, tmp_path) -> None:
+    config = config_from_dict({"schedule": {"holidays": ["GB", "US", "AU"], "blackout": ["2027-02-09", "2028-06-13"],
+                                            "duration_minutes": 75}})
+    schedule = plan_checkins(zones_book, config, start=dt.date(2026, 3, 15), months=MAX_MONTHS)
+    write_schedule(schedule, zones_book, config, tmp_path, force=False)
+    assert (schedule.checkins["flag"].str.contains("moved from")).any()        # overrides are exercised
+    expected = person_instances(schedule, schedule_targets(schedule, tmp_path))
+    files = sorted(expected)
+    checkin_uids = set(schedule.checkins["uid"])
+
+    def only_checkins(found: list) -> list:
+        return sorted(item for item in found if item[0] in checkin_uids)
+
+    for path in files:
+        assert only_checkins(vobject_instances(path)) == expected[path], ("vobject", path.name)
+    if icaljs_module() is not None:
+        for path, found in icaljs_instances(files).items():
+            assert only_checkins(found) == expected[path], ("ical.js", path.name)
+    if libical_available():
+        for path, found in libical_instances(files).items():
+            assert only_checkins(found) == expected[path], ("libical", path.name)
+
+
+def test_time_zone_definitions_have_one_onset_per_observance(zones_book, tmp_path) -> None:
+    schedule = plan_checkins(zones_book, Config(), start=START, months=24)
+    written = write_schedule(schedule, zones_book, Config(), tmp_path, force=False)
+    for path in (p for p in written if p.suffix == ".ics"):
+        for vtimezone in parse(path).walk("VTIMEZONE"):
+            for observance in vtimezone.subcomponents:
+                assert "RDATE" not in observance and "RRULE" not in observance, path.name
+            onsets = [o.decoded("DTSTART") for o in vtimezone.subcomponents]
+            assert onsets == sorted(onsets)
+
+
+def test_the_ical_js_reader_is_installed_where_ci_runs() -> None:
+    """CI installs ical.js beside the virtual environment (.ci/run): a silent skip there would hide a failure."""
+    if os.environ.get("MENTOR_REQUIRE_ICALJS") and icaljs_module() is None:
+        pytest.fail("ical.js is not installed: see .ci/run")
+
+
+# --------------------------------------------------------------------------------------------
+# Blackouts anywhere relative to the window (issue 14 item 6)
+
+
+def two_people_book() -> PairingBook:
+    return book_of([person("Sam Lee", "sam@example.org", "mentor", "Europe/London"),
+                    person("Bo", "bo@example.org", "mentee", "Asia/Kolkata")], [("bo@example.org", "sam@example.org")])
+
+
+def test_blackouts_before_and_after_the_window_change_nothing_and_inside_ones_are_avoided() -> None:
+    book = two_people_book()
+    plain = plan_checkins(book, Config(), start=START, months=3).checkins
+    first_day = local(plain["start_utc"][0], "Europe/London").date()
+    outside = ["2019-12-31", (START - dt.timedelta(days=1)).isoformat(), "2026-03-01", "2026-06-01", "2031-01-01",
+               (first_day - dt.timedelta(days=365)).isoformat()]
+    far = plan_checkins(book, config_from_dict({"schedule": {"blackout": outside}}), start=START, months=3).checkins
+    pd.testing.assert_frame_equal(far, plain)               # no IndexError, and no wrong day blocked
+    inside = plan_checkins(book, config_from_dict({"schedule": {"blackout": [first_day.isoformat()]}}),
+                           start=START, months=3).checkins
+    assert all(local(t, z).date() != first_day for t in inside["start_utc"] for z in ("Europe/London", "Asia/Kolkata"))
+
+
+@pytest.mark.parametrize(("seed", "edges"), [(seed, edges) for seed in range(4) for edges in (False, True)])
+def test_a_moved_checkin_never_leaves_its_month_nor_lands_before_the_start(seed: int, edges: bool) -> None:
+    """A third of all days blacked out, the start on the 15th; with ``edges`` only the first week
+    of each month is left, half of it blacked out too: moves then press on the month's edges."""
+    rng = np.random.default_rng(seed)
+    start = dt.date(2026, 1, 15)
+    days = [start - dt.timedelta(days=20) + dt.timedelta(days=int(d)) for d in range(420)]
+    if edges:
+        blackout = sorted(d.isoformat() for d in days if 8 <= d.day <= 28 or (d.day <= 7 and rng.random() < 0.5))
+    else:
+        blackout = sorted(d.isoformat() for d in days if rng.random() < 0.33)
+    config = config_from_dict({"schedule": {"blackout": blackout, "duration_minutes": 45}})
+    plan = plan_checkins(two_people_book(), config, start=start, months=12).checkins
+    months = schedule_months(start, 12)
+    assert months[0] == (2026, 1)                            # the 15th: at least two weeks of January remain
+    blocked = set(blackout)
+    moved = 0
+    for row in plan.to_dict("records"):
+        when = local(row["start_utc"], "Europe/London")     # the anchor (mentor) keeps the period
+        assert (when.year, when.month) == months[row["occurrence"] - 1], row
+        assert when.date() >= start
+        on_blackout = {local(row["start_utc"], z).date().isoformat() for z in ("Europe/London", "Asia/Kolkata")} & blocked
+        assert not on_blackout or "no allowed day" in row["flag"], row
+        moved += "moved from" in row["flag"]
+    assert moved
+
+
+CONTROL_NAMES = ["Eve\x1b[31mRed\x1b[0m", "Bell\x07\x00Null", "Nel\x85Line\u2028Sep", "Rtl\u202eevil\u202c", "Tab\tVtab\x0b"]
+ALLOWED_CONTROLS = {"\r", "\n"}
+
+
+def control_characters(text: str) -> set[str]:
+    return {c for c in text if (ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                                "\u2066\u2067\u2068\u2069") and c not in ALLOWED_CONTROLS}
+
+
+def test_control_characters_from_cells_never_reach_calendar_text(tmp_path: Path) -> None:
+    people = [person("Sam\x1b]0;title\x07 Lee", "sam@example.org", "mentor")]
+    people += [person(name, f"c{i}@example.org", "mentee") for i, name in enumerate(CONTROL_NAMES)]
+    book = book_of(people, [(f"c{i}@example.org", "sam@example.org") for i in range(len(CONTROL_NAMES))])
+    config = config_from_dict({"cohort": {"name": "Spring\x1b[2J cohort", "coordinator_name": "Cora\x00 Ord"},
+                               "events": [{"name": "Kick\x1b[5m-off", "date": "2026-03-03", "description": "Hi\x07\nall"}]})
+    schedule = plan_checkins(book, config, start=START, months=2)
+    written = write_schedule(schedule, book, config, tmp_path, force=False)
+    files = [p for p in written if p.suffix == ".ics"]
+    for index in range(len(CONTROL_NAMES)):
+        pair_id = schedule.checkins["pair_id"].unique()[index]
+        invite = tmp_path / f"invite-{index}.ics"
+        invite.write_bytes(pair_invite(schedule.checkins, book, config, pair_id))
+        files.append(invite)
+    for path in files:
+        text = path.read_bytes().decode("utf-8")
+        assert control_characters(text) == set(), path.name
+        assert "\r\n" in text and "\n" not in text.replace("\r\n", "")     # only CRLF line ends
+    (sam_file,) = tmp_path.glob("sam-*.ics")
+    sam = parse(sam_file)
+    summaries = {str(e["SUMMARY"]) for e in sam.walk("VEVENT")}
+    assert "Mentoring check-in with Eve [31mRed [0m" in summaries and "Mentoring check-in with Rtl evil" in summaries
+    kick_off = next(e for e in sam.walk("VEVENT") if str(e["SUMMARY"]).startswith("Kick"))
+    assert str(kick_off["DESCRIPTION"]) == "Hi\nall"                        # line breaks of a description stay
+
+
+# --------------------------------------------------------------------------------------------
+# Cadence (issue 14 item 5)
+
+
+def test_periods_of_each_cadence() -> None:
+    monthly, quarterly, weekly, fortnightly = (CADENCES[n] for n in ("monthly", "quarterly", "weekly", "fortnightly"))
+    assert schedule_periods(dt.date(2026, 3, 15), 2, monthly) == [(dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
+                                                                  (dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
+    assert schedule_periods(dt.date(2026, 3, 16), 1, monthly) == [(dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
+    assert schedule_periods(dt.date(2026, 3, 2), 7, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1)),
+                                                                   (dt.date(2026, 6, 1), dt.date(2026, 9, 1))]
+    assert schedule_periods(dt.date(2026, 3, 2), 2, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1))]
+    weeks = schedule_periods(dt.date(2026, 3, 4), 1, weekly)        # a Wednesday: the next Monday starts
+    assert weeks[0] == (dt.date(2026, 3, 9), dt.date(2026, 3, 16)) and weeks[-1][1] <= dt.date(2026, 4, 1)
+    assert len(weeks) == 3
+    pairs = schedule_periods(dt.date(2026, 3, 2), 1, fortnightly)
+    assert pairs == [(dt.date(2026, 3, 2), dt.date(2026, 3, 16)), (dt.date(2026, 3, 16), dt.date(2026, 3, 30))]
+
+
+@pytest.mark.parametrize("cadence", ["weekly", "fortnightly", "quarterly"])
+def test_every_cadence_reads_the_same_in_every_parser_and_keeps_a_steady_pattern(zones_book, tmp_path, cadence) -> None:
+    config = config_from_dict({"schedule": {"holidays": ["GB", "US", "AU"], "cadence": cadence,
+                                            "blackout": ["2026-04-14", "2026-09-08"]}})
+    schedule = plan_checkins(zones_book, config, start=START, months=12)
+    write_schedule(schedule, zones_book, config, tmp_path, force=False)
+    periods = schedule_periods(START, 12, CADENCES[cadence])
+    for _, pair in schedule.checkins.groupby("pair_id"):
+        assert list(pair["occurrence"]) == list(range(1, len(periods) + 1))
+        steady = pair[pair["flag"] == ""]
+        anchor = pair["anchor_tz"].iloc[0]
+        if "/" in anchor and len(steady) > 1:
+            walls = {(local(t, anchor).weekday(), local(t, anchor).time()) for t in steady["start_utc"]}
+            assert len(walls) == 1, walls                   # the same weekday and local time throughout
+    expected = person_instances(schedule, schedule_targets(schedule, tmp_path))
+    files = sorted(expected)
+    uids = set(schedule.checkins["uid"])
+    for path in files:
+        assert sorted(i for i in vobject_instances(path) if i[0] in uids) == expected[path], ("vobject", path.name)
+    if icaljs_module() is not None:
+        for path, found in icaljs_instances(files).items():
+            assert sorted(i for i in found if i[0] in uids) == expected[path], ("ical.js", path.name)
+    if libical_available():
+        for path, found in libical_instances(files).items():
+            assert sorted(i for i in found if i[0] in uids) == expected[path], ("libical", path.name)
+    rule = next(e for e in parse(files[0]).walk("VEVENT") if "RRULE" in e)["RRULE"]
+    assert rule["FREQ"] == (["MONTHLY"] if cadence == "quarterly" else ["WEEKLY"])
+    assert rule.get("INTERVAL", [1]) == [{"weekly": 1, "fortnightly": 2, "quarterly": 3}[cadence]]
+
+
+def test_unknown_cadence_is_one_readable_error() -> None:
+    with pytest.raises(MentorError, match="schedule.cadence"):
+        plan_checkins(two_people_book(), config_from_dict({"schedule": {"cadence": "daily"}}), start=START, months=1)
+
+
+def test_tie_break_between_equally_good_patterns() -> None:
+    """Nothing to tell patterns apart: on the hour, earliest comfortable start, 2nd week, first preferred weekday."""
+    book = book_of([person("Sam", "sam@example.org", "mentor", "Europe/London", "Mon-Sun 00:00-24:00"),
+                    person("Bo", "bo@example.org", "mentee", "Europe/London", "Mon-Sun 00:00-24:00")],
+                   [("bo@example.org", "sam@example.org")])
+    for weekdays, expected in ((["Tue", "Wed", "Thu"], "2nd Tuesday 08:00 Europe/London"),
+                               (["Thu", "Tue"], "2nd Thursday 08:00 Europe/London")):
+        config = config_from_dict({"schedule": {"weekdays": weekdays, "local_holidays": False}})
+        assert plan_checkins(book, config, start=START, months=3).checkins["pattern"].iloc[0] == expected
+    weekly = config_from_dict({"schedule": {"weekdays": ["Wed"], "local_holidays": False, "cadence": "weekly"}})
+    assert plan_checkins(book, weekly, start=START, months=1).checkins["pattern"].iloc[0] == "every Wednesday 08:00 Europe/London"
+
+
+def test_at_risk_days_follow_the_cadence_unless_set() -> None:
+    from mentorcli.report import at_risk_days
+
+    by_cadence = [at_risk_days(config_from_dict({"schedule": {"cadence": c}}))
+                  for c in ("monthly", "weekly", "fortnightly", "quarterly")]
+    assert by_cadence == [45, 11, 21, 137]
+    assert at_risk_days(Config()) == 45
+    assert at_risk_days(config_from_dict({"schedule": {"cadence": "weekly"}, "report": {"at_risk_days": 45}})) == 45
+    assert at_risk_days(config_from_dict({"report": {"at_risk_days": 1}})) == 1
+    for wrong in (0, -3, "45", 4.5, True):
+        with pytest.raises(MentorError, match="at_risk_days"):
+            config_from_dict({"report": {"at_risk_days": wrong}})
+
+
+def test_series_shape_writes_what_the_rule_misses_as_exceptions() -> None:
+    london = ZoneInfo("Europe/London")
+    at = lambda *a: dt.datetime(*a, tzinfo=london)
+    starts = [at(2026, 3, 10, 18), at(2026, 4, 15, 18),     # 2nd Tuesday; April moved to a Wednesday
+              at(2026, 6, 9, 18), at(2026, 6, 23, 18)]      # no May; June twice
+    shape = series_shape(starts, london, CADENCES["monthly"])
+    assert shape.rule == {"freq": "MONTHLY", "byday": "2TU", "count": 4}
+    assert shape.dtstart == at(2026, 3, 10, 18) and shape.plain == [0, 2]
+    assert shape.overrides == [(at(2026, 4, 14, 18), 1)] and shape.exdates == [at(2026, 5, 12, 18)]
+    assert shape.rdates == [3]
+
+
+def test_an_invitation_from_a_hand_edited_sheet_holds_exactly_the_rows_left(cohort_book, tmp_path) -> None:
+    schedule = plan_checkins(cohort_book, Config(), start=START, months=6)
+    write_schedule(schedule, cohort_book, Config(), tmp_path, force=False)
+    rows = read_checkins(tmp_path / "checkins.xlsx")
+    pair = rows[rows["pair_id"] == "P001"]
+    kept = pair[pair["occurrence"] != 3]                     # the coordinator deleted the 3rd check-in
+    invite = tmp_path / "invite.ics"
+    invite.write_bytes(pair_invite(kept, cohort_book, Config(), "P001"))
+    master = next(e for e in parse(invite).walk("VEVENT") if "RRULE" in e)
+    assert "EXDATE" in master
+    expected = sorted(int(t.timestamp()) for t in kept["start_utc"])
+    assert sorted(start for _, start, _ in vobject_instances(invite)) == expected
+    if icaljs_module() is not None:
+        assert sorted(start for _, start, _ in icaljs_instances([invite])[invite]) == expected

@@ -1,0 +1,312 @@
+"""Calendar building blocks: recurring series, time-zone definitions, stamps and the published state.
+
+Everything here is built and serialised with ``icalendar``; this module only decides *what*
+goes into a component, in the forms every common client reads the same way:
+
+- A pair's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
+  ``RECURRENCE-ID`` overrides for the dates a holiday moved or that carry a note, ``EXDATE``
+  for a period without a check-in and ``RDATE`` only for a date the rule cannot reach. This is
+  the form Outlook itself sends for a recurring meeting with exceptions, so Outlook, Google
+  Calendar, Apple Calendar and Thunderbird accept it from one invitation; an iTIP REQUEST with
+  several UIDs is not (RFC 5546 allows one UID per message and Outlook/Gmail show only the first).
+- ``VTIMEZONE`` observances carry one onset each (``DTSTART``, no ``RDATE`` list): ical.js and
+  vobject misread a multi-valued ``RDATE`` in an observance, and put events an hour off.
+- ``DTSTAMP`` is when a version of an event was generated: now, or ``SOURCE_DATE_EPOCH`` (the
+  reproducible-builds convention) when set. An unchanged event keeps its earlier stamp and
+  ``SEQUENCE``, so a rerun gives the same bytes; a changed one gets the next ``SEQUENCE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mentorcli.errors import MentorError
+
+EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+STATE_FILE = "calendar-state.json"
+"""What was last published in a calendar folder: per UID its SEQUENCE, DTSTAMP and content hash."""
+STATE_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+_RUN_CLOCK = dt.datetime.now(dt.UTC).replace(microsecond=0)
+"""When this run started: one DTSTAMP for everything a run writes, in every worker process."""
+
+
+def generation_time() -> dt.datetime:
+    """DTSTAMP for what this run writes: ``SOURCE_DATE_EPOCH`` when set, else the run's start (UTC)."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return _RUN_CLOCK
+    if not raw.isdigit() or int(raw) > 253_402_300_799:
+        raise MentorError(f"SOURCE_DATE_EPOCH={raw[:20]!r} is not a Unix time in seconds",
+                          hint="Unset it, or set it to whole seconds since 1970, e.g. 1767225600.")
+    return EPOCH_UTC + dt.timedelta(seconds=int(raw))
+
+
+def ics_text(value: str, *, multiline: bool = False) -> str:
+    """Text for a calendar property: no control character, escape sequence or bidi override.
+
+    ``multiline`` keeps line feeds (descriptions); elsewhere every line break becomes a space.
+    The escaped ESC's visible rest ("[31m") is harmless; the ESC itself never reaches a client.
+    """
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if multiline:
+        text = text.replace("\t", " ")
+        return _CONTROL.sub("", text)
+    return " ".join(_CONTROL_LINE.sub(" ", text.replace("\n", " ")).split())
+
+
+# --------------------------------------------------------------------------------------------
+# Time-zone definitions
+
+
+@functools.lru_cache(maxsize=512)
+def vtimezone(tzid: str, first: dt.date, last: dt.date) -> Any:
+    """The VTIMEZONE of ``tzid`` from ``first`` to ``last``, one observance per onset.
+
+    ``icalendar.Timezone.from_tzid`` lists later onsets of an observance as one multi-valued
+    ``RDATE``; libical reads that, ical.js and vobject do not (events an hour off after the
+    first year). The observances are rebuilt here with a single ``DTSTART`` each.
+    """
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
+    source = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    onsets: list[tuple[dt.datetime, str, Any]] = []
+    for observance in source.subcomponents:
+        kind = observance.name
+        dates = [observance.decoded("DTSTART")]
+        rdates = observance.get("RDATE", [])
+        for value in rdates if isinstance(rdates, list) else [rdates]:
+            dates += [item.dt for item in value.dts]
+        for when in dates:
+            onsets.append((when, kind, observance))
+    out = Timezone()
+    out.add("tzid", tzid)
+    for when, kind, observance in sorted(onsets, key=lambda item: item[0]):
+        part = TimezoneDaylight() if kind == "DAYLIGHT" else TimezoneStandard()
+        part.add("dtstart", when)
+        for name in ("TZNAME", "TZOFFSETFROM", "TZOFFSETTO"):
+            if name in observance:
+                part.add(name.lower(), observance.decoded(name))
+        out.add_component(part)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Recurring series
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often a pair meets, as an iCalendar rule and as periods that hold one check-in each."""
+
+    name: str
+    adjective: str
+    months: int        # months per period (0 for week-based cadences)
+    weeks: int         # weeks per period (0 for month-based cadences)
+    period: str        # the period in words ("month", "quarter", "week", "fortnight")
+
+    @property
+    def per_month(self) -> bool:
+        return self.months > 0
+
+    @property
+    def period_days(self) -> int:
+        """Typical days per period (a month counts 30, a quarter 91)."""
+        return self.months * 30 + self.months // 3 if self.per_month else self.weeks * 7
+
+    @property
+    def at_risk_days(self) -> int:
+        """Days without a check-in before a pair is at risk, unless ``[report] at_risk_days`` is set:
+        one and a half periods, so one missed check-in plus some slack (45 days for monthly)."""
+        return -(-3 * self.period_days // 2)
+
+
+CADENCES = {
+    "monthly": Cadence("monthly", "Monthly", 1, 0, "month"),
+    "quarterly": Cadence("quarterly", "Quarterly", 3, 0, "quarter"),
+    "fortnightly": Cadence("fortnightly", "Fortnightly", 0, 2, "fortnight"),
+    "weekly": Cadence("weekly", "Weekly", 0, 1, "week"),
+}
+DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass
+class SeriesShape:
+    """How a list of check-ins is written as one recurring event.
+
+    ``rule`` is None when no pattern covers two check-ins; then ``dtstart`` is the first and
+    the rest are ``rdates``. Indexes refer to the ``starts`` given to ``series_shape``.
+    """
+
+    dtstart: dt.datetime
+    rule: dict[str, Any] | None
+    plain: list[int] = field(default_factory=list)
+    overrides: list[tuple[dt.datetime, int]] = field(default_factory=list)
+    exdates: list[dt.datetime] = field(default_factory=list)
+    rdates: list[int] = field(default_factory=list)
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _nth_weekday(month_index: int, weekday: int, n: int) -> dt.date:
+    first = dt.date(month_index // 12, month_index % 12 + 1, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cadence,
+                 special: Sequence[bool] = ()) -> SeriesShape:
+    """The RRULE (and its exceptions) that reproduces ``starts`` exactly in ``tzinfo``.
+
+    The steady pattern is the most common one among the check-ins (the earliest check-in's on a
+    tie): for month-based cadences the n-th weekday of the month (n <= 4, which every month has)
+    at a local time, for week-based ones a weekday at a local time. Each period of the rule holds
+    at most one check-in: the one in it; a check-in at another time than the rule's instance, or
+    marked ``special`` (it carries its own note), becomes an override of that instance; a period
+    without one becomes an EXDATE; a second check-in in one period an RDATE.
+    """
+    local = [s.astimezone(tzinfo) for s in starts]
+    special = list(special) or [False] * len(starts)
+    if not local:
+        raise ValueError("a series needs at least one check-in")
+    keys = []
+    for moment in local:
+        wall = moment.replace(tzinfo=None)
+        n = (wall.day - 1) // 7 + 1
+        keys.append((n if cadence.per_month else 0, wall.weekday(), wall.time()))
+    usable = [k for k in keys if k[0] <= 4]
+    if not usable:
+        return SeriesShape(dtstart=local[0], rule=None, plain=[0], rdates=list(range(1, len(local))))
+    counts = Counter(usable)
+    best = max(counts.values())
+    n, weekday, clock = next(k for k in usable if counts[k] == best)
+
+    def period_of(moment: dt.datetime) -> int:
+        day = moment.replace(tzinfo=None).date()
+        if cadence.per_month:
+            return _month_index(day) // cadence.months
+        monday = day - dt.timedelta(days=day.weekday())
+        return monday.toordinal() // 7 // cadence.weeks
+
+    periods = [period_of(m) for m in local]
+    phase = _phase(local[keys.index((n, weekday, clock))], cadence)
+    lo, hi = min(periods), max(periods)
+    instances = []
+    for period in range(lo, hi + 1):
+        if cadence.per_month:
+            day = _nth_weekday(period * cadence.months + phase, weekday, n)
+        else:
+            monday = dt.date.fromordinal((period * cadence.weeks + phase) * 7 + 1)  # ordinal 1 is a Monday
+            day = monday + dt.timedelta(days=(weekday - monday.weekday()) % 7)
+        instances.append(dt.datetime.combine(day, clock, tzinfo))
+    shape = SeriesShape(dtstart=instances[0], rule=_rule(cadence, n, weekday, len(instances)))
+    taken: dict[int, int] = {}
+    for index, period in enumerate(periods):
+        if period - lo in taken:
+            shape.rdates.append(index)
+        else:
+            taken[period - lo] = index
+    for slot, instance in enumerate(instances):
+        found = taken.get(slot)
+        if found is None:
+            shape.exdates.append(instance)
+        elif local[found] == instance and not special[found]:
+            shape.plain.append(found)
+        else:
+            shape.overrides.append((instance, found))
+    return shape
+
+
+def _phase(moment: dt.datetime, cadence: Cadence) -> int:
+    """Offset inside a period of several units (a quarter's months, a fortnight's weeks).
+
+    Periods are counted from month (or week) zero, so a quarterly series starting in February
+    must say which month of its quarters it uses: that of a check-in on the steady pattern.
+    """
+    day = moment.replace(tzinfo=None).date()
+    if cadence.per_month:
+        return _month_index(day) % cadence.months if cadence.months > 1 else 0
+    monday = day - dt.timedelta(days=day.weekday())
+    return (monday.toordinal() // 7) % cadence.weeks if cadence.weeks > 1 else 0
+
+
+def _rule(cadence: Cadence, n: int, weekday: int, count: int) -> dict[str, Any]:
+    if cadence.per_month:
+        rule: dict[str, Any] = {"freq": "MONTHLY", "byday": f"{n}{DAY_CODES[weekday]}"}
+        if cadence.months > 1:
+            rule["interval"] = cadence.months
+    else:
+        rule = {"freq": "WEEKLY", "byday": DAY_CODES[weekday]}
+        if cadence.weeks > 1:
+            rule["interval"] = cadence.weeks
+    rule["count"] = count
+    return rule
+
+
+# --------------------------------------------------------------------------------------------
+# What was published before
+
+
+@dataclass
+class Published:
+    """One UID as last published: the version counter, its stamp, a hash of its content, and
+    enough to address a cancellation to its people."""
+
+    sequence: int
+    dtstamp: str
+    fingerprint: str
+    summary: str = ""
+    start: str = ""
+    people: list[list[str]] = field(default_factory=list)
+    pair_id: str = ""
+    cancelled: bool = False
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of an event's content (not its SEQUENCE or DTSTAMP)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def read_state(folder: Path) -> dict[str, Published]:
+    """The UIDs last published in ``folder`` (empty for a new folder, or an unreadable state).
+
+    An unreadable state only costs precision: every event then counts as new (SEQUENCE 0 again),
+    which clients may ignore for events they already have; say so rather than guess.
+    """
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        entries = raw["events"] if raw.get("version") == STATE_VERSION else {}
+        return {str(uid): Published(**value) for uid, value in entries.items()}
+    except (ValueError, KeyError, TypeError, OSError, AttributeError):
+        raise MentorError("cannot be read as the calendar state mentor schedule wrote", path=path,
+                          hint="Restore it from the .bak copy beside it, or delete it (updates then start again at SEQUENCE 0).") from None
+
+
+def state_bytes(entries: dict[str, Published]) -> bytes:
+    events = {uid: vars(entries[uid]) for uid in sorted(entries)}
+    return (json.dumps({"version": STATE_VERSION, "events": events}, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_stamp(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+
+
+def format_stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
