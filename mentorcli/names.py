@@ -481,6 +481,30 @@ def _choice_findings(index: NameIndex, person: int, answer: str, rank: int, emai
     return None
 
 
+def _names_one(index: NameIndex, text: str, *, how: tuple[str, ...] = EXACT) -> bool:
+    named = index.reference(text)
+    return named.how in how and len(named.people) == 1
+
+
+def _surnames_rejoined(index: NameIndex, answers: tuple[str, ...]) -> list[str]:
+    """Ranked choices with "Surname, First" put back together: one choices column is split on its
+    commas, so "Lima, Ana" arrives as "Lima" and "Ana". Two neighbours are joined when together
+    they are one person's "Surname, First" and the first alone names nobody for sure."""
+    out: list[str] = []
+    i = 0
+    while i < len(answers):
+        first = str(answers[i])
+        if i + 1 < len(answers):
+            joined = f"{first}, {answers[i + 1]}"
+            if _names_one(index, joined, how=("surname, first",)) and not _names_one(index, first):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(first)
+        i += 1
+    return out
+
+
 def resolve_answers(people: pd.DataFrame, *, index: NameIndex | None = None) -> Links:
     """Every avoid, request and ranked-choice answer of a cohort read against the cohort.
 
@@ -502,7 +526,7 @@ def resolve_answers(people: pd.DataFrame, *, index: NameIndex | None = None) -> 
         links.request.extend((person, other)
                              for other in _free_text_findings(index, person, text, "request", emails, links))
     for person, answers in chosen.items():
-        for rank, answer in enumerate(answers, start=1):
+        for rank, answer in enumerate(_surnames_rejoined(index, answers), start=1):
             other = _choice_findings(index, person, str(answer), rank, emails, links)
             if other is not None:
                 links.choices.append((person, other, rank))

@@ -256,3 +256,15 @@ def test_typo_search_is_bounded_and_says_what_it_left_unchecked(tmp_path, monkey
     unchecked = [p for p in check.roster.problems if p.row is None]
     assert len(unchecked) == 1 and unchecked[0].problem.startswith("4 addresses")
     assert sum("names nobody" in p.problem for p in check.roster.problems) == 6
+
+
+def test_surname_first_choices_split_on_their_comma_are_put_back_together():
+    """One ranked-choices column is split on commas, so "Lima, Ana, Costa, Bruno" arrives as four
+    pieces; they are two people, in that order. "Carla Mendes, Ana" stays two choices."""
+    people = make_people([*COHORT, person("Ivo Mentee", "mentee", choices=("Lima", "Ana", "Costa", "Bruno")),
+                          person("Jo Mentee", "mentee", choices=("Carla Mendes", "Ana"))])
+    links = resolve_answers(people)
+    ivo, jo = len(COHORT), len(COHORT) + 1
+    assert [(other, rank) for who, other, rank in links.choices if who == ivo] == [(0, 1), (2, 2)]
+    assert [(other, rank) for who, other, rank in links.choices if who == jo] == [(3, 1)]
+    assert any(f.person == jo and f.rank == 2 and "matches 2 people" in f.text for f in links.findings)
