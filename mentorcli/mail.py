@@ -54,7 +54,7 @@ from markupsafe import Markup
 from mentorcli import files, resources
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.model import PairingBook, as_tuple
+from mentorcli.model import PairingBook, as_tuple, first_ids
 from mentorcli.tz import most_common_zone, tzinfo_for
 from mentorcli.untrusted import visible, without_controls
 
@@ -439,11 +439,11 @@ class Introductions:
         if self.without_calendar:
             notes.append("no check-in sheet: the introductions go out without check-ins or an invitation")
         if self.stale:
-            notes.append(f"{len(self.stale)} pair(s) changed since the check-ins were scheduled ({_first_ids(self.stale)}): "
+            notes.append(f"{len(self.stale)} pair(s) changed since the check-ins were scheduled ({first_ids(self.stale)}): "
                          "their introductions have no check-ins; run mentor schedule again to include them")
         if self.unscheduled:
             notes.append(f"{len(self.unscheduled)} pair(s) have no check-ins in the check-in sheet "
-                         f"({_first_ids(self.unscheduled)}): their introductions have no check-ins")
+                         f"({first_ids(self.unscheduled)}): their introductions have no check-ins")
         return notes
 
     def extend(self, other: Introductions) -> None:
@@ -658,10 +658,6 @@ def build_introductions(
         result.messages.append((f"intro-{pair_id}", msg))
     return result
 
-
-def _first_ids(ids: Sequence[str], shown: int = 10) -> str:
-    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    return ", ".join(ids[:shown]) + more
 
 
 def _cadence_words(config: Config) -> tuple[str, str]:

@@ -6,7 +6,7 @@ Kept free of any stage's logic so that each stage depends only on these shapes.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -131,6 +131,12 @@ def as_tuple(value: Any) -> tuple[str, ...]:
 def join_list(values: Iterable[str]) -> str:
     """How a list field is written to a workbook cell (read back by ``as_tuple``)."""
     return LIST_SEPARATOR.join(values)
+
+
+def first_ids(ids: Sequence[str], shown: int = 10) -> str:
+    """Ids for a message: the first ``shown``, then "and N more" (pair ids, never names)."""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(str(i) for i in ids[:shown]) + more
 
 
 def make_people(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -71,7 +71,7 @@ from mentorcli.ics import (
     state_bytes,
     vtimezone,
 )
-from mentorcli.model import PairingBook, Problem
+from mentorcli.model import PairingBook, Problem, first_ids
 from mentorcli.tz import most_common_zone, tzinfo_for
 
 SHEET_NAME = "Check-ins"
@@ -1782,10 +1782,10 @@ class ScheduleOutput:
                          f"at the end of the sheet, marked in the Flag column ({KEPT_MARK}).")
         ch = self.changes
         if ch.updated:
-            lines.append(f"Updated {len(ch.updated)} pair(s) ({_first(ch.updated)}): higher SEQUENCE; "
+            lines.append(f"Updated {len(ch.updated)} pair(s) ({first_ids(ch.updated)}): higher SEQUENCE; "
                          f"invitation updates for only those pairs in {CHANGES_DIR}/update-*.ics.")
         if ch.cancelled:
-            lines.append(f"Cancelled {len(ch.cancelled)} dropped series ({_first(ch.cancelled)}): "
+            lines.append(f"Cancelled {len(ch.cancelled)} dropped series ({first_ids(ch.cancelled)}): "
                          f"METHOD:CANCEL for their people in {CHANGES_DIR}/cancel-*.ics.")
         if ch.removed_files:
             lines.append(f"Removed {len(ch.removed_files)} calendar file(s) of people no longer paired.")
@@ -1793,10 +1793,6 @@ class ScheduleOutput:
             lines.append(f"{len(ch.unchanged)} pair(s) unchanged: their calendar entries are byte for byte the same.")
         return lines
 
-
-def _first(ids: Sequence[str], shown: int = 10) -> str:
-    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    return ", ".join(str(i) for i in ids[:shown]) + more
 
 
 def _ours(path: Path) -> bool:

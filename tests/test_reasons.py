@@ -15,22 +15,11 @@ import openpyxl
 import pandas as pd
 import pytest
 from test_cli_match import signup_rows, write_signups
+from test_match import config, person
 
-from mentorcli.config import Config, Rules
+from mentorcli.config import Config
 from mentorcli.match import export_scores, match_people
 from mentorcli.model import make_people
-
-
-def person(name: str, role: str, **fields) -> dict:
-    email = fields.pop("email", name.lower().replace(" ", ".") + "@example.org")
-    fields.setdefault("languages", ("English",))
-    return {"name": name, "email": email, "role": role, **fields}
-
-
-def config(**rules) -> Config:
-    cfg = Config()
-    cfg.rules = dataclasses.replace(Rules(), **rules)
-    return cfg
 
 
 def names_of(result, people: pd.DataFrame) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from test_match import person
 
 from mentorcli.availability import weekly_utc_grid
 from mentorcli.config import Config, Rules, Weights
@@ -27,13 +28,6 @@ from mentorcli.match import (
     score_matrix,
 )
 from mentorcli.model import make_people
-
-
-def person(name: str, role: str, **fields) -> dict:
-    """A participant: email from the name; English speaker unless told otherwise."""
-    email = fields.pop("email", name.lower().replace(" ", ".") + "@example.org")
-    fields.setdefault("languages", ("English",))
-    return {"name": name, "email": email, "role": role, **fields}
 
 
 def config(weights: dict | None = None, **rules) -> Config:
