@@ -16,8 +16,8 @@ from mentorcli.model import MatchResult, Roster, make_people
 from mentorcli.workbook import write_pairing_workbook
 
 pytest.importorskip("aiosmtpd")
-from test_send import Recorder, free_port  # noqa: E402,F401  (the real SMTP server of test_send)
-from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.controller import Controller
+from test_send import Recorder, free_port
 
 START = ("--start", "2026-03-02", "--months", "3")
 
@@ -86,7 +86,8 @@ def set_cell(path: Path, sheet: str, key_col: str, key: str, col: str, value: st
 
 @pytest.fixture
 def rescheduled(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A cohort scheduled, then P001's mentee moved to another zone and P002 removed by hand, then rescheduled."""
+    """A cohort scheduled, then P001's mentee moved to another zone, P002 and its mentee Bo removed by hand,
+    then rescheduled."""
     monkeypatch.chdir(tmp_path)
     workbook = write_workbook(tmp_path / "pairs.xlsx")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")            # 2026-01-01
@@ -95,6 +96,7 @@ def rescheduled(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     state_before = (tmp_path / "calendar" / "calendar-state.json").read_text(encoding="utf-8")
     set_cell(workbook, "People", "Email", "ana@example.org", "Time Zone", "America/Los_Angeles")
     set_cell(workbook, "Pairs", "Pair ID", "P002", "", None, delete=True)
+    set_cell(workbook, "People", "Email", "bo@example.org", "", None, delete=True)    # Bo left the programme
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1769904000")            # 2026-02-01
     again = cli("schedule", workbook, *START, "--force")
     assert again.exit_code == 0, again.stderr
@@ -177,12 +179,19 @@ def test_nothing_changed_means_no_email(cli, tmp_path: Path, monkeypatch: pytest
     assert not (tmp_path / "outbox").exists()
 
 
-def test_a_change_file_whose_attendees_are_not_its_pair_is_refused(cli, rescheduled, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("edit", "said"), [
+    ((b"mailto:bo@example.org", b"mailto:spy@example.net"), "attendees"),     # a recipient who is not of the pair
+    ((b"SEQUENCE:1", b"SEQUENCE:0"), "not what calendar-state.json last published"),   # a stale file
+    ((b"METHOD:CANCEL", b"METHOD:REQUEST"), "METHOD:CANCEL"),
+])
+def test_a_change_file_that_disagrees_with_the_state_is_refused(cli, rescheduled, tmp_path: Path, edit, said) -> None:
     workbook, calendar, _ = rescheduled
     (cancel,) = (calendar / "changes").glob("cancel-*.ics")
-    cancel.write_bytes(cancel.read_bytes().replace(b"mailto:bo@example.org", b"mailto:spy@example.net"))
+    data = cancel.read_bytes()
+    assert edit[0] in data
+    cancel.write_bytes(data.replace(*edit))
     result = cli("introduce", workbook, "--calendar", calendar, "--updates", "--out", "outbox")
-    assert result.exit_code == 1 and "attendees" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 1 and said in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
     assert not (tmp_path / "outbox").exists()
 
 
