@@ -126,7 +126,9 @@ def build_change_messages(book: PairingBook, checkins: pd.DataFrame | None, conf
     for change in changes:
         entry = change.entry
         (mentee_name, mentee_email), (mentor_name, mentor_email) = entry.people
-        people = [(mail.clean_display_name(mentee_name), mentee_email), (mail.clean_display_name(mentor_name), mentor_email)]
+        # names as text for the templates (autoescaped there); make_address makes them display names
+        people = [(mail.clean_header_text(mentee_name, max_length=200), mentee_email),
+                  (mail.clean_header_text(mentor_name, max_length=200), mentor_email)]
         context: dict[str, Any] = {
             "programme": config.cohort.name,
             "coordinator": {"name": config.cohort.coordinator_name, "email": config.cohort.coordinator_email},

@@ -95,6 +95,8 @@ def rescheduled(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert first.exit_code == 0, first.stderr
     state_before = (tmp_path / "calendar" / "calendar-state.json").read_text(encoding="utf-8")
     set_cell(workbook, "People", "Email", "ana@example.org", "Time Zone", "America/Los_Angeles")
+    for sheet, key, col in (("People", "Email", "Name"), ("Pairs", "Mentee Email", "Mentee")):
+        set_cell(workbook, sheet, key, "ana@example.org", col, '<img src=x onerror=alert(1)> Ana "Ruiz"')
     set_cell(workbook, "Pairs", "Pair ID", "P002", "", None, delete=True)
     set_cell(workbook, "People", "Email", "bo@example.org", "", None, delete=True)    # Bo left the programme
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1769904000")            # 2026-02-01
@@ -131,6 +133,10 @@ def test_only_the_changed_and_the_dropped_pairs_get_an_email_with_their_own_cale
     assert {int(e.decoded("SEQUENCE")) for e in events} == {before["P001"][1] + 1}
     text = update.get_body(("plain",)).get_content()
     assert "(America/Los_Angeles)" in text and "(Europe/London)" in text and "Kim" not in text and "Bo " not in text
+    html = update.get_body(("html",)).get_content()
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; Ana" in html     # a cell never becomes live HTML
+    shown = update["To"].addresses[0].display_name
+    assert "onerror" in shown and "<" not in shown                                          # nor part of an address
 
     cancel = by_kind["cancel"]
     assert recipients(cancel) == ["bo@example.org", "kim@example.org"]     # no longer in the workbook, still told
@@ -201,3 +207,12 @@ def test_an_update_for_a_pair_edited_since_the_schedule_is_refused(cli, reschedu
     result = cli("introduce", workbook, "--calendar", calendar, "--updates", "--out", "outbox")
     assert result.exit_code == 1 and "P001" in result.stderr and "mentor schedule" in result.stderr
     assert not (tmp_path / "outbox").exists()
+
+
+def test_the_cohort_templates_folder_overrides_the_update_email(cli, rescheduled, tmp_path: Path) -> None:
+    workbook, calendar, _ = rescheduled
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "cancel.txt.j2").write_text("Off: {{ pair_id }} for {{ mentee.name }}\n", encoding="utf-8")
+    assert cli("introduce", workbook, "--calendar", calendar, "--updates", "--out", "outbox").exit_code == 0
+    (cancel,) = (tmp_path / "outbox").glob("cancel-*.eml")
+    assert read_eml(cancel).get_body(("plain",)).get_content().strip() == "Off: P002 for Bo Chen"
