@@ -441,12 +441,16 @@ def introduce_command(
         typer.Option("--calendar", metavar="DIR", help="Folder with checkins.xlsx from `mentor schedule` (default: calendar/, if it exists)."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the .eml drafts.")] = Path("outbox"),
+    updates: Annotated[
+        bool, typer.Option("--updates", help="Instead of introductions: one email per changed or cancelled series of the last reschedule, to that pair only.")
+    ] = False,
     force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Write one introduction email per pair (.eml drafts), the pair's check-ins attached as an invitation.
 
     Example: mentor introduce pairs.xlsx --calendar calendar --out outbox
+    After a reschedule: mentor introduce pairs.xlsx --calendar calendar --updates --out outbox
     """
     from mentorcli.mail import check_outbox, introduction_bases, render_introductions, write_outbox
     from mentorcli.workbook import read_pairing_workbook
@@ -456,12 +460,31 @@ def introduce_command(
     for problem in book.problems:
         err.print(f"[yellow]{escape(problem.severity)}:[/] {escape(problem.location())}: {escape(problem.problem)}")
     checkins = _read_calendar_checkins(calendar)
+    if updates:
+        _write_updates(book, checkins, settings, calendar or Path("calendar"), out, force)
+        return
     check_outbox(introduction_bases(book), out, force=force)
     intros = render_introductions(book, checkins, settings)
     for note in intros.notes:
         err.print(f"[yellow]Note:[/] {escape(note)}")
     written = write_outbox(intros.messages, out, force=force)
     err.print(f"Wrote {len(written)} introduction email(s) to {escape(str(out))}/ (drafts: open one, or run mentor send).")
+
+
+def _write_updates(book, checkins, settings, calendar: Path, out: Path, force: bool) -> None:
+    """The --updates run: a draft per update/cancel file of calendar/changes/, to that pair only."""
+    from mentorcli.mail import check_outbox, write_outbox
+    from mentorcli.updates import build_change_messages, change_bases, change_files
+
+    changes = change_files(calendar)
+    if not changes:
+        err.print(f"No changed or cancelled check-ins in {escape(str(calendar))}/changes/: nothing to send.")
+        return
+    check_outbox(change_bases(changes), out, force=force)
+    written = write_outbox(build_change_messages(book, checkins, settings, changes), out, force=force)
+    kinds = [c.kind for c in changes]
+    err.print(f"Wrote {kinds.count('update')} update and {kinds.count('cancel')} cancellation email(s) to "
+              f"{escape(str(out))}/ ({len(written)} draft(s): open one, or run mentor send).")
 
 
 def _read_calendar_checkins(calendar: Path | None):
