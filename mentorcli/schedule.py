@@ -36,6 +36,7 @@ import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -1514,6 +1515,15 @@ def participant_calendars(schedule: Schedule, config: Config,
     and serialising is pure-Python CPU work); the files and their order are the same as from
     one process. ``workers=1`` keeps everything in this process.
     """
+    with _calendar_stream(schedule, config, versions, workers=workers) as calendars:
+        yield from calendars
+
+
+@contextmanager
+def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
+                     workers: int | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
+    """``participant_calendars`` with the workers started on entry, so the caller can do other
+    work (write the sheet) while they build; leaving early cancels what has not started."""
     builder = _builder_for(schedule, config)
     versions = versions or {}
     fresh = Version(0, schedule.generated)
@@ -1524,19 +1534,22 @@ def participant_calendars(schedule: Schedule, config: Config,
         for role in ("mentee", "mentor"):
             mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role, versions.get(rows[0]["uid"], fresh)))
     work = [(email, mine[email]) for email in sorted(mine)]
+    chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
     count = _worker_count(workers, len(pair_rows))
     context = _fork_context()
     if count == 1 or context is None:
-        yield from _calendar_chunk(builder, title, cohort, work)
+        yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
-        for future in pending:
-            yield from future.result()
+        try:
+            yield (item for future in pending for item in future.result())
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Serialised], work: _Work) -> list[tuple[str, bytes]]:
@@ -1922,13 +1935,14 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     sheet = targets["checkins"]
     carried = carry_over(sheet, schedule) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
-        calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
-        for email, data in participant_calendars(schedule, config, versions):
-            calendars.append((targets[email], data))
-            if len(calendars) >= WRITE_BATCH:
-                written += _write_changed(calendars, force=force)
-                calendars = []
+        with _calendar_stream(schedule, config, versions) as participants:   # workers build while the sheet is written
+            written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
+            calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
+            for email, data in participants:
+                calendars.append((targets[email], data))
+                if len(calendars) >= WRITE_BATCH:
+                    written += _write_changed(calendars, force=force)
+                    calendars = []
         written += _write_changed(calendars + change_files, force=force)
         written += _write_changed([(state_path, state_bytes(state))], force=force)
     keep = {p.resolve() for p in written}

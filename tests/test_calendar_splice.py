@@ -19,6 +19,7 @@ from mentorcli.schedule import (
     participant_calendars,
     plan_checkins,
     series_components,
+    write_schedule,
 )
 from tests.test_schedule import CONFIG_WITH_EVENTS, book_of, person
 
@@ -95,3 +96,17 @@ def test_workers_only_past_the_size_where_they_pay(monkeypatch) -> None:
     assert schedule_module._worker_count(None, limit - 1) == 1
     assert schedule_module._worker_count(None, limit) == 2
     assert schedule_module._worker_count(3, 5) == 3
+
+
+def test_a_schedule_written_with_workers_is_the_same_files(six_pairs: PairingBook, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    config = config_from_dict(CONFIG_WITH_EVENTS)
+    schedule = plan_checkins(six_pairs, config, start=START, months=4)
+    alone = write_schedule(schedule, six_pairs, config, tmp_path / "one", force=False)
+    monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(schedule_module, "CALENDAR_CHUNK", 3)
+    monkeypatch.setattr(schedule_module.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    shared = write_schedule(schedule, six_pairs, config, tmp_path / "two", force=False)
+    assert [p.name for p in shared] == [p.name for p in alone]
+    ics = [(a, b) for a, b in zip(alone, shared) if a.suffix in (".ics", ".json")]
+    assert len(ics) > 6 and all(a.read_bytes() == b.read_bytes() for a, b in ics)
