@@ -31,10 +31,12 @@ import csv
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -1169,6 +1171,24 @@ class Version:
     dtstamp: dt.datetime
 
 
+@dataclass(frozen=True)
+class Serialised:
+    """Components as icalendar serialised them, and the time zones (TZIDs) their times name."""
+
+    data: bytes
+    zones: frozenset[str]
+
+
+def _zones_of(components: Sequence[Any]) -> frozenset[str]:
+    return frozenset(str(c["DTSTART"].params["TZID"]) for c in components
+                     if "DTSTART" in c and "TZID" in c["DTSTART"].params)
+
+
+def serialise(components: Sequence[Any]) -> Serialised:
+    """``components`` serialised once each by icalendar (``Component.to_ical``), end to end."""
+    return Serialised(b"".join(c.to_ical() for c in components), _zones_of(components))
+
+
 class _CalendarBuilder:
     """icalendar objects for one schedule: shared VTIMEZONE components, consistent properties."""
 
@@ -1178,6 +1198,7 @@ class _CalendarBuilder:
         self.first = dt.date((first - dt.timedelta(days=7)).year, 1, 1)
         self.last = dt.date((last + dt.timedelta(days=7)).year, 12, 31)
         self._cache: dict[tuple[str, Any], bytes] = {}
+        self._frames: dict[tuple[str, Any], tuple[bytes, bytes]] = {}
 
     def calendar(self, method: str, title: str, events: Sequence[Any], shared: Sequence[Any] = ()) -> bytes:
         """A VCALENDAR of ``events`` then ``shared`` (components in many calendars: cohort events).
@@ -1186,25 +1207,39 @@ class _CalendarBuilder:
         bytes spliced in where icalendar itself puts them (time zones first, then events in
         order): serialising them again for every person was most of the cost of a cohort's files.
         """
+        shared_bytes = [Serialised(self._serialised(("shared", id(c)), lambda c=c: c), _zones_of([c])) for c in shared]
+        return self.assemble(method, title, [serialise(events)], shared_bytes)
+
+    def assemble(self, method: str, title: str, parts: Sequence[Serialised], shared: Sequence[Serialised] = ()) -> bytes:
+        """A VCALENDAR from components icalendar already serialised: the header, the VTIMEZONEs
+        every part names, ``parts`` then ``shared`` in order, the footer.
+
+        The same bytes as ``Calendar.to_ical()`` of the whole calendar (icalendar writes a
+        component as its properties and then its subcomponents' lines, each folded on its own),
+        so a series serialised once is spliced into a person's file as it is.
+        """
+        head, tail = self._frame(method, title)
+        zones = sorted(set().union(*(part.zones for part in [*parts, *shared])))
+        zone_bytes = [self._serialised(("tz", tzid), lambda tzid=tzid: vtimezone(tzid, self.first, self.last)) for tzid in zones]
+        return b"".join([head, *zone_bytes, *(part.data for part in parts), *(part.data for part in shared), tail])
+
+    def _frame(self, method: str, title: str) -> tuple[bytes, bytes]:
+        """The VCALENDAR header (its properties) and footer, as icalendar serialises them."""
         from icalendar import Calendar
 
-        cal = Calendar()
-        cal.add("prodid", f"-//mentorcli//mentorcli {__version__}//EN")
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
-        cal.add("method", method)
-        cal.add("x-wr-calname", ics_text(title))
-        every = [*events, *shared]
-        zones = {str(e["DTSTART"].params["TZID"]) for e in every if "DTSTART" in e and "TZID" in e["DTSTART"].params}
-        for event in events:
-            cal.add_component(event)
-        data = cal.to_ical()
-        head_end = data.index(b"BEGIN:VEVENT") if events else data.rindex(b"END:VCALENDAR")
-        tail_start = data.rindex(b"END:VCALENDAR")
-        zone_bytes = b"".join(self._serialised(("tz", tzid), lambda tzid=tzid: vtimezone(tzid, self.first, self.last))
-                              for tzid in sorted(zones))
-        shared_bytes = b"".join(self._serialised(("shared", id(c)), lambda c=c: c) for c in shared)
-        return data[:head_end] + zone_bytes + data[head_end:tail_start] + shared_bytes + data[tail_start:]
+        key = ("frame", (method, title))
+        found = self._frames.get(key)
+        if found is None:
+            cal = Calendar()
+            cal.add("prodid", f"-//mentorcli//mentorcli {__version__}//EN")
+            cal.add("version", "2.0")
+            cal.add("calscale", "GREGORIAN")
+            cal.add("method", method)
+            cal.add("x-wr-calname", ics_text(title))
+            data = cal.to_ical()
+            tail_start = data.rindex(b"END:VCALENDAR")
+            found = self._frames[key] = (data[:tail_start], data[tail_start:])
+        return found
 
     def _serialised(self, key: tuple[str, Any], component: Any) -> bytes:
         found = self._cache.get(key)
@@ -1461,27 +1496,87 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
     return versions, state, changes
 
 
+PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4
+CALENDAR_CHUNK = 250   # participants per piece of work handed to a worker
+_Work = list[tuple[str, list[tuple[list[dict[str, Any]], str, Version]]]]
+"""Per participant (by email): each of their series' rows, their role in it, and its version."""
+
+
 def participant_calendars(schedule: Schedule, config: Config,
-                          versions: dict[str, Version] | None = None) -> Iterator[tuple[str, bytes]]:
+                          versions: dict[str, Version] | None = None, *,
+                          workers: int | None = None) -> Iterator[tuple[str, bytes]]:
     """(email, METHOD:PUBLISH calendar) per participant, by email: their own series + cohort events.
 
     PUBLISH files carry no ATTENDEE (RFC 5546): they are read-only copies, not invitations.
     A generator, so that a large cohort's calendars need not all sit in memory at once.
     ``versions`` (from the folder's previous state) default to SEQUENCE 0 stamped now.
+    Past ``PARALLEL_FROM`` pairs the participants are split over worker processes (building
+    and serialising is pure-Python CPU work); the files and their order are the same as from
+    one process. ``workers=1`` keeps everything in this process.
     """
+    with _calendar_stream(schedule, config, versions, workers=workers) as calendars:
+        yield from calendars
+
+
+@contextmanager
+def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
+                     workers: int | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
+    """``participant_calendars`` with the workers started on entry, so the caller can do other
+    work (write the sheet) while they build; leaving early cancels what has not started."""
     builder = _builder_for(schedule, config)
     versions = versions or {}
     fresh = Version(0, schedule.generated)
-    cohort = [_cohort_event_component(builder, e, config, versions.get(e.uid, fresh)) for e in schedule.events]
-    mine: dict[str, list[tuple[list[dict[str, Any]], str]]] = {}
-    for rows in _pair_rows(schedule).values():
+    cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
+    mine: dict[str, list[tuple[list[dict[str, Any]], str, Version]]] = {}
+    pair_rows = _pair_rows(schedule)
+    for rows in pair_rows.values():
         for role in ("mentee", "mentor"):
-            mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role))
+            mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role, versions.get(rows[0]["uid"], fresh)))
+    work = [(email, mine[email]) for email in sorted(mine)]
+    chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
-    for email in sorted(mine):
-        events = [component for rows, role in mine[email]
-                  for component in series_components(builder, rows, config, role, versions.get(rows[0]["uid"], fresh))]
-        yield email, builder.calendar("PUBLISH", title, events, shared=cohort)
+    count = _worker_count(workers, len(pair_rows))
+    context = _fork_context()
+    if count == 1 or context is None:
+        yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
+        try:
+            yield (item for future in pending for item in future.result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Serialised], work: _Work) -> list[tuple[str, bytes]]:
+    """The calendars of a run of participants (runs in a worker): each of their series built and
+    serialised by icalendar once, spliced between one serialised header, VTIMEZONEs and footer."""
+    out = []
+    for email, series in work:
+        parts = [serialise(series_components(builder, rows, builder.config, role, version)) for rows, role, version in series]
+        out.append((email, builder.assemble("PUBLISH", title, parts, shared=cohort)))
+    return out
+
+
+def _worker_count(workers: int | None, pairs: int) -> int:
+    if workers is not None:
+        return max(1, int(workers))
+    if pairs < PARALLEL_FROM:
+        return 1
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(available, MAX_WORKERS))
+
+
+def _fork_context() -> Any:
+    """``fork`` where the platform has it (workers start at once and inherit what is loaded); None
+    elsewhere, and the work stays in this process."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
@@ -1840,13 +1935,14 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     sheet = targets["checkins"]
     carried = carry_over(sheet, schedule) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
-        calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
-        for email, data in participant_calendars(schedule, config, versions):
-            calendars.append((targets[email], data))
-            if len(calendars) >= WRITE_BATCH:
-                written += _write_changed(calendars, force=force)
-                calendars = []
+        with _calendar_stream(schedule, config, versions) as participants:   # workers build while the sheet is written
+            written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
+            calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
+            for email, data in participants:
+                calendars.append((targets[email], data))
+                if len(calendars) >= WRITE_BATCH:
+                    written += _write_changed(calendars, force=force)
+                    calendars = []
         written += _write_changed(calendars + change_files, force=force)
         written += _write_changed([(state_path, state_bytes(state))], force=force)
     keep = {p.resolve() for p in written}
