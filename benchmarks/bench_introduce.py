@@ -20,7 +20,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mentorcli.config import Config  # noqa: E402
-from mentorcli.mail import _worker_count, build_introductions, render_introductions, write_outbox  # noqa: E402
+from mentorcli.bulk import worker_count  # noqa: E402
+from mentorcli.mail import MAX_WORKERS, PARALLEL_FROM, build_introductions, render_introductions, write_outbox  # noqa: E402
 from mentorcli.model import PairingBook, make_people  # noqa: E402
 
 ZONES = ("Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney", "UTC+05:30")
@@ -154,7 +155,7 @@ def main() -> int:
     checkins = synthetic_checkins(book, args.months) if pair_invite else None
     stages.stop(f"build check-ins ({0 if checkins is None else len(checkins)} rows)")
 
-    workers = _worker_count(args.workers, len(book.pairs))
+    workers = worker_count(args.workers, len(book.pairs), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     with tempfile.TemporaryDirectory() as folder:
         config = Config(path=Path(folder) / "mentor.toml")
         stages.start()

@@ -1,10 +1,14 @@
-"""Building millions of small Python objects at once (the 100k-signup paths)."""
+"""Bulk work: millions of small Python objects at once (the 100k-signup paths), and worker
+processes for the stages that write thousands of files (calendars, emails)."""
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.context import BaseContext
 
 
 @contextmanager
@@ -24,3 +28,22 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def worker_count(workers: int | None, items: int, *, parallel_from: int, most: int) -> int:
+    """Processes for ``items`` pieces of work: ``workers`` when given (at most one per item); else
+    one below ``parallel_from`` items, where starting processes costs more than it saves, and
+    otherwise one per available core, at most ``most``."""
+    if workers is not None:
+        return max(1, min(int(workers), items or 1))
+    if items < parallel_from:
+        return 1
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(available, most))
+
+
+def fork_context() -> BaseContext | None:
+    """``fork`` where the platform has it: workers start at once with everything already imported,
+    and a caller's unguarded script is not run again (as ``spawn`` would); None elsewhere, and the
+    work stays in this process."""
+    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None

@@ -52,6 +52,7 @@ from email_validator import EmailNotValidError, validate_email
 from markupsafe import Markup
 
 from mentorcli import files, resources
+from mentorcli.bulk import fork_context, worker_count
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, as_tuple, first_ids
@@ -707,21 +708,6 @@ def introduction_bases(book: PairingBook) -> list[str]:
     return [f"intro-{_text(pid)}" for pid in sorted(book.pairs["pair_id"].map(_text))] if len(book.pairs) else []
 
 
-def _worker_count(workers: int | None, pairs: int) -> int:
-    if workers is not None:
-        return max(1, min(int(workers), pairs or 1))
-    if pairs < PARALLEL_FROM:
-        return 1
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(available, MAX_WORKERS))
-
-
-def _fork_context():
-    """``fork`` where the platform has it (workers start at once, and a caller's unguarded script
-    is not run again as ``spawn`` would do); None elsewhere, and the work stays in this process."""
-    import multiprocessing
-
-    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 def _render_chunk(book: PairingBook, checkins: pd.DataFrame | None, config: Config,
@@ -762,8 +748,8 @@ def render_introductions(
     byte for byte, as from one process. ``workers=1`` keeps everything in this process.
     """
     templates_dir = config.folder / "templates" if templates_dir is None else templates_dir
-    count = _worker_count(workers, len(book.pairs))
-    context = _fork_context()
+    count = worker_count(workers, len(book.pairs), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    context = fork_context()
     if count == 1 or context is None:
         return _render_chunk(book, checkins, config, templates_dir)
     from concurrent.futures import ProcessPoolExecutor

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mentorcli import files
+from mentorcli.bulk import fork_context
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.model import PairingBook, Problem
@@ -1522,15 +1523,6 @@ def _email_workers(count: int, workers: int | None) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
-def _pool_context():
-    """``fork`` where the platform has it: workers start at once with everything imported, and
-    a caller's unguarded script is not run again (as ``spawn`` would); None elsewhere."""
-    import multiprocessing
-
-    if "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return None
-
 
 def write_participant_emails(
     jobs: Sequence[tuple[str, dict[str, Any]]],
@@ -1549,7 +1541,7 @@ def write_participant_emails(
 
     from mentorcli.mail import write_outbox
 
-    context = _pool_context()
+    context = fork_context()
     if workers <= 1 or len(jobs) <= CHUNK or context is None:
         return write_outbox([(stem, mail.render(context)) for stem, context in jobs], outbox, force=force)
     mail.render(jobs[0][1])

@@ -31,7 +31,6 @@ import csv
 import datetime as dt
 import hashlib
 import math
-import os
 import re
 import uuid
 from collections import OrderedDict
@@ -48,6 +47,7 @@ import pandas as pd
 
 from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
+from mentorcli.bulk import fork_context, worker_count
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import (
@@ -1536,8 +1536,8 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     work = [(email, mine[email]) for email in sorted(mine)]
     chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
-    count = _worker_count(workers, len(pair_rows))
-    context = _fork_context()
+    count = worker_count(workers, len(pair_rows), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    context = fork_context()
     if count == 1 or context is None:
         yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
         return
@@ -1562,21 +1562,6 @@ def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Seri
     return out
 
 
-def _worker_count(workers: int | None, pairs: int) -> int:
-    if workers is not None:
-        return max(1, int(workers))
-    if pairs < PARALLEL_FROM:
-        return 1
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(available, MAX_WORKERS))
-
-
-def _fork_context() -> Any:
-    """``fork`` where the platform has it (workers start at once and inherit what is loaded); None
-    elsewhere, and the work stays in this process."""
-    import multiprocessing
-
-    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:

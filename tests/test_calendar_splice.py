@@ -4,12 +4,15 @@ the whole calendar, from one process or several (issue 14 item 7)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 
 import pytest
 from icalendar import Calendar
 
 import mentorcli.schedule as schedule_module
 from mentorcli import __version__
+from mentorcli.bulk import worker_count
 from mentorcli.config import Config, config_from_dict
 from mentorcli.ics import ics_text, vtimezone
 from mentorcli.model import PairingBook
@@ -91,11 +94,12 @@ def test_worker_processes_give_the_same_files_in_the_same_order(six_pairs: Pairi
 
 
 def test_workers_only_past_the_size_where_they_pay(monkeypatch) -> None:
-    monkeypatch.setattr(schedule_module.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     limit = schedule_module.PARALLEL_FROM
-    assert schedule_module._worker_count(None, limit - 1) == 1
-    assert schedule_module._worker_count(None, limit) == 2
-    assert schedule_module._worker_count(3, 5) == 3
+    count = functools.partial(worker_count, parallel_from=limit, most=schedule_module.MAX_WORKERS)
+    assert count(None, limit - 1) == 1
+    assert count(None, limit) == 2
+    assert count(3, 5) == 3
 
 
 def test_a_schedule_written_with_workers_is_the_same_files(six_pairs: PairingBook, tmp_path, monkeypatch) -> None:
@@ -105,7 +109,7 @@ def test_a_schedule_written_with_workers_is_the_same_files(six_pairs: PairingBoo
     alone = write_schedule(schedule, six_pairs, config, tmp_path / "one", force=False)
     monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 1)
     monkeypatch.setattr(schedule_module, "CALENDAR_CHUNK", 3)
-    monkeypatch.setattr(schedule_module.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     shared = write_schedule(schedule, six_pairs, config, tmp_path / "two", force=False)
     assert [p.name for p in shared] == [p.name for p in alone]
     ics = [(a, b) for a, b in zip(alone, shared) if a.suffix in (".ics", ".json")]
