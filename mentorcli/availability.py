@@ -22,7 +22,6 @@ from mentorcli.config import CONFIG_NAME, Config
 from mentorcli.errors import MentorError
 from mentorcli.tz import most_common_zone, tzinfo_for
 
-HOURS_PER_WEEK = 168
 REFERENCE_MONDAY = dt.date(2026, 1, 5)
 """Offsets for scoring are taken in this week: a fixed week keeps scores the same on every run."""
 
@@ -231,16 +230,6 @@ def utc_offset_minutes(timezone: str, on: dt.date = REFERENCE_MONDAY) -> int | N
     return int(offset.total_seconds() // 60) if offset is not None else None
 
 
-def _mask_for(windows: tuple[Window, ...], offset: int) -> np.ndarray:
-    """Hours of the reference week (UTC, Monday 00:00 = 0) covered for at least 30 minutes."""
-    minutes = np.zeros(HOURS_PER_WEEK * 60, dtype=bool)
-    for window in windows:
-        start = (window.weekday * 1440 + window.start - offset) % (HOURS_PER_WEEK * 60)
-        length = window.end - window.start
-        idx = (start + np.arange(length)) % (HOURS_PER_WEEK * 60)
-        minutes[idx] = True
-    return minutes.reshape(HOURS_PER_WEEK, 60).sum(axis=1) >= 30
-
 
 def _factorize_answers(column: Iterable[object]) -> tuple[np.ndarray, list]:
     """Codes of one column's cells and its distinct cells (lists read as tuples), in order of first use.
@@ -400,27 +389,3 @@ def weekly_utc_grid(people: pd.DataFrame, config: Config) -> WeeklyGrid:
     assumed = (given & ~known & anyone_known)[codes] if len(combinations) else np.zeros(len(people), bool)
     return WeeklyGrid(codes, masks, slot, assumed, fallback if anyone_known else "")
 
-
-def weekly_utc_mask(people: pd.DataFrame, config: Config) -> np.ndarray:
-    """(n, 168) bool: the hours of a reference week, in UTC, each person is available.
-
-    An hour view for display (an hour counts when covered for at least 30 minutes): scoring and
-    the reasons use ``weekly_utc_grid``, which is exact to the minute.
-
-    A person with no readable availability gets an all-False row (the criterion then does not
-    count for their pairs). A person with availability but no known time zone is taken to live in
-    the cohort's most common time zone (a single-office programme often does not ask).
-    """
-    if not len(people):
-        return np.zeros((0, HOURS_PER_WEEK), dtype=bool)
-    zones = people["timezone"].fillna("").astype(str)
-    fallback = most_common_zone(zones)
-    codes, combinations = distinct_answers(people["availability"], zones)
-    mapping = _mapping_key(config)
-    masks = np.zeros((len(combinations), HOURS_PER_WEEK), dtype=bool)
-    for code, (answers, zone) in enumerate(combinations):
-        windows = _windows_for(tuple(answers), mapping)
-        if windows:
-            offset = utc_offset_minutes(zone if tzinfo_for(zone) else fallback)
-            masks[code] = _mask_for(windows, offset or 0)
-    return masks[codes]

@@ -1084,11 +1084,6 @@ class SendLog:
             os.fsync(fh.fileno())
 
 
-def sent_message_ids(outbox: Path) -> set[str]:
-    """Message-IDs that ``sent/sent.log`` records as delivered to every recipient."""
-    return SendLog.read(outbox).done
-
-
 def _move_to_sent(path: Path, folder: Path) -> Path:
     target = folder / path.name
     n = 2

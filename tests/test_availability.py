@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mentorcli.availability import (
+    FINEST_SLOT,
     Window,
     parse_time_range,
     parse_window_spec,
     unreadable_answers,
-    weekly_utc_mask,
+    weekly_utc_grid,
     windows_for,
 )
 from mentorcli.config import Config, config_from_dict
@@ -63,13 +66,13 @@ def test_utc_mask_shifts_by_time_zone() -> None:
             {"name": "U", "email": "u@example.org", "role": "mentee"},
         ]
     )
-    mask = weekly_utc_mask(people, Config())
-    assert mask.shape == (4, 168)
-    assert mask[0].sum() == 15 and not mask[3].any()
-    assert not (mask[0] & mask[1]).any()  # 18-21 London is 13-16 in New York
+    grid = weekly_utc_grid(people, Config())
+    mask = grid.masks[grid.ids]
+    assert grid.minutes().tolist() == [15 * 60, 15 * 60, 15 * 60, 0] and not mask[3].any()
+    assert grid.shared_minutes([0], [1]).tolist() == [0]  # 18-21 London is 13-16 in New York
     assert (mask[0] == mask[2]).all()
-    monday_18_utc = 18
-    assert mask[0, monday_18_utc] and mask[1, monday_18_utc + 5]
+    monday_18_utc = 18 * 60 // grid.slot
+    assert mask[0, monday_18_utc] and mask[1, monday_18_utc + 5 * 60 // grid.slot]
 
 
 def test_unknown_time_zone_falls_back_to_the_cohorts_common_zone() -> None:
@@ -79,8 +82,8 @@ def test_unknown_time_zone_falls_back_to_the_cohorts_common_zone() -> None:
             {"name": "B", "email": "b@example.org", "role": "mentee", "availability": ("Weekday evenings",)},
         ]
     )
-    mask = weekly_utc_mask(people, Config())
-    assert (mask[0] == mask[1]).all()
+    grid = weekly_utc_grid(people, Config())
+    assert (grid.masks[grid.ids[0]] == grid.masks[grid.ids[1]]).all()
 
 
 @given(
@@ -88,7 +91,7 @@ def test_unknown_time_zone_falls_back_to_the_cohorts_common_zone() -> None:
     length=st.integers(30, 180),
     offset_hours=st.integers(-12, 14),
 )
-def test_mask_hours_equal_window_length_whatever_the_offset(start: int, length: int, offset_hours: int) -> None:
+def test_grid_minutes_equal_window_length_whatever_the_offset(start: int, length: int, offset_hours: int) -> None:
     end = min(start + length, 24 * 60)
     hours = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}" if end < 1440 else f"{start // 60:02d}:{start % 60:02d}-00:00"
     sign = "+" if offset_hours >= 0 else "-"
@@ -96,11 +99,15 @@ def test_mask_hours_equal_window_length_whatever_the_offset(start: int, length: 
         [{"name": "A", "email": "a@example.org", "role": "mentor", "availability": (f"Wed {hours}",),
           "timezone": f"UTC{sign}{abs(offset_hours):02d}:00"}]
     )
-    mask = weekly_utc_mask(people, Config())[0]
-    full_hours = sum(1 for h in range(start // 60, (end + 59) // 60)
-                     if min(end, (h + 1) * 60) - max(start, h * 60) >= 30)
-    assert mask.sum() == full_hours
-    assert np.flatnonzero(mask).size == full_hours
+    grid = weekly_utc_grid(people, Config())
+    utc_start = (2 * 1440 + start - offset_hours * 60) % (7 * 1440)  # Wednesday, in UTC minutes of the week
+    utc_end = utc_start + end - start
+    if math.gcd(7 * 1440, utc_start, utc_end) >= FINEST_SLOT:
+        expected = end - start  # every edge on the grid: exact to the minute, never whole hours
+    else:  # an edge off the 5-minute grid is rounded inward to it
+        expected = utc_end // FINEST_SLOT * FINEST_SLOT - -(-utc_start // FINEST_SLOT) * FINEST_SLOT
+    assert grid.minutes().tolist() == [expected] and expected <= end - start
+    assert np.flatnonzero(grid.masks[grid.ids[0]]).size * grid.slot == expected
 
 
 def test_the_assumed_zone_is_the_most_common_known_one_ties_by_name() -> None:
@@ -121,8 +128,8 @@ def test_scoring_assumes_the_same_zone_as_the_scheduler_on_a_tie() -> None:
             {"name": "U", "email": "u@example.org", "role": "mentee", "availability": ("Weekday evenings",)},
         ]
     )
-    mask = weekly_utc_mask(people, Config())
-    assert (mask[2] == mask[1]).all()
+    grid = weekly_utc_grid(people, Config())
+    assert (grid.masks[grid.ids[2]] == grid.masks[grid.ids[1]]).all()
 
 
 def test_distinct_answers_reads_every_cell_as_itself_in_order_of_first_appearance() -> None:
