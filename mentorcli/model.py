@@ -87,11 +87,87 @@ class Roster:
         return self.people[self.people["role"].isin(("mentor", "both"))]
 
 
+MemberRole = Literal["mentor", "mentee", "facilitator", "peer"]
+LEAD_ROLES: tuple[MemberRole, ...] = ("mentor", "facilitator")
+"""Who leads a relationship: listed first, the organiser of its meetings."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person in a relationship: identity key, display name and the part they take."""
+
+    email: str
+    name: str
+    role: MemberRole
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """The unit every stage after ``match`` takes: the people who meet, with why they were put together.
+
+    A pair (one mentor, one mentee) is the smallest case; a mentor with several mentees, or a
+    circle of peers with a facilitator, is the same shape with more members. Nothing after
+    ``match`` needs to know how many people a relationship holds. ``members`` lists the leads
+    (mentor, facilitator) first, then the others in the order the workbook lists them.
+    """
+
+    id: str
+    members: tuple[Member, ...]
+    score: float = float("nan")
+    why: str = ""
+    row: int | None = None
+
+    @property
+    def leads(self) -> tuple[Member, ...]:
+        return tuple(member for member in self.members if member.role in LEAD_ROLES)
+
+    @property
+    def others(self) -> tuple[Member, ...]:
+        return tuple(member for member in self.members if member.role not in LEAD_ROLES)
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return tuple(member.email for member in self.members)
+
+    def with_role(self, role: MemberRole) -> tuple[Member, ...]:
+        return tuple(member for member in self.members if member.role == role)
+
+    def includes(self, email: str) -> bool:
+        return email in self.emails
+
+
+def relationships_from_pairs(pairs: pd.DataFrame) -> list[Relationship]:
+    """The workbook's Pairs rows as relationships, in row order; rows sharing a pair id are one.
+
+    A pair id listed on several rows (one mentor, a mentee on each row) is one relationship whose
+    score is the lowest of its rows and whose Why joins theirs.
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in pairs.to_dict("records"):
+        grouped.setdefault(str(record["pair_id"]), []).append(record)
+    return [_relationship_of(pair_id, rows) for pair_id, rows in grouped.items()]
+
+
+def _relationship_of(pair_id: str, rows: list[dict[str, Any]]) -> Relationship:
+    leads: dict[str, Member] = {}
+    others: dict[str, Member] = {}
+    for row in rows:
+        leads.setdefault(row["mentor_email"], Member(row["mentor_email"], row["mentor"], "mentor"))
+        others.setdefault(row["mentee_email"], Member(row["mentee_email"], row["mentee"], "mentee"))
+    scores = [float(row["score"]) for row in rows if "score" in row]
+    whys = [str(row["why"]) for row in rows if row.get("why")]
+    first_row = rows[0].get("row")
+    return Relationship(id=pair_id, members=(*leads.values(), *others.values()),
+                        score=min(scores) if scores else float("nan"), why=" ".join(whys),
+                        row=None if first_row is None or pd.isna(first_row) else int(first_row))
+
+
 @dataclass
 class PairingBook:
     """A pairing workbook read back: what every command after ``match`` works from.
 
-    ``pairs`` columns: pair_id, mentee_email, mentor_email, mentee, mentor, score, why, row.
+    ``pairs`` columns: pair_id, mentee_email, mentor_email, mentee, mentor, score, why, row: the
+    workbook's rows as written. Stages take ``relationships()``, the unit built from those rows.
     ``people`` has ``PEOPLE_COLUMNS``. ``problems`` lists what no longer holds after edits.
     """
 
@@ -100,6 +176,10 @@ class PairingBook:
     people: pd.DataFrame
     settings: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+
+    def relationships(self) -> list[Relationship]:
+        """Every relationship of the workbook, in workbook order (see ``relationships_from_pairs``)."""
+        return relationships_from_pairs(self.pairs)
 
     def person(self, email: str) -> pd.Series:
         """The People row of ``email`` (identity key, case-insensitive)."""
