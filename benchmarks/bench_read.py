@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_e2e import peak_mb, reset_peak  # noqa: E402
+from bench_e2e import peak_mb, reset_peak
 
 TARGETS = {10_000: 0.35, 100_000: 3.5}
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from mentorcli import __version__
 from mentorcli.errors import MentorError
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
@@ -477,8 +478,6 @@ def toml_string(text: str) -> str:
 
 
 def _toml_key(key: str) -> str:
-    import re
-
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_string(key)
 
 
@@ -562,8 +561,6 @@ def render_config_toml(columns: dict[str, str], config: Config | None = None) ->
     the values (default: every default). Loading the text back with ``load_config`` gives
     the same settings. New settings added to the dataclasses appear here by themselves.
     """
-    from mentorcli import __version__
-
     cfg = config or Config()
     blocks: list[list[str]] = [[
         f"# mentor.toml: settings of one mentoring cohort (mentorcli {__version__}).",

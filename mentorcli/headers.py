@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz, process
+
 from mentorcli import normalize
 from mentorcli.config import COLUMN_FIELDS
 
@@ -428,7 +430,7 @@ HUMAN_LANGUAGES = {
 
 
 def _fraction(values: Sequence[str], test: Callable[[str], bool]) -> float:
-    distinct = {}
+    distinct: dict[str, int] = {}
     for value in values:
         distinct[value] = distinct.get(value, 0) + 1
     total = sum(distinct.values())
@@ -575,14 +577,21 @@ def _match(text: str, *, file_role: str | None) -> tuple[Rule | None, int | None
     for rule in RULES:
         candidate = own if own and rule.field in ("name", "email", "first_name", "last_name") else text
         if rule.matches(candidate):
-            rank = None
-            if rule.field == "choices" and rule.pattern.groups >= 2:
-                match = rule.pattern.search(candidate)
-                words, digits = match.group(1), match.group(2)
-                if words or digits:
-                    rank = ORDINALS.get(words) if words else int(digits)
-            return rule, rank
+            return rule, _choice_rank(rule, candidate)
     return None, None
+
+
+def _choice_rank(rule: Rule, header: str) -> int | None:
+    """The rank a ranked-choice header names ("2nd choice", "Choice 3"), else None."""
+    if rule.field != "choices" or rule.pattern.groups < 2:
+        return None
+    found = rule.pattern.search(header)
+    if found is None:
+        return None
+    words, digits = found.group(1), found.group(2)
+    if words:
+        return ORDINALS.get(words)
+    return int(digits) if digits else None
 
 
 def _own_role_prefix(text: str, file_role: str | None) -> str | None:
@@ -737,9 +746,9 @@ def _apply_configured(configured: Mapping[str, str], grids, state: _State) -> No
             " ".join(part.split()) for part in wanted.split(HEADER_SEPARATOR.strip())]
         found = [part for part in parts if part in by_text]
         if found and name not in CHOICE_FIELDS and name not in ("first_name", "last_name", "is_mentor", "is_mentee"):
-            groups = [tuple(by_text[part]) for part in found]
+            groups = tuple(tuple(by_text[part]) for part in found)
             if name in LIST_FIELDS and len(groups) > 1:
-                source = Source("union", tuple(groups), " | ".join(state.bases[g[0]] for g in groups), configured=True)
+                source = Source("union", groups, " | ".join(state.bases[g[0]] for g in groups), configured=True)
             else:
                 merged = tuple(sorted(i for g in groups for i in g))
                 source = Source("column", (merged,), state.bases[merged[0]], configured=True)
@@ -766,13 +775,14 @@ def _apply_configured(configured: Mapping[str, str], grids, state: _State) -> No
         if missing:
             state.map_notes.append(f"[columns] {name} = {header!r} is not a column of this file")
     if ranked:
-        groups = tuple(ranked[rank] for rank in sorted(ranked))
-        state.take("choices", Source("ranked", groups, " | ".join(state.bases[g[0]] for g in groups), configured=True),
+        ranked_groups = tuple(ranked[rank] for rank in sorted(ranked))
+        state.take("choices", Source("ranked", ranked_groups, " | ".join(state.bases[g[0]] for g in ranked_groups),
+                                            configured=True),
                    [f"choice_{rank}" for rank in sorted(ranked)])
     if parts_found and "name" not in state.sources:
         if len(parts_found) == 2:
-            groups = (parts_found["first_name"], parts_found["last_name"])
-            state.take("name", Source("join", groups, f"{state.bases[groups[0][0]]} + {state.bases[groups[1][0]]}",
+            first, last = parts_found["first_name"], parts_found["last_name"]
+            state.take("name", Source("join", (first, last), f"{state.bases[first[0]]} + {state.bases[last[0]]}",
                                       configured=True), ["first_name", "last_name"])
         else:
             (group,) = parts_found.values()
@@ -962,8 +972,6 @@ def _suggest(text: str, sources: Mapping[str, Source]) -> str | None:
     """The field an unmatched header is most similar to, if clearly similar; never used."""
     if not text:
         return None
-    from rapidfuzz import fuzz, process
-
     choices = {example: name for name, examples in FIELD_EXAMPLES.items() if name not in sources for example in examples}
     if not choices:
         return None

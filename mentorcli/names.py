@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -184,9 +186,6 @@ class NameIndex:
 
     def close_emails(self, email: str) -> tuple[int, ...]:
         """Participants whose address is within ``MAX_EDITS`` edits of ``email`` (one for short ones)."""
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
         if email in self._close:
             return self._close[email]
         if self._emails is None:

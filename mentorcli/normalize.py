@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from dateutil import parser as date_parser
 
 from mentorcli.roles import read_role
 from mentorcli.untrusted import without_controls
@@ -553,8 +554,6 @@ def parse_timestamp(text: object, *, dayfirst: bool = False) -> str | None:
     value = clean_text(text)
     if not value:
         return None
-    from dateutil import parser as date_parser
-
     body, offset = split_tz_suffix(value)
     try:
         year_first = bool(re.match(r"^\d{4}", body))

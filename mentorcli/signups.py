@@ -26,10 +26,13 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from email_validator import EmailNotValidError, validate_email
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from mentorcli import headers as hdr
 from mentorcli import normalize as norm
@@ -140,13 +143,13 @@ def _shifted_rows(headers: Sequence[str], data: pd.DataFrame, first_row: int) ->
         return []
     beyond = data.iloc[:, last + 1:].to_numpy(dtype=object)
     filled = np.vectorize(lambda cell: bool(str(cell).strip()), otypes=[bool])(beyond)
-    problems = []
+    problems: list[tuple[int, int | None, str]] = []
     for position in np.flatnonzero(filled.any(axis=1)).tolist():
         count = last + 1 + int(np.flatnonzero(filled[position])[-1]) + 1
         problems.append((first_row + position, last + 1,
-                         f"has {count} cells but the header has {last + 1} columns: an answer holding the "
-                         "delimiter without quotes may have moved the answers after it one column on; check "
-                         "this row (put that answer in quotes in the file)"))
+                         (f"has {count} cells but the header has {last + 1} columns: an answer holding the "
+                          "delimiter without quotes may have moved the answers after it one column on; check "
+                          "this row (put that answer in quotes in the file)")))
     return problems
 
 
@@ -189,7 +192,7 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes,
-                   notes: list[str]) -> tuple[list[list[object]], str, list[str]]:
+                   notes: list[str]) -> tuple[Sequence[Sequence[object]], str, list[str]]:
     """The rows of one sheet as the reader gives them: calamine first (fast; the engine of
     ``pandas.read_excel(engine="calamine")``, used directly to skip pandas' per-cell conversion),
     openpyxl when calamine cannot. Cells become text later, a column at a time (``_text_grid``).
@@ -200,11 +203,9 @@ def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes,
     Without ``--sheet`` the first visible worksheet is read, and a note says so when there are others.
     """
     archive_parts = _check_zip_sizes(path, shown) if head.startswith(ZIP_MAGIC) else None
-    book = None
+    book: CalamineWorkbook | None = None
     visible: list[str] | None = None
     try:
-        from python_calamine import CalamineWorkbook
-
         book = CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)
         visible = _visible_worksheets(book)
@@ -227,18 +228,25 @@ def _read_workbook(path: Path, shown: str, sheet: str | None, head: bytes,
     except BaseException as error:  # fall back to openpyxl below; it gives the message
         if not _is_reader_failure(error):
             raise
-    frame = None
+    return _openpyxl_rows(path, shown, head, sheet_name), sheet_name, names
+
+
+def _openpyxl_rows(path: Path, shown: str, head: bytes, sheet_name: str) -> list[list[object]]:
+    """The rows of a sheet that calamine could not read, through openpyxl (an XLSX workbook only)."""
     if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(ZIP_MAGIC):
         try:
             frame = pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=object, engine="openpyxl")
-        except Exception:
-            frame = None
-    if frame is None:
-        raise MentorError(
-            "cannot be read: the workbook is damaged or truncated", path=shown,
-            hint="Open it in a spreadsheet program and save it again, or download the responses again.",
-        )
-    return [list(row) for row in frame.itertuples(index=False, name=None)], sheet_name, names
+        except Exception as error:  # what openpyxl raises on a damaged file is not one class: any means damaged
+            raise _damaged_workbook(shown) from error
+        return [list(row) for row in frame.itertuples(index=False, name=None)]
+    raise _damaged_workbook(shown)
+
+
+def _damaged_workbook(shown: str) -> MentorError:
+    return MentorError(
+        "cannot be read: the workbook is damaged or truncated", path=shown,
+        hint="Open it in a spreadsheet program and save it again, or download the responses again.",
+    )
 
 
 def _is_reader_failure(error: BaseException) -> bool:
@@ -247,15 +255,10 @@ def _is_reader_failure(error: BaseException) -> bool:
     return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
-def _visible_worksheets(book: object) -> list[str] | None:
-    """The names of the visible worksheets (not hidden, not chart sheets), or None when unknown."""
-    try:
-        from python_calamine import SheetTypeEnum, SheetVisibleEnum
-
-        return [m.name for m in book.sheets_metadata  # type: ignore[attr-defined]
-                if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
-    except (ImportError, AttributeError):  # an older calamine without metadata: every sheet counts as visible
-        return None
+def _visible_worksheets(book: CalamineWorkbook) -> list[str]:
+    """The names of the visible worksheets (not hidden, not chart sheets)."""
+    return [m.name for m in book.sheets_metadata
+            if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
 
 
 def _sheet_notes(names: Sequence[str], visible: Sequence[str] | None, read: str) -> list[str]:
@@ -407,31 +410,27 @@ def _column_letters(number: int) -> str:
 
 
 def _openpyxl_sheet_names(path: Path, shown: str, head: bytes) -> list[str]:
-    import zipfile
-
+    """The sheet names of a workbook calamine could not open, through openpyxl (an XLSX workbook only)."""
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as archive:
                 archive.testzip()
                 listing = set(archive.namelist())
         except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-            raise MentorError(
-                "cannot be read: the workbook is damaged or truncated", path=shown,
-                hint="Open it in a spreadsheet program and save it again, or download the responses again.",
-            ) from None
+            raise _damaged_workbook(shown) from None
         if "xl/workbook.xml" not in listing:
             raise MentorError("is a ZIP archive, not a workbook", path=shown,
                               hint="Unpack it, or export the form responses as XLSX or CSV.")
         try:
-            from openpyxl import load_workbook
+            with pd.ExcelFile(path, engine="openpyxl") as book:
+                return list(book.sheet_names)
+        except Exception as error:  # what openpyxl raises on a damaged file is not one class: any means damaged
+            raise _unreadable_workbook(shown) from error
+    raise _unreadable_workbook(shown)
 
-            book = load_workbook(path, read_only=True)
-            names = list(book.sheetnames)
-            book.close()
-            return names
-        except Exception:
-            pass
-    raise MentorError(
+
+def _unreadable_workbook(shown: str) -> MentorError:
+    return MentorError(
         "cannot be read: the workbook is damaged, truncated or password-protected", path=shown,
         hint="Open it in a spreadsheet program and save it again as .xlsx without a password.",
     )
@@ -894,7 +893,7 @@ class _Coded:
     def constant(cls, value: object, n: int) -> _Coded:
         return cls(np.zeros(n, dtype=np.intp), [value])
 
-    def map(self, func: Callable[[object], object]) -> _Coded:
+    def map(self, func: Callable[[Any], object]) -> _Coded:
         """``func`` of each row's value, called once per distinct value."""
         return _Coded(self.codes, list(map(func, self.values)))
 
@@ -906,7 +905,7 @@ class _Coded:
         """Per row, whether its value is ``""``."""
         return (np.fromiter(self.values, dtype=object, count=len(self.values)) == "")[self.codes]
 
-    def test(self, predicate: Callable[[object], object]) -> np.ndarray:
+    def test(self, predicate: Callable[[Any], object]) -> np.ndarray:
         """Per row, whether ``predicate`` holds for its value."""
         verdicts = np.fromiter((bool(predicate(value)) for value in self.values), dtype=bool, count=len(self.values))
         return verdicts[self.codes]
@@ -916,7 +915,7 @@ class _Coded:
         table = np.fromiter(self.values, dtype=object, count=len(self.values))  # tuples stay whole
         return table[self.codes[positions]]
 
-    def numbers(self, dtype: type = float) -> np.ndarray:
+    def numbers(self, dtype: npt.DTypeLike = float) -> np.ndarray:
         """The value of each row as a number array (values must be numbers)."""
         table = np.array(self.values, dtype=dtype)
         return table[self.codes]
@@ -982,7 +981,7 @@ def _grid_lists(cells: _Cells, source: hdr.Source, field_name: str) -> _Coded:
     In an availability grid each cell lists the ticked weekdays; those become
     "Monday 09:00 - 12:00" items so that the day survives.
     """
-    per_option = [cells.group(group).map(lambda cell, o=option: _grid_items(cell, o, field_name))
+    per_option = [cells.group(group).map(functools.partial(_grid_items, option=option, field_name=field_name))
                   for option, group in zip(source.options, source.groups)]
     if not per_option:
         return _Coded.constant((), cells.n)
@@ -1017,8 +1016,8 @@ def _list_values(cells: _Cells, source: hdr.Source, field_name: str, config: Con
         text = cells.group(group)
         distinct = _first_distinct((value for value in text.values if value != ""), 2000)
         capitalised = norm.options_look_capitalised(distinct)
-        per_group.append(text.map(lambda v, c=capitalised: norm.split_options(
-            v, known=known, capitalised=c, free_text=free_text)))
+        per_group.append(text.map(functools.partial(norm.split_options, known=known, capitalised=capitalised,
+                                                    free_text=free_text)))
     if len(per_group) == 1:
         return per_group[0]
     return _combine(per_group, lambda *lists: norm.unique_options(o for options in lists for o in options))
@@ -1202,8 +1201,6 @@ def _domain_ok(domain: str) -> bool:
 
 
 def _validate_whole(address: str) -> bool:
-    from email_validator import EmailNotValidError, validate_email
-
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError:
@@ -1338,20 +1335,20 @@ def _counts(cells: _Cells, sources: Mapping[str, hdr.Source], roles: _Coded, kee
         ("capacity", ("mentor", "both"), settings.default_capacity, settings.max_capacity, "mentees"),
         ("wants", ("mentee", "both"), settings.default_wants, settings.max_wants, "mentors"),
     ):
-        applies = roles.test(lambda role, s=sides: role in s)
+        applies = roles.test(sides.__contains__)
         values = np.full(n, default, dtype=np.int64)
         source = sources.get(name)
         if source is not None:
             text = _field_text(cells, source)
             outcome = text.map(norm.read_count).map(
-                lambda answer, nm=name, d=default, lim=limit, nn=noun: _count_outcome(answer, nm, d, lim, nn))
+                functools.partial(_count_outcome, name=name, default=default, limit=limit, noun=noun))
             counted = applies & keep & ~text.empty()
             said = counted & outcome.test(lambda o: o[1] is not None)
             column = _first_column(source)
             for position in _problem_rows(said):
-                _used, message, error = outcome.values[outcome.codes[position]]  # type: ignore[misc]
+                _used, message, error = outcome.values[outcome.codes[position]]
                 report.add(position, column, "error" if error else "warning", message)
-            unusable |= counted & outcome.test(lambda o: o[2])  # type: ignore[index]
+            unusable |= counted & outcome.test(lambda o: o[2])
             used = outcome.map(lambda o: o[0]).numbers(np.int64)
             values[counted] = used[counted]
         values[~applies] = 0

@@ -11,9 +11,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.resources import files
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
 _HOST_DEPENDENT = frozenset({"localtime", "posixrules", "factory"})
@@ -31,7 +32,7 @@ def is_host_dependent(key: str) -> bool:
     return lowered in _HOST_DEPENDENT or lowered.startswith(_HOST_DEPENDENT_PREFIXES)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tzinfo_for(value: str) -> dt.tzinfo | None:
     """The tzinfo of a stored time-zone value, or None when it is blank or unknown."""
     value = (value or "").strip()
@@ -43,7 +44,7 @@ def tzinfo_for(value: str) -> dt.tzinfo | None:
         delta = dt.timedelta(hours=int(hours), minutes=int(minutes))
         return dt.timezone(-delta if sign == "-" else delta, value)
     if value == "UTC":
-        return dt.timezone.utc
+        return dt.UTC
     if is_host_dependent(value):
         return None
     try:
@@ -184,8 +185,6 @@ def _zone_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     Built from the tz database shipped in ``tzdata`` (zone.tab, iso3166.tab), so new zones
     arrive with a tzdata update rather than a code change.
     """
-    from zoneinfo import available_timezones
-
     every_key = sorted(key for key in available_timezones() if not is_host_dependent(key))  # a walk over the tz database: once, not once per use
     keys = {_fold(key): key for key in every_key}
     keys.update({_fold(key).replace(" ", "_"): key for key in every_key})
@@ -207,21 +206,19 @@ def _zone_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         if line.startswith("#") or "\t" not in line:
             continue
         code, name = line.split("\t")[:2]
-        zone = _country_zone(code, zones_by_country.get(code, []))
-        if zone:
-            countries[_fold(name)] = zone
-            countries[_fold(re.sub(r"\s*\(.*\)", "", name))] = zone
+        country_zone = _country_zone(code, zones_by_country.get(code, []))
+        if country_zone:
+            countries[_fold(name)] = country_zone
+            countries[_fold(re.sub(r"\s*\(.*\)", "", name))] = country_zone
     for alias, code in _COUNTRY_ALIASES.items():
-        zone = _country_zone(code, zones_by_country.get(code, []))
-        if zone:
-            countries[alias] = zone
+        country_zone = _country_zone(code, zones_by_country.get(code, []))
+        if country_zone:
+            countries[alias] = country_zone
     return keys, cities, countries
 
 
 def _tz_table(name: str) -> str:
     """A table of the tz database: from the ``tzdata`` package, else the system's copy, else none."""
-    from importlib.resources import files
-
     try:
         return (files("tzdata.zoneinfo") / name).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):

@@ -19,7 +19,7 @@ BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _CONTROL_CODES = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
 _KEPT_IN_CONTENT = "\t\n"
 
-_CONTENT_DROP = {code: None for code in _CONTROL_CODES if chr(code) not in _KEPT_IN_CONTENT}
+_CONTENT_DROP: dict[int, str | None] = {code: None for code in _CONTROL_CODES if chr(code) not in _KEPT_IN_CONTENT}
 _CONTENT_DROP.update(dict.fromkeys(map(ord, BIDI_CONTROLS), None))
 _CONTENT_DROP[ord("\r")] = "\n"
 

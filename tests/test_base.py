@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from mentorcli.config import Config, load_config
 from mentorcli.errors import MentorError
-from mentorcli.files import atomic_path, atomic_write_text, check_targets, inside, neutralise_formula, safe_slug, unique_slugs
+from mentorcli.files import (
+    atomic_path,
+    atomic_write_text,
+    check_targets,
+    inside,
+    neutralise_formula,
+    safe_slug,
+    unique_slugs,
+)
 
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -35,10 +43,9 @@ def test_force_keeps_the_last_three_versions_newest_first(tmp_path: Path) -> Non
 
 def test_interrupted_write_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target, force=False) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_path(target, force=False) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
 
 
