@@ -17,6 +17,7 @@ import pytest
 import xlsxwriter
 
 from mentorcli import headers as hdr
+from mentorcli import signups
 from mentorcli.config import Config, config_from_dict, load_config, render_config_toml
 from mentorcli.errors import MentorError
 from mentorcli.model import PEOPLE_COLUMNS, make_people
@@ -1076,3 +1077,43 @@ def test_a_zip_bomb_is_refused_by_its_declared_size_before_it_is_inflated(tmp_pa
     declare_size(path, "xl/worksheets/sheet1.xml", 0xFFFFFF00)
     with pytest.raises(MentorError, match="would unpack to 4.0 GB"):
         read_signups([path])
+
+
+def test_the_openpyxl_fallback_lists_the_sheets_and_reads_a_sheet_in_order(tmp_path):
+    """The path for a workbook calamine cannot open or read: openpyxl (through pandas) gives the sheet
+    names in workbook order and the rows of the chosen sheet. No file found yet fails in calamine and
+    not in openpyxl, so the two steps are called directly."""
+    path = write_openpyxl(tmp_path / "signups.xlsx", HEADER, ROWS, sheets=("Form Responses 1", "Late"))
+    head = path.read_bytes()[:8]
+    assert signups._openpyxl_sheet_names(path, "signups.xlsx", head) == ["Notes", "Form Responses 1", "Late"]
+    rows = signups._openpyxl_rows(path, "signups.xlsx", head, "Late")
+    assert rows[0] == HEADER
+    assert [row[2] for row in rows[1:]] == [row[2] for row in ROWS]
+    assert rows[1][6] == 2  # written as a number, read back as one: cells become text later
+
+
+def test_a_sheet_neither_reader_can_read_is_one_damaged_workbook_line(tmp_path):
+    """A boolean cell holding "yes": calamine refuses the sheet, and so does openpyxl."""
+    rows = [["Email Address", "Full name", "Role"], ["ada@example.org", "Ada", "Mentor"]]
+    bad_cell = '<c r="D2" t="b"><v>yes</v></c></row>'
+    path = hand_built_xlsx(tmp_path / "bad-bool.xlsx", sheet_xml(rows).replace("</row></sheetData>",
+                                                                               bad_cell + "</sheetData>"))
+    with pytest.raises(MentorError, match="cannot be read: the workbook is damaged or truncated") as caught:
+        read_signups([path])
+    assert caught.value.path == str(path)
+
+
+def test_a_zip_with_a_workbook_part_neither_reader_opens_is_one_line(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook")
+    with pytest.raises(MentorError, match="damaged, truncated or password-protected"):
+        read_signups([path])
+
+
+def test_numbered_choice_columns_are_ranked_by_their_number_not_their_position(tmp_path):
+    header = ["Email address", "Full name", "Role", "Choice 2", "Choice 1"]
+    rows = [["ada@example.org", "Ada", "mentee", "second@example.org", "first@example.org"]]
+    roster = read_signups([write_csv(tmp_path / "numbered.csv", header, rows)])
+    assert roster.people["choices"].tolist() == [("first@example.org", "second@example.org")]
+    assert roster.columns["choice_1"] == "Choice 1" and roster.columns["choice_2"] == "Choice 2"
