@@ -56,6 +56,8 @@ ZONES = {
     "I am on pacific time mostly": "America/Los_Angeles",
     "India": "Asia/Kolkata",
     "Germany": "Europe/Berlin",
+    "UAE": "Asia/Dubai",  # what people call a country, beside its name in the tz database
+    "Holland": "Europe/Amsterdam",
     "Etc/GMT+5": "Etc/GMT+5",
 }
 
