@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -196,7 +196,16 @@ def _section(raw: dict, name: str, path: Path) -> dict:
     return value
 
 
-def _coerce(cls, values: dict, section: str, path: Path):
+class _Dataclass(Protocol):
+    """What ``dataclasses.fields`` takes: a dataclass."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+_Settings = TypeVar("_Settings", bound=_Dataclass)
+
+
+def _coerce(cls: type[_Settings], values: dict, section: str, path: Path) -> _Settings:
     """Build dataclass ``cls`` from a TOML table, naming any unknown key, wrong type or bad number."""
     known = {f.name: f for f in fields(cls)}
     kwargs = {}

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
 from rapidfuzz import fuzz, process
 
 from mentorcli import normalize
@@ -532,13 +533,13 @@ class ColumnMap:
 class Answers:
     """The answers of a file's columns, for tests that a vague header's answers fit."""
 
-    def __init__(self, frame=None, *, sample: int = 500):
+    def __init__(self, frame: pd.DataFrame | None = None, *, sample: int = 500):
         self.frame = frame
         self.sample = sample
         self._values: dict[int, list[str]] = {}
         self._rows: dict[int, frozenset[int]] = {}
 
-    def _cells(self, index: int):
+    def _cells(self, index: int) -> pd.Series | None:
         if self.frame is None or index >= self.frame.shape[1]:
             return None
         return self.frame.iloc[:, index]
@@ -651,7 +652,7 @@ def detect_columns(
     disabled = {name for name, header in configured.items() if not str(header).strip()}
     ms_forms = _is_ms_forms(bases)
 
-    candidates: dict[str, list[tuple[int, int, int | None, str | None]]] = {}
+    candidates: dict[str, list[_Candidate]] = {}
     for index, base in enumerate(bases):
         if index in state.taken or index in in_grid:
             continue
@@ -729,7 +730,8 @@ def _is_ms_forms(headers: Sequence[str]) -> bool:
     return "id" in lowered and ("start time" in lowered or "completion time" in lowered)
 
 
-def _apply_configured(configured: Mapping[str, str], grids, state: _State) -> None:
+def _apply_configured(configured: Mapping[str, str], grids: Mapping[str, Mapping[str, list[int]]],
+                      state: _State) -> None:
     """Fields set in ``[columns]``: the exact header (case and spacing aside) or a grid question."""
     by_text: dict[str, list[int]] = {}
     for index, base in enumerate(state.bases):
@@ -794,9 +796,15 @@ def _apply_configured(configured: Mapping[str, str], grids, state: _State) -> No
                    list(names))
 
 
-def _choose(name: str, found, state: _State) -> None:
+_Candidate = tuple[int, int, int | None, str | None]
+"""A header that looks like a field: (tier, column position, rank of a ranked choice, check of its answers)."""
+_Usable = tuple[int, int, int | None, bool]
+"""A candidate whose answers passed the check: (tier, column position, rank, whether it has answers)."""
+
+
+def _choose(name: str, found: Sequence[_Candidate], state: _State) -> None:
     """Pick the column(s) for one field among the headers that look like it."""
-    usable = []
+    usable: list[_Usable] = []
     for tier, index, rank, check in sorted(found, key=lambda c: (c[0], c[1])):
         answers = state.answers.values(index)
         if check:
@@ -832,7 +840,7 @@ def _choose(name: str, found, state: _State) -> None:
     state.take(name, Source("column", (tuple(sorted(chosen)),), state.bases[first]))
 
 
-def _choose_union(name: str, usable, state: _State) -> None:
+def _choose_union(name: str, usable: Sequence[_Usable], state: _State) -> None:
     """A list field asked by several questions (goals and skills to develop): all of their options."""
     best_tier, first = usable[0][0], usable[0][1]
     groups: dict[str, list[int]] = {}
@@ -853,7 +861,7 @@ def _disjoint(answers: Answers, chosen: list[int], index: int) -> bool:
     return bool(mine) and all(not (mine & answers.rows(other)) for other in chosen)
 
 
-def _choose_ranked(usable, state: _State) -> None:
+def _choose_ranked(usable: Sequence[_Usable], state: _State) -> None:
     by_rank: dict[int, list[int]] = {}
     unranked = []
     for _tier, index, rank, _answered in usable:
@@ -938,7 +946,7 @@ def _grid_answers_tick(rows: Mapping[str, Sequence[int]], answers: Answers, *, w
     return total == 0 or good >= 0.9 * total
 
 
-def _fold_grids(grids, state: _State, disabled: set[str]) -> None:
+def _fold_grids(grids: Mapping[str, Mapping[str, list[int]]], state: _State, disabled: set[str]) -> None:
     """Grid questions whose rows are options of a list field become that list.
 
     A Google Forms availability grid ("What time are you available? [09:00 - 12:00]" with
