@@ -82,7 +82,7 @@ class _CachedHeaderRegistry(headerregistry.HeaderRegistry):
 
 
 POLICY = email.policy.SMTP.clone(header_factory=_CachedHeaderRegistry())
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SENT_FOLDER = "sent"
 SENT_LOG = "sent.log"
 MAX_NAME_LENGTH = 120
@@ -254,10 +254,10 @@ def _header_date(date: dt.datetime | dt.date | None) -> str:
     if date is None:
         date = EPOCH
     if not isinstance(date, dt.datetime):
-        date = dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc)
+        date = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
     if date.tzinfo is None:
-        date = date.replace(tzinfo=dt.timezone.utc)
-    return format_datetime(date.astimezone(dt.timezone.utc).replace(microsecond=0), usegmt=True)
+        date = date.replace(tzinfo=dt.UTC)
+    return format_datetime(date.astimezone(dt.UTC).replace(microsecond=0), usegmt=True)
 
 
 def _message_id(parts: Sequence[bytes | str], domain: str) -> str:
@@ -346,13 +346,10 @@ def render_message(
     attached = [_attachment_part(name, data, mime) for name, data, mime in attachments]
     if attached:
         msg.make_mixed()
-        msg.attach(_multipart("alternative", alternatives))
-        for part in attached:
-            msg.attach(part)
+        _attach(msg, [_multipart("alternative", alternatives), *attached])
     else:
         msg.make_alternative()
-        for part in alternatives:
-            msg.attach(part)
+        _attach(msg, alternatives)
     attachment_parts = [item for name, data, mime in attachments for item in (_attachment_name(name), mime, bytes(data))]
 
     id_parts = [template, str(from_address), *map(str, to_addresses), "cc", *map(str, cc_addresses),
@@ -375,6 +372,14 @@ def _attachment_part(name: str, data: bytes, mime: str) -> MIMEPart:
     part.set_content(bytes(data), maintype=maintype, subtype=subtype, disposition="attachment",
                      filename=_attachment_name(name), params=params)
     return part
+
+
+def _attach(container: MIMEPart, parts: Sequence[MIMEPart]) -> None:
+    """Attach finished parts. typeshed types ``EmailMessage.attach`` as taking another
+    ``EmailMessage``; a ``MIMEPart`` is what the email package documents for a sub-part (an
+    ``EmailMessage`` part would add its own MIME-Version header), so the container is typed as one."""
+    for part in parts:
+        container.attach(part)
 
 
 def _multipart(subtype: str, parts: Sequence[MIMEPart]) -> MIMEPart:
@@ -467,7 +472,7 @@ def format_local_time(moment: dt.datetime, timezone: str, *, assumed: str = "") 
     if zone is None:
         zone = tzinfo_for(assumed)
         label = f"{assumed}, assumed" if zone is not None else "UTC"
-    local = moment.astimezone(zone or dt.timezone.utc)
+    local = moment.astimezone(zone or dt.UTC)
     return f"{WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M} ({label})"
 
 
@@ -700,7 +705,7 @@ def _introduction_context(config: Config, relationship: Relationship, people: li
                           starts: Sequence[dt.datetime], usual_zone: str) -> dict[str, Any]:
     """What an introduction template may show. ``people`` (mentees first, then the mentor) is the
     unit; ``mentee``/``mentor`` (the first of each) stay for templates written for pairs."""
-    checkins = []
+    checkins: list[dict[str, Any]] = []
     for number, moment in enumerate(starts, 1):
         times = [format_local_time(moment, person["timezone"], assumed=usual_zone) for person in people]
         checkins.append({"number": number, "times": times, "mentee_time": times[0], "mentor_time": times[-1]})
@@ -1219,7 +1224,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def send_outbox(

@@ -22,19 +22,41 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
+import openpyxl
 import pandas as pd
+from dateutil import parser
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from python_calamine import CalamineWorkbook
+from rapidfuzz import fuzz
 
 from mentorcli import files
 from mentorcli.bulk import fork_context
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.mail import addressed_members, names_text
+from mentorcli.ics import CADENCES
+from mentorcli.mail import (
+    MONTHS,
+    SENT_FOLDER,
+    WEEKDAYS,
+    addressed_members,
+    format_local_time,
+    html_page_env,
+    make_address,
+    message_file_names,
+    names_text,
+    render_message,
+    render_template,
+    write_outbox,
+)
 from mentorcli.model import (
     LIST_SEPARATOR,
     Member,
@@ -44,6 +66,7 @@ from mentorcli.model import (
     relationships_from_pairs,
 )
 from mentorcli.normalize import MAX_YEAR, MIN_YEAR
+from mentorcli.schedule import read_checkins
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
 
@@ -127,7 +150,7 @@ def _checkin_sheet_name(name: str, mtime_ns: int, size: int) -> str | None:
         for sheet, rows in _first_rows(path):
             if any(_has_checkin_headers(row) for row in rows):
                 return sheet
-    except Exception:  # an unreadable file is reported by the reader that goes on to read it
+    except Exception:  # noqa: BLE001 - openpyxl and calamine raise many kinds on a bad file; the reader that goes on to read it reports it
         return None
     return None
 
@@ -139,8 +162,6 @@ def _first_rows(path: Path, count: int = 5) -> list[tuple[str, list[Any]]]:
     parse a year of check-ins just to look at the header.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             names = workbook.sheetnames
@@ -148,8 +169,6 @@ def _first_rows(path: Path, count: int = 5) -> list[tuple[str, list[Any]]]:
             return [(n, [list(r) for _, r in zip(range(count), workbook[n].iter_rows(values_only=True))]) for n in wanted]
         finally:
             workbook.close()
-    from python_calamine import CalamineWorkbook
-
     book = CalamineWorkbook.from_path(str(path))
     names = book.sheet_names
     wanted = [n for n in names if n.strip().lower() == CHECKIN_SHEET.lower()] or (names if len(names) == 1 else [])
@@ -187,8 +206,6 @@ def _read_checkin_sheet(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _read_checkin_sheet_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    from mentorcli.schedule import read_checkins
-
     return read_checkins(Path(path))
 
 
@@ -207,16 +224,16 @@ def read_checkin_logs(
     ``schedule`` (default: the check-in sheets among ``paths``) lets a form answer from
     someone with several pairs be matched to the pair whose check-in was due nearest.
     """
-    paths = list({Path(p).resolve(): Path(p) for p in paths}.values())  # a file named twice counts once
-    for path in paths:
+    logs_to_read = list({Path(p).resolve(): Path(p) for p in paths}.values())  # a file named twice counts once
+    for path in logs_to_read:
         if not path.is_file():
             raise MentorError("check-in log not found", path=path, hint="Check the file name.")
     if schedule is None:
-        schedule = read_schedule(paths)
+        schedule = read_schedule(logs_to_read)
     slots, _ = _slots_of_book(schedule, book)
     frames: list[pd.DataFrame] = []
     problems: list[Problem] = []
-    for path in paths:
+    for path in logs_to_read:
         if is_checkin_sheet(path):
             frame, found = _sheet_log(path, book)
         else:
@@ -261,7 +278,7 @@ def _sheet_log(path: Path, book: PairingBook) -> tuple[pd.DataFrame, list[Proble
     raw = _read_checkin_sheet(path)
     frame = raw.drop(columns=["notes"], errors="ignore").reset_index(drop=True)
     problems: list[Problem] = [replace(p, file=str(path)) for p in raw.attrs.get("problems", [])]
-    where = dict(file=str(path), sheet=checkin_sheet_name(path) or "")
+    where = {"file": str(path), "sheet": checkin_sheet_name(path) or ""}
     held = frame["held"].map(_held_value)
     rating = pd.to_numeric(frame["rating"], errors="coerce").astype(float)  # read_checkins checked 1-5
     progress = frame["goal_progress"].fillna("").astype(str).str.strip()
@@ -317,7 +334,7 @@ def _form_log(path: Path, book: PairingBook, config: Config, slots: pd.DataFrame
     """The rows of a check-in form export, each matched to one of the respondent's pairs."""
     table = _read_table(path)
     columns = _form_columns(table.headers, config, path)
-    where = dict(file=str(path), sheet=table.sheet)
+    where = {"file": str(path), "sheet": table.sheet}
 
     def cells(field_name: str) -> list[Any]:
         index = columns.get(field_name)
@@ -390,6 +407,8 @@ def _form_log(path: Path, book: PairingBook, config: Config, slots: pd.DataFrame
 
 def _read_table(path: Path) -> _FormTable:
     """The first sheet of a form export, read by the signup reader (same encodings, same errors)."""
+    # signups (with the answer-reading tables it loads) adds 0.21-0.31 s to `mentor report` start-up,
+    # measured; only a form export needs it
     from mentorcli.signups import read_table
 
     suffix = path.suffix.lower()
@@ -528,8 +547,6 @@ def _assign_pairs(
 
 def _fuzzy_partner(merged: pd.DataFrame, rows_to_try: set[int]) -> pd.Series:
     """A partner name with a typo still identifies the pair when exactly one partner is close."""
-    from rapidfuzz import fuzz
-
     keep = pd.Series(False, index=merged.index)
     for r in sorted(rows_to_try):
         group = merged[merged["r"] == r]
@@ -596,8 +613,6 @@ def _parse_day_text(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         pass
-    from dateutil import parser
-
     try:
         return parser.parse(text, fuzzy=False).date()
     except (ValueError, OverflowError, parser.ParserError):
@@ -702,7 +717,7 @@ def _slots_of_book(schedule: pd.DataFrame | None, book: PairingBook) -> tuple[pd
         "mentee_email": schedule["mentee_email"].astype(str).str.strip().str.lower(),
         "mentor_email": schedule["mentor_email"].astype(str).str.strip().str.lower(),
         "start_utc": pd.to_datetime(schedule["start_utc"], utc=True).astype("datetime64[ns, UTC]"),
-        "row": schedule["row"] if "row" in schedule else pd.NA,
+        "row": schedule.get("row", pd.NA),
         "file": schedule["file"].astype(str) if "file" in schedule else "check-in schedule",
     }).reset_index(drop=True)
     frame = frame[frame["start_utc"].notna()]
@@ -967,8 +982,6 @@ def _by_month(slots: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
 def at_risk_days(config: Config) -> int:
     """``[report] at_risk_days`` when set, else scaled with ``[schedule] cadence`` (45 days monthly,
     11 weekly, 21 fortnightly, 137 quarterly): a weekly pair quiet for 40 days is long at risk."""
-    from mentorcli.ics import CADENCES
-
     if config.report.at_risk_days is not None:
         return int(config.report.at_risk_days)
     cadence = CADENCES.get(str(config.schedule.cadence).strip().lower(), CADENCES["monthly"])
@@ -1047,12 +1060,6 @@ def write_report(
     templates file by file. ``on_stage`` is called with "html", "xlsx", "emails", "write" as
     each stage starts; with several workers, rendering the drafts happens in "write".
     """
-    from mentorcli.mail import (
-        SENT_FOLDER,
-        message_file_names,
-        write_outbox,
-    )
-
     stage = on_stage or (lambda name: None)
     out_dir = Path(out_dir)
     overrides = _override_dir(config, templates_dir)
@@ -1149,8 +1156,6 @@ def _progress_summary(status: pd.DataFrame, min_group: int = 1) -> dict[str, Any
 
 def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: Path | None = None) -> str:
     """``cohort.html``: one self-contained page, charts inside as SVG data URIs."""
-    from mentorcli.mail import html_page_env, render_template
-
     totals = report.totals
     context = {
         "programme": config.cohort.name,
@@ -1178,13 +1183,8 @@ def _svg_data_uri(draw) -> str:
     A fixed hash salt and no date make the bytes the same on every run; text is drawn as
     paths, so no font is needed where the page is opened.
     """
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    rc = {"svg.hashsalt": "mentorcli", "svg.fonttype": "path", "font.family": "DejaVu Sans",
-          "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context({"svg.hashsalt": "mentorcli", "svg.fonttype": "path", "font.family": "DejaVu Sans",
+                                "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}):
         figure = Figure(figsize=(7.2, 2.8), dpi=96)
         axes = figure.subplots()
         draw(axes)
@@ -1354,23 +1354,17 @@ def _write_time(sheet, r: int, c: int, value: Any, style) -> None:
 
 def _long_day(value: Any) -> str:
     """``Tuesday 10 March 2026``, spelled out without the locale so output never varies."""
-    from mentorcli.mail import MONTHS, WEEKDAYS
-
     day = pd.Timestamp(value)
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def _local_time(start_utc: Any, timezone: str) -> str:
     """A check-in start in a person's own time zone, with the zone named (UTC when unknown)."""
-    from mentorcli.mail import format_local_time
-
     return format_local_time(pd.Timestamp(start_utc).to_pydatetime(), timezone)
 
 
 def _day_labels(days: pd.Series) -> np.ndarray:
     """``_long_day`` for a whole column at once (a year of check-ins is tens of thousands)."""
-    from mentorcli.mail import MONTHS, WEEKDAYS
-
     index = pd.DatetimeIndex(days)
     if not len(index):
         return np.array([], dtype=object)
@@ -1547,8 +1541,6 @@ class ProgressMail:
 
     def render(self, context: dict[str, Any]) -> Any:
         """The draft for one participant's context (``participant_contexts``)."""
-        from mentorcli.mail import render_message
-
         return render_message("progress", context, to=[(context["name"], context["email"])], sender=self.sender,
                               subject=self.subject, templates_dir=self.templates_dir, date=self.date)
 
@@ -1574,8 +1566,6 @@ CHUNK = 250
 
 def _render_and_write(job: tuple[ProgressMail, list[tuple[str, dict[str, Any]]], Path, bool]) -> list[Path]:
     """Worker: render one chunk of drafts and write it with ``mail.write_outbox``."""
-    from mentorcli.mail import write_outbox
-
     mail, chunk, outbox, force = job
     return write_outbox([(stem, mail.render(context)) for stem, context in chunk], outbox, force=force)
 
@@ -1603,10 +1593,6 @@ def write_participant_emails(
     The first draft is rendered here first, so a template error stops the run before any
     draft is written; each file is still written atomically by ``mail.write_outbox``.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
-    from mentorcli.mail import write_outbox
-
     context = fork_context()
     if workers <= 1 or len(jobs) <= CHUNK or context is None:
         return write_outbox([(stem, mail.render(context)) for stem, context in jobs], outbox, force=force)
@@ -1621,8 +1607,6 @@ def write_participant_emails(
 
 def check_addresses(report: CohortReport, book: PairingBook, config: Config) -> None:
     """Refuse, before anything is written, an address no draft could be sent to."""
-    from mentorcli.mail import make_address
-
     relationships = _relationships_of(report)
     for side in ("others", "leads"):  # every mentee first, then every mentor, as the workbook lists them
         checked: set[str] = set()
@@ -1677,7 +1661,7 @@ def _group_breakdown(report: CohortReport, book: PairingBook, config: Config) ->
         shown = shown.iloc[:-1]
     if len(shown) == 0:
         return None
-    rows = [{"label": str(k), **{c: int(v) for c, v in r.items()}} for k, r in shown.iterrows()]
+    rows: list[dict[str, Any]] = [{"label": str(k), **{c: int(v) for c, v in r.items()}} for k, r in shown.iterrows()]
     if len(folded):
         rows.append({"label": "other groups", **{c: int(v) for c, v in folded.sum().items()}})
     for row in rows:
@@ -1706,8 +1690,6 @@ def sponsor_message(
     report: CohortReport, book: PairingBook, config: Config, *, templates_dir: Path | None = None
 ) -> tuple[str, Any] | None:
     """The sponsor summary to ``cohort.sponsor_emails``; None when no sponsor is configured."""
-    from mentorcli.mail import render_message
-
     sponsors = _sponsors(config)
     if not sponsors:
         return None
