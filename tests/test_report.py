@@ -796,3 +796,18 @@ def test_a_form_answer_naming_a_fellow_mentee_counts_for_their_relationship(tmp_
     logs, problems = read_checkin_logs([sheet, form], book, config, schedule=schedule)
     assert problems == []
     assert logs["pair_id"].tolist() == ["P002", "P002"]  # Eve has two relationships: Cat is in P002
+
+
+def test_people_of_a_relationship_of_three_are_counted_one_by_one(tmp_path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    book.pairs = book.pairs[book.pairs["pair_id"] == "P002"].reset_index(drop=True)
+    empty = read_checkin_logs([], book, config)[0]
+    totals = build_report(book, None, empty, config, as_of=AS_OF).totals
+    assert (totals["pairs"], totals["participants"], totals["mentees"], totals["mentors"]) == (1, 3, 2, 1)
+
+
+def test_a_form_answer_from_a_relationship_of_three_needs_no_schedule_to_find_it(tmp_path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    form = write_form(tmp_path / "form.csv", rows=[["2026-03-16 20:00:00", "cat@example.org", "2026-03-16", "", "4", "", ""]])
+    logs, problems = read_checkin_logs([form], book, config)
+    assert problems == [] and logs["pair_id"].tolist() == ["P002"]  # Cat is in one relationship, with two people
