@@ -34,6 +34,7 @@ import ssl
 import stat
 import unicodedata
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from email import headerregistry
 from email.headerregistry import Address
@@ -55,7 +56,9 @@ from mentorcli import files, resources
 from mentorcli.bulk import fork_context, worker_count
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.model import PairingBook, as_tuple, first_ids
+from mentorcli.ics import CADENCES
+from mentorcli.model import Member, PairingBook, Relationship, as_tuple, first_ids
+from mentorcli.schedule import pair_invite
 from mentorcli.tz import most_common_zone, tzinfo_for
 from mentorcli.untrusted import visible, without_controls
 
@@ -79,7 +82,7 @@ class _CachedHeaderRegistry(headerregistry.HeaderRegistry):
 
 
 POLICY = email.policy.SMTP.clone(header_factory=_CachedHeaderRegistry())
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SENT_FOLDER = "sent"
 SENT_LOG = "sent.log"
 MAX_NAME_LENGTH = 120
@@ -251,10 +254,10 @@ def _header_date(date: dt.datetime | dt.date | None) -> str:
     if date is None:
         date = EPOCH
     if not isinstance(date, dt.datetime):
-        date = dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc)
+        date = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
     if date.tzinfo is None:
-        date = date.replace(tzinfo=dt.timezone.utc)
-    return format_datetime(date.astimezone(dt.timezone.utc).replace(microsecond=0), usegmt=True)
+        date = date.replace(tzinfo=dt.UTC)
+    return format_datetime(date.astimezone(dt.UTC).replace(microsecond=0), usegmt=True)
 
 
 def _message_id(parts: Sequence[bytes | str], domain: str) -> str:
@@ -343,13 +346,10 @@ def render_message(
     attached = [_attachment_part(name, data, mime) for name, data, mime in attachments]
     if attached:
         msg.make_mixed()
-        msg.attach(_multipart("alternative", alternatives))
-        for part in attached:
-            msg.attach(part)
+        _attach(msg, [_multipart("alternative", alternatives), *attached])
     else:
         msg.make_alternative()
-        for part in alternatives:
-            msg.attach(part)
+        _attach(msg, alternatives)
     attachment_parts = [item for name, data, mime in attachments for item in (_attachment_name(name), mime, bytes(data))]
 
     id_parts = [template, str(from_address), *map(str, to_addresses), "cc", *map(str, cc_addresses),
@@ -372,6 +372,14 @@ def _attachment_part(name: str, data: bytes, mime: str) -> MIMEPart:
     part.set_content(bytes(data), maintype=maintype, subtype=subtype, disposition="attachment",
                      filename=_attachment_name(name), params=params)
     return part
+
+
+def _attach(container: MIMEPart, parts: Sequence[MIMEPart]) -> None:
+    """Attach finished parts. typeshed types ``EmailMessage.attach`` as taking another
+    ``EmailMessage``; a ``MIMEPart`` is what the email package documents for a sub-part (an
+    ``EmailMessage`` part would add its own MIME-Version header), so the container is typed as one."""
+    for part in parts:
+        container.attach(part)
 
 
 def _multipart(subtype: str, parts: Sequence[MIMEPart]) -> MIMEPart:
@@ -422,7 +430,7 @@ InviteMaker = Callable[[pd.DataFrame, PairingBook, Config, str], bytes]
 
 @dataclass
 class Introductions:
-    """The introduction drafts, one per pair, and what the coordinator should know about them.
+    """The introduction drafts, one per relationship, and what the coordinator should know about them.
 
     ``messages`` are ``(file-name base, draft)``: ``EmailMessage`` objects from
     ``build_introductions``, finished ``.eml`` bytes from ``render_introductions``.
@@ -464,7 +472,7 @@ def format_local_time(moment: dt.datetime, timezone: str, *, assumed: str = "") 
     if zone is None:
         zone = tzinfo_for(assumed)
         label = f"{assumed}, assumed" if zone is not None else "UTC"
-    local = moment.astimezone(zone or dt.timezone.utc)
+    local = moment.astimezone(zone or dt.UTC)
     return f"{WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M} ({label})"
 
 
@@ -474,17 +482,32 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def names_text(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``: the people of a relationship in one phrase."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def addressed_members(relationship: Relationship) -> tuple[Member, ...]:
+    """The members in the order an email names them: mentees (or peers) first, then the leads.
+
+    For a pair that is mentee, mentor: the order every introduction has always used.
+    """
+    return (*relationship.others, *relationship.leads)
+
+
 def _person_context(row: dict[str, Any], email_address: str, name: str, role: str) -> dict[str, Any]:
-    """The fields of one person an introduction may show: only what the pair needs to start."""
+    """The fields of one person an introduction may show: only what the relationship needs to start."""
     goals = as_tuple(row.get("goals", ()))
     offers = as_tuple(row.get("expertise", ())) or as_tuple(row.get("topics", ()))
-    if role == "mentee" and not goals:
+    if role != "mentor" and not goals:
         goals = as_tuple(row.get("topics", ()))
     return {
         "name": clean_header_text(name or row.get("name", ""), max_length=200) or email_address,
         "email": email_address,
         "role": role,
-        "goals": list(goals) if role == "mentee" else [],
+        "goals": list(goals) if role != "mentor" else [],
         "offers": list(offers) if role == "mentor" else [],
         "timezone": _text(row.get("timezone", "")),
         "formats": list(as_tuple(row.get("format", ()))),
@@ -505,8 +528,8 @@ def _people_positions(book: PairingBook) -> dict[str, int]:
 
 
 @dataclass
-class _PairCheckins:
-    """One pair's check-in rows (time order), their start times, and whether they are still that pair's."""
+class _RelationshipCheckins:
+    """One relationship's check-in rows (time order), their start times, and whether they are still its people's."""
 
     rows: pd.DataFrame
     starts: list[dt.datetime]
@@ -517,11 +540,11 @@ def _normalised(series: pd.Series) -> np.ndarray:
     return series.astype(str).str.strip().str.lower().to_numpy(dtype=object)
 
 
-def _checkins_by_pair(checkins: pd.DataFrame | None, pairs: pd.DataFrame) -> dict[str, _PairCheckins]:
-    """The usable check-in rows of each pair, split in one sorted pass (no filter per pair).
+def _checkins_by_relationship(checkins: pd.DataFrame | None, pairs: pd.DataFrame) -> dict[str, _RelationshipCheckins]:
+    """The usable check-in rows of each relationship (by pair id), split in one sorted pass.
 
-    ``same_people`` is False when a pair's rows name another mentee or mentor than the workbook
-    now does (the coordinator swapped someone after scheduling).
+    ``same_people`` is False when a row names a mentee and mentor that are not a Pairs row of
+    that relationship now (the coordinator swapped someone after scheduling).
     """
     if checkins is None or checkins.empty:
         return {}
@@ -535,17 +558,16 @@ def _checkins_by_pair(checkins: pd.DataFrame | None, pairs: pd.DataFrame) -> dic
     if frame.empty:
         return {}
     ids = frame["_pid"].to_numpy(dtype=object)
-    expected = dict(zip(pairs["pair_id"].astype(str).str.strip(), zip(_normalised(pairs["mentee_email"]),
-                                                                        _normalised(pairs["mentor_email"]))))
-    wanted = [expected.get(pid, ("", "")) for pid in ids]
-    matches = ((_normalised(frame["mentee_email"]) == np.array([w[0] for w in wanted], dtype=object))
-               & (_normalised(frame["mentor_email"]) == np.array([w[1] for w in wanted], dtype=object)))
+    member_pairs = pd.MultiIndex.from_arrays([pairs["pair_id"].astype(str).str.strip().to_numpy(dtype=object),
+                                              _normalised(pairs["mentee_email"]), _normalised(pairs["mentor_email"])])
+    rows_people = pd.MultiIndex.from_arrays([ids, _normalised(frame["mentee_email"]), _normalised(frame["mentor_email"])])
+    matches = np.asarray(rows_people.isin(member_pairs), dtype=bool)
     firsts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
     lasts = np.r_[firsts[1:], len(ids)]
-    all_match = np.logical_and.reduceat(matches.astype(bool), firsts)
+    all_match = np.logical_and.reduceat(matches, firsts)
     starts = list(frame["_start"].dt.to_pydatetime())
     return {
-        ids[first]: _PairCheckins(frame.iloc[first:last, :width], starts[first:last], bool(ok))
+        ids[first]: _RelationshipCheckins(frame.iloc[first:last, :width], starts[first:last], bool(ok))
         for first, last, ok in zip(firsts, lasts, all_match)
     }
 
@@ -562,37 +584,45 @@ def introduction_date(book: PairingBook) -> dt.datetime:
     return EPOCH if pd.isna(latest) else latest.to_pydatetime()
 
 
-def _default_invite(rows: pd.DataFrame, book: PairingBook, config: Config, pair_id: str) -> bytes:
-    from mentorcli.schedule import pair_invite
+def _relationship_rows(pairs: pd.DataFrame) -> dict[str, list[int]]:
+    """Relationship id -> positions of its rows in ``pairs`` (a mentor with several mentees has several)."""
+    rows: dict[str, list[int]] = {}
+    for position, pair_id in enumerate(pairs["pair_id"].map(str)):
+        rows.setdefault(pair_id, []).append(position)
+    return rows
 
-    return pair_invite(rows, book, config, pair_id)
 
+class _RelationshipBooks:
+    """Each relationship's workbook cut down to its Pairs rows and its people, for its invitation.
 
-class _PairBooks:
-    """Each pair's workbook cut down to that pair and its two people, for its invitation.
-
-    Handing every pair the whole People sheet made the invitations quadratic in the cohort
-    size. The two People rows of all pairs are taken in one step, then sliced per pair. A pair
-    with a person missing or without a known zone gets the whole workbook instead: for an
-    unknown zone the scheduler guesses the cohort's usual zone, which needs everyone.
+    Handing every relationship the whole People sheet made the invitations quadratic in the
+    cohort size. The People rows of all relationships are taken in one step, then sliced per
+    relationship. One with a person missing or without a known zone gets the whole workbook
+    instead: for an unknown zone the scheduler guesses the cohort's usual zone, which needs everyone.
     """
 
-    def __init__(self, book: PairingBook, pairs: pd.DataFrame, positions: list[tuple[int | None, int | None]]):
-        self.book, self.pairs = book, pairs
+    def __init__(self, book: PairingBook, positions: list[list[int | None]]):
+        self.book = book
+        self.rows = _relationship_rows(book.pairs)
         known = np.array([tzinfo_for(_text(z)) is not None for z in book.people["timezone"]], dtype=bool) \
             if len(book.people) else np.zeros(0, dtype=bool)
-        usable = [a is not None and b is not None and known[a] and known[b] for a, b in positions]
-        self.offset = np.cumsum([0] + [2 * int(u) for u in usable])[:-1]
-        self.usable = usable
-        rows = [p for (a, b), u in zip(positions, usable) if u for p in (a, b)]
-        self.stacked = book.people.iloc[rows]
+        self.usable = [all(p is not None and known[p] for p in members) for members in positions]
+        sizes = [len(members) if usable else 0 for members, usable in zip(positions, self.usable)]
+        self.bounds = np.cumsum([0, *sizes])
+        stacked = [p for members, usable in zip(positions, self.usable) if usable for p in members]
+        self.stacked = book.people.iloc[stacked]
 
-    def for_pair(self, position: int) -> PairingBook:
+    def for_relationship(self, position: int, relationship_id: str) -> PairingBook:
         if not self.usable[position]:
             return self.book
-        first = int(self.offset[position])
-        return PairingBook(path=self.book.path, pairs=self.pairs.iloc[position:position + 1],
-                           people=self.stacked.iloc[first:first + 2], settings=self.book.settings)
+        first, last = int(self.bounds[position]), int(self.bounds[position + 1])
+        return PairingBook(path=self.book.path, pairs=self.book.pairs.iloc[self.rows[relationship_id]],
+                           people=self.stacked.iloc[first:last], settings=self.book.settings)
+
+
+def sorted_relationships(book: PairingBook) -> list[Relationship]:
+    """The relationships of ``book`` in id order: the order of the drafts and their file names."""
+    return sorted(book.relationships(), key=lambda relationship: relationship.id) if len(book.pairs) else []
 
 
 def build_introductions(
@@ -603,133 +633,139 @@ def build_introductions(
     templates_dir: Path | None = None,
     invite: InviteMaker | None = None,
 ) -> Introductions:
-    """One introduction draft per pair of ``book``, to both people, from the coordinator.
+    """One introduction draft per relationship of ``book``, to all its members, from the coordinator.
 
-    A pair's email holds that pair's data only; sponsors are not copied. With ``checkins``
-    (``schedule.read_checkins``) it lists the pair's check-ins in each person's local time and
-    attaches the invitation ``schedule.pair_invite`` makes (or ``invite``). Check-ins scheduled
-    for another mentee or mentor than the workbook now names are left out and noted: an
-    invitation to the wrong person is worse than none.
+    A relationship's email holds that relationship's data only; sponsors are not copied. With
+    ``checkins`` (``schedule.read_checkins``) it lists the relationship's check-ins in each
+    member's local time and attaches the invitation ``schedule.pair_invite`` makes (or
+    ``invite``). Check-ins scheduled for someone other than the workbook now names are left
+    out and noted: an invitation to the wrong person is worse than none.
     """
     templates_dir = config.folder / "templates" if templates_dir is None else templates_dir
-    invite = invite or _default_invite
+    invite = invite or pair_invite
     positions = _people_positions(book)
     records = book.people.to_dict("records") if book.people is not None else []
-    by_pair = _checkins_by_pair(checkins, book.pairs)
+    by_relationship = _checkins_by_relationship(checkins, book.pairs)
     usual_zone = most_common_zone(book.people["timezone"])
     sender = (config.cohort.coordinator_name, config.cohort.coordinator_email)
     date = introduction_date(book)
     result = Introductions(without_calendar=checkins is None)
-    pairs = book.pairs.sort_values("pair_id", kind="stable") if len(book.pairs) else book.pairs
-    records_of_pairs = pairs.to_dict("records")
-    pair_emails = [(_text(p["mentee_email"]).lower(), _text(p["mentor_email"]).lower()) for p in records_of_pairs]
-    pair_positions = [(positions.get(a), positions.get(b)) for a, b in pair_emails]
-    pair_books = _PairBooks(book, pairs, pair_positions) if by_pair else None
-    for position, pair in enumerate(records_of_pairs):
-        pair_id = _text(pair["pair_id"])
-        emails, where = pair_emails[position], pair_positions[position]
-        mentee = _person_context(records[where[0]] if where[0] is not None else {}, emails[0], _text(pair.get("mentee")), "mentee")
-        mentor = _person_context(records[where[1]] if where[1] is not None else {}, emails[1], _text(pair.get("mentor")), "mentor")
-        scheduled = by_pair.get(pair_id)
+    relationships = sorted_relationships(book)
+    addressed = [addressed_members(relationship) for relationship in relationships]
+    emails = [[_text(member.email).lower() for member in members] for members in addressed]
+    where = [[positions.get(address) for address in addresses] for addresses in emails]
+    books = _RelationshipBooks(book, where) if by_relationship else None
+    for position, relationship in enumerate(relationships):
+        relationship_id = _text(relationship.id)
+        people = [_person_context(records[row] if row is not None else {}, address, _text(member.name), member.role)
+                  for member, address, row in zip(addressed[position], emails[position], where[position])]
+        scheduled = by_relationship.get(relationship_id)
         if scheduled is not None and not scheduled.same_people:
-            result.stale.append(pair_id)
+            result.stale.append(relationship_id)
             scheduled = None
         elif scheduled is None and checkins is not None:
-            result.unscheduled.append(pair_id)
+            result.unscheduled.append(relationship_id)
         starts = scheduled.starts if scheduled is not None else []
-        context = _introduction_context(config, pair, mentee, mentor, starts, usual_zone)
+        context = _introduction_context(config, relationship, people, starts, usual_zone)
         attachments = []
-        if scheduled is not None:
-            data = invite(scheduled.rows, pair_books.for_pair(position), config, pair_id)
-            attachments.append((f"checkin-{pair_id}.ics", data, INVITE_TYPE))
+        if scheduled is not None and books is not None:
+            data = invite(scheduled.rows, books.for_relationship(position, relationship.id), config, relationship_id)
+            attachments.append((f"checkin-{relationship_id}.ics", data, INVITE_TYPE))
         try:
             msg = render_message(
                 "introduce",
                 context,
-                to=[(mentee["name"], mentee["email"]), (mentor["name"], mentor["email"])],
+                to=[(person["name"], person["email"]) for person in people],
                 sender=sender,
-                subject=f"{config.cohort.name}: introducing {mentee['name']} and {mentor['name']}",
+                subject=f"{config.cohort.name}: introducing {context['names']}",
                 templates_dir=templates_dir,
                 attachments=attachments,
                 date=date,
             )
         except MentorError as exc:
-            place = f"Pairs row {pair['row']}" if _text(pair.get("row")) else f"pair {pair_id}"
+            place = f"Pairs row {relationship.row}" if relationship.row is not None else f"pair {relationship_id}"
             raise MentorError(f"{place}: {exc.message}", path=book.path, hint=exc.hint) from None
-        result.messages.append((f"intro-{pair_id}", msg))
+        result.messages.append((f"intro-{relationship_id}", msg))
     return result
-
 
 
 def _cadence_words(config: Config) -> tuple[str, str]:
     """("monthly", "month") or the configured cadence's words, for the introduction's text."""
-    from mentorcli.ics import CADENCES
-
     cadence = CADENCES.get(str(config.schedule.cadence).strip().lower(), CADENCES["monthly"])
     return cadence.name, cadence.period
 
 
-def _introduction_context(config: Config, pair: dict[str, Any], mentee: dict[str, Any], mentor: dict[str, Any],
+def _shared(people: Sequence[dict[str, Any]], key: str) -> list[str]:
+    """What the first person lists under ``key`` that every other member lists too (their words, their order)."""
+    others = [{value.lower() for value in person[key]} for person in people[1:]]
+    return [value for value in people[0][key] if all(value.lower() in listed for listed in others)]
+
+
+def _introduction_context(config: Config, relationship: Relationship, people: list[dict[str, Any]],
                           starts: Sequence[dt.datetime], usual_zone: str) -> dict[str, Any]:
-    checkins = [
-        {
-            "number": number,
-            "mentee_time": format_local_time(moment, mentee["timezone"], assumed=usual_zone),
-            "mentor_time": format_local_time(moment, mentor["timezone"], assumed=usual_zone),
-        }
-        for number, moment in enumerate(starts, 1)
-    ]
+    """What an introduction template may show. ``people`` (mentees first, then the mentor) is the
+    unit; ``mentee``/``mentor`` (the first of each) stay for templates written for pairs."""
+    checkins: list[dict[str, Any]] = []
+    for number, moment in enumerate(starts, 1):
+        times = [format_local_time(moment, person["timezone"], assumed=usual_zone) for person in people]
+        checkins.append({"number": number, "times": times, "mentee_time": times[0], "mentor_time": times[-1]})
     if checkins:
-        mentee["first_checkin"], mentor["first_checkin"] = checkins[0]["mentee_time"], checkins[0]["mentor_time"]
-    mentor_formats = {f.lower() for f in mentor["formats"]}
-    mentor_languages = {x.lower() for x in mentor["languages"]}
+        for person, first_time in zip(people, checkins[0]["times"]):
+            person["first_checkin"] = first_time
+    mentee = next((person for person in people if person["role"] != "mentor"), people[0])
+    mentor = next((person for person in people if person["role"] == "mentor"), people[-1])
+    cadence, period = _cadence_words(config)
     return {
         "programme": config.cohort.name,
         "coordinator": {"name": config.cohort.coordinator_name, "email": config.cohort.coordinator_email},
-        "pair_id": _text(pair["pair_id"]),
-        "why": _text(pair.get("why")),
+        "pair_id": _text(relationship.id),
+        "why": _text(relationship.why),
+        "people": people,
+        "names": names_text([person["name"] for person in people]),
         "mentee": mentee,
         "mentor": mentor,
         "checkins": checkins,
         "checkin_count": len(checkins),
-        "cadence": _cadence_words(config)[0],
-        "cadence_period": _cadence_words(config)[1],
-        "shared_formats": [f for f in mentee["formats"] if f.lower() in mentor_formats],
-        "shared_languages": [x for x in mentee["languages"] if x.lower() in mentor_languages],
+        "cadence": cadence,
+        "cadence_period": period,
+        "shared_formats": _shared(people, "formats"),
+        "shared_languages": _shared(people, "languages"),
     }
 
 
-PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
+PARALLEL_FROM = 1000  # relationships: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
 
 
 def introduction_bases(book: PairingBook) -> list[str]:
-    """The file-name bases of the introductions, known before anything is rendered."""
-    return [f"intro-{_text(pid)}" for pid in sorted(book.pairs["pair_id"].map(_text))] if len(book.pairs) else []
-
-
+    """The file-name bases of the introductions (one per relationship), known before anything is rendered."""
+    return [f"intro-{_text(relationship.id)}" for relationship in sorted_relationships(book)]
 
 
 def _render_chunk(book: PairingBook, checkins: pd.DataFrame | None, config: Config,
                   templates_dir: Path | None) -> Introductions:
     """Build one share of the introductions and return them as ``.eml`` bytes (runs in a worker)."""
     intros = build_introductions(book, checkins, config, templates_dir=templates_dir)
-    intros.messages = [(base, msg.as_bytes()) for base, msg in intros.messages]
+    intros.messages = [(base, msg if isinstance(msg, bytes) else msg.as_bytes()) for base, msg in intros.messages]
     return intros
 
 
 def _chunks(book: PairingBook, checkins: pd.DataFrame | None, count: int) -> list[tuple[PairingBook, pd.DataFrame | None]]:
-    """Split the pairs (in pair-id order) into ``count`` runs; People stay whole, so every
-    cohort-wide value (usual zone, date) is the same as in one run and so are the bytes."""
+    """Split the relationships (in id order) into ``count`` runs, never one across two; People
+    stay whole, so every cohort-wide value (usual zone, date) is the same as in one run and so are the bytes."""
     pairs = book.pairs.sort_values("pair_id", kind="stable")
-    bounds = np.linspace(0, len(pairs), count + 1).astype(int)
+    rows = _relationship_rows(pairs)
+    ids = sorted(rows)
+    bounds = np.linspace(0, len(ids), count + 1).astype(int)
     out = []
     for first, last in itertools.pairwise(bounds):
-        part = pairs.iloc[first:last]
-        rows = None
+        part_ids = ids[first:last]
+        part = pairs.iloc[[row for pair_id in part_ids for row in rows[pair_id]]]
+        part_rows = None
         if checkins is not None:
-            rows = checkins[checkins["pair_id"].astype(str).str.strip().isin(set(part["pair_id"].map(_text)))]
-        out.append((PairingBook(path=book.path, pairs=part, people=book.people, settings=book.settings), rows))
+            wanted = {_text(pair_id) for pair_id in part_ids}
+            part_rows = checkins[checkins["pair_id"].astype(str).str.strip().isin(wanted)]
+        out.append((PairingBook(path=book.path, pairs=part, people=book.people, settings=book.settings), part_rows))
     return out
 
 
@@ -744,16 +780,14 @@ def render_introductions(
     """``build_introductions`` as finished ``.eml`` bytes, on several cores for a large cohort.
 
     Building an email is CPU work in pure Python (the email package, the invitation), so past
-    ``PARALLEL_FROM`` pairs the pairs are split over worker processes; the output is the same,
-    byte for byte, as from one process. ``workers=1`` keeps everything in this process.
+    ``PARALLEL_FROM`` relationships they are split over worker processes; the output is the
+    same, byte for byte, as from one process. ``workers=1`` keeps everything in this process.
     """
     templates_dir = config.folder / "templates" if templates_dir is None else templates_dir
-    count = worker_count(workers, len(book.pairs), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    count = worker_count(workers, len(_relationship_rows(book.pairs)), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
         return _render_chunk(book, checkins, config, templates_dir)
-    from concurrent.futures import ProcessPoolExecutor
-
     result = Introductions(without_calendar=checkins is None)
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [pool.submit(_render_chunk, part, rows, config, templates_dir)
@@ -1190,7 +1224,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def send_outbox(

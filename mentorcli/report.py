@@ -22,20 +22,51 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
+import openpyxl
 import pandas as pd
+from dateutil import parser
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from python_calamine import CalamineWorkbook
+from rapidfuzz import fuzz
 
 from mentorcli import files
 from mentorcli.bulk import fork_context
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
-from mentorcli.model import PairingBook, Problem
+from mentorcli.ics import CADENCES
+from mentorcli.mail import (
+    MONTHS,
+    SENT_FOLDER,
+    WEEKDAYS,
+    addressed_members,
+    format_local_time,
+    html_page_env,
+    make_address,
+    message_file_names,
+    names_text,
+    render_message,
+    render_template,
+    write_outbox,
+)
+from mentorcli.model import (
+    LIST_SEPARATOR,
+    Member,
+    PairingBook,
+    Problem,
+    Relationship,
+    relationships_from_pairs,
+)
 from mentorcli.normalize import MAX_YEAR, MIN_YEAR
+from mentorcli.schedule import read_checkins
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
 
@@ -119,7 +150,7 @@ def _checkin_sheet_name(name: str, mtime_ns: int, size: int) -> str | None:
         for sheet, rows in _first_rows(path):
             if any(_has_checkin_headers(row) for row in rows):
                 return sheet
-    except Exception:  # an unreadable file is reported by the reader that goes on to read it
+    except Exception:  # noqa: BLE001 - openpyxl and calamine raise many kinds on a bad file; the reader that goes on to read it reports it
         return None
     return None
 
@@ -131,8 +162,6 @@ def _first_rows(path: Path, count: int = 5) -> list[tuple[str, list[Any]]]:
     parse a year of check-ins just to look at the header.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             names = workbook.sheetnames
@@ -140,8 +169,6 @@ def _first_rows(path: Path, count: int = 5) -> list[tuple[str, list[Any]]]:
             return [(n, [list(r) for _, r in zip(range(count), workbook[n].iter_rows(values_only=True))]) for n in wanted]
         finally:
             workbook.close()
-    from python_calamine import CalamineWorkbook
-
     book = CalamineWorkbook.from_path(str(path))
     names = book.sheet_names
     wanted = [n for n in names if n.strip().lower() == CHECKIN_SHEET.lower()] or (names if len(names) == 1 else [])
@@ -179,8 +206,6 @@ def _read_checkin_sheet(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _read_checkin_sheet_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    from mentorcli.schedule import read_checkins
-
     return read_checkins(Path(path))
 
 
@@ -199,16 +224,16 @@ def read_checkin_logs(
     ``schedule`` (default: the check-in sheets among ``paths``) lets a form answer from
     someone with several pairs be matched to the pair whose check-in was due nearest.
     """
-    paths = list({Path(p).resolve(): Path(p) for p in paths}.values())  # a file named twice counts once
-    for path in paths:
+    logs_to_read = list({Path(p).resolve(): Path(p) for p in paths}.values())  # a file named twice counts once
+    for path in logs_to_read:
         if not path.is_file():
             raise MentorError("check-in log not found", path=path, hint="Check the file name.")
     if schedule is None:
-        schedule = read_schedule(paths)
+        schedule = read_schedule(logs_to_read)
     slots, _ = _slots_of_book(schedule, book)
     frames: list[pd.DataFrame] = []
     problems: list[Problem] = []
-    for path in paths:
+    for path in logs_to_read:
         if is_checkin_sheet(path):
             frame, found = _sheet_log(path, book)
         else:
@@ -253,7 +278,7 @@ def _sheet_log(path: Path, book: PairingBook) -> tuple[pd.DataFrame, list[Proble
     raw = _read_checkin_sheet(path)
     frame = raw.drop(columns=["notes"], errors="ignore").reset_index(drop=True)
     problems: list[Problem] = [replace(p, file=str(path)) for p in raw.attrs.get("problems", [])]
-    where = dict(file=str(path), sheet=checkin_sheet_name(path) or "")
+    where = {"file": str(path), "sheet": checkin_sheet_name(path) or ""}
     held = frame["held"].map(_held_value)
     rating = pd.to_numeric(frame["rating"], errors="coerce").astype(float)  # read_checkins checked 1-5
     progress = frame["goal_progress"].fillna("").astype(str).str.strip()
@@ -309,7 +334,7 @@ def _form_log(path: Path, book: PairingBook, config: Config, slots: pd.DataFrame
     """The rows of a check-in form export, each matched to one of the respondent's pairs."""
     table = _read_table(path)
     columns = _form_columns(table.headers, config, path)
-    where = dict(file=str(path), sheet=table.sheet)
+    where = {"file": str(path), "sheet": table.sheet}
 
     def cells(field_name: str) -> list[Any]:
         index = columns.get(field_name)
@@ -382,6 +407,8 @@ def _form_log(path: Path, book: PairingBook, config: Config, slots: pd.DataFrame
 
 def _read_table(path: Path) -> _FormTable:
     """The first sheet of a form export, read by the signup reader (same encodings, same errors)."""
+    # signups (with the answer-reading tables it loads) adds 0.21-0.31 s to `mentor report` start-up,
+    # measured; only a form export needs it
     from mentorcli.signups import read_table
 
     suffix = path.suffix.lower()
@@ -448,16 +475,12 @@ def _form_columns(headers: list[str], config: Config, path: Path) -> dict[str, i
 
 
 def _pair_candidates(book: PairingBook) -> pd.DataFrame:
-    """Each pair twice, once from each side: who answered, which pair, who is the partner."""
-    pairs = book.pairs
-    keys = _pair_keys(book)
-    mentee_side = pd.DataFrame({"email": keys["mentee_email"], "pair_id": keys["pair_id"], "role": "mentee",
-                                "partner_email": keys["mentor_email"],
-                                "partner_name": pairs["mentor"].astype(str).to_numpy()})
-    mentor_side = pd.DataFrame({"email": keys["mentor_email"], "pair_id": keys["pair_id"], "role": "mentor",
-                                "partner_email": keys["mentee_email"],
-                                "partner_name": pairs["mentee"].astype(str).to_numpy()})
-    candidates = pd.concat([mentee_side, mentor_side], ignore_index=True)
+    """Each relationship once from each member's side: who answered, which relationship, who is
+    another member (a form answer may name any of them as the partner)."""
+    rows = [(_email_key(me.email), relationship.id, me.role, _email_key(other.email), str(other.name))
+            for relationship in book.relationships()
+            for me in addressed_members(relationship) for other in addressed_members(relationship) if other is not me]
+    candidates = pd.DataFrame(rows, columns=["email", "pair_id", "role", "partner_email", "partner_name"])
     candidates["partner_key"] = candidates["partner_name"].map(_name_key)
     return candidates
 
@@ -504,7 +527,7 @@ def _assign_pairs(
     keep |= _fuzzy_partner(merged, fuzzy_rows)
     report(set(merged.loc[named, "r"]) - set(merged.loc[keep & named, "r"]), headers["partner"],
            "the partner named is not paired with the respondent in the pairing workbook")
-    merged = merged[keep]
+    merged = merged[keep].drop_duplicates(["r", "pair_id"])  # one candidate per relationship, whoever was named
 
     counts = merged.groupby("r")["pair_id"].transform("size")
     single = merged[counts == 1]
@@ -524,8 +547,6 @@ def _assign_pairs(
 
 def _fuzzy_partner(merged: pd.DataFrame, rows_to_try: set[int]) -> pd.Series:
     """A partner name with a typo still identifies the pair when exactly one partner is close."""
-    from rapidfuzz import fuzz
-
     keep = pd.Series(False, index=merged.index)
     for r in sorted(rows_to_try):
         group = merged[merged["r"] == r]
@@ -592,8 +613,6 @@ def _parse_day_text(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         pass
-    from dateutil import parser
-
     try:
         return parser.parse(text, fuzzy=False).date()
     except (ValueError, OverflowError, parser.ParserError):
@@ -658,9 +677,10 @@ def _int_or_none(value: Any) -> int | None:
 
 @dataclass
 class CohortReport:
-    """Where every pair stands on ``as_of``: the numbers behind every output of ``report``.
+    """Where every relationship stands on ``as_of``: the numbers behind every output of ``report``.
 
-    ``status``: one row per pair (``STATUS_COLUMNS``). ``by_month``: month (``YYYY-MM``),
+    ``status``: one row per relationship (``STATUS_COLUMNS``; for a mentor with several mentees
+    the mentee columns list them all, joined by ``"; "``). ``by_month``: month (``YYYY-MM``),
     scheduled, due, held, missed. ``checkins``: every scheduled check-in of a pair of the
     workbook with ``due``/``held``/``missed``. ``meetings``: pair_id and day of every check-in
     held up to ``as_of``. ``ratings``: count per rating 1-5. ``totals``: cohort figures.
@@ -675,6 +695,8 @@ class CohortReport:
     totals: dict[str, Any]
     settings: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    """The workbook's relationships, in the order of ``status`` (one status row each)."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -695,7 +717,7 @@ def _slots_of_book(schedule: pd.DataFrame | None, book: PairingBook) -> tuple[pd
         "mentee_email": schedule["mentee_email"].astype(str).str.strip().str.lower(),
         "mentor_email": schedule["mentor_email"].astype(str).str.strip().str.lower(),
         "start_utc": pd.to_datetime(schedule["start_utc"], utc=True).astype("datetime64[ns, UTC]"),
-        "row": schedule["row"] if "row" in schedule else pd.NA,
+        "row": schedule.get("row", pd.NA),
         "file": schedule["file"].astype(str) if "file" in schedule else "check-in schedule",
     }).reset_index(drop=True)
     frame = frame[frame["start_utc"].notna()]
@@ -708,7 +730,9 @@ def _slots_of_book(schedule: pd.DataFrame | None, book: PairingBook) -> tuple[pd
                                 problem=f"the {len(group)} scheduled check-in(s) of this pair are not counted: "
                                         "the pair is no longer in the pairing workbook"))
     slots = keyed[keyed["pair_id"].notna()].drop_duplicates(["pair_id", "start_utc"])
-    order = {pair: i for i, pair in enumerate(_pair_keys(book)["pair_id"])}
+    order: dict[str, int] = {}
+    for i, pair in enumerate(_pair_keys(book)["pair_id"]):
+        order.setdefault(pair, i)
     slots = slots.assign(order=slots["pair_id"].map(order)).sort_values(["order", "start_utc"], kind="stable")
     slots = pd.DataFrame({
         "pair_id": slots["pair_id"].astype(str),
@@ -741,6 +765,7 @@ def build_report(
     as_of_day = pd.Timestamp(as_of)
     found = list(problems)
     keys = _pair_keys(book)
+    relationships = book.relationships()
     slots, orphan_problems = _slots_of_book(checkins, book)
     found.extend(orphan_problems)
 
@@ -752,13 +777,13 @@ def build_report(
 
     slot_state = _slot_states(slots, logs, as_of_day)
     unscheduled = _unscheduled_meetings(logs, slots)
-    status = _pair_status(book, keys, slot_state, logs, unscheduled, config, as_of_day)
+    status = _relationship_status(relationships, slot_state, logs, unscheduled, config, as_of_day)
     by_month = _by_month(slot_state, unscheduled)
     meetings = (logs.loc[logs["held"], ["pair_id", "date"]].drop_duplicates()
                 .sort_values(["pair_id", "date"], kind="stable").reset_index(drop=True))
     rated = logs.loc[logs["held"] & logs["rating"].notna(), "rating"].round().astype(int)
     ratings = {value: int((rated == value).sum()) for value in range(1, 6)}
-    totals = _totals(status, logs, at_risk_days(config))
+    totals = _totals(status, relationships, logs, at_risk_days(config))
     return CohortReport(
         as_of=as_of,
         status=status,
@@ -770,6 +795,7 @@ def build_report(
         settings={"at_risk_days": at_risk_days(config), "missed_in_row": settings.missed_in_row,
                   "low_rating": settings.low_rating, "min_group_size": settings.min_group_size},
         problems=found,
+        relationships=relationships,
     )
 
 
@@ -826,18 +852,23 @@ def _unscheduled_meetings(logs: pd.DataFrame, slots: pd.DataFrame) -> pd.DataFra
     return meetings.assign(month=meetings["date"].dt.strftime("%Y-%m"))
 
 
-def _pair_status(
-    book: PairingBook,
-    keys: pd.DataFrame,
+def _relationship_status(
+    relationships: Sequence[Relationship],
     slots: pd.DataFrame,
     logs: pd.DataFrame,
     unscheduled: pd.DataFrame,
     config: Config,
     as_of_day: pd.Timestamp,
 ) -> pd.DataFrame:
-    """One row per pair: counts, last check-in, ratings, goal progress, at-risk flag and reason."""
+    """One row per relationship: counts, last check-in, ratings, goal progress, at-risk flag and reason.
+
+    Check-ins and logs are keyed by relationship id, so a mentor meeting two mentees at once is
+    one relationship with one count, not two pairs.
+    """
     settings = config.report
-    pair_ids = pd.Index(keys["pair_id"])
+    pair_ids = pd.Index([relationship.id for relationship in relationships], dtype=object)
+    others = [relationship.others for relationship in relationships]
+    leads = [relationship.leads for relationship in relationships]
     by_pair = slots.groupby("pair_id")
     due = by_pair["due"].sum().reindex(pair_ids, fill_value=0).astype(int)
     held_slots = by_pair["held"].sum().reindex(pair_ids, fill_value=0).astype(int)
@@ -868,10 +899,10 @@ def _pair_status(
 
     status = pd.DataFrame({
         "pair_id": pair_ids.to_numpy(),
-        "mentee": book.pairs["mentee"].astype(str).to_numpy(),
-        "mentee_email": keys["mentee_email"].to_numpy(),
-        "mentor": book.pairs["mentor"].astype(str).to_numpy(),
-        "mentor_email": keys["mentor_email"].to_numpy(),
+        "mentee": [_joined(str(member.name) for member in members) for members in others],
+        "mentee_email": [_joined(_email_key(member.email) for member in members) for members in others],
+        "mentor": [_joined(str(member.name) for member in members) for members in leads],
+        "mentor_email": [_joined(_email_key(member.email) for member in members) for members in leads],
         "scheduled_to_date": due.to_numpy(),
         "held": (held_slots + extra).to_numpy(),
         "missed": missed.to_numpy(),
@@ -918,6 +949,16 @@ def _pair_status(
     return status.loc[:, list(STATUS_COLUMNS)]
 
 
+def _email_key(address: Any) -> str:
+    """The identity key of an address as the workbook holds it (trimmed, lower case)."""
+    return str(address).strip().lower()
+
+
+def _joined(values: Iterable[str]) -> str:
+    """Several members in one status cell: ``"a; b"`` (one value for a pair, as it always was)."""
+    return LIST_SEPARATOR.join(values)
+
+
 def _missed_in_row_text(count: int) -> str:
     return f"{count} check-in{'s' if count != 1 else ''} missed in a row"
 
@@ -941,16 +982,19 @@ def _by_month(slots: pd.DataFrame, unscheduled: pd.DataFrame) -> pd.DataFrame:
 def at_risk_days(config: Config) -> int:
     """``[report] at_risk_days`` when set, else scaled with ``[schedule] cadence`` (45 days monthly,
     11 weekly, 21 fortnightly, 137 quarterly): a weekly pair quiet for 40 days is long at risk."""
-    from mentorcli.ics import CADENCES
-
     if config.report.at_risk_days is not None:
         return int(config.report.at_risk_days)
     cadence = CADENCES.get(str(config.schedule.cadence).strip().lower(), CADENCES["monthly"])
     return cadence.at_risk_days
 
 
-def _totals(status: pd.DataFrame, logs: pd.DataFrame, at_risk_days: int) -> dict[str, Any]:
-    """The cohort's headline figures (plain Python numbers, ready for JSON and templates)."""
+def _totals(status: pd.DataFrame, relationships: Sequence[Relationship], logs: pd.DataFrame,
+            at_risk_days: int) -> dict[str, Any]:
+    """The cohort's headline figures (plain Python numbers, ready for JSON and templates).
+
+    ``pairs`` counts relationships: a mentor with two mentees is one.
+    """
+    members = [(_email_key(m.email), m.role) for relationship in relationships for m in relationship.members]
     scheduled = int(status["scheduled_to_date"].sum())
     held = int(status["held"].sum())
     ratings_all = logs.loc[logs["held"] & logs["rating"].notna(), "rating"]
@@ -958,9 +1002,9 @@ def _totals(status: pd.DataFrame, logs: pd.DataFrame, at_risk_days: int) -> dict
     active = status["last_checkin"].notna() & (days.fillna(at_risk_days) < at_risk_days).astype(bool)
     return {
         "pairs": len(status),
-        "participants": int(pd.concat([status["mentee_email"], status["mentor_email"]]).nunique()),
-        "mentees": int(status["mentee_email"].nunique()),
-        "mentors": int(status["mentor_email"].nunique()),
+        "participants": len({email for email, _ in members}),
+        "mentees": len({email for email, role in members if role == "mentee"}),
+        "mentors": len({email for email, role in members if role == "mentor"}),
         "active_pairs": int(active.sum()),
         "scheduled_to_date": scheduled,
         "held": held,
@@ -969,7 +1013,7 @@ def _totals(status: pd.DataFrame, logs: pd.DataFrame, at_risk_days: int) -> dict
         "held_rate": round(held / scheduled, 4) if scheduled else None,
         "pairs_at_risk": int(status["at_risk"].sum()),
         "pairs_never_met": int(status["last_checkin"].isna().sum()),
-        "ratings": int(len(ratings_all)),
+        "ratings": len(ratings_all),
         "mean_rating": round(float(ratings_all.mean()), 2) if len(ratings_all) else None,
     }
 
@@ -1016,12 +1060,6 @@ def write_report(
     templates file by file. ``on_stage`` is called with "html", "xlsx", "emails", "write" as
     each stage starts; with several workers, rendering the drafts happens in "write".
     """
-    from mentorcli.mail import (
-        SENT_FOLDER,
-        message_file_names,
-        write_outbox,
-    )
-
     stage = on_stage or (lambda name: None)
     out_dir = Path(out_dir)
     overrides = _override_dir(config, templates_dir)
@@ -1099,7 +1137,7 @@ def _progress_summary(status: pd.DataFrame, min_group: int = 1) -> dict[str, Any
     answers = status.loc[status["goal_progress"] != "", "goal_progress"]
     numbers = answers.str.rstrip("%").str.strip()
     numeric = pd.to_numeric(numbers, errors="coerce")
-    summary: dict[str, Any] = {"answered": int(len(answers)), "mean": None, "counts": []}
+    summary: dict[str, Any] = {"answered": len(answers), "mean": None, "counts": []}
     if len(answers) and numeric.notna().all():
         # "40%" and "40" are percentages; 0.4 (a cell formatted as percent) is a fraction
         percent = numeric.where(answers.str.endswith("%") | (numeric > 1), numeric * 100)
@@ -1118,8 +1156,6 @@ def _progress_summary(status: pd.DataFrame, min_group: int = 1) -> dict[str, Any
 
 def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: Path | None = None) -> str:
     """``cohort.html``: one self-contained page, charts inside as SVG data URIs."""
-    from mentorcli.mail import html_page_env, render_template
-
     totals = report.totals
     context = {
         "programme": config.cohort.name,
@@ -1147,13 +1183,8 @@ def _svg_data_uri(draw) -> str:
     A fixed hash salt and no date make the bytes the same on every run; text is drawn as
     paths, so no font is needed where the page is opened.
     """
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    rc = {"svg.hashsalt": "mentorcli", "svg.fonttype": "path", "font.family": "DejaVu Sans",
-          "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context({"svg.hashsalt": "mentorcli", "svg.fonttype": "path", "font.family": "DejaVu Sans",
+                                "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}):
         figure = Figure(figsize=(7.2, 2.8), dpi=96)
         axes = figure.subplots()
         draw(axes)
@@ -1323,23 +1354,17 @@ def _write_time(sheet, r: int, c: int, value: Any, style) -> None:
 
 def _long_day(value: Any) -> str:
     """``Tuesday 10 March 2026``, spelled out without the locale so output never varies."""
-    from mentorcli.mail import MONTHS, WEEKDAYS
-
     day = pd.Timestamp(value)
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def _local_time(start_utc: Any, timezone: str) -> str:
     """A check-in start in a person's own time zone, with the zone named (UTC when unknown)."""
-    from mentorcli.mail import format_local_time
-
     return format_local_time(pd.Timestamp(start_utc).to_pydatetime(), timezone)
 
 
 def _day_labels(days: pd.Series) -> np.ndarray:
     """``_long_day`` for a whole column at once (a year of check-ins is tens of thousands)."""
-    from mentorcli.mail import MONTHS, WEEKDAYS
-
     index = pd.DatetimeIndex(days)
     if not len(index):
         return np.array([], dtype=object)
@@ -1357,7 +1382,7 @@ def _local_day_labels(starts_utc: pd.Series, zones: pd.Series) -> np.ndarray:
     zone_values = zones.to_numpy()
     for zone in sorted(set(zone_values)):
         where = np.flatnonzero(zone_values == zone)
-        local = starts[where].tz_convert(tzinfo_for(zone) or dt.timezone.utc).tz_localize(None)
+        local = starts[where].tz_convert(tzinfo_for(zone) or dt.UTC).tz_localize(None)
         labels[where] = _day_labels(local)
     return labels
 
@@ -1384,48 +1409,47 @@ def _base_context(report: CohortReport, config: Config) -> dict[str, Any]:
 
 
 def participant_contexts(report: CohortReport, book: PairingBook, config: Config) -> list[dict[str, Any]]:
-    """One template context per participant, built from their own pairs only.
+    """One template context per participant, built from their own relationships only.
 
-    Holds for each of their pairs: the partner, the mentee's goals, check-ins held (days) and
-    missed (days in the person's own time zone), the next one in their local time, the latest
-    goal progress and a nudge when behind. Ratings stay out: they may be the partner's words.
-    Sorted by email so the output order (and file names) never depend on input order.
+    Holds for each relationship they are in: the other members, the mentees' goals, check-ins
+    held (days) and missed (days in the person's own time zone), the next one in their local
+    time, the latest goal progress and a nudge when behind. Nothing of a relationship they are
+    not in. Ratings stay out: they may be another member's words. Sorted by email so the output
+    order (and file names) never depend on input order.
     """
     people = book.people.assign(email=book.people["email"].astype(str).str.strip().str.lower())
     people = people.drop_duplicates("email").set_index("email")
     names = people["name"].astype(str).to_dict()
     zones = people["timezone"].fillna("").astype(str).to_dict()
     goals = people["goals"].to_dict()
-    status = report.status
     meetings = report.meetings
     held_days = _lists_by_pair(meetings["pair_id"], _day_labels(meetings["date"]))
-    missed = report.checkins[report.checkins["missed"]]
-    missed_by_side = {}
-    for side in ("mentee", "mentor"):
-        zone_of_pair = dict(zip(status["pair_id"], status[f"{side}_email"].map(zones).fillna("")))
-        labels = _local_day_labels(missed["start_utc"], missed["pair_id"].map(zone_of_pair).fillna(""))
-        missed_by_side[side] = _lists_by_pair(missed["pair_id"], labels)
+    missed_days = _missed_days_by_member(report.checkins[report.checkins["missed"]], _relationships_of(report), zones)
     entries: dict[str, list[dict[str, Any]]] = {}
-    for record in report.status.to_dict(orient="records"):
-        for role, email, partner_role, partner_email, partner in (
-            ("mentee", record["mentee_email"], "mentor", record["mentor_email"], record["mentor"]),
-            ("mentor", record["mentor_email"], "mentee", record["mentee_email"], record["mentee"]),
-        ):
-            zone = zones.get(email, "")
+    for relationship, record in zip(_relationships_of(report), report.status.to_dict(orient="records")):
+        members = addressed_members(relationship)
+        for me in members:
+            email = _email_key(me.email)
+            partners = [other for other in members if other is not me]
+            mentees = [other for other in members if other.role == "mentee"]
             next_checkin = record["next_checkin"]
+            goal_sets = _goal_sets(me, mentees, goals)
             entries.setdefault(email, []).append({
                 "pair_id": record["pair_id"],
-                "role": role,
-                "partner": partner,
-                "partner_email": partner_email,
-                "partner_role": partner_role,
-                "goals": list(goals.get(record["mentee_email"], ()) or ()),
+                "role": me.role,
+                "partners": [{"name": str(other.name), "email": _email_key(other.email),
+                              "role": _part_for(me, other)} for other in partners],
+                "partner": names_text([str(other.name) for other in partners]),
+                "partner_email": ", ".join(_email_key(other.email) for other in partners),
+                "partner_role": _part_for(me, partners[0]) if partners else "",
+                "goals": goal_sets[0]["goals"] if goal_sets else [],
+                "goal_sets": goal_sets,
                 "scheduled": int(record["scheduled_to_date"]),
                 "held_count": int(record["held"]),
                 "missed_count": int(record["missed"]),
                 "held": held_days.get(record["pair_id"], []),
-                "missed": missed_by_side[role].get(record["pair_id"], []),
-                "next": "" if pd.isna(next_checkin) else _local_time(pd.Timestamp(next_checkin), zone),
+                "missed": missed_days.get((record["pair_id"], email), []),
+                "next": "" if pd.isna(next_checkin) else _local_time(pd.Timestamp(next_checkin), zones.get(email, "")),
                 "goal_progress": record["goal_progress"],
                 "behind": bool(record["behind"]),
                 "nudge": record["behind_reason"],
@@ -1444,10 +1468,46 @@ def participant_contexts(report: CohortReport, book: PairingBook, config: Config
     return contexts
 
 
+def _part_for(me: Member, other: Member) -> str:
+    """What ``other`` is to ``me``: "mentor", "mentee", or "fellow mentee" beside another mentee."""
+    return f"fellow {other.role}" if other.role == me.role else other.role
+
+
+def _goal_sets(me: Member, mentees: Sequence[Member], goals: dict[str, Any]) -> list[dict[str, Any]]:
+    """The goals a member's progress email shows: a mentee their own, a mentor each mentee's."""
+    if me.role == "mentee":
+        shown = [(me, "Your goals")]
+    else:
+        shown = [(mentee, "Your mentee's goals" if len(mentees) == 1 else f"{mentee.name}'s goals") for mentee in mentees]
+    sets = [{"label": label, "goals": list(goals.get(_email_key(member.email), ()) or ())} for member, label in shown]
+    return [goal_set for goal_set in sets if goal_set["goals"]]
+
+
+def _missed_days_by_member(missed: pd.DataFrame, relationships: Sequence[Relationship],
+                           zones: dict[str, str]) -> dict[tuple[str, str], list[str]]:
+    """``{(relationship id, member email): [missed day in that member's zone, ...]}`` in check-in order."""
+    members = pd.DataFrame([(relationship.id, _email_key(member.email))
+                            for relationship in relationships for member in relationship.members],
+                           columns=["pair_id", "email"])
+    rows = missed[["pair_id", "start_utc"]].merge(members, on="pair_id", how="inner")
+    labels = _local_day_labels(rows["start_utc"], rows["email"].map(zones).fillna(""))
+    out: dict[tuple[str, str], list[str]] = {}
+    for pair_id, email, label in zip(rows["pair_id"], rows["email"], labels):
+        out.setdefault((pair_id, email), []).append(label)
+    return out
+
+
+def _relationships_of(report: CohortReport) -> list[Relationship]:
+    """The report's relationships; rebuilt from the status rows when a caller made the report by hand."""
+    if report.relationships or report.status.empty:
+        return report.relationships
+    return relationships_from_pairs(report.status)
+
+
 def participant_emails(report: CohortReport) -> list[str]:
-    """Everyone in a pair, by email, sorted: the order of the per-participant drafts."""
-    status = report.status
-    return sorted(set(status["mentee_email"]) | set(status["mentor_email"]))
+    """Everyone in a relationship, by email, sorted: the order of the per-participant drafts."""
+    return sorted({_email_key(member.email) for relationship in _relationships_of(report)
+                   for member in relationship.members})
 
 
 def participant_stems(report: CohortReport) -> list[str]:
@@ -1481,8 +1541,6 @@ class ProgressMail:
 
     def render(self, context: dict[str, Any]) -> Any:
         """The draft for one participant's context (``participant_contexts``)."""
-        from mentorcli.mail import render_message
-
         return render_message("progress", context, to=[(context["name"], context["email"])], sender=self.sender,
                               subject=self.subject, templates_dir=self.templates_dir, date=self.date)
 
@@ -1508,8 +1566,6 @@ CHUNK = 250
 
 def _render_and_write(job: tuple[ProgressMail, list[tuple[str, dict[str, Any]]], Path, bool]) -> list[Path]:
     """Worker: render one chunk of drafts and write it with ``mail.write_outbox``."""
-    from mentorcli.mail import write_outbox
-
     mail, chunk, outbox, force = job
     return write_outbox([(stem, mail.render(context)) for stem, context in chunk], outbox, force=force)
 
@@ -1537,10 +1593,6 @@ def write_participant_emails(
     The first draft is rendered here first, so a template error stops the run before any
     draft is written; each file is still written atomically by ``mail.write_outbox``.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
-    from mentorcli.mail import write_outbox
-
     context = fork_context()
     if workers <= 1 or len(jobs) <= CHUNK or context is None:
         return write_outbox([(stem, mail.render(context)) for stem, context in jobs], outbox, force=force)
@@ -1555,17 +1607,20 @@ def write_participant_emails(
 
 def check_addresses(report: CohortReport, book: PairingBook, config: Config) -> None:
     """Refuse, before anything is written, an address no draft could be sent to."""
-    from mentorcli.mail import make_address
-
-    status = report.status
-    for column, role in (("mentee_email", "mentee"), ("mentor_email", "mentor")):
-        first = status.drop_duplicates(column)
-        for pair_id, address in zip(first["pair_id"], first[column]):
-            try:
-                make_address("", address)
-            except MentorError:
-                raise MentorError(f"pair {pair_id}: the {role}'s email address is not usable", path=book.path,
-                                  hint="Correct it in the pairing workbook and run again.") from None
+    relationships = _relationships_of(report)
+    for side in ("others", "leads"):  # every mentee first, then every mentor, as the workbook lists them
+        checked: set[str] = set()
+        for relationship in relationships:
+            for member in getattr(relationship, side):
+                address = _email_key(member.email)
+                if address in checked:
+                    continue
+                checked.add(address)
+                try:
+                    make_address("", address)
+                except MentorError:
+                    raise MentorError(f"pair {relationship.id}: the {member.role}'s email address is not usable",
+                                      path=book.path, hint="Correct it in the pairing workbook and run again.") from None
     for address in _sponsors(config):
         try:
             make_address("", address)
@@ -1575,7 +1630,7 @@ def check_addresses(report: CohortReport, book: PairingBook, config: Config) -> 
 
 
 def _group_breakdown(report: CohortReport, book: PairingBook, config: Config) -> dict[str, Any] | None:
-    """Pairs, check-ins and pairs at risk per group (``report.group_by`` of the mentee).
+    """Relationships, check-ins and those at risk per group (``report.group_by`` of the (first) mentee).
 
     Groups of fewer than ``min_group_size`` pairs are folded into "other groups"; when that
     fold is itself too small, the smallest shown groups join it, so no small group can be
@@ -1593,7 +1648,8 @@ def _group_breakdown(report: CohortReport, book: PairingBook, config: Config) ->
     people = book.people.assign(email=book.people["email"].astype(str).str.strip().str.lower())
     labels = people.drop_duplicates("email").set_index("email")[group_field].astype(str).str.strip()
     status = report.status
-    group = status["mentee_email"].map(labels).fillna("").replace("", "(not given)")
+    first_mentee = [_email_key(r.others[0].email) if r.others else "" for r in _relationships_of(report)]
+    group = pd.Series(first_mentee, index=status.index, dtype=object).map(labels).fillna("").replace("", "(not given)")
     table = pd.DataFrame({"group": group, "pairs": 1, "scheduled": status["scheduled_to_date"],
                           "held": status["held"], "at_risk": status["at_risk"].astype(int)})
     sums = table.groupby("group").sum().sort_index()
@@ -1605,7 +1661,7 @@ def _group_breakdown(report: CohortReport, book: PairingBook, config: Config) ->
         shown = shown.iloc[:-1]
     if len(shown) == 0:
         return None
-    rows = [{"label": str(k), **{c: int(v) for c, v in r.items()}} for k, r in shown.iterrows()]
+    rows: list[dict[str, Any]] = [{"label": str(k), **{c: int(v) for c, v in r.items()}} for k, r in shown.iterrows()]
     if len(folded):
         rows.append({"label": "other groups", **{c: int(v) for c, v in folded.sum().items()}})
     for row in rows:
@@ -1634,8 +1690,6 @@ def sponsor_message(
     report: CohortReport, book: PairingBook, config: Config, *, templates_dir: Path | None = None
 ) -> tuple[str, Any] | None:
     """The sponsor summary to ``cohort.sponsor_emails``; None when no sponsor is configured."""
-    from mentorcli.mail import render_message
-
     sponsors = _sponsors(config)
     if not sponsors:
         return None

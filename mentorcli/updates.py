@@ -4,11 +4,12 @@ the people affected.
 ``mentor schedule`` on a rerun writes ``changes/update-<pair>-<hash>.ics`` (METHOD:REQUEST, same
 UID, higher SEQUENCE) for each series that changed and ``changes/cancel-<pair>-<hash>.ics``
 (METHOD:CANCEL) for each dropped one; ``calendar-state.json`` records who each series belongs to.
-This module turns each such file into one draft to exactly the two people of that series, the
-file attached as ``text/calendar``. Nothing is written for a pair whose check-ins did not change.
+This module turns each such file into one draft to exactly the people of that series (the members
+of one relationship: a pair, or a mentor with several mentees), the file attached as
+``text/calendar``. Nothing is written for a relationship whose check-ins did not change.
 
 Every file is cross-checked against the state before anyone is written to: its METHOD, its UID
-and SEQUENCE must be what the state last published, and its ATTENDEEs must be the state's two
+and SEQUENCE must be what the state last published, and its ATTENDEEs must be the state's
 people. A file that does not agree is an error (run ``mentor schedule`` again), never a guess:
 a cancellation or update sent to the wrong person is worse than none. The recipients of a
 cancellation come from the state, so a person no longer in the workbook still hears that their
@@ -24,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from icalendar import Calendar
 
+from mentorcli import mail
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.ics import Published, read_state
-from mentorcli.model import PairingBook
+from mentorcli.model import PairingBook, Relationship
+from mentorcli.schedule import CHANGES_DIR, KEPT_MARK
 from mentorcli.tz import most_common_zone
 
 CHANGE_FILE = re.compile(r"(update|cancel)-[a-z0-9_-]+-[0-9a-f]{8}\.ics")
@@ -49,8 +53,6 @@ class ChangeFile:
 
 def change_files(calendar: Path) -> list[ChangeFile]:
     """The update and cancel files of ``calendar/changes/``, each checked against the state (name order)."""
-    from mentorcli.schedule import CHANGES_DIR
-
     folder = Path(calendar) / CHANGES_DIR
     state = read_state(Path(calendar))
     paths = sorted(p for p in folder.glob("*.ics") if CHANGE_FILE.fullmatch(p.name)) if folder.is_dir() else []
@@ -59,8 +61,6 @@ def change_files(calendar: Path) -> list[ChangeFile]:
 
 def _checked(path: Path, state: dict[str, Published]) -> ChangeFile:
     """Read one change file and refuse it unless it agrees with what the state says was published."""
-    from icalendar import Calendar
-
     kind = path.name.split("-", 1)[0]
     hint = "Run mentor schedule again into this folder, then mentor introduce --updates."
     data = path.read_bytes()
@@ -80,8 +80,8 @@ def _checked(path: Path, state: dict[str, Published]) -> ChangeFile:
     if entry is None or entry.sequence != sequence or entry.cancelled != (kind == "cancel"):
         raise MentorError(f"this {kind} file is not what calendar-state.json last published", path=path, hint=hint)
     people = {str(email).strip().lower() for _, email in entry.people}
-    if len(entry.people) != 2 or attendees != people:
-        raise MentorError(f"the attendees of this {kind} file are not the two people of its series", path=path, hint=hint)
+    if len(entry.people) < 2 or len(people) != len(entry.people) or attendees != people:
+        raise MentorError(f"the attendees of this {kind} file are not the people of its series", path=path, hint=hint)
     return ChangeFile(path, kind, uid, sequence, data, entry)
 
 
@@ -103,43 +103,42 @@ def change_bases(changes: list[ChangeFile]) -> list[str]:
 
 def build_change_messages(book: PairingBook, checkins: pd.DataFrame | None, config: Config,
                           changes: list[ChangeFile], *, templates_dir: Path | None = None) -> list[tuple[str, EmailMessage]]:
-    """One draft per change file, to that series' two people only, the file attached.
+    """One draft per change file, to that series' people only (one relationship), the file attached.
 
-    An update lists the pair's new check-ins in each person's local time (from ``checkins``,
-    the sheet written by the same ``mentor schedule`` run); its pair must still be in the
-    workbook with the same two people. A cancellation needs neither: it names the series only.
+    An update lists the relationship's new check-ins in each member's local time (from
+    ``checkins``, the sheet written by the same ``mentor schedule`` run); its relationship must
+    still be in the workbook with the same people. A cancellation needs neither: it names the
+    series only.
     """
-    from mentorcli import mail
-    from mentorcli.schedule import KEPT_MARK
-
     templates_dir = config.folder / "templates" if templates_dir is None else templates_dir
     sender = (config.cohort.coordinator_name, config.cohort.coordinator_email)
     date = mail.introduction_date(book)
     positions = mail._people_positions(book)
     records = book.people.to_dict("records") if book.people is not None else []
     usual_zone = most_common_zone(book.people["timezone"]) if book.people is not None and len(book.people) else ""
-    pairs = {mail._text(p["pair_id"]): p for p in book.pairs.to_dict("records")} if len(book.pairs) else {}
+    relationships = {mail._text(r.id): r for r in book.relationships()} if len(book.pairs) else {}
     current = checkins
     if current is not None and not current.empty:
         current = current[~current["flag"].map(mail._text).str.startswith(KEPT_MARK)]
     out = []
     for change in changes:
         entry = change.entry
-        (mentee_name, mentee_email), (mentor_name, mentor_email) = entry.people
         # names as text for the templates (autoescaped there); make_address makes them display names
-        people = [(mail.clean_header_text(mentee_name, max_length=200), mentee_email),
-                  (mail.clean_header_text(mentor_name, max_length=200), mentor_email)]
+        people = [(mail.clean_header_text(name, max_length=200), address) for name, address in entry.people]
+        shown = [{"name": name or address, "email": address} for name, address in people]
         context: dict[str, Any] = {
             "programme": config.cohort.name,
             "coordinator": {"name": config.cohort.coordinator_name, "email": config.cohort.coordinator_email},
             "pair_id": entry.pair_id,
-            "mentee": {"name": people[0][0] or mentee_email, "email": mentee_email},
-            "mentor": {"name": people[1][0] or mentor_email, "email": mentor_email},
+            "people": shown,
+            "names": mail.names_text([person["name"] for person in shown]),
+            "mentee": shown[0],
+            "mentor": shown[-1],
             "checkins": [],
             "checkin_count": 0,
         }
         if change.kind == "update":
-            context["checkins"] = _update_checkins(change, pairs, current, positions, records, usual_zone)
+            context["checkins"] = _update_checkins(change, relationships, current, positions, records, usual_zone)
             context["checkin_count"] = len(context["checkins"])
             subject = f"{config.cohort.name}: your check-ins changed"
         else:
@@ -154,17 +153,16 @@ def build_change_messages(book: PairingBook, checkins: pd.DataFrame | None, conf
     return out
 
 
-def _update_checkins(change: ChangeFile, pairs: dict[str, dict[str, Any]], checkins: pd.DataFrame | None,
+def _update_checkins(change: ChangeFile, relationships: dict[str, Relationship], checkins: pd.DataFrame | None,
                      positions: dict[str, int], records: list[dict[str, Any]], usual_zone: str) -> list[dict[str, Any]]:
-    """The pair's new check-ins, numbered, in each person's local time."""
-    from mentorcli import mail
-
+    """The relationship's new check-ins, numbered, in each person's local time (in the state's order)."""
     entry = change.entry
     emails = [str(email).strip().lower() for _, email in entry.people]
-    pair = pairs.get(entry.pair_id)
+    relationship = relationships.get(entry.pair_id)
     hint = "Run mentor schedule again with this workbook, then mentor introduce --updates."
-    if pair is None or [mail._text(pair["mentee_email"]).lower(), mail._text(pair["mentor_email"]).lower()] != emails:
-        raise MentorError(f"pair {entry.pair_id} of this update is not in the workbook with the same two people",
+    members = sorted(mail._text(email).lower() for email in relationship.emails) if relationship is not None else []
+    if members != sorted(emails):
+        raise MentorError(f"pair {entry.pair_id} of this update is not in the workbook with the same people",
                           path=change.path, hint=hint)
     if checkins is None or checkins.empty:
         raise MentorError("an update needs the check-in sheet of the same schedule", path=change.path, hint=hint)
@@ -172,7 +170,8 @@ def _update_checkins(change: ChangeFile, pairs: dict[str, dict[str, Any]], check
     if rows.empty:
         raise MentorError(f"pair {entry.pair_id} has no check-ins in checkins.xlsx", path=change.path, hint=hint)
     zones = [mail._text(records[positions[e]].get("timezone", "")) if e in positions else "" for e in emails]
-    return [{"number": n,
-             "mentee_time": mail.format_local_time(start.to_pydatetime(), zones[0], assumed=usual_zone),
-             "mentor_time": mail.format_local_time(start.to_pydatetime(), zones[1], assumed=usual_zone)}
-            for n, start in enumerate(rows["start_utc"], 1)]
+    checkins_out = []
+    for number, start in enumerate(rows["start_utc"].drop_duplicates(), 1):
+        times = [mail.format_local_time(start.to_pydatetime(), zone, assumed=usual_zone) for zone in zones]
+        checkins_out.append({"number": number, "times": times, "mentee_time": times[0], "mentor_time": times[-1]})
+    return checkins_out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import os
+import re
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -695,3 +696,85 @@ def test_a_killed_introduce_leaves_nothing_send_reads_and_its_rerun_cleans_up(tm
     rerun = cli("introduce", workbook.name)
     assert rerun.exit_code == 0, rerun.stderr
     assert sorted(p.name for p in outbox.iterdir()) == ["intro-p001.eml", "intro-p002.eml"]
+
+
+# --------------------------------------------------------------------------- a relationship of three
+
+
+def three_member_book(tmp_path: Path) -> PairingBook:
+    """P001: Mo mentors Ana and Cy (two Pairs rows sharing the id: one relationship); P002 a plain pair."""
+    book = two_pair_book(tmp_path)
+    cy = make_people([{"name": "Cy Okafor", "email": "cy@example.org", "role": "mentee", "goals": ("Public speaking",),
+                       "timezone": "Africa/Lagos", "format": ("Video",), "timestamp": "2026-08-23T08:00:00Z"}])
+    people = pd.concat([book.people, cy], ignore_index=True)
+    cy_row = {"pair_id": "P001", "mentee_email": "cy@example.org", "mentor_email": "mo@example.org",
+              "mentee": "Cy Okafor", "mentor": "Mo Khan", "score": 70.0, "why": "speaking", "row": 4}
+    pairs = pd.concat([book.pairs.iloc[:1], pd.DataFrame([cy_row]), book.pairs.iloc[1:]], ignore_index=True)
+    return PairingBook(path=book.path, pairs=pairs, people=people)
+
+
+THREE = ["ana@example.org", "cy@example.org", "mo@example.org"]
+
+
+def addresses_of(msg, header: str) -> list[str]:
+    value = msg[header]
+    return [] if value is None else [a.addr_spec for a in value.addresses]
+
+
+def test_a_relationship_of_three_gets_one_introduction_to_exactly_its_three_members(tmp_path):
+    config, book = cohort_config(tmp_path), three_member_book(tmp_path)
+    paths = introduce(book, None, config, tmp_path / "outbox", force=False)
+    assert [p.name for p in paths] == ["intro-p001.eml", "intro-p002.eml"]
+    first = parse_file(paths[0])
+    assert addresses_of(first, "To") == THREE and addresses_of(first, "Cc") == [] and first["Bcc"] is None
+    assert first["Subject"] == "Data Mentoring 2026: introducing Ana Silva, Cy Okafor and Mo Khan"
+    text, html = bodies(first)
+    assert text.startswith("Dear Ana Silva, Cy Okafor and Mo Khan,\r\n")
+    assert "Ana Silva joins as mentee, Cy Okafor as mentee and Mo Khan as mentor." in text
+    assert re.search(r"<strong[^>]*>Ana Silva</strong> joins as mentee, <strong[^>]*>Cy Okafor</strong> as mentee and "
+                     r"<strong[^>]*>Mo Khan</strong> as mentor\.", html)
+    for expected in ("Cy Okafor (mentee) <cy@example.org>", "Public speaking", "SQL, Career change",
+                     "Data engineering", "Africa/Lagos", "shared: SQL; both prefer video speaking"):
+        assert expected in text
+    assert "between all of you" in text and "between the two of you" not in text
+    assert not [item for item in PAIR_B_DATA if item in everything_readable(first)]
+    second = parse_file(paths[1])
+    assert addresses_of(second, "To") == ["bea@example.org", "max@example.org"]
+    assert not any(name in everything_readable(second) for name in ("Cy Okafor", "cy@example.org", "Ana Silva"))
+
+
+def test_a_relationship_of_three_lists_each_members_own_time_and_attaches_its_series(tmp_path):
+    config, book = cohort_config(tmp_path), three_member_book(tmp_path)
+    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)]
+    checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"), ("P001", "cy@example.org", "mo@example.org"),
+                             ("P002", "bea@example.org", "max@example.org")], starts)
+    intros = build_introductions(book, checkins, config)
+    assert intros.notes == []
+    msg = parse(intros.messages[0][1].as_bytes())
+    assert addresses_of(msg, "To") == THREE
+    text, html = bodies(msg)
+    assert "for Cy Okafor: Tuesday 6 October 2026, 18:00 (Africa/Lagos)" in text
+    assert ("1. Tuesday 6 October 2026, 18:00 (Europe/London) / Tuesday 6 October 2026, 18:00 (Africa/Lagos) / "
+            "Tuesday 6 October 2026, 13:00 (America/New_York)") in text
+    assert re.findall(r"<th[^>]*>(for [^<]*)</th>", html) == ["for Ana Silva", "for Cy Okafor", "for Mo Khan"]
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "checkin-p001.ics"
+    assert len({str(e["UID"]) for e in icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")}) == 1
+
+
+def test_a_check_in_of_someone_outside_the_relationship_makes_it_stale(tmp_path):
+    config, book = cohort_config(tmp_path), three_member_book(tmp_path)
+    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)]
+    checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"), ("P001", "old@example.org", "mo@example.org")],
+                            starts)
+    intros = build_introductions(book, checkins, config)
+    assert any("changed since the check-ins were scheduled (P001)" in note for note in intros.notes)
+    assert list(parse(intros.messages[0][1].as_bytes()).iter_attachments()) == []
+
+
+def test_a_relationship_is_never_split_between_worker_processes(tmp_path):
+    config, book = cohort_config(tmp_path), three_member_book(tmp_path)
+    one = build_introductions(book, None, config)
+    parallel = render_introductions(book, None, config, workers=2)
+    assert [base for base, _ in parallel.messages] == ["intro-P001", "intro-P002"]
+    assert [m for _, m in parallel.messages] == [m.as_bytes() for _, m in one.messages]

@@ -691,3 +691,123 @@ def test_cli_report_help_has_an_example(cli):
 def test_summary_is_json_ready(cohort):
     summary = report_summary(cohort["report"])
     assert json.loads(json.dumps(summary))["totals"]["pairs"] == 3
+
+
+# ------------------------------------------------------------------------------- a relationship of three
+
+# P001 Ann - Bob; P002 Dan mentors Cat and Eve (two Pairs rows, one relationship); P003 Eve - Bob.
+# Eve and Bob are each in two relationships; Cat is in one, with two other people in it.
+GROUP_ROWS = [("P001", "ann@example.org", "bob@example.org"), ("P002", "cat@example.org", "dan@example.org"),
+              ("P002", "eve@example.org", "dan@example.org"), ("P003", "eve@example.org", "bob@example.org")]
+GROUP_LOG = {("P001", 1): ("Yes", None, 4, "", ""), ("P002", 1): ("Yes", None, 5, "", ""),
+             ("P003", 1): ("Yes", None, 3, "", "")}
+# day of each relationship's check-ins (UTC), as a reader sees them: the 15th, 16th and 20th
+DAYS = {"P001": "15 ", "P002": "16 ", "P003": "20 "}
+
+
+def group_book(path: Path) -> PairingBook:
+    who = names()
+    pairs = pd.DataFrame({
+        "pair_id": [p for p, _, _ in GROUP_ROWS], "mentee_email": [m for _, m, _ in GROUP_ROWS],
+        "mentor_email": [m for _, _, m in GROUP_ROWS], "mentee": [who[m] for _, m, _ in GROUP_ROWS],
+        "mentor": [who[m] for _, _, m in GROUP_ROWS], "score": [80.0, 70.0, 65.0, 60.0], "why": [""] * 4,
+        "row": [2, 3, 4, 5]})
+    return PairingBook(path=path, pairs=pairs, people=make_people(PEOPLE))
+
+
+@pytest.fixture
+def group_written(tmp_path: Path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    sheet = write_checkins(tmp_path / "checkins.xlsx", GROUP_LOG, GROUP_ROWS)
+    schedule = read_schedule([sheet])
+    logs, problems = read_checkin_logs([sheet], book, config, schedule=schedule)
+    report = build_report(book, schedule, logs, config, as_of=AS_OF, problems=problems)
+    out = tmp_path / "reports"
+    write_report(report, book, config, out, force=False)
+    return {"report": report, "out": out, "problems": problems}
+
+
+def progress_of(out: Path, address: str) -> tuple[email.message.EmailMessage, str, str]:
+    message = parse_eml(out / "outbox" / f"progress-2026-04-10-{address.replace('@', '-').replace('.', '-')}.eml")
+    return (message, *bodies(message))
+
+
+def test_a_relationship_of_three_is_one_status_row_counted_once(group_written):
+    report = group_written["report"]
+    assert group_written["problems"] == []
+    status = report.status.set_index("pair_id")
+    assert list(status.index) == ["P001", "P002", "P003"]
+    assert status["scheduled_to_date"].tolist() == [3, 3, 3]  # P002's check-ins once, not once per mentee
+    assert status["held"].tolist() == [1, 1, 1]
+    assert status.at["P002", "mentee_email"] == "cat@example.org; eve@example.org"
+    assert status.at["P002", "mentor_email"] == "dan@example.org"
+    totals = report.totals
+    assert (totals["pairs"], totals["participants"], totals["mentees"], totals["mentors"]) == (3, 5, 3, 2)
+    assert totals["scheduled_to_date"] == 9 and totals["held"] == 3
+    html = (group_written["out"] / "cohort.html").read_text(encoding="utf-8")
+    assert "All pairs (3)" in html and html.split("All pairs (3)")[1].count("<td>P002</td>") == 1
+    sponsor_text, _ = bodies(parse_eml(group_written["out"] / "outbox" / "sponsor-summary-2026-04-10.eml"))
+    assert "@" not in sponsor_text.replace("cora@example.org", "")
+
+
+def test_each_member_of_a_relationship_of_three_sees_it_and_nothing_else(group_written):
+    out = group_written["out"]
+    sees = {"ann@example.org": ({"bob@example.org"}, {"P001"}),
+            "bob@example.org": ({"ann@example.org", "eve@example.org"}, {"P001", "P003"}),
+            "cat@example.org": ({"dan@example.org", "eve@example.org"}, {"P002"}),
+            "dan@example.org": ({"cat@example.org", "eve@example.org"}, {"P002"}),
+            "eve@example.org": ({"cat@example.org", "dan@example.org", "bob@example.org"}, {"P002", "P003"})}
+    for address, (others, own) in sees.items():
+        message, text, html = progress_of(out, address)
+        assert [a.addr_spec for a in message["To"].addresses] == [address] and message["Cc"] is None
+        for other in names():
+            if other != address:
+                assert (other in text) == (other in others), (address, other)
+                assert (other in html) == (other in others), (address, other)
+        held = re.findall(r"Held: (.*)", text)
+        missed = re.findall(r"Missed: (.*)", text)
+        assert len(held) == len(missed) == len(own), (address, held, missed)
+        for relationship, day in DAYS.items():
+            shown = any(f" {day}" in line for line in held + missed)
+            assert shown == (relationship in own), (address, relationship, held, missed)
+
+
+def test_a_mentor_of_two_sees_both_mentees_and_their_goals_a_mentee_sees_the_others_part(group_written):
+    _, dan, _ = progress_of(group_written["out"], "dan@example.org")
+    assert dan.count("== With ") == 1
+    assert "== With your mentee Cat Carter <cat@example.org> and your mentee " in dan
+    assert "Cat Carter's goals: Leadership" in dan and "'s goals: Career change" in dan
+    assert "Missed: Monday 16 February 2026; Monday 16 March 2026" in dan
+    _, cat, _ = progress_of(group_written["out"], "cat@example.org")
+    assert "== With your fellow mentee " in cat and " and your mentor Dan Dixon <dan@example.org> ==" in cat
+    assert "Your goals: Leadership" in cat and "Career change" not in cat
+    assert "Missed: Monday 16 February 2026; Monday 16 March 2026" in cat  # Tokyo: 18:00 the same day
+    _, eve, _ = progress_of(group_written["out"], "eve@example.org")
+    assert eve.count("== With ") == 2 and "Leadership" not in eve
+
+
+def test_a_form_answer_naming_a_fellow_mentee_counts_for_their_relationship(tmp_path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    sheet = write_checkins(tmp_path / "checkins.xlsx", {}, GROUP_ROWS)
+    form = write_form(tmp_path / "form.csv", rows=[
+        ["2026-03-16 20:00:00", "cat@example.org", "2026-03-16", "", "4", "", ""],
+        ["2026-03-20 20:00:00", "eve@example.org", "2026-03-20", "Cat Carter", "4", "", ""]])
+    schedule = read_schedule([sheet])
+    logs, problems = read_checkin_logs([sheet, form], book, config, schedule=schedule)
+    assert problems == []
+    assert logs["pair_id"].tolist() == ["P002", "P002"]  # Eve has two relationships: Cat is in P002
+
+
+def test_people_of_a_relationship_of_three_are_counted_one_by_one(tmp_path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    book.pairs = book.pairs[book.pairs["pair_id"] == "P002"].reset_index(drop=True)
+    empty = read_checkin_logs([], book, config)[0]
+    totals = build_report(book, None, empty, config, as_of=AS_OF).totals
+    assert (totals["pairs"], totals["participants"], totals["mentees"], totals["mentors"]) == (1, 3, 2, 1)
+
+
+def test_a_form_answer_from_a_relationship_of_three_needs_no_schedule_to_find_it(tmp_path):
+    config, book = make_config(tmp_path), group_book(tmp_path / "pairs.xlsx")
+    form = write_form(tmp_path / "form.csv", rows=[["2026-03-16 20:00:00", "cat@example.org", "2026-03-16", "", "4", "", ""]])
+    logs, problems = read_checkin_logs([form], book, config)
+    assert problems == [] and logs["pair_id"].tolist() == ["P002"]  # Cat is in one relationship, with two people

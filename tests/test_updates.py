@@ -216,3 +216,97 @@ def test_the_cohort_templates_folder_overrides_the_update_email(cli, rescheduled
     assert cli("introduce", workbook, "--calendar", calendar, "--updates", "--out", "outbox").exit_code == 0
     (cancel,) = (tmp_path / "outbox").glob("cancel-*.eml")
     assert read_eml(cancel).get_body(("plain",)).get_content().strip() == "Off: P002 for Bo Chen"
+
+
+# ------------------------------------------------------------------------------- a relationship of three
+
+
+def three_member_book(path: Path):
+    """P001: Sam mentors Ana and Bo (two Pairs rows sharing the id); P003: Lu and Eve."""
+    from mentorcli.model import PairingBook
+
+    people = make_people([person("Sam Lee", "sam@example.org", "mentor", "Europe/London", 2),
+                          person("Ana Ruiz", "ana@example.org", "mentee", "America/New_York", 3),
+                          person("Bo Chen", "bo@example.org", "mentee", "Asia/Kolkata", 4),
+                          person("Lu Wang", "lu@example.org", "mentor", "Europe/Paris", 5),
+                          person("Eve Obi", "eve@example.org", "mentee", "Africa/Lagos", 6)])
+    rows = [("P001", "ana@example.org", "Ana Ruiz", "sam@example.org", "Sam Lee"),
+            ("P001", "bo@example.org", "Bo Chen", "sam@example.org", "Sam Lee"),
+            ("P003", "eve@example.org", "Eve Obi", "lu@example.org", "Lu Wang")]
+    pairs = pd.DataFrame([{"pair_id": p, "mentee_email": me, "mentee": mn, "mentor_email": oe, "mentor": on,
+                           "score": 60.0, "why": "", "row": n} for n, (p, me, mn, oe, on) in enumerate(rows, 2)])
+    return PairingBook(path=path, pairs=pairs, people=people)
+
+
+def write_change(calendar: Path, kind: str, people: list[list[str]], attendees: list[str]) -> None:
+    """A calendar folder as mentor schedule leaves it: the state of one series and its change file."""
+    import datetime as dt
+
+    from icalendar import Event
+
+    from mentorcli.ics import STATE_FILE, Published, state_bytes
+
+    uid, sequence = "p001-series@mentorcli.test", 2
+    (calendar / "changes").mkdir(parents=True)
+    entry = Published(sequence=sequence, dtstamp="20260201T000000Z", fingerprint="x", summary="Check-in",
+                      start="2026-03-03T18:00:00Z", people=people, pair_id="P001", cancelled=kind == "cancel")
+    (calendar / STATE_FILE).write_bytes(state_bytes({uid: entry}))
+    cal = Calendar()
+    cal.add("prodid", "-//mentorcli tests//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "REQUEST" if kind == "update" else "CANCEL")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstart", dt.datetime(2026, 3, 3, 18, 0, tzinfo=dt.UTC))
+    for address in attendees:
+        event.add("attendee", f"mailto:{address}")
+    cal.add_component(event)
+    (calendar / "changes" / f"{kind}-p001-0123abcd.ics").write_bytes(cal.to_ical())
+
+
+THREE = [["Ana Ruiz", "ana@example.org"], ["Bo Chen", "bo@example.org"], ["Sam Lee", "sam@example.org"]]
+
+
+@pytest.mark.parametrize("kind", ["update", "cancel"])
+def test_a_change_of_a_relationship_of_three_goes_to_its_three_members_only(tmp_path: Path, kind: str) -> None:
+    from mentorcli.updates import build_change_messages, change_files
+
+    book = three_member_book(tmp_path / "pairs.xlsx")
+    calendar = tmp_path / "calendar"
+    write_change(calendar, kind, THREE, [address for _, address in THREE])
+    checkins = pd.DataFrame({"pair_id": ["P001", "P001", "P003"], "flag": ["", "", ""],
+                             "start_utc": pd.to_datetime(["2026-03-03 18:00", "2026-03-03 18:00", "2026-03-04 18:00"],
+                                                         utc=True)})
+    ((base, msg),) = build_change_messages(book, checkins, Config(), change_files(calendar))
+    parsed = BytesParser(policy=email.policy.default).parsebytes(msg.as_bytes())
+    assert recipients(parsed) == ["ana@example.org", "bo@example.org", "sam@example.org"] and parsed["Cc"] is None
+    text = parsed.get_body(("plain",)).get_content()
+    assert "Dear Ana Ruiz, Bo Chen and Sam Lee," in text
+    assert not any(other in text for other in ("Eve", "Lu Wang", "eve@", "lu@"))
+    if kind == "update":
+        assert ("1. Tuesday 3 March 2026, 13:00 (America/New_York) / Tuesday 3 March 2026, 23:30 (Asia/Kolkata) / "
+                "Tuesday 3 March 2026, 18:00 (Europe/London)") in text
+        assert "\n  2. " not in text.replace("\r\n", "\n")  # one meeting, however many rows the sheet has for it
+
+
+def test_an_update_whose_people_are_not_the_relationships_now_is_refused(tmp_path: Path) -> None:
+    from mentorcli.errors import MentorError
+    from mentorcli.updates import build_change_messages, change_files
+
+    book = three_member_book(tmp_path / "pairs.xlsx")
+    book.pairs = book.pairs.drop(index=1)  # Bo left P001 after the schedule was made
+    calendar = tmp_path / "calendar"
+    write_change(calendar, "update", THREE, [address for _, address in THREE])
+    checkins = pd.DataFrame({"pair_id": ["P001"], "flag": [""], "start_utc": pd.to_datetime(["2026-03-03 18:00"], utc=True)})
+    with pytest.raises(MentorError, match="not in the workbook with the same people"):
+        build_change_messages(book, checkins, Config(), change_files(calendar))
+
+
+def test_a_change_file_missing_one_of_the_three_is_refused(tmp_path: Path) -> None:
+    from mentorcli.errors import MentorError
+    from mentorcli.updates import change_files
+
+    write_change(tmp_path / "calendar", "update", THREE, ["ana@example.org", "sam@example.org"])
+    with pytest.raises(MentorError, match="not the people of its series"):
+        change_files(tmp_path / "calendar")
