@@ -1,57 +1,284 @@
-"""xlsxwriter workbooks in which every string is written as the text it is.
+"""Every xlsx sheet mentorcli writes, as a table: one helper on xlsxwriter's public API.
 
-xlsxwriter keeps a rich string in its shared string table as ready XML, and writes any table
-entry that starts with ``<r>`` and ends with ``</r>`` unescaped. A signup cell such as
-``<r>A & B</r>`` would then become raw XML in ``sharedStrings.xml``: the workbook is corrupt
-(Excel offers to "repair" it; openpyxl refuses it). mentorcli writes no rich strings, so every
-entry is escaped here, the way xlsxwriter escapes any other string (the bytes are the same for
-every other string).
+``pairs.xlsx`` (match), ``checkins.xlsx`` (schedule) and ``cohort.xlsx`` (report) are tables:
+a bold frozen header row, then one row per record, each column with its header, its cells,
+its number format and its width. ``write_table_workbook`` writes such sheets; the stages only
+say what the columns hold.
 
-Writing the table one string at a time through xlsxwriter's writer also cost 4 s of a 100k
-pairing workbook (370,000 strings); strings that need no escaping at all, nearly all of them,
-are written in one pass.
+What every sheet written here guarantees:
+
+- a text cell is text: no signup answer becomes a formula, a link or a number
+  (``strings_to_formulas``/``urls``/``numbers`` off), and none becomes XML either. xlsxwriter
+  writes a shared string that starts with ``<r>`` and ends with ``</r>`` as raw rich-text XML
+  (so a signup cell ``<r>A & B</r>`` made a corrupt workbook), in its ``constant_memory`` mode
+  too. Such a text is written here through ``write_rich_string`` in three plain runs, which
+  xlsxwriter escapes: the cell reads back as the same text;
+- the same sheets give the same bytes: cells go in one fixed order (it fixes the shared string
+  table), and the document date is given by the caller, never the clock;
+- written to a file, the part files xlsxwriter makes while writing go beside the target (its
+  ``tmpdir`` option), and a disk that fills during ``close()`` fails once, quietly
+  (``QuietOnFailure``).
+
+Speed and size (measured, see README Performance): xlsxwriter's own ``write_*`` calls cost about
+6 µs a cell, and its zip is deflated at zlib's default level, which has no public setting.
 """
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
 import io
+import math
+import numbers
 import os
-import re
-import sys
-from functools import cache
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
 
-NEEDS_ESCAPING = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]|^\s|\s$")
-"""What xlsxwriter would change or mark: XML specials, control characters (and ``_xHHHH_``
-look-alikes, so any underscore), non-characters, leading or trailing whitespace."""
-ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
-EDGE_SPACE = re.compile(r"^\s|\s$")
-ZIP_LEVEL = 1
-"""Deflate level of the workbooks written here to a file. zlib's default (6) took 3 s of writing
-a 100k pairing workbook; level 1 takes 0.9 s for a file a third larger (20 MB instead of 15).
-xlsxwriter's ``in_memory`` mode (the small report workbook) gives each entry its own zip info,
-which keeps the default."""
+import xlsxwriter  # type: ignore[import-untyped]  # xlsxwriter 3.3 has hints but no py.typed marker
+
+Format = Any
+"""An xlsxwriter ``Format`` (xlsxwriter is untyped for mypy)."""
+Worksheet = Any
+"""An xlsxwriter ``Worksheet``."""
+
+SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+"""xlsxwriter options of every workbook written here: a text cell stays text."""
+
+TEXT, NUMBER, ANY = "text", "number", "any"
+"""What a column holds: text (``str``), numbers (``float``/``int``), or any cell value, typed one
+by one (bool, number, date and time, text)."""
+
+DATE_FORMATS: dict[type, str] = {
+    dt.datetime: "yyyy-mm-dd hh:mm", dt.date: "yyyy-mm-dd", dt.time: "hh:mm", dt.timedelta: "hh:mm",
+}
+"""Number format of a date or time cell in a column without one of its own."""
+
+WRAP = {"text_wrap": True, "valign": "top"}
+"""Text format of a column of sentences: wrapped, aligned to the top of the row."""
+EXCEL_MAX_TEXT = 32_767
+"""Excel's longest cell text, in UTF-16 code units (xlsxwriter cuts a longer one)."""
 
 
-def text_workbook(target: Any, options: dict[str, Any]) -> Any:
-    """``xlsxwriter.Workbook(target, options)`` whose shared strings are always plain text.
+@dataclass(frozen=True)
+class Styled:
+    """A cell with a number format of its own (a percentage among plain counts)."""
 
-    xlsxwriter writes each part of the workbook (every sheet, the shared strings: every email
-    address of the cohort) to a file in the system temp folder, and leaves them there when the
-    write fails or the process is killed. Written to a file, the parts go beside ``target``
-    instead (its ``tmpdir`` option): ``files.atomic_path`` gives a path in a private folder of
-    its own, removed with everything in it when the write ends, and by the next run after a kill.
+    value: Any
+    number_format: str
+
+
+@dataclass
+class Column:
+    """One column of a table sheet: its header and its data cells, top to bottom.
+
+    A cell that is None (or NaN) is left out. An empty text is left out too, unless
+    ``write_empty`` (then it is an empty text cell, as checkins.xlsx and cohort.xlsx have
+    always had). ``number_format`` formats the number and date cells, ``text_format`` (format
+    properties, such as ``WRAP``) the text cells; ``whole_column`` gives the column's format
+    (its number format, or else its text format) to the whole column as well, so that a cell
+    typed in later gets it too.
     """
-    if not isinstance(target, (str, os.PathLike)):
-        return _text_workbook_class()(target, options)
-    if not options.get("in_memory") and "tmpdir" not in options:
-        options = {**options, "tmpdir": os.path.dirname(os.path.abspath(target))}
-    output = QuietOnFailure(open(target, "wb"))  # noqa: SIM115 (closed by the workbook's close())
-    workbook = _text_workbook_class()(output, options)
-    workbook.mentorcli_output = output
-    return workbook
+
+    header: str
+    values: Sequence[Any]
+    kind: str = TEXT
+    number_format: str | None = None
+    width: float = 10.0
+    text_format: dict[str, Any] | None = None
+    whole_column: bool = False
+    write_empty: bool = False
+
+
+@dataclass
+class TableSheet:
+    """A sheet: a bold header row frozen above the columns, optionally a filter over them.
+
+    ``filter_min_rows``: the filter covers at least this many data rows (1 leaves a row to
+    type into under an empty table). ``by_rows``: cells are written row after row instead of
+    column after column; the order fixes the workbook's shared string table, so its bytes.
+    ``validations``: xlsxwriter ``data_validation`` options for the data rows of a column, by
+    header.
+    """
+
+    name: str
+    columns: Sequence[Column]
+    header_format: dict[str, Any]
+    autofilter: bool = True
+    filter_min_rows: int = 0
+    by_rows: bool = False
+    validations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return max((len(column.values) for column in self.columns), default=0)
+
+
+def write_table_workbook(target: str | os.PathLike[str] | io.BytesIO, sheets: Sequence[TableSheet],
+                         properties: dict[str, Any]) -> None:
+    """Write ``sheets``, in order, to ``target`` (a path, or a buffer: written in memory).
+
+    ``properties`` are the document's (title, author, created...): give ``created`` from the
+    input so that the same sheets give the same bytes.
+    """
+    with TableWorkbook(target) as book:
+        book.workbook.set_properties(properties)
+        for sheet in sheets:
+            book.add_sheet(sheet)
+
+
+class TableWorkbook:
+    """An xlsxwriter ``Workbook`` that writes table sheets; closed (written) on leaving ``with``.
+
+    Left through an exception, nothing more is written and the target is closed: the caller's
+    ``files.atomic_path`` removes the half-written file.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | io.BytesIO, *, tmpdir: str | os.PathLike[str] | None = None):
+        """``tmpdir``: the folder of xlsxwriter's part files while a file is written (every sheet,
+        every email address of the cohort): by default the target's, which ``files.atomic_path``
+        makes a private folder removed with all in it, so none is left in the shared temp folder."""
+        self.output: QuietOnFailure | None = None
+        if isinstance(target, (str, os.PathLike)):
+            self.output = QuietOnFailure(open(target, "wb"))  # noqa: SIM115 (closed in close())
+            options = {**SAFE_OPTIONS, "tmpdir": str(tmpdir or os.path.dirname(os.path.abspath(target)))}
+            self.workbook = xlsxwriter.Workbook(self.output, options)
+        else:
+            self.workbook = xlsxwriter.Workbook(target, {**SAFE_OPTIONS, "in_memory": True})
+        self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+        elif self.output is not None:
+            self.output.give_up()
+
+    def close(self) -> None:
+        """Write the workbook. A failure (a full disk) reaches the caller once; after it, the
+        target takes no more bytes and raises nothing more."""
+        try:
+            self.workbook.close()
+            if self.output is not None:
+                self.output.raw.close()
+        except BaseException:
+            if self.output is not None:
+                self.output.give_up()
+            raise
+
+    def format(self, properties: dict[str, Any]) -> Format | None:
+        """The workbook's format with these properties (one per distinct set), None for none."""
+        if not properties:
+            return None
+        key = tuple(sorted(properties.items()))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(properties)
+        return self._formats[key]
+
+    def add_sheet(self, table: TableSheet) -> Worksheet:
+        """One table sheet: header, widths and column formats, cells, frozen header, filter."""
+        sheet = self.workbook.add_worksheet(table.name)
+        header = self.format(table.header_format)
+        writers = []
+        for c, column in enumerate(table.columns):
+            cell_format = self.format({"num_format": column.number_format} if column.number_format else {})
+            text_format = self.format(column.text_format or {})
+            sheet.set_column(c, c, column.width, (cell_format or text_format) if column.whole_column else None)
+            writers.append(self._cell_writer(sheet, c, column, cell_format, text_format))
+        if table.by_rows:
+            for c, column in enumerate(table.columns):
+                self._write_text(sheet, 0, c, column.header, header)
+            columns = [column.values for column in table.columns]
+            for row in range(table.rows):
+                for write, values in zip(writers, columns):
+                    if row < len(values):
+                        write(row + 1, values[row])
+        else:
+            for c, (write, column) in enumerate(zip(writers, table.columns)):
+                self._write_text(sheet, 0, c, column.header, header)
+                for row, value in enumerate(column.values, 1):
+                    write(row, value)
+        last = max(table.rows, table.filter_min_rows)
+        for header_text, options in table.validations.items():
+            c = [column.header for column in table.columns].index(header_text)
+            sheet.data_validation(1, c, last, c, options)
+        sheet.freeze_panes(1, 0)
+        if table.autofilter:
+            sheet.autofilter(0, 0, last, max(len(table.columns) - 1, 0))
+        return sheet
+
+    def _cell_writer(self, sheet: Worksheet, c: int, column: Column,
+                     cell_format: Format | None, text_format: Format | None) -> Callable[[int, Any], None]:
+        """A function that writes one data cell of ``column`` (row, value) as its kind says."""
+        keep_empty = column.write_empty
+
+        def text(row: int, value: Any) -> None:
+            if value or (keep_empty and value is not None):
+                self._write_text(sheet, row, c, value, text_format)
+
+        def number(row: int, value: Any) -> None:
+            if value is not None and value == value:  # noqa: PLR0124 (NaN is no cell)
+                sheet.write_number(row, c, value, cell_format)
+
+        def any_value(row: int, value: Any) -> None:
+            self._write_value(sheet, row, c, value, column, cell_format, text_format)
+
+        return {TEXT: text, NUMBER: number}.get(column.kind, any_value)
+
+    def _write_value(self, sheet: Worksheet, row: int, c: int, value: Any, column: Column,
+                     cell_format: Format | None, text_format: Format | None) -> None:
+        """A cell typed by its value: bool, number, date or time, or text."""
+        if isinstance(value, Styled):
+            cell_format, value = self.format({"num_format": value.number_format}), value.value
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return
+        if isinstance(value, bool):
+            sheet.write_boolean(row, c, value, cell_format)
+        elif isinstance(value, numbers.Real):
+            sheet.write_number(row, c, value, cell_format)
+        elif isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+            if cell_format is None:
+                kind = next(k for k in DATE_FORMATS if isinstance(value, k))
+                cell_format = self.format({"num_format": DATE_FORMATS[kind]})
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            sheet.write_datetime(row, c, value, cell_format)
+        elif value != "" or column.write_empty:
+            self._write_text(sheet, row, c, str(value), text_format)
+
+    @staticmethod
+    def _write_text(sheet: Worksheet, row: int, c: int, text: str, text_format: Format | None) -> None:
+        if text.startswith("<r>") and text.endswith("</r>"):
+            _write_xml_looking_text(sheet, row, c, text, text_format)
+        else:
+            sheet.write_string(row, c, text, text_format)
+
+
+def _write_xml_looking_text(sheet: Worksheet, row: int, c: int, text: str, text_format: Format | None) -> None:
+    """A text xlsxwriter would take for rich-text XML, as three plain runs it escapes (each
+    non-empty: the text is at least ``<r></r>``). Cut to Excel's limit first, as
+    ``write_string`` would: ``write_rich_string`` refuses a longer one."""
+    text = excel_text(text)
+    if not text.endswith("</r>"):
+        sheet.write_string(row, c, text, text_format)
+        return
+    runs: list[Any] = [text[:1], text[1:-1], text[-1:]]
+    sheet.write_rich_string(row, c, *runs, *([text_format] if text_format is not None else []))
+
+
+def excel_text(text: str) -> str:
+    """``text`` cut to Excel's 32,767 UTF-16 code units, never inside a character above U+FFFF."""
+    if len(text) <= EXCEL_MAX_TEXT // 2:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > EXCEL_MAX_TEXT:
+            return text[:index]
+    return text
 
 
 class QuietOnFailure(io.RawIOBase):
@@ -117,69 +344,3 @@ class QuietOnFailure(io.RawIOBase):
         except OSError:
             self.give_up()
             raise
-
-
-def shared_string_xml(string: str) -> str:
-    """One ``<si>`` entry of ``sharedStrings.xml`` for a plain string, as xlsxwriter 3.3 writes
-    any string that is not rich: control characters as ``_xHHHH_`` (a literal look-alike gets
-    its underscore escaped), whitespace kept, XML specials escaped."""
-    if NEEDS_ESCAPING.search(string) is None:
-        return f"<si><t>{string}</t></si>"
-    text = ESCAPE_LOOKALIKE.sub(r"_x005F\1", string)
-    text = CONTROL.sub(lambda found: f"_x{ord(found.group(1)):04X}_", text)
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    space = ' xml:space="preserve"' if EDGE_SPACE.search(text) else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<si><t{space}>{text}</t></si>"
-
-
-@cache
-def _text_workbook_class() -> type:
-    from xlsxwriter.packager import Packager
-    from xlsxwriter.sharedstrings import SharedStrings
-    from xlsxwriter.workbook import Workbook
-
-    class TextSharedStrings(SharedStrings):
-        def _write_sst_strings(self) -> None:
-            strings = self.string_table.string_array
-            for start in range(0, len(strings), 50_000):
-                self.fh.write("".join(map(shared_string_xml, strings[start:start + 50_000])))
-
-    class TextPackager(Packager):
-        def _write_shared_strings_file(self) -> None:
-            if not self.workbook.str_table.count:
-                return
-            sst = TextSharedStrings()
-            sst.string_table = self.workbook.str_table
-            sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
-            sst._assemble_xml_file()
-
-    class TextWorkbook(Workbook):
-        mentorcli_output: QuietOnFailure | None = None
-
-        def close(self) -> None:
-            output = self.mentorcli_output
-            try:
-                super().close()
-                if output is not None:
-                    output.raw.close()
-            except BaseException:
-                if output is not None:
-                    output.give_up()
-                raise
-
-        def _get_packager(self) -> Packager:
-            return TextPackager()
-
-        def _store_workbook(self) -> None:
-            # xlsxwriter has no option for the level; its module's ZipFile is swapped for the
-            # length of this call (a workbook written on another thread meanwhile would share it)
-            module = sys.modules[Workbook.__module__]
-            plain = module.ZipFile
-            module.ZipFile = functools.partial(plain, compresslevel=ZIP_LEVEL)
-            try:
-                super()._store_workbook()
-            finally:
-                module.ZipFile = plain
-
-    return TextWorkbook
