@@ -199,8 +199,11 @@ class TableWorkbook:
         else:
             for c, (write, column) in enumerate(zip(writers, table.columns)):
                 self._write_text(sheet, 0, c, column.header, header)
-                for row, value in enumerate(column.values, 1):
-                    write(row, value)
+                if column.kind == TEXT and not column.write_empty:
+                    self._write_texts(sheet, c, column.values, self.format(column.text_format or {}))
+                else:
+                    for row, value in enumerate(column.values, 1):
+                        write(row, value)
         last = max(table.rows, table.filter_min_rows)
         for header_text, options in table.validations.items():
             c = [column.header for column in table.columns].index(header_text)
@@ -248,6 +251,17 @@ class TableWorkbook:
             sheet.write_datetime(row, c, value, cell_format)
         elif value != "" or column.write_empty:
             self._write_text(sheet, row, c, str(value), text_format)
+
+    def _write_texts(self, sheet: Worksheet, c: int, values: Sequence[str], text_format: Format | None) -> None:
+        """A column of text, top to bottom, empty texts left out: the bulk of pairs.xlsx, so the
+        loop calls xlsxwriter directly (a tenth of the writing time, measured)."""
+        write = sheet.write_string
+        for row, value in enumerate(values, 1):
+            if value:
+                if value[-1] == ">" and value.startswith("<r>") and value.endswith("</r>"):
+                    _write_xml_looking_text(sheet, row, c, value, text_format)
+                else:
+                    write(row, c, value, text_format)
 
     @staticmethod
     def _write_text(sheet: Worksheet, row: int, c: int, text: str, text_format: Format | None) -> None:

@@ -36,6 +36,7 @@ RICH_LOOKING = ["<r>Bad & co</r>", "<r><t>x</t></r><r><t>y</t></r>", "<r></r>", 
                 "<r>\x01 control</r>"]
 HEADER = {"bold": True}
 ROOT = Path(__file__).resolve().parent.parent
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 def written(tmp_path: Path, *sheets: TableSheet, properties: dict | None = None) -> openpyxl.Workbook:
@@ -122,6 +123,9 @@ def test_cells_keep_their_kind_format_and_width(tmp_path: Path):
     assert sheet.column_dimensions["C"].width == pytest.approx(7.7109375)
     assert sheet.auto_filter.ref == "A1:F5"
     assert book.properties.title == "T" and book.properties.created == dt.datetime(2027, 1, 2)
+    cols = ElementTree.fromstring(zipfile.ZipFile(tmp_path / "table.xlsx").read("xl/worksheets/sheet1.xml"))
+    styled = {c.get("min"): c.get("style") for c in cols.iter(f"{{{MAIN}}}col")}
+    assert styled["1"] is None and styled["3"] is not None and styled["6"] is not None  # whole columns
 
 
 def test_the_filter_and_validations_cover_the_data_rows(tmp_path: Path):
@@ -144,7 +148,7 @@ def test_cells_go_in_column_or_row_order(tmp_path: Path):
         path = tmp_path / f"{by_rows}.xlsx"
         write_table_workbook(path, [TableSheet("S", columns, HEADER, by_rows=by_rows)], {})
         table = ElementTree.fromstring(zipfile.ZipFile(path).read("xl/sharedStrings.xml"))
-        return [t.text for t in table.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}t")]
+        return [t.text for t in table.iter(f"{{{MAIN}}}t")]
 
     assert strings(by_rows=False) == ["H1", "a1", "a2", "H2", "b1", "b2"]
     assert strings(by_rows=True) == ["H1", "H2", "a1", "b1", "a2", "b2"]
