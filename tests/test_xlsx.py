@@ -107,6 +107,7 @@ def test_cells_keep_their_kind_format_and_width(tmp_path: Path):
         Column("Any", [True, 3, moment, dt.date(2027, 3, 5)], ANY),
         Column("Styled", [Styled(0.25, "0%"), dt.time(9, 15), math.nan, "text"], ANY),
         Column("Wrapped", ["a long sentence"], text_format=WRAP, whole_column=True),
+        Column("Any kept empty", ["", None, "x", ""], ANY, write_empty=True),
     ], HEADER, filter_min_rows=1)
     book = written(tmp_path, table, properties={"title": "T", "created": dt.datetime(2027, 1, 2)})
     sheet = book["Kinds"]
@@ -118,10 +119,11 @@ def test_cells_keep_their_kind_format_and_width(tmp_path: Path):
     assert sheet["E2"].value == 0.25 and sheet["E2"].number_format == "0%"
     assert sheet["E3"].value == dt.time(9, 15) and sheet["E3"].number_format == "hh:mm"
     assert sheet["E4"].value is None and sheet["E5"].value == "text"
+    assert column_values(sheet, "G") == ["", None, "x", ""]
     assert sheet["F2"].alignment.wrap_text and sheet["A1"].font.bold and sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["A"].width == pytest.approx(12.7109375)
     assert sheet.column_dimensions["C"].width == pytest.approx(7.7109375)
-    assert sheet.auto_filter.ref == "A1:F5"
+    assert sheet.auto_filter.ref == "A1:G5"
     assert book.properties.title == "T" and book.properties.created == dt.datetime(2027, 1, 2)
     cols = ElementTree.fromstring(zipfile.ZipFile(tmp_path / "table.xlsx").read("xl/worksheets/sheet1.xml"))
     styled = {c.get("min"): c.get("style") for c in cols.iter(f"{{{MAIN}}}col")}
@@ -198,6 +200,22 @@ def test_a_workbook_on_a_full_device_fails_once_and_is_quiet_after(tmp_path) -> 
     finally:
         sys.unraisablehook = hook
     assert unraisable == []
+
+
+def test_a_write_that_fails_in_close_or_before_leaves_the_target_closed(tmp_path: Path):
+    """The target file is closed whatever failed, so ``files.atomic_path`` can remove it."""
+    from mentorcli.files import os_error_in
+
+    sheet = TableSheet("S", [Column("A", ["x"])], HEADER)
+    book = TableWorkbook(tmp_path / "no-tmpdir.xlsx", tmpdir=tmp_path / "missing")  # part files cannot be made
+    book.add_sheet(sheet)
+    with pytest.raises(Exception) as failure:  # xlsxwriter's FileCreateError around the OSError
+        book.close()
+    assert os_error_in(failure.value) is not None
+    assert book.output is not None and book.output.raw.closed
+    with pytest.raises(ValueError), TableWorkbook(tmp_path / "interrupted.xlsx") as interrupted:
+        raise ValueError("a column could not be built")
+    assert interrupted.output is not None and interrupted.output.raw.closed
 
 
 THIRD_PARTY = {"xlsxwriter", "openpyxl", "pandas", "numpy", "scipy", "ortools", "python_calamine", "icalendar",
