@@ -30,12 +30,17 @@ import io
 import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
+from xml.etree import ElementTree
 
+import numpy as np
 import xlsxwriter  # type: ignore[import-untyped]  # xlsxwriter 3.3 has hints but no py.typed marker
+from xlsxwriter.utility import xl_col_to_name  # type: ignore[import-untyped]
 
 Format = Any
 """An xlsxwriter ``Format`` (xlsxwriter is untyped for mypy)."""
@@ -121,6 +126,9 @@ def write_table_workbook(target: str | os.PathLike[str] | io.BytesIO, sheets: Se
     ``properties`` are the document's (title, author, created...): give ``created`` from the
     input so that the same sheets give the same bytes.
     """
+    if isinstance(target, (str, os.PathLike)) and sheets and all(map(_splice_ready, sheets)):
+        _write_spliced(target, sheets, properties)
+        return
     with TableWorkbook(target) as book:
         book.workbook.set_properties(properties)
         for sheet in sheets:
@@ -178,8 +186,9 @@ class TableWorkbook:
             self._formats[key] = self.workbook.add_format(properties)
         return self._formats[key]
 
-    def add_sheet(self, table: TableSheet) -> Worksheet:
-        """One table sheet: header, widths and column formats, cells, frozen header, filter."""
+    def add_sheet(self, table: TableSheet, *, cells: bool = True) -> Worksheet:
+        """One table sheet: header, widths and column formats, cells, frozen header, filter
+        (without the data cells when not ``cells``: ``_write_spliced`` adds them)."""
         sheet = self.workbook.add_worksheet(table.name)
         header = self.format(table.header_format)
         writers = []
@@ -199,6 +208,8 @@ class TableWorkbook:
         else:
             for c, (write, column) in enumerate(zip(writers, table.columns)):
                 self._write_text(sheet, 0, c, column.header, header)
+                if not cells:
+                    continue
                 if column.kind == TEXT and not column.write_empty:
                     self._write_texts(sheet, c, column.values, self.format(column.text_format or {}))
                 else:
@@ -358,3 +369,210 @@ class QuietOnFailure(io.RawIOBase):
         except OSError:
             self.give_up()
             raise
+
+
+# --------------------------------------------------------------------------- the data rows of a large table
+#
+# xlsxwriter's public calls cost about 6.6 µs a cell (a stored cell per write_*, then per cell
+# at close a reference, a format lookup, attribute escaping and a file write): 1.8 s of CPU for
+# the 270,000 cells of a 10k pairing workbook, which put ``mentor match`` past its target
+# (README Performance). For a plain column-after-column table (text and number columns, every
+# column's format on the whole column) xlsxwriter writes the workbook with the header rows
+# only, and the data rows and the shared string table are added here to the parts it wrote,
+# read back from its zip with zipfile: the same XML xlsxwriter writes for those cells (tests
+# compare the parts with the per-cell path's), from one pass over each column.
+
+ZIP_LEVEL = 1
+"""Deflate level of a spliced workbook: zlib's default (6) took 3 s of a 100k pairing workbook,
+level 1 0.9 s, for a file a third larger (20 MB instead of 15)."""
+XLSX_MAX_ROWS = 1_048_576
+ROW_CHUNK = 4096
+"""Data rows turned into XML at a time: bounds the memory of a 100k sheet (a multiple of 16)."""
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NEEDS_ESCAPING = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]|^\s|\s$")
+"""What xlsxwriter changes or marks in a shared string: XML specials, control characters (and
+``_xHHHH_`` look-alikes, so any underscore), non-characters, leading or trailing whitespace."""
+ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+EDGE_SPACE = re.compile(r"^\s|\s$")
+
+
+def _splice_ready(table: TableSheet) -> bool:
+    """A table whose every data cell xlsxwriter would write as given, with its column's style:
+    text and number columns, column after column, each formatted column formatted whole, rows
+    within Excel's limit, no infinite number (xlsxwriter refuses one: the per-cell path raises)."""
+    if table.by_rows or table.validations or not table.columns or table.rows + 1 > XLSX_MAX_ROWS:
+        return False
+    for column in table.columns:
+        if column.kind not in (TEXT, NUMBER) or column.write_empty:
+            return False
+        if (column.number_format or column.text_format) and not column.whole_column:
+            return False
+        if column.kind == NUMBER and any(v is not None and math.isinf(v) for v in column.values):
+            return False
+    return True
+
+
+class _StringTable:
+    """Shared strings in the order they are first written, and how many string cells there are."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.count = 0
+
+    def add_column(self, values: Sequence[str]) -> list[int | None]:
+        """Each text's index, None for an empty cell (left out)."""
+        index = self.index
+        texts = [excel_text(v) for v in values] if max(map(len, values), default=0) > EXCEL_MAX_TEXT // 2 else values
+        entries = [index.setdefault(v, len(index)) if v else None for v in texts]
+        self.count += len(entries) - entries.count(None)
+        return entries
+
+    def xml(self, prolog: str) -> Iterator[str]:
+        yield re.sub(r'count="\d+" uniqueCount="\d+"', f'count="{self.count}" uniqueCount="{len(self.index)}"', prolog)
+        strings = list(self.index)
+        for start in range(0, len(strings), 50_000):
+            yield "".join(map(shared_string_xml, strings[start:start + 50_000]))
+        yield "</sst>"
+
+
+def shared_string_xml(string: str) -> str:
+    """One ``<si>`` of ``sharedStrings.xml``, as xlsxwriter writes a plain string: control
+    characters as ``_xHHHH_`` (a literal look-alike gets its underscore escaped), whitespace
+    kept, XML specials escaped. A text that looks like rich-text XML is escaped like any other."""
+    if NEEDS_ESCAPING.search(string) is None:
+        return f"<si><t>{string}</t></si>"
+    text = ESCAPE_LOOKALIKE.sub(r"_x005F\1", string)
+    text = CONTROL.sub(lambda found: f"_x{ord(found.group(1)):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if EDGE_SPACE.search(text) else ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<si><t{space}>{text}</t></si>"
+
+
+@dataclass
+class _SplicedSheet:
+    """A table's cells as their XML needs them: a shared-string index, a number or None per cell."""
+
+    table: TableSheet
+    header: list[int]
+    entries: list[list[Any]]
+
+    def last_row(self) -> int:
+        """The last data row holding a cell (1-based; 0: none)."""
+        last = 0
+        for column in self.entries:
+            for position in range(len(column) - 1, last - 1, -1):
+                if column[position] is not None:
+                    last = position + 1
+                    break
+        return last
+
+    def spans(self) -> list[str]:
+        """``spans`` of each block of 16 rows (header included), as xlsxwriter computes them:
+        the first and last column holding a cell anywhere in the block."""
+        present = np.ones((len(self.entries[0]) + 1, len(self.entries)), dtype=bool)
+        for c, entries in enumerate(self.entries):
+            present[1:, c] = [e is not None for e in entries]
+        blocks = -(-len(present) // 16)
+        padded = np.zeros((blocks * 16, present.shape[1]), dtype=bool)
+        padded[:len(present)] = present
+        used = np.asarray(padded.reshape(blocks, 16, -1).any(axis=1))
+        first = used.argmax(axis=1)
+        last = used.shape[1] - 1 - used[:, ::-1].argmax(axis=1)
+        return [f"{a + 1}:{b + 1}" for a, b in zip(first.tolist(), last.tolist())]
+
+    def sheet_xml(self, layout: str) -> Iterator[str]:
+        """xlsxwriter's sheet (``layout``, the header row only) with every row in ``sheetData``."""
+        head, rest = layout.split("<sheetData>", 1)
+        header_row, tail = rest.split("</sheetData>", 1)
+        letters = [xl_col_to_name(c) for c in range(len(self.entries))]
+        last = self.last_row()
+        ref = f"A1:{letters[-1]}{last + 1}" if len(letters) > 1 or last else "A1"
+        yield re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>', head, count=1) + "<sheetData>"
+        header_style = _style_attribute(ElementTree.fromstring(header_row).find("c"))
+        spans = self.spans()
+        yield f'<row r="1" spans="{spans[0]}">' + "".join(
+            f'<c r="{letter}1"{header_style} t="s"><v>{i}</v></c>' for letter, i in zip(letters, self.header)) + "</row>"
+        styles = _column_styles(head, len(letters))
+        kinds = [column.kind for column in self.table.columns]
+        rows = len(self.entries[0])
+        for start in range(0, rows, ROW_CHUNK):
+            numbers = [str(r) for r in range(start + 2, min(start + ROW_CHUNK, rows) + 2)]
+            cells = [_cell_xml(kind, letter, style, numbers, entries[start:start + ROW_CHUNK])
+                     for kind, letter, style, entries in zip(kinds, letters, styles, self.entries)]
+            blocks = [spans[row // 16] for row in range(start + 1, start + 1 + len(numbers))]
+            yield "".join([f'<row r="{r}" spans="{span}">{row}</row>'
+                           for r, span, row in zip(numbers, blocks, map("".join, zip(*cells))) if row])
+        yield "</sheetData>" + tail
+
+
+def _style_attribute(element: ElementTree.Element | None) -> str:
+    style = None if element is None else element.get("style", element.get("s"))
+    return "" if style is None else f' s="{style}"'
+
+
+def _column_styles(head: str, columns: int) -> list[str]:
+    """Each column's `` s="N"`` as xlsxwriter gave the column (``<col style>``): a data cell
+    without a format of its own has its column's."""
+    styles = [""] * columns
+    if "<cols>" in head:
+        cols = ElementTree.fromstring(head[head.index("<cols>"):head.index("</cols>") + len("</cols>")])
+        for col in cols:
+            for c in range(int(col.get("min", "1")) - 1, min(int(col.get("max", "1")), columns)):
+                styles[c] = _style_attribute(col)
+    return styles
+
+
+def _cell_xml(kind: str, letter: str, style: str, numbers: list[str], entries: list[Any]) -> list[str]:
+    """One column's ``<c>`` elements for a run of rows, as xlsxwriter writes them; "" for none."""
+    if kind == NUMBER:
+        return [f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>' if v is not None else ""
+                for r, v in zip(numbers, entries)]
+    return [f'<c r="{letter}{r}"{style} t="s"><v>{i}</v></c>' if i is not None else ""
+            for r, i in zip(numbers, entries)]
+
+
+def _write_spliced(target: str | os.PathLike[str], sheets: Sequence[TableSheet], properties: dict[str, Any]) -> None:
+    """Write ``sheets`` to ``target``: xlsxwriter writes the workbook without the data cells (in
+    memory), then its parts go to ``target`` with each sheet's rows and the shared strings added."""
+    layout = io.BytesIO()
+    with TableWorkbook(layout) as book:
+        book.workbook.set_properties(properties)
+        for table in sheets:
+            book.add_sheet(table, cells=False)
+    strings = _StringTable()
+    spliced = []
+    for table in sheets:  # the order xlsxwriter enters strings in: header, then the column's cells
+        header, entries = [], []
+        for column in table.columns:
+            header += strings.add_column([column.header])
+            cells = strings.add_column(column.values) if column.kind == TEXT \
+                else [v if v is not None and v == v else None for v in column.values]  # noqa: PLR0124 (NaN: none)
+            entries.append(cells + [None] * (table.rows - len(cells)))
+        spliced.append(_SplicedSheet(table, [i for i in header if i is not None], entries))
+    output = QuietOnFailure(open(target, "wb"))  # noqa: SIM115 (closed below)
+    try:
+        with zipfile.ZipFile(layout) as parts, \
+                zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+            for info in parts.infolist():
+                _copy_part(parts, archive, info.filename, spliced, strings)
+        output.raw.close()
+    except BaseException:
+        output.give_up()
+        raise
+
+
+def _copy_part(parts: zipfile.ZipFile, archive: zipfile.ZipFile, name: str, spliced: list[_SplicedSheet],
+               strings: _StringTable) -> None:
+    found = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", name)
+    with archive.open(name, "w") as part:
+        if found:
+            for chunk in spliced[int(found.group(1)) - 1].sheet_xml(parts.read(name).decode()):
+                part.write(chunk.encode())
+        elif name == "xl/sharedStrings.xml":
+            prolog = parts.read(name).decode()
+            for chunk in strings.xml(prolog[:prolog.index(">", prolog.index("<sst")) + 1]):
+                part.write(chunk.encode())
+        else:
+            part.write(parts.read(name))

@@ -16,6 +16,8 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mentorcli import workbook
 from mentorcli.xlsx import (
@@ -259,3 +261,127 @@ def test_the_private_name_check_finds_what_the_old_writer_used():
 def test_mentorcli_uses_no_private_name_of_a_library(module: str):
     """Issue 15: every xlsxwriter (or pandas...) release could break a private name."""
     assert library_private_names((ROOT / "mentorcli" / module).read_text()) == []
+
+
+# --------------------------------------------------------------------------- the spliced data rows
+
+
+def per_cell(path: Path, sheets: list[TableSheet], properties: dict) -> Path:
+    """The reference: every cell through xlsxwriter's own ``write_*`` calls."""
+    with TableWorkbook(path) as book:
+        book.workbook.set_properties(properties)
+        for sheet in sheets:
+            book.add_sheet(sheet)
+    return path
+
+
+def same_parts(one: Path, other: Path) -> bool:
+    with zipfile.ZipFile(one) as a, zipfile.ZipFile(other) as b:
+        return a.namelist() == b.namelist() and all(a.read(n) == b.read(n) for n in a.namelist())
+
+
+def table_of(texts: list[str], numbers: list[float | None]) -> list[TableSheet]:
+    rows = max(len(texts), len(numbers))
+    return [
+        TableSheet("First", [Column("Text", texts + [""] * (rows - len(texts)), whole_column=True),
+                             Column("Number", numbers + [None] * (rows - len(numbers)), NUMBER, "0.0", whole_column=True),
+                             Column("Why", texts[::-1], text_format=WRAP, whole_column=True, width=60),
+                             Column("Plain", [f"{t}!" if t else "" for t in texts])], HEADER),
+        TableSheet("Second", [Column("Again", texts[:3]), Column("Empty", [])], {"bold": True, "border": 1}),
+    ]
+
+
+def test_spliced_rows_are_the_bytes_of_xlsxwriters_own_calls(tmp_path: Path):
+    """Blank blocks of 16 rows (spans), a blank last row, empty texts, NaN, -0.0, a text over
+    Excel's limit cut inside a character outside the BMP, escapes and look-alikes."""
+    texts = [f"row {i}" if i % 40 < 20 else "" for i in range(90)]
+    texts[5] = "x" * 32_766 + "\U0001F600"
+    texts[6:12] = ["A & B <c>", " edge ", "_x0041_", "tab\there", "\x01\x1f", "\ufffe"]
+    numbers: list[float | None] = [float(i) if i % 7 else None for i in range(90)]
+    numbers[3], numbers[4] = math.nan, -0.0
+    sheets = table_of(texts, numbers)
+    properties = {"title": "T", "author": "A", "created": dt.datetime(2027, 1, 2)}
+    write_table_workbook(tmp_path / "spliced.xlsx", sheets, properties)
+    assert same_parts(tmp_path / "spliced.xlsx", per_cell(tmp_path / "cells.xlsx", sheets, properties))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("&<>_x0123456789ABF \t\n\r\x00\x01\x1f\ufffe\uffff")),
+                max_size=40),
+       st.lists(st.none() | st.floats(allow_infinity=False), max_size=40))
+def test_spliced_rows_match_for_any_text_and_number(tmp_path_factory, texts: list[str], numbers: list[float | None]):
+    texts = [t for t in texts if not (t.startswith("<r>") and t.endswith("</r>"))]  # written as text on purpose
+    folder = tmp_path_factory.mktemp("any")
+    sheets = table_of(texts, numbers)
+    fixed = {"created": dt.datetime(2027, 1, 2)}  # else the clock's second is in docProps/core.xml
+    write_table_workbook(folder / "spliced.xlsx", sheets, fixed)
+    assert same_parts(folder / "spliced.xlsx", per_cell(folder / "cells.xlsx", sheets, fixed))
+
+
+def test_spliced_rich_looking_texts_read_back_as_text(tmp_path: Path):
+    sheet = written(tmp_path, TableSheet("Texts", [Column("Plain", RICH_LOOKING)], HEADER))["Texts"]
+    assert column_values(sheet, "A") == [text.replace("\x01", "_x0001_") for text in RICH_LOOKING]
+
+
+def test_which_tables_are_spliced():
+    from mentorcli.xlsx import _splice_ready
+
+    plain = TableSheet("S", [Column("A", ["x"]), Column("N", [1.0], NUMBER, "0", whole_column=True)], HEADER)
+    assert _splice_ready(plain)
+    for changed in (TableSheet("S", plain.columns, HEADER, by_rows=True),
+                    TableSheet("S", [Column("N", [math.inf], NUMBER)], HEADER),
+                    TableSheet("S", [Column("N", [1.0], NUMBER, "0")], HEADER),  # a format on the cells only
+                    TableSheet("S", [Column("A", ["x"], ANY)], HEADER),
+                    TableSheet("S", [Column("A", ["x"], write_empty=True)], HEADER),
+                    TableSheet("S", [Column("A", ["x"])], HEADER, validations={"A": {"validate": "any"}})):
+        assert not _splice_ready(changed)
+
+
+def test_an_infinite_number_is_refused_as_xlsxwriter_refuses_it(tmp_path: Path):
+    with pytest.raises(Exception, match="NAN/INF"):
+        write_table_workbook(tmp_path / "inf.xlsx", [TableSheet("S", [Column("N", [math.inf], NUMBER)], HEADER)], {})
+
+
+def test_spliced_workbooks_are_deflated_at_the_fast_level(tmp_path: Path):
+    import zlib
+
+    from mentorcli.xlsx import ZIP_LEVEL
+
+    path = tmp_path / "book.xlsx"
+    write_table_workbook(path, [TableSheet("S", [Column("A", [f"row {r}: some text that compresses" for r in range(3000)])],
+                                           HEADER)], {})
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        raw = archive.read(info)
+
+    def deflated_size(level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate, as in a zip entry
+        return len(packer.compress(raw) + packer.flush())
+
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size == deflated_size(ZIP_LEVEL) != deflated_size(6)
+    assert info.date_time == (1980, 1, 1, 0, 0, 0)  # no clock in the bytes
+
+
+def test_a_spliced_workbook_on_a_full_device_fails_once_and_is_quiet_after() -> None:
+    import gc
+    import os
+    import sys
+
+    from mentorcli.files import os_error_in
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    unraisable = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        sheet = TableSheet("People", [Column("Email", [f"person{row}@example.org" for row in range(3000)])], HEADER)
+        with pytest.raises(OSError) as failure:
+            write_table_workbook("/dev/full", [sheet], {})
+        assert os_error_in(failure.value) is not None
+        del failure
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
