@@ -4,13 +4,15 @@ Input to issue 15 item 4 (only public library API). Every variant writes the sam
 (the columns ``write_pairing_workbook`` builds from ``bench_write.inputs``, cached like
 ``bench_write.py``) with the same formats, widths, frozen header and filter:
 
-- ``shipped``: ``mentorcli.xlsx.write_table_workbook`` (``write_string``/``write_number`` per
-  cell, column after column: the order that keeps the pinned bytes);
+- ``spliced`` (what ships): ``mentorcli.xlsx.write_table_workbook``: xlsxwriter writes the
+  workbook with the header rows, the data rows and shared strings are added to its parts;
+- ``cells``: ``TableWorkbook`` alone: ``write_string``/``write_number`` per cell, column after
+  column (the reference the spliced rows are tested against; what checkins.xlsx uses);
 - ``rows``: ``write_row`` per data row (type dispatch inside xlsxwriter);
 - ``columns``: ``write_column`` per column;
 - ``constant-memory``: ``write_row`` per row with xlsxwriter's ``constant_memory`` option
   (rows go to disk as they are written; strings inline, no shared string table);
-- ``in-memory``: as shipped, with xlsxwriter's ``in_memory`` option (no part files on disk).
+- ``in-memory``: as ``cells``, with xlsxwriter's ``in_memory`` option (no part files on disk).
 
 Prints best wall and CPU seconds of ``--repeat`` writes and the file size per variant and size.
 Measured 2026-12-06 on the shared 2-core host (busy: compare CPU seconds), with the writer that
@@ -26,6 +28,8 @@ Run: ``python3 benchmarks/bench_write_variants.py [--sizes 10000 100000] [--repe
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import sys
 import time
 from pathlib import Path
@@ -40,9 +44,15 @@ from bench_write import inputs
 
 from mentorcli import workbook
 from mentorcli.config import Config
-from mentorcli.xlsx import NUMBER, SAFE_OPTIONS, TableSheet, write_table_workbook
+from mentorcli.xlsx import (
+    NUMBER,
+    SAFE_OPTIONS,
+    TableSheet,
+    TableWorkbook,
+    write_table_workbook,
+)
 
-VARIANTS = ("shipped", "rows", "columns", "constant-memory", "in-memory")
+VARIANTS = ("spliced", "cells", "rows", "columns", "constant-memory", "in-memory")
 
 
 def sheets_of(n: int, cache: Path, config: Config) -> list[TableSheet]:
@@ -84,14 +94,15 @@ def write_with_calls(output: Path, sheets: list[TableSheet], how: str) -> None:
 
 
 def write_variant(name: str, output: Path, sheets: list[TableSheet]) -> None:
-    if name == "shipped":
+    if name == "spliced":
         write_table_workbook(output, sheets, {})
-    elif name == "in-memory":
-        import io
-
-        buffer = io.BytesIO()
-        write_table_workbook(buffer, sheets, {})
-        output.write_bytes(buffer.getvalue())
+    elif name in ("cells", "in-memory"):
+        target: Any = io.BytesIO() if name == "in-memory" else output
+        with TableWorkbook(target) as book:
+            for sheet in sheets:
+                book.add_sheet(sheet)
+        if name == "in-memory":
+            output.write_bytes(target.getvalue())
     else:
         write_with_calls(output, sheets, name)
 
@@ -109,7 +120,7 @@ def main() -> None:
     for n in args.sizes:
         sheets = sheets_of(n, args.cache, config)
         cells = sum(1 for table in sheets for column in table.columns for v in column.values
-                    if v is not None and v != "" and (column.kind != NUMBER or v == v))
+                    if v is not None and v != "" and (column.kind != NUMBER or not math.isnan(v)))
         for name in args.variants:
             output = args.cache / f"variant_{n}.xlsx"
             wall, cpu = [], []
