@@ -15,13 +15,19 @@ Input to issue 15 item 4 (only public library API). Every variant writes the sam
 - ``in-memory``: as ``cells``, with xlsxwriter's ``in_memory`` option (no part files on disk).
 
 Prints best wall and CPU seconds of ``--repeat`` writes and the file size per variant and size.
-Measured 2026-12-06 on the shared 2-core host (busy: compare CPU seconds), with the writer that
-used xlsxwriter internals (ready row XML, one-pass shared strings, zlib level 1) for reference:
+Measured 2026-12-06 on the shared 2-core host at load 9 (wall is 5-10x CPU: compare CPU):
 
-| signups | variant | write CPU s | MB |
-|---:|---|---:|---:|
-| 10,000 | internals (before) | see README Performance | |
+| signups | cells | variant | write CPU s | MB |
+|---:|---:|---|---:|---:|
+| 10,000 | 269,586 | spliced | 0.33 | 2.0 |
+| 10,000 | 269,586 | cells | 1.66 | 1.5 |
+| 10,000 | 269,586 | rows | 2.03 | 1.4 |
+| 10,000 | 269,586 | columns | 1.90 | 1.5 |
+| 10,000 | 269,586 | constant-memory | 1.95 | 1.6 |
+| 10,000 | 269,586 | in-memory | 1.86 | 1.5 |
 
+The writer on xlsxwriter internals that ``spliced`` replaced: 0.41-0.51 s (``bench_write.py``,
+same hour). README Performance has the Rust-backed writers measured beside these.
 Run: ``python3 benchmarks/bench_write_variants.py [--sizes 10000 100000] [--repeat 3]``
 """
 
