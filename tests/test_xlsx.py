@@ -6,6 +6,7 @@ library's private names."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import io
 import math
@@ -305,6 +306,19 @@ def test_spliced_rows_are_the_bytes_of_xlsxwriters_own_calls(tmp_path: Path):
     assert same_parts(tmp_path / "spliced.xlsx", per_cell(tmp_path / "cells.xlsx", sheets, properties))
 
 
+def test_spliced_rows_across_chunks_of_rows(tmp_path: Path):
+    """More rows than one chunk of ready XML (``ROW_CHUNK``), the last blank."""
+    from mentorcli.xlsx import ROW_CHUNK
+
+    rows = ROW_CHUNK + 20
+    sheets = [TableSheet("S", [Column("T", [f"t{r % 97}" if r % 5 else "" for r in range(rows - 1)] + [""]),
+                               Column("N", [r / 3 if r % 3 else None for r in range(rows)], NUMBER, "0.0",
+                                      whole_column=True)], HEADER)]
+    fixed = {"created": dt.datetime(2027, 1, 2)}
+    write_table_workbook(tmp_path / "spliced.xlsx", sheets, fixed)
+    assert same_parts(tmp_path / "spliced.xlsx", per_cell(tmp_path / "cells.xlsx", sheets, fixed))
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("&<>_x0123456789ABF \t\n\r\x00\x01\x1f\ufffe\uffff")),
                 max_size=40),
@@ -340,6 +354,22 @@ def test_which_tables_are_spliced():
 def test_an_infinite_number_is_refused_as_xlsxwriter_refuses_it(tmp_path: Path):
     with pytest.raises(Exception, match="NAN/INF"):
         write_table_workbook(tmp_path / "inf.xlsx", [TableSheet("S", [Column("N", [math.inf], NUMBER)], HEADER)], {})
+
+
+def test_a_spliced_write_that_fails_leaves_the_target_closed(tmp_path: Path):
+    """A failure while the parts are written (here a number Python cannot format as xlsxwriter
+    does) closes the target at once, so ``files.atomic_path`` can remove it."""
+    import os
+    from fractions import Fraction
+
+    target = tmp_path / "broken.xlsx"
+    with pytest.raises(TypeError) as failure:  # kept: its frames would keep an unclosed file open
+        write_table_workbook(target, [TableSheet("S", [Column("N", [Fraction(1, 3)], NUMBER)], HEADER)], {})
+    open_files = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            open_files.append(os.readlink(f"/proc/self/fd/{fd}"))
+    assert str(target) not in open_files, failure
 
 
 def test_spliced_workbooks_are_deflated_at_the_fast_level(tmp_path: Path):
