@@ -19,8 +19,13 @@ What every sheet written here guarantees:
   ``tmpdir`` option), and a disk that fills during ``close()`` fails once, quietly
   (``QuietOnFailure``).
 
-Speed and size (measured, see README Performance): xlsxwriter's own ``write_*`` calls cost about
-6 µs a cell, and its zip is deflated at zlib's default level, which has no public setting.
+Speed (measured, README Performance): xlsxwriter's own ``write_*`` calls cost about 6.6 µs a
+cell, and its zip is deflated at zlib's default level (no public setting). A plain table written
+to a file (pairs.xlsx: text and number columns, column after column) is therefore written in two
+steps: xlsxwriter writes the workbook with the header rows, then the data rows and the shared
+strings are added to the parts it wrote (``_write_spliced``), deflated at level 1: five times
+faster, and the same XML as xlsxwriter's own calls (tests compare the parts byte for byte).
+checkins.xlsx and cohort.xlsx (typed cells, row after row) use xlsxwriter's calls throughout.
 """
 
 from __future__ import annotations
