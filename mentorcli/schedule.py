@@ -1757,7 +1757,7 @@ CHECKIN_TEXT_COLUMNS = {"Pair ID": "pair_id", "Mentee": "mentee", "Mentee Email"
                         "Mentor Email": "mentor_email", "Mentee Local Time": "mentee_local",
                         "Mentor Local Time": "mentor_local", "Flag": "flag"}
 CHECKIN_MIN_WIDTHS = {"Start (UTC)": 18, "Date Held": 12, "Notes": 40}
-CHECKIN_VALIDATIONS = {
+CHECKIN_VALIDATIONS: dict[str, dict[str, Any]] = {
     "Held": {"validate": "list", "source": ["Yes", "No"], "input_title": "Held?", "input_message": "Yes or No",
              "error_title": "Held", "error_message": "Choose Yes or No."},
     "Rating": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
