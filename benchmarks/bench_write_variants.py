@@ -1,47 +1,43 @@
-"""Benchmark: the pairing workbook written with and without each use of xlsxwriter internals.
+"""Benchmark: the pairing workbook's sheets written through each public way xlsxwriter offers.
 
-Input to issue 15 item 4 (only public library API). Every variant writes the same roster and
-result (``bench_write.inputs``, cached like ``bench_write.py``) through ``write_pairing_workbook``:
+Input to issue 15 item 4 (only public library API). Every variant writes the same six sheets
+(the columns ``write_pairing_workbook`` builds from ``bench_write.inputs``, cached like
+``bench_write.py``) with the same formats, widths, frozen header and filter:
 
-- ``current``: ready XML for the data rows (private ``Worksheet`` methods), the shared string
-  table written in one pass (private ``SharedStrings``/``Packager`` methods), zlib level 1 (the
-  module-level ``ZipFile`` of xlsxwriter swapped during the write);
-- ``level6``: as current, zlib's default level (no ``ZipFile`` swap);
-- ``cells``: one public ``write_*`` call per cell instead of the ready XML, level 1;
-- ``public``: only public API: ``xlsxwriter.Workbook`` as it is, one call per cell, level 6
-  (a cell like ``<r>x</r>`` then corrupts the workbook: a correctness gap, not only speed);
-- ``public-in-memory``: as public, with xlsxwriter's ``in_memory`` option (no part files on disk).
+- ``spliced`` (what ships): ``mentorcli.xlsx.write_table_workbook``: xlsxwriter writes the
+  workbook with the header rows, the data rows and shared strings are added to its parts;
+- ``cells``: ``TableWorkbook`` alone: ``write_string``/``write_number`` per cell, column after
+  column (the reference the spliced rows are tested against; what checkins.xlsx uses);
+- ``rows``: ``write_row`` per data row (type dispatch inside xlsxwriter);
+- ``columns``: ``write_column`` per column;
+- ``constant-memory``: ``write_row`` per row with xlsxwriter's ``constant_memory`` option
+  (rows go to disk as they are written; strings inline, no shared string table);
+- ``in-memory``: as ``cells``, with xlsxwriter's ``in_memory`` option (no part files on disk).
 
 Prints best wall and CPU seconds of ``--repeat`` writes and the file size per variant and size.
+Measured 2026-12-06 on the shared 2-core host at load 9 (wall is 5-10x CPU: compare CPU):
 
-Measured 2026-12-06 on the shared 2-core host (load 8: wall is 3-4x CPU, compare CPU):
+| signups | cells | variant | write CPU s | MB |
+|---:|---:|---|---:|---:|
+| 10,000 | 269,586 | spliced | 0.33 | 2.0 |
+| 10,000 | 269,586 | cells | 1.66 | 1.5 |
+| 10,000 | 269,586 | rows | 2.03 | 1.4 |
+| 10,000 | 269,586 | columns | 1.90 | 1.5 |
+| 10,000 | 269,586 | constant-memory | 1.95 | 1.6 |
+| 10,000 | 269,586 | in-memory | 1.86 | 1.5 |
 
-| signups | variant | write CPU s | MB |
-|---:|---|---:|---:|
-| 10,000 | current | 0.55 | 1.9 |
-| 10,000 | level6 | 0.88 | 1.5 |
-| 10,000 | cells | 2.41 | 1.9 |
-| 10,000 | public | 2.28 | 1.5 |
-| 10,000 | public-in-memory | 2.21 | 1.5 |
-| 100,000 | current | 5.57 | 19.9 |
-| 100,000 | level6 | 7.49 | 15.0 |
-| 100,000 | cells | 24.15 | 19.9 |
-| 100,000 | public | 25.52 | 15.0 |
-
-Public API alone costs about 4x the write CPU (about +20 s at 100k, +1.7 s at 10k, where
-``bench_e2e.py`` measured 6.66 s end to end against 8.86 s allowed, write 1.27 s wall): both
-targets of issue 15 would be missed, so the internals stay until a faster public writer is
-chosen (``constant_memory`` needs rows written in order; not measured).
+The writer on xlsxwriter internals that ``spliced`` replaced: 0.41-0.51 s (``bench_write.py``,
+same hour). README Performance has the Rust-backed writers measured beside these.
 Run: ``python3 benchmarks/bench_write_variants.py [--sizes 10000 100000] [--repeat 3]``
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import io
+import math
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,31 +48,69 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import xlsxwriter
 from bench_write import inputs
 
-from mentorcli import workbook as workbook_module
-from mentorcli import xlsx
+from mentorcli import workbook
 from mentorcli.config import Config
-from mentorcli.workbook import write_pairing_workbook
+from mentorcli.xlsx import (
+    NUMBER,
+    SAFE_OPTIONS,
+    TableSheet,
+    TableWorkbook,
+    write_table_workbook,
+)
+
+VARIANTS = ("spliced", "cells", "rows", "columns", "constant-memory", "in-memory")
 
 
-def plain_workbook(in_memory: bool) -> Any:
-    def make(target: Any, options: dict[str, Any]) -> Any:
-        return xlsxwriter.Workbook(str(target), {**options, "in_memory": in_memory})
-    return make
+def sheets_of(n: int, cache: Path, config: Config) -> list[TableSheet]:
+    roster, result = inputs(n, cache, config, False)
+    columns = {
+        workbook.PAIRS: workbook.pairs_columns(roster, result),
+        workbook.UNMATCHED: workbook.unmatched_columns(roster, result),
+        workbook.MENTORS: workbook.mentors_columns(roster, result),
+        workbook.PROBLEMS: workbook.problems_columns([*roster.problems, *workbook.match_problems(result)]),
+        workbook.PEOPLE: workbook.people_columns(roster.people),
+        workbook.SETTINGS: workbook.settings_columns(workbook.settings_rows(roster, result, config)),
+    }
+    return workbook.table_sheets(columns)
 
 
-@contextlib.contextmanager
-def variant(name: str) -> Iterator[None]:
-    saved = (xlsx.ZIP_LEVEL, workbook_module._FAST_CELLS, xlsx.text_workbook)
-    try:
-        if name in ("level6", "public", "public-in-memory"):
-            xlsx.ZIP_LEVEL = 6
-        if name in ("cells", "public", "public-in-memory"):
-            workbook_module._FAST_CELLS = False
-        if name.startswith("public"):
-            xlsx.text_workbook = plain_workbook(name.endswith("in-memory"))
-        yield
-    finally:
-        xlsx.ZIP_LEVEL, workbook_module._FAST_CELLS, xlsx.text_workbook = saved
+def write_with_calls(output: Path, sheets: list[TableSheet], how: str) -> None:
+    """The same sheets through ``write_row``/``write_column`` (no rich-text guard: speed only)."""
+    options: dict[str, Any] = {**SAFE_OPTIONS, "constant_memory": how == "constant-memory"}
+    book = xlsxwriter.Workbook(str(output), options)
+    header = book.add_format(workbook.HEADER_FORMAT)
+    formats: dict[str, Any] = {}
+    for table in sheets:
+        sheet = book.add_worksheet(table.name)
+        sheet.write_row(0, 0, [column.header for column in table.columns], header)
+        for c, column in enumerate(table.columns):
+            cell_format = formats.setdefault(column.number_format, book.add_format({"num_format": column.number_format})) \
+                if column.number_format else None
+            sheet.set_column(c, c, column.width, cell_format)
+        values = [[None if v == "" else v for v in column.values] for column in table.columns]
+        if how == "columns":
+            for c, column in enumerate(values):
+                sheet.write_column(1, c, column, formats.get(table.columns[c].number_format or ""))
+        else:
+            for r, row in enumerate(zip(*values), 1):
+                sheet.write_row(r, 0, row)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, table.rows, len(table.columns) - 1)
+    book.close()
+
+
+def write_variant(name: str, output: Path, sheets: list[TableSheet]) -> None:
+    if name == "spliced":
+        write_table_workbook(output, sheets, {})
+    elif name in ("cells", "in-memory"):
+        target: Any = io.BytesIO() if name == "in-memory" else output
+        with TableWorkbook(target) as book:
+            for sheet in sheets:
+                book.add_sheet(sheet)
+        if name == "in-memory":
+            output.write_bytes(target.getvalue())
+    else:
+        write_with_calls(output, sheets, name)
 
 
 def main() -> None:
@@ -84,24 +118,26 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mentorcli-bench-write"))
-    parser.add_argument("--variants", nargs="+", default=["current", "level6", "cells", "public", "public-in-memory"])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     config = Config()
-    print("| signups | variant | write best s | write CPU s | MB |\n|---:|---|---:|---:|---:|")
+    print("| signups | cells | variant | write best s | write CPU s | MB |\n|---:|---:|---|---:|---:|---:|")
     for n in args.sizes:
-        roster, result = inputs(n, args.cache, config, False)
+        sheets = sheets_of(n, args.cache, config)
+        cells = sum(1 for table in sheets for column in table.columns for v in column.values
+                    if v is not None and v != "" and (column.kind != NUMBER or not math.isnan(v)))
         for name in args.variants:
             output = args.cache / f"variant_{n}.xlsx"
             wall, cpu = [], []
-            with variant(name):
-                for _ in range(args.repeat):
-                    output.unlink(missing_ok=True)
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    write_pairing_workbook(output, roster, result, config, force=False)
-                    wall.append(time.perf_counter() - start)
-                    cpu.append(time.process_time() - start_cpu)
-            print(f"| {n:,} | {name} | {min(wall):.2f} | {min(cpu):.2f} | {output.stat().st_size / 1e6:.1f} |", flush=True)
+            for _ in range(args.repeat):
+                output.unlink(missing_ok=True)
+                start, start_cpu = time.perf_counter(), time.process_time()
+                write_variant(name, output, sheets)
+                wall.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - start_cpu)
+            print(f"| {n:,} | {cells:,} | {name} | {min(wall):.2f} | {min(cpu):.2f} | {output.stat().st_size / 1e6:.1f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,15 @@ from mentorcli.normalize import MAX_YEAR, MIN_YEAR
 from mentorcli.schedule import read_checkins
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
+from mentorcli.xlsx import (
+    ANY,
+    NUMBER,
+    TEXT,
+    Column,
+    Styled,
+    TableSheet,
+    write_table_workbook,
+)
 
 CHECKIN_SHEET = "Check-ins"
 CHECKIN_SHEET_MARKERS = ("pair id", "start (utc)", "held")
@@ -1238,113 +1247,87 @@ _XLSX_STATUS = (
 )
 
 
+COHORT_HEADER_FORMAT = {"bold": True, "bg_color": "#e8eef6", "border": 1, "text_wrap": True, "valign": "top"}
+_NO_WRAP = {"text_wrap": False}
+"""The Status sheet's text cells have always carried this (unwrapped) format; kept for the same bytes."""
+_PROBLEM_COLUMNS = (("File", 30), ("Sheet", 12), ("Row", 6), ("Column", 18), ("Severity", 9), ("Problem", 80))
+_STATUS_FORMATS = {"last_checkin": "yyyy-mm-dd", "next_checkin": "yyyy-mm-dd hh:mm",
+                   "mean_rating": "0.0", "last_rating": "0.0"}
+
+
 def cohort_workbook_bytes(report: CohortReport, book: PairingBook, config: Config) -> bytes:
     """``cohort.xlsx`` in memory: Status (a row per pair), By Month, Summary, Problems.
 
     No cell can become a formula or a link; the document date is the report date, so the
     same inputs give the same bytes.
     """
-    from mentorcli.xlsx import text_workbook
-
     buffer = io.BytesIO()
-    workbook = text_workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                            "strings_to_urls": False, "strings_to_numbers": False})
-    workbook.set_properties({"title": f"{config.cohort.name}: progress as of {report.as_of.isoformat()}",
-                             "created": dt.datetime.combine(report.as_of, dt.time())})
-    bold = workbook.add_format({"bold": True, "bg_color": "#e8eef6", "border": 1, "text_wrap": True,
-                                "valign": "top"})
-    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    decimal = workbook.add_format({"num_format": "0.0"})
-    percent = workbook.add_format({"num_format": "0%"})
-    text = workbook.add_format({"text_wrap": False})
-
-    sheet = workbook.add_worksheet("Status")
-    _header(sheet, [(title, width) for title, _, width in _XLSX_STATUS], bold)
-    status = report.status
-    for r, record in enumerate(status.to_dict(orient="records"), start=1):
-        for c, (_, key, _) in enumerate(_XLSX_STATUS):
-            value = record[key]
-            if key in ("last_checkin",):
-                _write_time(sheet, r, c, value, day)
-            elif key == "next_checkin":
-                _write_time(sheet, r, c, value, stamp)
-            elif key == "at_risk":
-                sheet.write_string(r, c, "Yes" if value else "No")
-            elif key in ("mean_rating", "last_rating"):
-                if not pd.isna(value):
-                    sheet.write_number(r, c, float(value), decimal)
-            elif key in ("days_since",):
-                if not pd.isna(value):
-                    sheet.write_number(r, c, int(value))
-            elif isinstance(value, (int, np.integer)):
-                sheet.write_number(r, c, int(value))
-            else:
-                sheet.write_string(r, c, str(value), text)
-    _finish(sheet, len(status), len(_XLSX_STATUS))
-
-    months = workbook.add_worksheet("By Month")
-    month_columns = [("Month", "month", 10), ("Scheduled", "scheduled", 10), ("Due", "due", 8),
-                     ("Held", "held", 8), ("Missed", "missed", 8)]
-    _header(months, [(t, w) for t, _, w in month_columns], bold)
-    for r, record in enumerate(report.by_month.to_dict(orient="records"), start=1):
-        months.write_string(r, 0, str(record["month"]))
-        for c, (_, key, _) in enumerate(month_columns[1:], start=1):
-            months.write_number(r, c, int(record[key]))
-    _finish(months, len(report.by_month), len(month_columns))
-
-    summary = workbook.add_worksheet("Summary")
-    _header(summary, [("Figure", 28), ("Value", 14)], bold)
-    items = [("Report date", report.as_of.isoformat())] + list(report.totals.items()) + \
-        [(f"Setting: {k}", v) for k, v in report.settings.items()] + \
-        [(f"Check-ins rated {k}", v) for k, v in report.ratings.items()]
-    for r, (label, value) in enumerate(items, start=1):
-        summary.write_string(r, 0, str(label).replace("_", " "))
-        if value is None:
-            summary.write_string(r, 1, "n/a")
-        elif label == "held_rate":
-            summary.write_number(r, 1, float(value), percent)
-        elif isinstance(value, (int, float)):
-            summary.write_number(r, 1, value)
-        else:
-            summary.write_string(r, 1, str(value))
-    _finish(summary, len(items), 2, filters=False)
-
-    problems = workbook.add_worksheet("Problems")
-    problem_columns = [("File", 30), ("Sheet", 12), ("Row", 6), ("Column", 18), ("Severity", 9), ("Problem", 80)]
-    _header(problems, problem_columns, bold)
-    all_problems = list(book.problems) + list(report.problems)
-    for r, problem in enumerate(all_problems, start=1):
-        values = [problem.file, problem.sheet, problem.row, problem.column, problem.severity, problem.problem]
-        for c, value in enumerate(values):
-            if isinstance(value, int):
-                problems.write_number(r, c, value)
-            elif value is not None:
-                problems.write_string(r, c, str(value))
-    _finish(problems, len(all_problems), len(problem_columns))
-    workbook.close()
+    write_table_workbook(buffer, _cohort_sheets(report, book), {
+        "title": f"{config.cohort.name}: progress as of {report.as_of.isoformat()}",
+        "created": dt.datetime.combine(report.as_of, dt.time()),
+    })
     return buffer.getvalue()
 
 
-def _header(sheet, columns: Sequence[tuple[str, int]], style) -> None:
-    for c, (title, width) in enumerate(columns):
-        sheet.write_string(0, c, title, style)
-        sheet.set_column(c, c, width)
+def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
+    def table(name: str, columns: list[Column], *, filters: bool = True) -> TableSheet:
+        return TableSheet(name, columns, COHORT_HEADER_FORMAT, autofilter=filters, filter_min_rows=1, by_rows=True)
+
+    status = report.status.to_dict(orient="list")
+    months = report.by_month.to_dict(orient="list")
+    items = [("Report date", report.as_of.isoformat()), *report.totals.items(),
+             *((f"Setting: {k}", v) for k, v in report.settings.items()),
+             *((f"Check-ins rated {k}", v) for k, v in report.ratings.items())]
+    problem_rows = [(p.file, p.sheet, p.row, p.column, p.severity, p.problem) for p in [*book.problems, *report.problems]]
+    return [
+        table("Status", [Column(title, [_status_cell(key, v) for v in status.get(key, [])], ANY, _STATUS_FORMATS.get(key),
+                                width, None if key == "at_risk" else _NO_WRAP, write_empty=True)
+                         for title, key, width in _XLSX_STATUS]),
+        table("By Month", [Column("Month", [str(v) for v in months.get("month", [])], TEXT, width=10, write_empty=True),
+                           *(Column(title, [int(v) for v in months.get(key, [])], NUMBER, width=width)
+                             for title, key, width in (("Scheduled", "scheduled", 10), ("Due", "due", 8),
+                                                       ("Held", "held", 8), ("Missed", "missed", 8)))]),
+        table("Summary", [Column("Figure", [str(label).replace("_", " ") for label, _ in items], TEXT, width=28,
+                                 write_empty=True),
+                          Column("Value", [_summary_cell(label, v) for label, v in items], ANY, width=14,
+                                 write_empty=True)], filters=False),
+        table("Problems", [Column(title, [_problem_cell(fields[c]) for fields in problem_rows], ANY, width=width,
+                                  write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
+    ]
 
 
-def _finish(sheet, rows: int, columns: int, *, filters: bool = True) -> None:
-    sheet.freeze_panes(1, 0)
-    if filters:
-        sheet.autofilter(0, 0, max(rows, 1), columns - 1)
+def _status_cell(key: str, value: Any) -> Any:
+    """A Status cell as it is written: dates in UTC, ratings and counts as numbers, the rest text."""
+    if key in ("last_checkin", "next_checkin"):
+        if value is None or pd.isna(value):
+            return None
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return stamp.to_pydatetime()
+    if key == "at_risk":
+        return "Yes" if value else "No"
+    if key in ("mean_rating", "last_rating", "days_since"):
+        return None if pd.isna(value) else (int(value) if key == "days_since" else float(value))
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return str(value)
 
 
-def _write_time(sheet, r: int, c: int, value: Any, style) -> None:
-    if value is None or pd.isna(value):
-        return
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    sheet.write_datetime(r, c, stamp.to_pydatetime(), style)
+def _summary_cell(label: str, value: Any) -> Any:
+    if value is None:
+        return "n/a"
+    if label == "held_rate":
+        return Styled(float(value), "0%")
+    if isinstance(value, (int, float)):
+        return float(value) if isinstance(value, float) else int(value)
+    return str(value)
+
+
+def _problem_cell(value: Any) -> Any:
+    if isinstance(value, int) or value is None:
+        return None if value is None else int(value)
+    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -75,8 +75,19 @@ from mentorcli.ics import (
 )
 from mentorcli.model import PairingBook, Problem, first_ids
 from mentorcli.tz import most_common_zone, tzinfo_for
+from mentorcli.xlsx import (
+    ANY,
+    DATE_FORMATS,
+    NUMBER,
+    TEXT,
+    Column,
+    Styled,
+    TableSheet,
+    write_table_workbook,
+)
 
 SHEET_NAME = "Check-ins"
+CHECKIN_HEADER_FORMAT = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
 CHECKIN_HEADERS = (
     "Pair ID", "Mentee", "Mentee Email", "Mentor", "Mentor Email", "Occurrence", "Start (UTC)",
     "Mentee Local Time", "Mentor Local Time", "Flag", "Held", "Date Held", "Rating", "Goal Progress", "Notes",
@@ -1722,26 +1733,71 @@ def _minute_utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(second=0, microsecond=0)
 
 
-def _write_value(sheet: Any, row: int, col: int, value: Any, formats: dict[str, Any]) -> None:
-    """A carried cell as what it was: number, date, yes/no or text (text never becomes a formula)."""
+def _log_cell(value: Any) -> Any:
+    """A carried cell as what it was: number, date, yes/no or text (text never becomes a formula);
+    dates and times with their own format, None when blank."""
     if _blank(value):
-        return
-    if isinstance(value, bool):
-        sheet.write_boolean(row, col, value)
-    elif isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
-        sheet.write_number(row, col, value)
-    elif isinstance(value, dt.datetime):
-        sheet.write_datetime(row, col, value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value, formats["when"])
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(row, col, value, formats["day"])
-    elif isinstance(value, (dt.time, dt.timedelta)):
-        sheet.write_datetime(row, col, value, formats["time"])
-    else:
-        sheet.write_string(row, col, str(value))
+        return None
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and not math.isnan(value)):
+        return value
+    if isinstance(value, dt.datetime):
+        return Styled(value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value, DATE_FORMATS[dt.datetime])
+    if isinstance(value, dt.date):
+        return Styled(value, DATE_FORMATS[dt.date])
+    if isinstance(value, (dt.time, dt.timedelta)):
+        return Styled(value, DATE_FORMATS[dt.time])
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
 # Writing
+
+
+CHECKIN_TEXT_COLUMNS = {"Pair ID": "pair_id", "Mentee": "mentee", "Mentee Email": "mentee_email", "Mentor": "mentor",
+                        "Mentor Email": "mentor_email", "Mentee Local Time": "mentee_local",
+                        "Mentor Local Time": "mentor_local", "Flag": "flag"}
+CHECKIN_MIN_WIDTHS = {"Start (UTC)": 18, "Date Held": 12, "Notes": 40}
+CHECKIN_VALIDATIONS: dict[str, dict[str, Any]] = {
+    "Held": {"validate": "list", "source": ["Yes", "No"], "input_title": "Held?", "input_message": "Yes or No",
+             "error_title": "Held", "error_message": "Choose Yes or No."},
+    "Rating": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
+               "input_title": "Rating", "input_message": "1 (poor) to 5 (great)",
+               "error_title": "Rating", "error_message": "A whole number from 1 to 5."},
+}
+"""The two log columns with one right kind of answer: a drop-down and a range the cell enforces."""
+
+
+def checkin_columns(schedule: Schedule, carried: Carried) -> list[Column]:
+    """The Check-ins sheet as columns: the scheduled rows, then the logged rows kept from the
+    sheet replaced. A scheduled row's text is always a cell (an empty one when blank)."""
+    frame = schedule.checkins
+    kept = [{title: _log_cell(value) for title, value in row.items()} for row in carried.kept]
+    columns = []
+    for title in list(CHECKIN_HEADERS) + carried.extra_headers:
+        below = [row.get(title) for row in kept]
+        if title in CHECKIN_TEXT_COLUMNS:
+            scheduled: list[Any] = [_text(v) for v in frame[CHECKIN_TEXT_COLUMNS[title]].tolist()]
+            kind = TEXT
+        elif title == "Occurrence":
+            scheduled, kind = [int(v) for v in frame["occurrence"].tolist()], NUMBER
+        elif title == "Start (UTC)":
+            scheduled = [Styled(_as_utc(v).replace(tzinfo=None), DATE_FORMATS[dt.datetime]) for v in frame["start_utc"].tolist()]
+            kind = ANY
+        else:
+            scheduled, kind = [_log_cell(carried.values.get(r, {}).get(title)) for r in range(len(frame))], ANY
+        columns.append(Column(title, scheduled + below, kind if not kept else ANY, write_empty=True,
+                              width=_checkin_width(title, scheduled if kind == TEXT else [], below),
+                              number_format="yyyy-mm-dd" if title == "Date Held" else None,
+                              whole_column=title == "Date Held"))
+    return columns
+
+
+def _checkin_width(title: str, scheduled: Sequence[str], kept: Sequence[Any]) -> float:
+    """Header plus two, widened to the longest scheduled text (and a kept row's flag) up to 60."""
+    texts = [*scheduled, *(_text(v) for v in kept)] if title == "Flag" else scheduled
+    longest = max(map(len, texts), default=0)
+    width = max(len(title) + 2, min(longest + 2, 60) if texts else 0)
+    return max(width, CHECKIN_MIN_WIDTHS.get(title, 0))
 
 
 def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool, carried: Carried | None = None) -> Path:
@@ -1750,65 +1806,14 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool, carried:
     With ``carried`` (``carry_over`` of the sheet being replaced), the logs of check-ins that
     stay are in their rows, the coordinator's own columns come after the standard ones, and
     logged check-ins that moved or went away follow at the end, marked in the Flag column.
-    Cells are written as text or numbers, never formulas (``strings_to_formulas`` off), and the
-    file's creation time comes from the schedule start, so a re-run gives identical bytes.
+    Cells are written as text or numbers, never formulas, and the file's creation time comes
+    from the schedule start, so a re-run gives identical bytes.
     """
-    from mentorcli.xlsx import text_workbook
-
-    carried = carried or Carried()
-    frame = schedule.checkins
-    headers = list(CHECKIN_HEADERS) + carried.extra_headers
-    column = {title: index for index, title in enumerate(headers)}
+    sheet = TableSheet(SHEET_NAME, checkin_columns(schedule, carried or Carried()), CHECKIN_HEADER_FORMAT,
+                       filter_min_rows=1, by_rows=True, validations=CHECKIN_VALIDATIONS)
     with atomic_path(path, force=force) as tmp:
-        workbook = text_workbook(
-            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        workbook.set_properties({"title": "Mentoring check-ins", "author": "mentorcli",
-                                 "created": dt.datetime.combine(schedule.start, dt.time(0))})
-        sheet = workbook.add_worksheet(SHEET_NAME)
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-        formats = {"when": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-                   "day": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-                   "time": workbook.add_format({"num_format": "hh:mm"})}
-        for col, title in enumerate(headers):
-            sheet.write_string(0, col, title, header)
-        widths = [len(t) + 2 for t in headers]
-        text_columns = {0: "pair_id", 1: "mentee", 2: "mentee_email", 3: "mentor", 4: "mentor_email",
-                        7: "mentee_local", 8: "mentor_local", 9: "flag"}
-        for r, row in enumerate(frame.to_dict("records"), start=1):
-            for col, key in text_columns.items():
-                value = _text(row[key])
-                sheet.write_string(r, col, value)
-                widths[col] = max(widths[col], min(len(value) + 2, 60))
-            sheet.write_number(r, 5, int(row["occurrence"]))
-            sheet.write_datetime(r, 6, _as_utc(row["start_utc"]).replace(tzinfo=None), formats["when"])
-            for title, value in carried.values.get(r - 1, {}).items():
-                _write_value(sheet, r, column[title], value, formats)
-        for at, kept in enumerate(carried.kept, start=len(frame) + 1):
-            for title, value in kept.items():
-                if title in column:
-                    _write_value(sheet, at, column[title], value, formats)
-            widths[9] = max(widths[9], min(len(_text(kept.get("Flag"))) + 2, 60))
-        widths[6] = max(widths[6], 18)
-        widths[11] = max(widths[11], 12)
-        widths[14] = max(widths[14], 40)
-        last = max(len(frame) + len(carried.kept), 1)
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, width, formats["day"] if headers[col] == "Date Held" else None)
-        held, rating = CHECKIN_HEADERS.index("Held"), CHECKIN_HEADERS.index("Rating")
-        sheet.data_validation(1, held, last, held, {
-            "validate": "list", "source": ["Yes", "No"],
-            "input_title": "Held?", "input_message": "Yes or No",
-            "error_title": "Held", "error_message": "Choose Yes or No.",
-        })
-        sheet.data_validation(1, rating, last, rating, {
-            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
-            "input_title": "Rating", "input_message": "1 (poor) to 5 (great)",
-            "error_title": "Rating", "error_message": "A whole number from 1 to 5.",
-        })
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, last, len(headers) - 1)
-        workbook.close()
+        write_table_workbook(tmp, [sheet], {"title": "Mentoring check-ins", "author": "mentorcli",
+                                            "created": dt.datetime.combine(schedule.start, dt.time(0))})
     return path
 
 

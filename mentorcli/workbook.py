@@ -24,9 +24,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from mentorcli.model import (
     make_people,
 )
 from mentorcli.untrusted import without_controls
+from mentorcli.xlsx import NUMBER, WRAP, Column, TableSheet, write_table_workbook
 
 PAIRS, UNMATCHED, MENTORS, PROBLEMS, PEOPLE, SETTINGS = (
     "Pairs", "Unmatched", "Mentors", "Problems", "People", "Settings",
@@ -79,20 +79,10 @@ WRAP_WIDTH = 60
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 """Document date when no signup carries a timestamp: a constant keeps the bytes reproducible."""
 
-XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+HEADER_FORMAT = {"bold": True, "bg_color": "#DDEBF7", "border": 1}
 
 
 # --------------------------------------------------------------------------- writing
-
-
-@dataclass
-class Column:
-    """One column of a sheet as written: header, values in row order, how to write them."""
-
-    header: str
-    values: Sequence[Any]
-    kind: str = "text"  # "text" or "number"
-    number_format: str | None = None
 
 
 def _plain_list(values: Iterable[Any]) -> list[Any]:
@@ -182,12 +172,12 @@ def pairs_columns(roster: Roster, result: MatchResult) -> list[Column]:
         Column("Mentee Email", _text_values(_people_lookup(people, pairs["mentee"], "email"))),
         Column("Mentor", _text_values(_people_lookup(people, pairs["mentor"], "name"))),
         Column("Mentor Email", _text_values(_people_lookup(people, pairs["mentor"], "email"))),
-        Column("Score", _number_values(pairs["score"]), "number", "0.0"),
+        Column("Score", _number_values(pairs["score"]), NUMBER, "0.0"),
         Column("Why", _text_values(pairs["why"]) if "why" in pairs else [""] * len(pairs)),
     ]
     for name in _criterion_columns(pairs):
         header = CRITERION_HEADERS.get(name[2:], name[2:].replace("_", " ").title())
-        columns.append(Column(header, _number_values(np.round(pairs[name].to_numpy(dtype=float) * 100, 1)), "number", "0"))
+        columns.append(Column(header, _number_values(np.round(pairs[name].to_numpy(dtype=float) * 100, 1)), NUMBER, "0"))
     for flag, header in (("requested", "Requested"), ("kept", "Kept")):
         columns.append(Column(header, _yes_blank(pairs[flag]) if flag in pairs else [""] * len(pairs)))
     return columns
@@ -210,9 +200,9 @@ def mentors_columns(roster: Roster, result: MatchResult) -> list[Column]:
     return [
         Column("Mentor", _text_values(_people_lookup(people, mentors["person"], "name"))),
         Column("Mentor Email", _text_values(_people_lookup(people, mentors["person"], "email"))),
-        Column("Capacity", _number_values(capacity), "number", "0"),
-        Column("Assigned", _number_values(assigned), "number", "0"),
-        Column("Free", _number_values(capacity - assigned), "number", "0"),
+        Column("Capacity", _number_values(capacity), NUMBER, "0"),
+        Column("Assigned", _number_values(assigned), NUMBER, "0"),
+        Column("Free", _number_values(capacity - assigned), NUMBER, "0"),
     ]
 
 
@@ -227,7 +217,7 @@ def people_columns(people: pd.DataFrame) -> list[Column]:
             values = _number_values(people[name])
             if name in meaningful:
                 values = [v if keep else None for v, keep in zip(values, meaningful[name].tolist())]
-            columns.append(Column(header, values, "number", None if name == "experience" else "0"))
+            columns.append(Column(header, values, NUMBER, None if name == "experience" else "0"))
         else:
             columns.append(Column(header, _text_values(people[name])))
     return columns
@@ -242,7 +232,7 @@ def problems_columns(problems: Sequence[Problem]) -> list[Column]:
     return [
         Column("File", [p.file for p in problems]),
         Column("Sheet", [p.sheet for p in problems]),
-        Column("Row", [p.row for p in problems], "number", "0"),
+        Column("Row", [p.row for p in problems], NUMBER, "0"),
         Column("Column", [p.column for p in problems]),
         Column("Severity", [p.severity for p in problems]),
         Column("Problem", [p.problem for p in problems]),
@@ -309,206 +299,22 @@ def _longest_number(values: Sequence[Any]) -> int:
 def _fitted_width(column: Column) -> float:
     if column.header in WRAPPED_HEADERS:
         return WRAP_WIDTH
-    if column.kind == "number":
+    if column.kind == NUMBER:
         longest = _longest_number(column.values)
     else:
         longest = max(map(len, column.values), default=0)
     return min(MAX_WIDTH, max(len(column.header), longest) + 2)
 
 
-_FAST_CELLS = True
-"""Write the data rows as ready-made XML (``_PrebuiltRows``) instead of one xlsxwriter call per cell."""
-
-ROW_CHUNK = 4096
-"""Data rows turned into XML at a time: bounds the memory of a 100k sheet (a multiple of 16, see spans)."""
-
-
-@dataclass
-class _PrebuiltRows:
-    """A sheet's data rows (row 2 on), held as what their XML needs and written at ``close()``.
-
-    ``entries[c]`` has one item per data row: the shared-string index of a text cell, the number
-    of a number cell, or None for a blank cell (no ``<c>`` at all). ``styles[c]`` is the column's
-    Format (or None): xlsxwriter gives a cell without its own format the column's, and the number
-    cells are written with that same format, so every data cell of a column has the same ``s``.
-    """
-
-    kinds: list[str]
-    styles: list[Any]
-    entries: list[list[Any]]
-
-    def spans(self) -> list[str | None]:
-        """``spans="first:last"`` of each block of 16 rows (header included), as xlsxwriter's
-        ``_calculate_spans`` does: the columns that hold a cell anywhere in the block."""
-        present = np.ones((len(self.entries[0]) + 1, len(self.entries)), dtype=bool)
-        for c, entries in enumerate(self.entries):
-            present[1:, c] = [e is not None for e in entries]
-        blocks = -(-len(present) // 16)
-        padded = np.zeros((blocks * 16, present.shape[1]), dtype=bool)
-        padded[:len(present)] = present
-        used = padded.reshape(blocks, 16, -1).any(axis=1)
-        first = used.argmax(axis=1)
-        last = used.shape[1] - 1 - used[:, ::-1].argmax(axis=1)
-        return [f"{a + 1}:{b + 1}" if any_ else None
-                for a, b, any_ in zip(first.tolist(), last.tolist(), used.any(axis=1).tolist())]
-
-    def xml_chunks(self, spans: Sequence[str | None]) -> Iterator[str]:
-        """The ``<row>`` elements of the data rows, exactly as xlsxwriter's ``_write_rows`` writes
-        them (a test compares the bytes): ``<row r="2" spans="1:9">``, then each present cell in
-        column order, ``<c r="B2" s="3" t="s"><v>17</v></c>`` or ``<c r="F2" s="4"><v>81.25</v></c>``."""
-        from xlsxwriter.utility import xl_col_to_name
-
-        letters = [xl_col_to_name(c) for c in range(len(self.entries))]
-        styles = ["" if s is None else f' s="{s._get_xf_index()}"' for s in self.styles]
-        rows = len(self.entries[0])
-        for start in range(0, rows, ROW_CHUNK):
-            numbers = [str(r) for r in range(start + 2, min(start + ROW_CHUNK, rows) + 2)]
-            cells = [_cell_xml(kind, letter, style, numbers, entries[start:start + ROW_CHUNK])
-                     for kind, letter, style, entries in zip(self.kinds, letters, styles, self.entries)]
-            blocks = [spans[row // 16] for row in range(start + 1, start + 1 + len(numbers))]
-            yield "".join([f'<row r="{r}" spans="{span}">{row}</row>'
-                           for r, span, row in zip(numbers, blocks, map("".join, zip(*cells))) if row])
-
-
-def _cell_xml(kind: str, letter: str, style: str, numbers: list[str], entries: list[Any]) -> list[str]:
-    """One column's ``<c>`` elements for a run of rows; "" for a blank cell."""
-    if kind == "number":
-        return [f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>' if v is not None else ""
-                for r, v in zip(numbers, entries)]
-    return [f'<c r="{letter}{r}"{style} t="s"><v>{i}</v></c>' if i is not None else ""
-            for r, i in zip(numbers, entries)]
-
-
-@cache
-def _prebuilt_worksheet_class() -> type | None:
-    """An xlsxwriter ``Worksheet`` that writes its data rows from a ``_PrebuiltRows``.
-
-    xlsxwriter spends about 7 µs a cell: a cell tuple stored per ``write_*`` call, then per cell
-    at ``close()`` a cell reference, a format lookup, attribute escaping and a file write. Ready
-    XML built a column at a time costs a small part of that. Only the data rows are made here;
-    the header row, the shared string table (strings are registered in the same order as
-    ``write_string`` would), formats, widths, panes and the filter stay xlsxwriter's. This uses
-    xlsxwriter internals (``_write_sheet_data``, ``_write_row``, ``_write_cell``,
-    ``str_table``, ``_check_dimensions``, ``_utf16_len``/``_utf16_truncate``), so
-    ``test_fast_cell_calls_write_the_same_bytes_as_xlsxwriters_public_methods`` compares the
-    bytes with xlsxwriter's own per-cell writing. None (per-cell writing) when they are missing.
-    """
-    from xlsxwriter import utility
-    from xlsxwriter.worksheet import Worksheet
-
-    needed = ("_write_sheet_data", "_write_row", "_write_cell", "_xml_start_tag", "_xml_end_tag",
-              "_check_dimensions")
-    if not all(callable(getattr(Worksheet, name, None)) for name in needed) \
-            or not callable(getattr(utility, "_utf16_len", None)) or not callable(getattr(utility, "_utf16_truncate", None)):
-        return None
-
-    class PrebuiltRowsWorksheet(Worksheet):
-        prebuilt: _PrebuiltRows | None = None
-
-        def _write_sheet_data(self) -> None:
-            if self.prebuilt is None or self.dim_rowmin is None:
-                super()._write_sheet_data()
-                return
-            spans = self.prebuilt.spans()
-            self._xml_start_tag("sheetData")
-            self._write_row(0, spans[0])  # the header: xlsxwriter's own cells
-            for c in sorted(self.table[0]):
-                self._write_cell(0, c, self.table[0][c])
-            self._xml_end_tag("row")
-            for chunk in self.prebuilt.xml_chunks(spans):
-                self.fh.write(chunk)
-            self._xml_end_tag("sheetData")
-
-    return PrebuiltRowsWorksheet
-
-
-def _excel_texts(sheet: Any, values: Sequence[str]) -> Sequence[str]:
-    """Strings as xlsxwriter's ``write_string`` stores them: cut to Excel's 32,767 UTF-16 units
-    (no string under half that can be over; nearly always none is, so one C pass checks)."""
-    from xlsxwriter.utility import _utf16_len, _utf16_truncate
-
-    limit = sheet.xls_strmax
-    if max(map(len, values), default=0) <= limit // 2:
-        return values
-    return [_utf16_truncate(v, limit) if len(v) > limit // 2 and _utf16_len(v) > limit else v for v in values]
-
-
-def _can_prebuild(sheet: Any, columns: Sequence[Column]) -> bool:
-    """Ready XML only where xlsxwriter would write every value as given: rows within the sheet's
-    limit (beyond it xlsxwriter drops cells) and no infinite number (xlsxwriter refuses one: the
-    per-cell path raises its error). NaN is a blank cell either way."""
-    if not _FAST_CELLS or not columns or not hasattr(sheet, "prebuilt"):
-        return False
-    if len(columns[0].values) + 1 > sheet.xls_rowmax:
-        return False
-    for column in columns:
-        if column.kind == "number" and any(v is not None and math.isinf(v) for v in column.values):
-            return False
-    return True
-
-
-def _prebuilt_entries(sheet: Any, column: Column) -> list[Any]:
-    """The column's data cells for ``_PrebuiltRows``, strings entered in the shared string table
-    top to bottom, as ``write_string`` would (the order fixes the table, so the bytes)."""
-    values = column.values
-    if column.kind == "number":
-        return [v if v is not None and v == v else None for v in values]  # noqa: PLR0124 (NaN: blank)
-    index = sheet.str_table._get_shared_string_index
-    return [index(v) if v else None for v in _excel_texts(sheet, values)]
-
-
-def _last_used_row(entries: Sequence[Sequence[Any]]) -> int:
-    """The last data row (1-based: row 0 is the header) holding a cell, 0 when none does."""
-    last = 0
-    for column in entries:
-        for position in range(len(column) - 1, last - 1, -1):
-            if column[position] is not None:
-                last = position + 1
-                break
-    return last
-
-
-def _write_sheet(workbook: Any, name: str, columns: Sequence[Column], formats: dict[str, Any]) -> None:
-    """One sheet: bold frozen header, a filter over the data, fitted widths, typed cells.
-
-    Text is written as strings only, so no signup answer can become a formula, URL or number;
-    numbers as numbers. Blank cells are not written at all. Column by column, top to bottom:
-    the order fixes the shared string table, so the bytes. The data rows go out as ready XML
-    (``_prebuilt_worksheet_class``), or cell by cell through xlsxwriter's public methods.
-    """
-    worksheet_class = _prebuilt_worksheet_class() if _FAST_CELLS else None
-    sheet = workbook.add_worksheet(name, worksheet_class)
-    prebuild = _can_prebuild(sheet, columns)
-    rows = len(columns[0].values) if columns else 0
-    kinds, styles, entries = [], [], []
-    for c, column in enumerate(columns):
-        cell_format = formats["wrap"] if column.header in WRAPPED_HEADERS else None
-        if column.number_format:
-            cell_format = formats.setdefault(column.number_format, workbook.add_format({"num_format": column.number_format}))
-        sheet.set_column(c, c, _fitted_width(column), cell_format)
-        sheet.write_string(0, c, column.header, formats["header"])
-        if prebuild:
-            kinds.append(column.kind)
-            styles.append(cell_format)
-            entries.append(_prebuilt_entries(sheet, column))
-        else:
-            _write_cells(sheet, c, column, cell_format)
-    if prebuild:
-        sheet.prebuilt = _PrebuiltRows(kinds, styles, entries)
-        sheet._check_dimensions(_last_used_row(entries), 0)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, rows, max(len(columns) - 1, 0))
-
-
-def _write_cells(sheet: Any, c: int, column: Column, cell_format: Any) -> None:
-    """A column's data cells through xlsxwriter's public methods, one call per cell (the
-    reference the ready XML is tested against, and the way when it cannot be used)."""
-    for row, value in enumerate(column.values, 1):
-        if column.kind == "number":
-            if value is not None and value == value:  # noqa: PLR0124 (None, NaN: blank)
-                sheet.write_number(row, c, value, cell_format)
-        elif value:
-            sheet.write_string(row, c, value)
+def table_sheets(sheets: dict[str, list[Column]]) -> list[TableSheet]:
+    """The workbook's sheets as tables: fitted widths, each column's format on the whole column
+    (a row the coordinator adds gets it), long sentences wrapped, written column by column."""
+    return [
+        TableSheet(name, [replace(column, width=_fitted_width(column), whole_column=True,
+                                  text_format=WRAP if column.header in WRAPPED_HEADERS else None)
+                          for column in sheets[name]], HEADER_FORMAT)
+        for name in SHEETS
+    ]
 
 
 def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult, config: Config, *, force: bool) -> Path:
@@ -517,8 +323,6 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
     Refuses to replace an existing file unless ``force`` (then the old one is kept as a backup);
     the file appears only when complete. Same roster, result and config give the same bytes.
     """
-    from mentorcli.xlsx import text_workbook
-
     target = Path(path)
     with gc_paused():
         sheets = {
@@ -530,20 +334,12 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
             SETTINGS: settings_columns(settings_rows(roster, result, config)),
         }
         with atomic_path(target, force=force) as tmp:
-            workbook = text_workbook(str(tmp), XLSX_OPTIONS)
-            workbook.set_properties({
+            write_table_workbook(tmp, table_sheets(sheets), {
                 "title": f"{config.cohort.name}: pairs",
                 "author": config.cohort.coordinator_name,
                 "comments": f"Written by mentorcli {__version__}",
                 "created": created_date(roster.people),
             })
-            formats = {
-                "header": workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
-                "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-            }
-            for name in SHEETS:
-                _write_sheet(workbook, name, sheets[name], formats)
-            workbook.close()
     return target
 
 
