@@ -86,7 +86,9 @@ def hostile_book(tmp_path: Path) -> PairingBook:
 
 def html_of(path: Path) -> str:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    return message.get_body(preferencelist=("html",)).get_content()
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None
+    return html.get_content()
 
 
 def test_no_cell_of_the_workbook_becomes_live_html_in_an_introduction(tmp_path):

@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import email
 import email.policy
+from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
@@ -59,7 +60,7 @@ def config(folder: Path, **sections: dict):
     return config_from_dict(raw, folder / "mentor.toml")
 
 
-def write_form(path: Path, rows: list[tuple[str, dt.date, int | None]]) -> Path:
+def write_form(path: Path, rows: Sequence[tuple[str, dt.date, int | None]]) -> Path:
     """A check-in form export: who answered, the day they met, their rating."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -203,9 +204,9 @@ def long_day(day: dt.date) -> str:
 
 def bodies(path: Path) -> tuple[str, str, str]:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    html = message.get_body(preferencelist=("html",)).get_content()
-    return message["To"].addresses[0].addr_spec, text, html
+    text, html = message.get_body(preferencelist=("plain",)), message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    return message["To"].addresses[0].addr_spec, text.get_content(), html.get_content()
 
 
 def test_each_progress_email_holds_only_its_own_pairs_check_in_dates(scheduled, tmp_path):
@@ -224,8 +225,14 @@ def test_each_progress_email_holds_only_its_own_pairs_check_in_dates(scheduled, 
         emails[address] = (text, html)
     assert sorted(emails) == sorted(pairs_of)
     held_or_missed = {(p, o) for p, o in SHEET_LOG}
+    members = {f"P{i:03d}": set(pair) for i, pair in enumerate(SCHEDULED_PAIRS, 1)}
+    names = {p["email"]: p["name"] for p in scheduled_people()}
     for address, own in pairs_of.items():
         text, html = emails[address]
+        allowed = set().union(*(members[pair_id] for pair_id in own))
+        for other, name in names.items():
+            assert (name in text) == (other in allowed), (address, name)
+            assert (other in text) == (other in allowed) or other == address, (address, other)
         for pair_id, labels in days.items():
             for label in labels:
                 if pair_id not in own:
