@@ -27,8 +27,8 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.pinned import fingerprint
 
 pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
-from test_send import Recorder, free_port  # noqa: E402
+from aiosmtpd.controller import Controller
+from test_send import Recorder, free_port
 
 START = dt.date(2027, 1, 4)
 
