@@ -83,8 +83,10 @@ def test_check_reads_the_example_with_a_path_or_a_loaded_config(cohort: Path, cl
 def test_check_refuses_a_settings_window_it_cannot_read_before_reading_signups(tmp_path: Path) -> None:
     settings = tmp_path / "mentor.toml"
     settings.write_text('[availability]\n"Lunch" = ["Mon 25:00-26:00"]\n', encoding="utf-8")
-    with pytest.raises(MentorError):
-        pipeline.check([tmp_path / "not-read.csv"], config=settings)
+    with pytest.raises(MentorError, match="window 'Mon 25:00-26:00' gives no time"):
+        pipeline.check([EXAMPLES / "signups.xlsx"], config=settings)
+    with pytest.raises(MentorError, match="gives no time"):
+        pipeline.load_settings(load_config(settings))  # a Config built in Python is checked too
 
 
 def test_match_writes_what_the_command_writes_and_answers_its_json(cohort: Path, cli, monkeypatch) -> None:
@@ -183,6 +185,24 @@ def test_introduce_json_on_the_command_line_is_the_pipeline_answer(cohort: Path,
     assert answer["kind"] == "introductions" and answer["drafts"] == pair_count(cohort / "pairs.xlsx")
     assert answer["files"] == [str(Path("cli-outbox") / p.name) for p in sorted((cohort / "cli-outbox").glob("*.eml"))]
     assert "Wrote" in printed.stderr and "Wrote" not in printed.stdout
+
+
+def test_report_without_any_schedule_says_nothing_is_counted_as_missed(cohort: Path, calendar: Path, tmp_path: Path,
+                                                                       cli, monkeypatch) -> None:
+    form = tmp_path / "form.csv"  # a check-in form export: one answer, from someone in no pair
+    form.write_text("Your email,When did you meet?,Rate it (1-5)\nstranger@example.net,2027-01-10,4\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no calendar/ here
+    run = pipeline.report(cohort / "pairs.xlsx", [form], config=cohort / "mentor.toml", as_of=dt.date(2027, 2, 20),
+                          out="alone")
+    assert run.without_schedule and run.schedule_added is None and run.as_json()["totals"]["missed"] == 0
+    shutil.copytree(calendar, tmp_path / "calendar")
+    found = pipeline.report(cohort / "pairs.xlsx", [form], config=cohort / "mentor.toml", as_of=dt.date(2027, 2, 20),
+                            out="found")
+    assert not found.without_schedule and found.schedule_added == Path("calendar") / "checkins.xlsx"
+    assert found.as_json()["totals"]["missed"] > 0
+    printed = cli("report", cohort / "pairs.xlsx", form, "--config", cohort / "mentor.toml", "--as-of", "2027-02-20",
+                  "--out", "by-cli")
+    assert printed.exit_code == 0 and "Using the check-in schedule calendar/checkins.xlsx." in printed.stderr
 
 
 def test_report_writes_the_cohort_report_and_the_emails(cohort: Path, calendar: Path) -> None:
