@@ -6,6 +6,7 @@ command writes (compared part by part) and answers what its ``--json`` prints.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -49,6 +50,16 @@ def calendar(cohort: Path) -> Path:
     pipeline.schedule(cohort / "pairs.xlsx", config=cohort / "mentor.toml", start=START, months=2,
                       out=cohort / "calendar")
     return cohort / "calendar"
+
+
+def stale_temporary(folder: Path) -> Path:
+    """A temporary file as a killed run leaves it: named after a process that is gone."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".intro-P001.eml.{int(gone.stdout)}-0badc0de.mentor-tmp"
+    path.write_bytes(b"half a draft")
+    return path
 
 
 def pair_count(workbook: Path) -> int:
@@ -150,7 +161,9 @@ def test_introduce_writes_a_draft_per_pair_with_its_checkins(cohort: Path, calen
 def test_introduce_without_a_calendar_says_so_and_a_named_empty_one_is_an_error(cohort: Path, tmp_path: Path,
                                                                                monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # no calendar/ here
+    leftover = stale_temporary(tmp_path / "plain")
     run = pipeline.introduce(cohort / "pairs.xlsx", config=cohort / "mentor.toml", out="plain")
+    assert not leftover.exists(), "a killed run's temporary file is cleared at the start"
     assert len(run.written) == pair_count(cohort / "pairs.xlsx")
     assert run.notes == ["no check-in sheet: the introductions go out without check-ins or an invitation"]
     with pytest.raises(MentorError, match="no checkins.xlsx"):
@@ -166,14 +179,27 @@ def test_introduce_updates_writes_one_draft_per_change_of_a_reschedule(cohort: P
     edited = tmp_path / "pairs.xlsx"
     shutil.copy(cohort / "pairs.xlsx", edited)
     book = openpyxl.load_workbook(edited)
-    book["Pairs"].delete_rows(2)  # the first pair ends
+    book["Pairs"].delete_rows(2, 2)  # the first two pairs end
     book.save(edited)
     pipeline.schedule(edited, config=cohort / "mentor.toml", start=START, months=2, out=folder, force=True)
+    leftover = stale_temporary(tmp_path / "updates")
     run = pipeline.introduce(edited, config=cohort / "mentor.toml", calendar=folder, out=tmp_path / "updates",
                              updates=True)
-    assert run.count("cancel") == 1 and len(run.written) == len(run.changes) >= 1
+    changes = folder / "changes"
+    assert run.count("cancel") == 2 == len(list(changes.glob("cancel-*.ics")))
+    assert not leftover.exists(), "a killed run's temporary file is cleared at the start"
+    assert run.count("update") == len(list(changes.glob("update-*.ics")))
+    assert len(run.written) == len(run.changes) >= 1
     answer = run.as_json()
-    assert answer["kind"] == "updates" and answer["cancelled"] == 1 and answer["drafts"] == len(run.written)
+    assert answer["kind"] == "updates" and answer["drafts"] == len(run.written)
+    assert (answer["updated"], answer["cancelled"]) == (run.count("update"), 2)
+    sent = tmp_path / "updates" / "sent"
+    sent.mkdir()
+    for draft in run.written:
+        draft.rename(sent / draft.name)  # as mentor send leaves them
+    with pytest.raises(MentorError, match="was already sent"):
+        pipeline.introduce(edited, config=cohort / "mentor.toml", calendar=folder, out=tmp_path / "updates",
+                           updates=True)
 
 
 def test_introduce_json_on_the_command_line_is_the_pipeline_answer(cohort: Path, calendar: Path, cli,
@@ -220,7 +246,7 @@ def test_report_finds_the_calendar_sheet_when_no_log_is_one(cohort: Path, calend
     form = tmp_path / "form.csv"
     form.write_text("Pair ID,Date,Rating\n", encoding="utf-8")
     assert pipeline.report_logs([form], calendar) == ([form, calendar / "checkins.xlsx"], calendar / "checkins.xlsx")
-    assert pipeline.report_logs([calendar / "checkins.xlsx"], None) == ([calendar / "checkins.xlsx"], None)
+    assert pipeline.report_logs([calendar / "checkins.xlsx"], calendar) == ([calendar / "checkins.xlsx"], None)
     with pytest.raises(MentorError, match="no checkins.xlsx"):
         pipeline.report_logs([form], tmp_path)
     with pytest.raises(MentorError, match="not found"):
@@ -269,3 +295,30 @@ def test_help_and_version_do_not_load_the_pipeline() -> None:
         loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
         assert "mentorcli.cli" in loaded
         assert not {"pandas", "numpy", "mentorcli.pipeline", "mentorcli.match"} & loaded, option
+
+
+def test_a_kept_pair_whose_mentee_left_is_named_on_its_row_of_the_kept_workbook(cohort: Path, tmp_path: Path) -> None:
+    kept = read_pairing_workbook(cohort / "pairs.xlsx", Config()).pairs.iloc[0]
+    signups = tmp_path / "signups.xlsx"
+    shutil.copy(cohort / "signups.xlsx", signups)
+    book = openpyxl.load_workbook(signups)
+    sheet = book.worksheets[0]
+    email_column = [cell.value for cell in sheet[1]].index("Email Address") + 1
+    (row,) = [r for r in range(2, sheet.max_row + 1)
+              if str(sheet.cell(r, email_column).value or "").strip().lower() == kept["mentee_email"]]
+    sheet.delete_rows(row)  # the mentee of the first kept pair left the programme
+    book.save(signups)
+    run = pipeline.match([signups], config=cohort / "mentor.toml", output=tmp_path / "pairs.xlsx",
+                         keep=cohort / "pairs.xlsx")
+    on_kept = [p for p in run.problems if p.file == str(cohort / "pairs.xlsx")]
+    assert [(p.sheet, p.row, p.severity) for p in on_kept] == [("Pairs", int(kept["row"]), "error")]
+    assert kept["pair_id"] not in set(run.result.pairs["pair_id"])
+
+
+def test_match_counts_the_participants_of_a_workbook_against_the_limit(cohort: Path, tmp_path: Path) -> None:
+    settings = load_config(cohort / "mentor.toml")
+    people = len(pipeline.check([cohort / "signups.xlsx"], config=settings).roster.people)
+    settings.match = dataclasses.replace(settings.match, max_participants=people - 1)
+    with pytest.raises(MentorError, match=f"{people} participants: mentor match supports up to {people - 1}"):
+        pipeline.match([cohort / "signups.xlsx"], config=settings, output=tmp_path / "pairs.xlsx")
+    assert not (tmp_path / "pairs.xlsx").exists()
