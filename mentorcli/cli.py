@@ -1,4 +1,4 @@
-"""The ``mentor`` command: parses options, calls the library, prints.
+"""The ``mentor`` command: parses options, calls one ``mentorcli.pipeline`` step, prints its result.
 
 Messages and progress go to stderr (rich); data and ``--json`` go to stdout. A
 ``MentorError`` becomes one readable line and exit code 1; a wrong command line exits 2.
@@ -49,10 +49,12 @@ def lazy_module(name: str) -> Any:
 
 
 if not TYPE_CHECKING:
-    # The one deferred import. pipeline pulls in numpy, pandas, scipy and every stage (1.1 s of
-    # imports, `python -X importtime`); `mentor --help` / `--version` need none of it. Measured
-    # (5 runs each, 2 shared cores): top-level import --help 1.4-1.6 s, --version 1.4-1.5 s;
-    # deferred --help 0.18-0.25 s, --version 0.17-0.20 s. The module loads on first use.
+    # The one deferred import: `mentor --help` and `--version` need nothing of the pipeline,
+    # which loads numpy, pandas, scipy and every stage. Measured 2026-12-06, 5 runs each, user CPU
+    # seconds (wall on the shared 2 cores in brackets): with `from mentorcli import pipeline` at
+    # the top, --help 1.34-1.71 s (4.6-6.6 s), --version 1.22-1.51 s (4.4-5.3 s); deferred, --help
+    # 0.19-0.26 s (0.8-1.2 s), --version 0.20-0.28 s (0.8-1.1 s); at load 2, deferred --help
+    # 0.18-0.25 s wall. `python -X importtime`: mentorcli.cli 2.8-3.9 s cumulative vs 0.17-0.31 s.
     pipeline = lazy_module("mentorcli.pipeline")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
