@@ -486,10 +486,11 @@ def send_command(
         err.print(f"[{colour}]{item.status}[/] {escape(item.file)} ({item.recipients} recipient(s))"
                   f"{escape(reason)}")
 
-    if pipeline.unencrypted_login(smtp_host, user, starttls, dry_run) and os.environ.get(pipeline.SMTP_PASSWORD_ENV):
+    password = pipeline.smtp_password(user, dry_run)
+    if pipeline.unencrypted_login(smtp_host, user, starttls, dry_run):
         err.print("[yellow]Warning:[/] logging in without --starttls sends the password unencrypted.")
-    report = pipeline.send(outbox, host=smtp_host, port=smtp_port, starttls=starttls, user=user, dry_run=dry_run,
-                           timeout=timeout, resend_unsure=resend_unsure, progress=show)
+    report = pipeline.send(outbox, host=smtp_host, port=smtp_port, starttls=starttls, user=user, password=password,
+                           dry_run=dry_run, timeout=timeout, resend_unsure=resend_unsure, progress=show)
     if as_json:
         print_json(report.as_dict())
     counts = report.as_dict()["counts"]

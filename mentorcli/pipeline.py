@@ -495,24 +495,33 @@ class ReportRun:
         return report_summary(self.report) | {"written": [str(p) for p in self.written]}
 
 
-def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> tuple[list[Path], Path | None]:
+@dataclass
+class ReportLogs:
+    """The files ``report`` reads as check-in logs, and where its schedule came from."""
+
+    paths: list[Path]
+    added: Path | None = None  # the calendar folder's checkins.xlsx, read beside the logs given
+    has_schedule: bool = False  # a check-in sheet is among ``paths``: missed check-ins can be counted
+
+
+def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> ReportLogs:
     """The logs to read: as given, plus the calendar folder's ``checkins.xlsx`` when no check-in
-    sheet is among them (it is the schedule, and its Held column is a log too); and that sheet
-    when it was added. A calendar folder named but without the sheet is an error."""
+    sheet is among them (it is the schedule, and its Held column is a log too). A calendar
+    folder named but without the sheet is an error; none at all, only logged check-ins count."""
     paths = [Path(p) for p in logs]
     for path in paths:
         if not path.is_file():
             raise MentorError("check-in log not found", path=path, hint="Check the file name.")
     if any(is_checkin_sheet(path) for path in paths):
-        return paths, None
+        return ReportLogs(paths, has_schedule=True)
     folder = CALENDAR if calendar is None else Path(calendar)
     sheet = folder / "checkins.xlsx"
     if sheet.is_file():
-        return [*paths, sheet], sheet
+        return ReportLogs([*paths, sheet], added=sheet, has_schedule=True)
     if calendar is not None:
         raise MentorError("no checkins.xlsx in this folder", path=folder,
                           hint="Run mentor schedule first, or leave out --calendar.")
-    return paths, None
+    return ReportLogs(paths)
 
 
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
@@ -526,14 +535,14 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
     out = Path(out)
     book = read_pairing_workbook(pairs, settings)
     say("logs")
-    paths, added = report_logs(logs, calendar)
-    schedule = read_schedule(paths)
-    log_rows, problems = read_checkin_logs(paths, book, settings, schedule=schedule)
+    found = report_logs(logs, calendar)
+    schedule = read_schedule(found.paths)
+    log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
     say("build")
     cohort = build_report(book, schedule, log_rows, settings, as_of=as_of or dt.date.today(), problems=problems)
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
-    return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=added,
-                     without_schedule=added is None and not any(is_checkin_sheet(p) for p in paths))
+    return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
+                     without_schedule=not found.has_schedule)
 
 
 # --------------------------------------------------------------------------- send
@@ -547,19 +556,26 @@ def unencrypted_login(host: str, user: str | None, starttls: bool, dry_run: bool
     return bool(user) and not starttls and not dry_run and host not in LOCAL_HOSTS
 
 
+def smtp_password(user: str | None, dry_run: bool = False) -> str | None:
+    """The login password: from the environment's ``MENTOR_SMTP_PASSWORD``, never a command-line
+    value (which other users of the machine can read). A login without one is refused at once."""
+    if not user:
+        return None
+    password = os.environ.get(SMTP_PASSWORD_ENV)
+    if not password and not dry_run:
+        raise MentorError(f"--user needs the password in the environment variable {SMTP_PASSWORD_ENV}",
+                          hint=f"Set it first, e.g. read -s {SMTP_PASSWORD_ENV}; export {SMTP_PASSWORD_ENV}.")
+    return password
+
+
 def send(outbox: str | Path, *, host: str = "localhost", port: int | None = None, starttls: bool = False,
          user: str | None = None, password: str | None = None, dry_run: bool = False, timeout: float = 30,
          resend_unsure: bool = False, progress: Callable[[SendItem], None] | None = None) -> SendReport:
     """Send every finished ``.eml`` draft in ``outbox`` over one SMTP session (port 587 with
-    ``starttls``, else 25, unless given); each sent file moves to ``outbox/sent/``.
-
-    With ``user``, the password is ``password`` or else the environment's ``MENTOR_SMTP_PASSWORD``
-    (never a command-line value, which other users of the machine can read)."""
-    if user and password is None:
-        password = os.environ.get(SMTP_PASSWORD_ENV)
-    if user and not password and not dry_run:
-        raise MentorError(f"--user needs the password in the environment variable {SMTP_PASSWORD_ENV}",
-                          hint=f"Set it first, e.g. read -s {SMTP_PASSWORD_ENV}; export {SMTP_PASSWORD_ENV}.")
+    ``starttls``, else 25, unless given); each sent file moves to ``outbox/sent/``, so a rerun
+    sends nothing twice. With ``user`` and no ``password``, ``smtp_password`` supplies it."""
+    if user and not password:
+        password = smtp_password(user, dry_run)
     return send_outbox(Path(outbox), host=host, port=port or (587 if starttls else 25), starttls=starttls,
                        user=user, password=password if user else None, dry_run=dry_run, timeout=timeout,
                        progress=progress, resend_unsure=resend_unsure)

@@ -242,11 +242,15 @@ def test_report_writes_the_cohort_report_and_the_emails(cohort: Path, calendar: 
     assert run.report.as_of == dt.date(2027, 2, 20)
 
 
-def test_report_finds_the_calendar_sheet_when_no_log_is_one(cohort: Path, calendar: Path, tmp_path: Path) -> None:
+def test_report_finds_the_calendar_sheet_when_no_log_is_one(cohort: Path, calendar: Path, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
     form = tmp_path / "form.csv"
     form.write_text("Pair ID,Date,Rating\n", encoding="utf-8")
-    assert pipeline.report_logs([form], calendar) == ([form, calendar / "checkins.xlsx"], calendar / "checkins.xlsx")
-    assert pipeline.report_logs([calendar / "checkins.xlsx"], calendar) == ([calendar / "checkins.xlsx"], None)
+    sheet = calendar / "checkins.xlsx"
+    assert pipeline.report_logs([form], calendar) == pipeline.ReportLogs([form, sheet], added=sheet, has_schedule=True)
+    assert pipeline.report_logs([sheet], calendar) == pipeline.ReportLogs([sheet], has_schedule=True)
+    assert pipeline.report_logs([form], None) == pipeline.ReportLogs([form])  # no calendar/ in the current folder
     with pytest.raises(MentorError, match="no checkins.xlsx"):
         pipeline.report_logs([form], tmp_path)
     with pytest.raises(MentorError, match="not found"):
