@@ -556,6 +556,11 @@ def unencrypted_login(host: str, user: str | None, starttls: bool, dry_run: bool
     return bool(user) and not starttls and not dry_run and host not in LOCAL_HOSTS
 
 
+def smtp_port(port: int | None, starttls: bool) -> int:
+    """The port named, else the submission port (587) for STARTTLS and plain SMTP's 25."""
+    return port or (587 if starttls else 25)
+
+
 def smtp_password(user: str | None, dry_run: bool = False) -> str | None:
     """The login password: from the environment's ``MENTOR_SMTP_PASSWORD``, never a command-line
     value (which other users of the machine can read). A login without one is refused at once."""
@@ -576,6 +581,6 @@ def send(outbox: str | Path, *, host: str = "localhost", port: int | None = None
     sends nothing twice. With ``user`` and no ``password``, ``smtp_password`` supplies it."""
     if user and not password:
         password = smtp_password(user, dry_run)
-    return send_outbox(Path(outbox), host=host, port=port or (587 if starttls else 25), starttls=starttls,
+    return send_outbox(Path(outbox), host=host, port=smtp_port(port, starttls), starttls=starttls,
                        user=user, password=password if user else None, dry_run=dry_run, timeout=timeout,
                        progress=progress, resend_unsure=resend_unsure)

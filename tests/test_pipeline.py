@@ -291,6 +291,11 @@ def test_a_password_crossing_the_network_in_clear_is_noticed(host, user, starttl
     assert pipeline.unencrypted_login(host, user, starttls, dry_run) is warned
 
 
+def test_the_smtp_port_is_the_one_named_else_587_with_starttls_else_25() -> None:
+    assert (pipeline.smtp_port(None, True), pipeline.smtp_port(None, False)) == (587, 25)
+    assert (pipeline.smtp_port(2525, True), pipeline.smtp_port(2525, False)) == (2525, 2525)
+
+
 def test_help_and_version_do_not_load_the_pipeline() -> None:
     """``mentor --help`` stays quick: the pipeline (numpy, pandas and every stage) loads on first use."""
     for option in ("--help", "--version"):
