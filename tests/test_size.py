@@ -16,7 +16,7 @@ import pytest
 
 from mentorcli.config import Config, load_config
 from mentorcli.errors import MentorError
-from mentorcli.workbook import (
+from mentorcli.pipeline import (
     TESTED_PARTICIPANTS,
     check_match_size,
     check_signup_rows,

@@ -1,0 +1,586 @@
+"""The steps a coordinator runs, one function each, shared by the ``mentor`` command and Python.
+
+``init`` -> ``check`` -> ``match`` -> ``schedule`` -> ``introduce`` -> ``report`` -> ``send``. Each
+takes paths and options as plain values, does the whole step (settings checked, every output
+target checked before the slow work, files written atomically) and returns what happened as a
+result object whose ``as_json()`` is the step's ``--json`` answer. Bad input raises ``MentorError``
+(one readable line). ``cli.py`` only parses options, calls one of these and prints the result::
+
+    from mentorcli import pipeline
+
+    run = pipeline.match(["signups.xlsx"], config="mentor.toml", output="pairs.xlsx")
+    plan = pipeline.schedule("pairs.xlsx", config="mentor.toml", start=datetime.date(2027, 1, 4))
+    intros = pipeline.introduce("pairs.xlsx", config="mentor.toml", calendar="calendar")
+
+``config`` is a ``mentor.toml`` path, an already loaded ``Config``, or ``None`` for the
+``mentor.toml`` of the current folder (the defaults when there is none), as on the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mentorcli import match as matching
+from mentorcli.availability import check_config_windows
+from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
+from mentorcli.errors import MentorError
+from mentorcli.files import atomic_write_text, check_targets
+from mentorcli.mail import (
+    SendItem,
+    SendReport,
+    check_outbox,
+    introduction_bases,
+    render_introductions,
+    send_outbox,
+    write_outbox,
+)
+from mentorcli.model import MatchResult, PairingBook, Problem, Roster
+from mentorcli.report import (
+    CohortReport,
+    build_report,
+    is_checkin_sheet,
+    read_checkin_logs,
+    read_schedule,
+    report_summary,
+    write_report,
+)
+from mentorcli.schedule import (
+    Schedule,
+    ScheduleOutput,
+    plan_checkins,
+    previous_checkins,
+    publish_schedule,
+    read_checkins,
+)
+from mentorcli.signups import (
+    SignupCheck,
+    check_signups,
+    map_file,
+    read_signups,
+    read_table,
+)
+from mentorcli.updates import (
+    ChangeFile,
+    build_change_messages,
+    change_bases,
+    change_files,
+)
+from mentorcli.workbook import (
+    PAIRS,
+    kept_pairs,
+    match_problems,
+    read_pair_list,
+    read_pairing_workbook,
+    write_pairing_workbook,
+    write_pairs_csv,
+)
+
+Progress = Callable[[str], None]
+ConfigArg = Config | str | Path | None
+
+CALENDAR = Path("calendar")  # where `mentor schedule` writes by default, and later steps look
+SMTP_PASSWORD_ENV = "MENTOR_SMTP_PASSWORD"
+
+
+def _quiet(_text: str) -> None:
+    """A progress callback that shows nothing (a Python caller that did not ask)."""
+
+
+def load_settings(config: ConfigArg = None) -> Config:
+    """``mentor.toml`` (or the file named, or a ``Config`` as it is), with its availability windows
+    checked before any work, so a window that cannot be read stops the run at once."""
+    settings = config if isinstance(config, Config) else load_config(config)
+    check_config_windows(settings)
+    return settings
+
+
+# --------------------------------------------------------------------------- init
+
+
+@dataclass
+class InitRun:
+    """What ``init`` wrote: the settings file and the ``[columns]`` detected in the signups."""
+
+    path: Path
+    columns: dict[str, str] = field(default_factory=dict)
+    headers: int = 0  # columns the signup file has
+    signups: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"written": str(self.path), "columns": dict(self.columns), "headers": self.headers}
+
+
+def init(signups: str | Path | None = None, *, folder: str | Path | None = None, force: bool = False,
+         role: str | None = None, sheet: str | None = None) -> InitRun:
+    """Write a commented ``mentor.toml`` into ``folder`` (default: the current one), with every
+    setting and its default; with a signup file, ``[columns]`` filled in from its headers."""
+    target = Path.cwd() / CONFIG_NAME if folder is None else Path(folder) / CONFIG_NAME
+    check_targets([target], force=force)
+    run = InitRun(path=target, signups=None if signups is None else Path(signups))
+    if run.signups is not None:
+        mapping, _role, _why = map_file(read_table(run.signups, sheet=sheet), Config(), role=role)
+        run.columns = mapping.as_columns()
+        run.headers = len(mapping.columns)
+    atomic_write_text(target, render_config_toml(run.columns), force=force)
+    return run
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check(signups: Sequence[str | Path], *, config: ConfigArg = None, role: str | None = None,
+          sheet: str | None = None, progress: Progress | None = None) -> SignupCheck:
+    """Read and validate signups: the roster, each file's column mapping and every problem.
+    ``as_json()`` is the ``--json`` answer; ``usable`` is False when no row can be used."""
+    settings = load_settings(config)
+    return check_signups(signups, settings, role=role, sheet=sheet, progress=progress)
+
+
+# --------------------------------------------------------------------------- match
+
+
+@dataclass
+class MatchRun:
+    """Everything ``mentor match`` did, for printing a summary or for a Python caller."""
+
+    roster: Roster
+    result: MatchResult
+    output: Path
+    problems: list[Problem]
+
+    @property
+    def matched_mentees(self) -> int:
+        return int(self.result.pairs["mentee"].nunique()) if len(self.result.pairs) else 0
+
+    @property
+    def total_mentees(self) -> int:
+        return int(self.roster.people["role"].isin(("mentee", "both")).sum())
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` answer: exactly these keys. ``unmatched`` counts the rows of the
+        Unmatched sheet: mentees left without a mentor and mentors left with free places."""
+        return {
+            "pairs": len(self.result.pairs),
+            "matched_mentees": self.matched_mentees,
+            "unmatched": len(self.result.unmatched),
+            "total_score": round(float(self.result.total_score), 4),
+            "min_score": round(float(self.result.min_score), 4),
+            "mean_score": round(float(self.result.mean_score), 4),
+            "output": str(self.output),
+        }
+
+
+OUTPUT_SUFFIXES = (".xlsx", ".csv")
+
+
+def _kept_pair_problems(book: PairingBook, result: MatchResult) -> list[Problem]:
+    """The matcher's word on each kept pair that no longer holds, on that pair's row of the kept
+    workbook's Pairs sheet (where the coordinator fixes it)."""
+    row_of = dict(zip(book.pairs["pair_id"].astype(str).tolist(), book.pairs["row"].astype(int).tolist()))
+    return [Problem(str(book.path), PAIRS, row_of.get(pair_id), column, "error" if severity == "error" else "warning", text)
+            for pair_id, column, severity, text in result.kept_problems]
+
+
+_MATCH_STEPS = {"score": ("Scoring pairs", "mentees"), "solve": ("Solving exactly", "rounds"),
+                "explain": ("Explaining pairs", "pairs")}
+
+
+def _match_progress_text(step: str, done: int, total: int) -> str:
+    label, unit = _MATCH_STEPS.get(step, (step.capitalize(), ""))
+    return f"{label}: {done:,} of {total:,} {unit}".rstrip()
+
+
+TESTED_PARTICIPANTS = 100_000  # README, Performance: 100k signups matched in 41-53 s and 1.2 GB on 2 cores
+TESTED_SECONDS = 50
+
+
+def _match_limit(config: Config) -> int:
+    limit = config.match.max_participants
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise MentorError("match.max_participants must be a whole number of at least 1",
+                          path=config.path or "mentor.toml")
+    return limit
+
+
+def _too_large(count: int, what: str, limit: int, signups: Sequence[str | Path]) -> MentorError:
+    """The one line that refuses a cohort: the size counted, the size supported, and why."""
+    if count > TESTED_PARTICIPANTS:
+        why = (f"tested at {TESTED_PARTICIPANTS:,}: about {TESTED_SECONDS} s and 1.2 GB on 2 cores; the work grows with "
+               f"mentees x mentors, so this cohort would take about {(count / TESTED_PARTICIPANTS) ** 2:,.0f}x as long")
+    else:
+        why = "the limit [match] max_participants in mentor.toml"
+    return MentorError(
+        f"{count:,} {what}{'' if count == 1 else 's'}: mentor match supports up to {limit:,} participants ({why})",
+        path=str(signups[0]) if len(signups) == 1 else None,
+        hint="Split the cohort (by region or organisation), or raise [match] max_participants in mentor.toml.",
+    )
+
+
+def check_match_size(participants: int, config: Config, signups: Sequence[str | Path] = ()) -> None:
+    """Refuse, before any scoring, a cohort larger than ``[match] max_participants``.
+
+    Scoring and solving grow with mentees x mentors, so a cohort ten times the tested size
+    needs about a hundred times the time: better one line now than an hour of work that
+    ends in a killed process. The default is the largest size measured; a user who has the
+    time and memory can raise it in mentor.toml.
+    """
+    limit = _match_limit(config)
+    if participants > limit:
+        raise _too_large(participants, "participant", limit, signups)
+
+
+def csv_record_count(path: Path, at_most: int) -> int | None:
+    """Data records of a CSV (header and blank lines not counted) when they may exceed ``at_most``.
+
+    A cheap upper bound on the participants in the file, read before the signups are: a
+    newline ends a record only outside quotes (an even number of ``"`` before it, since an
+    escaped quote is two), counted with numpy block by block, so a million rows take about a
+    second where the csv module takes ten. A line of at most one character between two record
+    ends is a blank line. ``None`` when the file is no regular ``.csv`` file, or has no more
+    lines than ``at_most`` (nothing to count): the full read judges it.
+    """
+    try:
+        if not path.is_file() or path.suffix.lower() != ".csv":
+            return None
+        with path.open("rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+        if lines <= at_most:
+            return None
+        return max(_record_ends(path) - 1, 0)
+    except OSError:
+        return None
+
+
+def _record_ends(path: Path) -> int:
+    """Records of a CSV that hold something: newlines outside quotes, blank lines left out."""
+    quotes_before = 0
+    previous_end = -1  # the file's start acts as a record end, so a blank first line is not a record
+    offset = 0
+    records = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            data = np.frombuffer(block, np.uint8)
+            quotes = np.flatnonzero(data == ord('"'))
+            newlines = np.flatnonzero(data == ord("\n"))
+            outside = newlines[(quotes_before + np.searchsorted(quotes, newlines)) % 2 == 0] + offset
+            gaps = np.diff(np.concatenate(([previous_end], outside)))
+            records += int(np.count_nonzero(gaps > 2))
+            if len(outside):
+                previous_end = int(outside[-1])
+            quotes_before += len(quotes)
+            offset += len(block)
+        handle.seek(max(previous_end + 1, 0))
+        if any(block.strip() for block in iter(lambda: handle.read(1 << 24), b"")):
+            records += 1  # the last record, without a newline after it
+    return records
+
+
+def check_signup_rows(signups: Sequence[str | Path], config: Config) -> None:
+    """Refuse at once, before reading them, CSV signups with more records than match supports.
+
+    Every participant is one record, so the record count bounds the participants from
+    above; reading a million rows takes the better part of a minute, counting them seconds.
+    """
+    limit = _match_limit(config)
+    total = 0
+    for path in signups:
+        records = csv_record_count(Path(path), limit)
+        total += records or 0
+    if total > limit:
+        raise _too_large(total, "signup row", limit, signups)
+
+
+def match(
+    signups: Sequence[str | Path],
+    *,
+    config: ConfigArg = None,
+    output: str | Path = "pairs.xlsx",
+    force: bool = False,
+    role: str | None = None,
+    sheet: str | None = None,
+    keep: str | Path | None = None,
+    avoid_pairs: Sequence[str | Path] = (),
+    objective: str | None = None,
+    export_scores: str | Path | None = None,
+    progress: Progress | None = None,
+) -> MatchRun:
+    """Read signups, match, write the workbook (or pairs CSV): ``mentor match`` as one call.
+
+    Every output target is checked before the slow work starts, so a refused overwrite costs
+    nothing. ``progress`` receives a short line of text as the work advances (for a display).
+    """
+    settings = load_settings(config)
+    say = progress or _quiet
+    output = Path(output)
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise MentorError(f"cannot write {output.suffix or 'a file without suffix'}", path=output,
+                          hint="Name the output .xlsx (the pairing workbook) or .csv (the Pairs sheet only).")
+    targets = [output] + ([Path(export_scores)] if export_scores else [])
+    if len({t.resolve() for t in targets}) < len(targets):
+        raise MentorError("--export-scores and -o name the same file", path=output)
+    check_targets(targets, force=force)
+    keep_book = read_pairing_workbook(keep, settings, check_rules=False) if keep else None
+    keep_triples = kept_pairs(keep_book) if keep_book else []
+    avoid: list[tuple[str, str]] = []
+    for pair_file in avoid_pairs:
+        avoid += read_pair_list(pair_file)
+
+    check_signup_rows(signups, settings)
+    say("Reading signups")
+    roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
+    check_match_size(len(roster.people), settings, signups)
+    if keep_book:
+        # what no longer holds in the kept workbook belongs beside the signup problems
+        roster.problems = [*roster.problems, *keep_book.problems]
+    say("Scoring pairs")
+    result = matching.match_people(roster.people, settings, keep=keep_triples, avoid_pairs=avoid, objective=objective,
+                                   progress=lambda step, done, total: say(_match_progress_text(step, done, total)))
+    if keep_book:
+        roster.problems = [*roster.problems, *_kept_pair_problems(keep_book, result)]
+    if export_scores:
+        say("Writing every allowed pair's score")
+        matching.export_scores(roster.people, settings, export_scores, force=force, avoid_pairs=avoid,
+                               keep=keep_triples, objective=objective)
+    say("Writing the pairs")
+    if output.suffix.lower() == ".csv":
+        write_pairs_csv(output, roster, result, force=force)
+    else:
+        write_pairing_workbook(output, roster, result, settings, force=force)
+    return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)])
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+@dataclass
+class ScheduleRun:
+    """What ``mentor schedule`` planned and wrote."""
+
+    book: PairingBook
+    plan: Schedule
+    output: ScheduleOutput
+    out: Path
+
+    @property
+    def written(self) -> list[Path]:
+        return self.output.written
+
+    @property
+    def problems(self) -> list[Problem]:
+        """What no longer holds in the workbook, then what the planner could not place."""
+        return [*self.book.problems, *self.plan.problems]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.plan.summary(),
+            "pairs_in_workbook": len(self.book.pairs),
+            "out": str(self.out),
+            "files": [str(p) for p in self.written],
+            "notes": self.plan.notes,
+            "carried_over": self.output.carried_summary(),
+            "changes": self.output.changes_summary(),
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def schedule(pairs: str | Path, *, config: ConfigArg = None, start: dt.date | None = None, months: int | None = None,
+             out: str | Path = CALENDAR, force: bool = False, progress: Progress | None = None) -> ScheduleRun:
+    """Plan every pair's check-ins and write the calendars (.ics) and ``checkins.xlsx`` into ``out``.
+
+    A rerun keeps each pair's earlier pattern while it is as good, carries the logged check-ins
+    over and writes the changes that ``introduce(updates=True)`` turns into emails."""
+    settings = load_settings(config)
+    say = progress or _quiet
+    out = Path(out)
+    book = read_pairing_workbook(pairs, settings)
+    say("Planning check-ins")
+    plan = plan_checkins(book, settings, start=start, months=months, previous=previous_checkins(out))
+    say("Writing calendars")
+    output = publish_schedule(plan, book, settings, out, force=force)
+    return ScheduleRun(book=book, plan=plan, output=output, out=out)
+
+
+# --------------------------------------------------------------------------- introduce
+
+
+@dataclass
+class IntroduceRun:
+    """The drafts ``mentor introduce`` wrote: introductions, or (``updates``) one email per changed
+    or cancelled series of the last reschedule."""
+
+    book: PairingBook
+    out: Path
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    updates: bool = False
+    calendar: Path = CALENDAR
+    changes: list[ChangeFile] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        """Change files of this kind (``update`` or ``cancel``)."""
+        return sum(1 for change in self.changes if change.kind == kind)
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "kind": "updates" if self.updates else "introductions",
+            "drafts": len(self.written),
+            "out": str(self.out),
+            "files": [str(p) for p in self.written],
+            "notes": self.notes,
+            "problems": [p.as_dict() for p in self.book.problems],
+        }
+        if self.updates:
+            answer |= {"updated": self.count("update"), "cancelled": self.count("cancel")}
+        return answer
+
+
+def calendar_checkins(calendar: str | Path | None) -> Any:
+    """The rows of the check-in sheet of ``calendar`` (default ``calendar/``; ``read_checkins``'s
+    DataFrame), or None when the default folder has none: introductions then go without
+    check-ins. A folder named but without the sheet is an error."""
+    folder = CALENDAR if calendar is None else Path(calendar)
+    sheet = folder / "checkins.xlsx"
+    if sheet.is_file():
+        return read_checkins(sheet)
+    if calendar is not None:
+        raise MentorError("no checkins.xlsx in this folder", path=folder, hint="Run mentor schedule first, or leave out --calendar.")
+    return None
+
+
+def introduce(pairs: str | Path, *, config: ConfigArg = None, calendar: str | Path | None = None,
+              out: str | Path = "outbox", updates: bool = False, force: bool = False) -> IntroduceRun:
+    """One introduction ``.eml`` draft per pair, its check-ins attached as an invitation; with
+    ``updates``, a draft per file of ``calendar/changes/`` instead, to that pair only.
+
+    Every draft's name is checked against the outbox (and its ``sent/``) before any is rendered."""
+    settings = load_settings(config)
+    book = read_pairing_workbook(pairs, settings)
+    checkins = calendar_checkins(calendar)
+    run = IntroduceRun(book=book, out=Path(out), updates=updates, calendar=CALENDAR if calendar is None else Path(calendar))
+    if updates:
+        run.changes = change_files(run.calendar)
+        if run.changes:
+            check_outbox(change_bases(run.changes), run.out, force=force)
+            run.written = write_outbox(build_change_messages(book, checkins, settings, run.changes), run.out, force=force)
+        return run
+    check_outbox(introduction_bases(book), run.out, force=force)
+    intros = render_introductions(book, checkins, settings)
+    run.notes = intros.notes
+    run.written = write_outbox(intros.messages, run.out, force=force)
+    return run
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class ReportRun:
+    """The progress report ``mentor report`` built and wrote."""
+
+    book: PairingBook
+    report: CohortReport
+    written: list[Path]
+    out: Path
+    schedule_added: Path | None = None  # the calendar's checkins.xlsx, read beside the logs given
+    without_schedule: bool = False  # no check-in schedule at all: nothing counted as missed
+
+    def as_json(self) -> dict[str, Any]:
+        return report_summary(self.report) | {"written": [str(p) for p in self.written]}
+
+
+@dataclass
+class ReportLogs:
+    """The files ``report`` reads as check-in logs, and where its schedule came from."""
+
+    paths: list[Path]
+    added: Path | None = None  # the calendar folder's checkins.xlsx, read beside the logs given
+    has_schedule: bool = False  # a check-in sheet is among ``paths``: missed check-ins can be counted
+
+
+def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> ReportLogs:
+    """The logs to read: as given, plus the calendar folder's ``checkins.xlsx`` when no check-in
+    sheet is among them (it is the schedule, and its Held column is a log too). A calendar
+    folder named but without the sheet is an error; none at all, only logged check-ins count."""
+    paths = [Path(p) for p in logs]
+    for path in paths:
+        if not path.is_file():
+            raise MentorError("check-in log not found", path=path, hint="Check the file name.")
+    if any(is_checkin_sheet(path) for path in paths):
+        return ReportLogs(paths, has_schedule=True)
+    folder = CALENDAR if calendar is None else Path(calendar)
+    sheet = folder / "checkins.xlsx"
+    if sheet.is_file():
+        return ReportLogs([*paths, sheet], added=sheet, has_schedule=True)
+    if calendar is not None:
+        raise MentorError("no checkins.xlsx in this folder", path=folder,
+                          hint="Run mentor schedule first, or leave out --calendar.")
+    return ReportLogs(paths)
+
+
+def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
+           out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
+           progress: Progress | None = None) -> ReportRun:
+    """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
+    ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
+    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``."""
+    settings = load_settings(config)
+    say = progress or _quiet
+    out = Path(out)
+    book = read_pairing_workbook(pairs, settings)
+    say("logs")
+    found = report_logs(logs, calendar)
+    schedule = read_schedule(found.paths)
+    log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
+    say("build")
+    cohort = build_report(book, schedule, log_rows, settings, as_of=as_of or dt.date.today(), problems=problems)
+    written = write_report(cohort, book, settings, out, force=force, on_stage=say)
+    return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
+                     without_schedule=not found.has_schedule)
+
+
+# --------------------------------------------------------------------------- send
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def unencrypted_login(host: str, user: str | None, starttls: bool, dry_run: bool) -> bool:
+    """True when a password would cross the network in clear (a login without STARTTLS, off this machine)."""
+    return bool(user) and not starttls and not dry_run and host not in LOCAL_HOSTS
+
+
+def smtp_port(port: int | None, starttls: bool) -> int:
+    """The port named, else the submission port (587) for STARTTLS and plain SMTP's 25."""
+    return port or (587 if starttls else 25)
+
+
+def smtp_password(user: str | None, dry_run: bool = False) -> str | None:
+    """The login password: from the environment's ``MENTOR_SMTP_PASSWORD``, never a command-line
+    value (which other users of the machine can read). A login without one is refused at once."""
+    if not user:
+        return None
+    password = os.environ.get(SMTP_PASSWORD_ENV)
+    if not password and not dry_run:
+        raise MentorError(f"--user needs the password in the environment variable {SMTP_PASSWORD_ENV}",
+                          hint=f"Set it first, e.g. read -s {SMTP_PASSWORD_ENV}; export {SMTP_PASSWORD_ENV}.")
+    return password
+
+
+def send(outbox: str | Path, *, host: str = "localhost", port: int | None = None, starttls: bool = False,
+         user: str | None = None, password: str | None = None, dry_run: bool = False, timeout: float = 30,
+         resend_unsure: bool = False, progress: Callable[[SendItem], None] | None = None) -> SendReport:
+    """Send every finished ``.eml`` draft in ``outbox`` over one SMTP session (port 587 with
+    ``starttls``, else 25, unless given); each sent file moves to ``outbox/sent/``, so a rerun
+    sends nothing twice. With ``user`` and no ``password``, ``smtp_password`` supplies it."""
+    if user and not password:
+        password = smtp_password(user, dry_run)
+    return send_outbox(Path(outbox), host=host, port=smtp_port(port, starttls), starttls=starttls,
+                       user=user, password=password if user else None, dry_run=dry_run, timeout=timeout,
+                       progress=progress, resend_unsure=resend_unsure)
