@@ -404,7 +404,7 @@ def atomic_path(path: str | Path, *, force: bool) -> Iterator[Path]:
 
     For writers that want a file name (xlsxwriter, csv). The path lies in a private folder
     (``.NAME.PID-TOKEN.mentor-tmp/``) beside the target, where the writer may also keep its
-    part files (``xlsx.text_workbook`` does), so nothing goes to the shared temp folder and all of
+    part files (``xlsx.write_table_workbook`` does), so nothing goes to the shared temp folder and all of
     it goes when the write ends. An ``OSError`` in the block becomes one line naming ``path``.
     """
     target = Path(path)

@@ -271,6 +271,6 @@ class MatchResult:
     settings: dict[str, Any] = field(default_factory=dict)
     kept_problems: list[tuple[str, str, str, str]] = field(default_factory=list)
     """Kept pairs (``match_people(keep=...)``) that no longer hold: (pair_id, workbook column,
-    severity, problem); ``workbook.run_match`` puts them on the kept workbook's Pairs rows."""
+    severity, problem); ``pipeline.match`` puts them on the kept workbook's Pairs rows."""
     problems: list[Problem] = field(default_factory=list)
     """Warnings on a signup's own row (e.g. a time zone the matcher assumed), for the Problems sheet."""
