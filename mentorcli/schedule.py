@@ -48,6 +48,7 @@ import pandas as pd
 from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
 from mentorcli.bulk import fork_context, worker_count
+from mentorcli.cadence import CADENCES, DAY_NAMES, Cadence
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import (
@@ -59,9 +60,7 @@ from mentorcli.files import (
     safe_slug,
 )
 from mentorcli.ics import (
-    CADENCES,
     STATE_FILE,
-    Cadence,
     Published,
     fingerprint,
     format_stamp,
@@ -95,12 +94,6 @@ STEP = 30
 """Minutes between candidate start times in the anchor's local day."""
 STARTS_PER_DAY = 24 * 60 // STEP
 WEEK_MINUTES = 7 * 24 * 60
-WEEKS = 4
-"""Patterns use the 1st to 4th weekday of a month: a 5th one does not exist every month."""
-WEEK_PREFERENCE = (2, 3, 1, 4)
-"""The 2nd week first: the 1st is crowded with month-start work and may fall before the start."""
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-ORDINALS = ("1st", "2nd", "3rd", "4th")
 UID_NAMESPACE = uuid.UUID("2f0c7d1e-8b4a-5c3e-9f61-0a7b3c5d9e21")
 SPREAD_SCAN = 300
 """How many conflict-free equally good patterns a pair looks through for a day its people have free."""
@@ -177,86 +170,6 @@ def default_start(today: dt.date | None = None) -> dt.date:
     today = today or dt.date.today()
     first = dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
     return first + dt.timedelta(days=(7 - first.weekday()) % 7)
-
-
-def schedule_months(start: dt.date, months: int) -> list[tuple[int, int]]:
-    """The calendar months that get one check-in each.
-
-    The start's own month counts when at least two weeks of it remain; otherwise the first
-    check-in would be squeezed into the month's last days, so the next month is the first.
-    """
-    year, month = start.year, start.month
-    if start.day > 15:
-        year, month = year + month // 12, month % 12 + 1
-    out = []
-    for _ in range(months):
-        out.append((year, month))
-        year, month = year + month // 12, month % 12 + 1
-    return out
-
-
-def _next_month(day: dt.date, step: int = 1) -> dt.date:
-    index = day.year * 12 + day.month - 1 + step
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def schedule_periods(start: dt.date, months: int, cadence: Cadence) -> list[tuple[dt.date, dt.date]]:
-    """The periods that get one check-in each, as ``[first day, day after the last)``.
-
-    Month-based cadences use ``schedule_months`` (a quarter is three of them, always whole; a
-    programme of fewer than three months still has one quarter). Week-based ones run Monday to Sunday from
-    the first Monday on or after the start, to the end of the programme's last month.
-    """
-    firsts = [dt.date(y, m, 1) for y, m in schedule_months(start, months)]
-    end = _next_month(firsts[-1])
-    if cadence.per_month:
-        size = cadence.months
-        return [(firsts[i * size], _next_month(firsts[i * size], size)) for i in range(max(1, len(firsts) // size))]
-    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
-    length = dt.timedelta(days=7 * cadence.weeks)
-    periods: list[tuple[dt.date, dt.date]] = []
-    while monday + length <= end or not periods:
-        periods.append((monday, monday + length))
-        monday += length
-    return periods
-
-
-def _slot_count(cadence: Cadence) -> int:
-    """Weeks a pattern can sit in per period: the 1st-4th weekday of a month (of each of a
-    quarter's months), or each week of a week-based period."""
-    return WEEKS * cadence.months if cadence.per_month else cadence.weeks
-
-
-def _slot_day(first: dt.date, cadence: Cadence, slot: int, weekday: int) -> dt.date:
-    """The date of pattern slot ``slot`` on ``weekday`` in the period starting ``first``."""
-    if cadence.per_month:
-        month = _next_month(first, slot // WEEKS)
-        return nth_weekday(month.year, month.month, weekday, slot % WEEKS + 1)
-    return first + dt.timedelta(days=7 * slot + weekday)
-
-
-def _slot_rank(cadence: Cadence, slot: int) -> int:
-    """Tie-break between slots: the 2nd week of a month first (see WEEK_PREFERENCE), earlier months first."""
-    if cadence.per_month:
-        return (slot // WEEKS) * WEEKS + WEEK_PREFERENCE.index(slot % WEEKS + 1)
-    return slot
-
-
-def _slot_text(cadence: Cadence, slot: int, weekday: int) -> str:
-    day = DAY_NAMES[weekday]
-    if cadence.name == "monthly":
-        return f"{ORDINALS[slot]} {day}"
-    if cadence.per_month:
-        return f"{ORDINALS[slot % WEEKS]} {day} of month {slot // WEEKS + 1} of each quarter,"
-    if cadence.weeks == 1:
-        return f"every {day}"
-    return f"{day} of week {slot + 1} of each fortnight,"
-
-
-def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """The ``n``-th (1-based) ``weekday`` (0 = Monday) of a month; n <= 4 always exists."""
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
 
 
 def _epoch_day(day: dt.date) -> int:
@@ -523,19 +436,19 @@ class _Planner:
             raise MentorError("schedule.earliest to schedule.latest is shorter than one check-in", path=config.path)
         self.start = start
         self.cadence = _cadence(config)
-        self.periods = schedule_periods(start, months, self.cadence)
+        self.periods = self.cadence.periods(start, months)
         self.K = len(self.periods)
-        self.S = _slot_count(self.cadence)
+        self.S = self.cadence.slots
         self.d0 = _epoch_day(self.periods[0][0])
         self.D = _epoch_day(self.periods[-1][1]) - self.d0
         self.start_idx = max(0, _epoch_day(start) - self.d0)
-        # period of each grid day: a moved check-in stays in its period
-        self.month_of = np.empty(self.D, dtype=np.int64)
-        for k, (first, _) in enumerate(self.periods):
-            self.month_of[_epoch_day(first) - self.d0:] = k
+        # occurrence (period) of each grid day: a moved check-in stays in its period
+        self.period_of = np.empty(self.D, dtype=np.int64)
+        for k, period in enumerate(self.periods):
+            self.period_of[_epoch_day(period.first) - self.d0:] = k
         # base[sw, k]: grid day of slot s on weekday w in period k, sw = s * 7 + w
         base = np.array(
-            [[_epoch_day(_slot_day(first, self.cadence, slot, w)) - self.d0 for first, _ in self.periods]
+            [[_epoch_day(self.cadence.slot_day(period, slot, w)) - self.d0 for period in self.periods]
              for slot in range(self.S) for w in range(7)],
             dtype=np.int64,
         )
@@ -557,7 +470,7 @@ class _Planner:
         start = np.tile(np.arange(STARTS_PER_DAY), self.S * 7)
         weekday = nw % 7
         w_rank = np.array([preferred.index(d) if d in preferred else len(preferred) + d for d in range(7)])
-        n_rank = np.array([_slot_rank(self.cadence, slot) for slot in range(self.S)])[nw // 7]
+        n_rank = np.array([self.cadence.slot_rank(slot) for slot in range(self.S)])[nw // 7]
         minute = start * STEP
         self.P = len(nw)
         self.p_nw, self.p_minute, self.p_weekday = nw, minute, weekday
@@ -572,7 +485,7 @@ class _Planner:
     def pattern_text(self, p: int, zone: str) -> str:
         slot, w = divmod(int(self.p_nw[p]), 7)
         minute = int(self.p_minute[p])
-        return f"{_slot_text(self.cadence, slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
+        return f"{self.cadence.slot_text(slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
 
     # -- zones ------------------------------------------------------------------------------
     def zone_table(self, zone: str) -> ZoneTable:
@@ -645,7 +558,7 @@ class _Planner:
         valid = (cand >= self.start_idx) & (cand < self.D) & (in_week == _MOVE_IN_WEEK[None, :])
         cand = np.clip(cand, 0, self.D - 1)
         flat = cand * STARTS_PER_DAY + start[:, None]
-        valid &= (self.month_of[cand] == k[:, None]) & ~blocked[flat]
+        valid &= (self.period_of[cand] == k[:, None]) & ~blocked[flat]
         keep = np.argsort(~valid, axis=1, kind="stable")[:, :ALTERNATIVES]
         flat = np.take_along_axis(flat, keep, axis=1)
         alt = {name: values[flat] for name, values in grid.items()}
@@ -972,7 +885,7 @@ def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.da
         index = day - planner.d0
         if not 0 <= index < planner.D or minute % STEP:
             continue
-        slots = np.flatnonzero(planner.base[:, planner.month_of[index]] == index)
+        slots = np.flatnonzero(planner.base[:, planner.period_of[index]] == index)
         if len(slots):
             keys.append(int(slots[0]) * STARTS_PER_DAY + minute // STEP)
     if not keys:
@@ -2219,10 +2132,7 @@ def _pattern_text(starts: Sequence[dt.datetime], zone: str, cadence: Cadence) ->
     """"2nd Tuesday 18:00 Europe/London": the steady pattern of ``starts`` in the anchor's zone."""
     shape = series_shape(starts, _ics_zone(zone), cadence)
     local = shape.dtstart.replace(tzinfo=None)
-    day, clock = DAY_NAMES[local.weekday()], f"{local:%H:%M}"
-    if cadence.per_month:
-        return f"{ORDINALS[min((local.day - 1) // 7, 3)]} {day} {clock} {zone}"
-    return f"{day} {clock} {zone}"
+    return f"{cadence.usual_day(local.date())} {local:%H:%M} {zone}"
 
 
 def _invite_people(book: PairingBook, config: Config, mentee_email: str, mentor_email: str,

@@ -22,7 +22,8 @@ from icalendar import Calendar
 from mentorcli.availability import windows_for
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
-from mentorcli.ics import CADENCES, series_shape
+from mentorcli.cadence import CADENCES, programme_months
+from mentorcli.ics import series_shape
 from mentorcli.model import PairingBook, make_people
 from mentorcli.schedule import (
     CHECKIN_HEADERS,
@@ -35,8 +36,6 @@ from mentorcli.schedule import (
     participant_file_name,
     plan_checkins,
     read_checkins,
-    schedule_months,
-    schedule_periods,
     schedule_targets,
     write_schedule,
     zone_country,
@@ -127,8 +126,10 @@ def test_default_start_is_the_first_monday_of_next_month() -> None:
 
 
 def test_months_start_in_the_start_month_unless_it_is_half_gone() -> None:
-    assert schedule_months(dt.date(2026, 3, 2), 3) == [(2026, 3), (2026, 4), (2026, 5)]
-    assert schedule_months(dt.date(2026, 11, 20), 3) == [(2026, 12), (2027, 1), (2027, 2)]
+    assert programme_months(dt.date(2026, 3, 2), 3) == [dt.date(2026, 3, 1), dt.date(2026, 4, 1), dt.date(2026, 5, 1)]
+    assert programme_months(dt.date(2026, 3, 15), 1) == [dt.date(2026, 3, 1)]       # two weeks left: it counts
+    assert programme_months(dt.date(2026, 3, 16), 1) == [dt.date(2026, 4, 1)]
+    assert programme_months(dt.date(2026, 11, 20), 3) == [dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1)]
 
 
 def test_holiday_calendar_knows_configured_and_local_holidays() -> None:
@@ -324,7 +325,7 @@ def test_nobody_is_double_booked_and_unflagged_checkins_keep_every_promise(cohor
     book = book_of(people, pairs)
     schedule = plan_checkins(book, config, start=START, months=months)
     plan = schedule.checkins
-    periods = schedule_periods(START, months, CADENCES[cadence])
+    periods = CADENCES[cadence].periods(START, months)
     assert len(plan) == len(pairs) * len(periods)
     busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
     for row in plan.itertuples():
@@ -756,7 +757,7 @@ def test_a_moved_checkin_never_leaves_its_month_nor_lands_before_the_start(seed:
         blackout = sorted(d.isoformat() for d in days if rng.random() < 0.33)
     config = config_from_dict({"schedule": {"blackout": blackout, "duration_minutes": 45}})
     plan = plan_checkins(two_people_book(), config, start=start, months=12).checkins
-    months = schedule_months(start, 12)
+    months = [(first.year, first.month) for first in programme_months(start, 12)]
     assert months[0] == (2026, 1)                            # the 15th: at least two weeks of January remain
     blocked = set(blackout)
     moved = 0
@@ -811,16 +812,16 @@ def test_control_characters_from_cells_never_reach_calendar_text(tmp_path: Path)
 
 def test_periods_of_each_cadence() -> None:
     monthly, quarterly, weekly, fortnightly = (CADENCES[n] for n in ("monthly", "quarterly", "weekly", "fortnightly"))
-    assert schedule_periods(dt.date(2026, 3, 15), 2, monthly) == [(dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
+    assert monthly.periods(dt.date(2026, 3, 15), 2) == [(dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
                                                                   (dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
-    assert schedule_periods(dt.date(2026, 3, 16), 1, monthly) == [(dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
-    assert schedule_periods(dt.date(2026, 3, 2), 7, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1)),
+    assert monthly.periods(dt.date(2026, 3, 16), 1) == [(dt.date(2026, 4, 1), dt.date(2026, 5, 1))]
+    assert quarterly.periods(dt.date(2026, 3, 2), 7) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1)),
                                                                    (dt.date(2026, 6, 1), dt.date(2026, 9, 1))]
-    assert schedule_periods(dt.date(2026, 3, 2), 2, quarterly) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1))]
-    weeks = schedule_periods(dt.date(2026, 3, 4), 1, weekly)        # a Wednesday: the next Monday starts
+    assert quarterly.periods(dt.date(2026, 3, 2), 2) == [(dt.date(2026, 3, 1), dt.date(2026, 6, 1))]
+    weeks = weekly.periods(dt.date(2026, 3, 4), 1)        # a Wednesday: the next Monday starts
     assert weeks[0] == (dt.date(2026, 3, 9), dt.date(2026, 3, 16)) and weeks[-1][1] <= dt.date(2026, 4, 1)
     assert len(weeks) == 3
-    pairs = schedule_periods(dt.date(2026, 3, 2), 1, fortnightly)
+    pairs = fortnightly.periods(dt.date(2026, 3, 2), 1)
     assert pairs == [(dt.date(2026, 3, 2), dt.date(2026, 3, 16)), (dt.date(2026, 3, 16), dt.date(2026, 3, 30))]
 
 
@@ -830,7 +831,7 @@ def test_every_cadence_reads_the_same_in_every_parser_and_keeps_a_steady_pattern
                                             "blackout": ["2026-04-14", "2026-09-08"]}})
     schedule = plan_checkins(zones_book, config, start=START, months=12)
     write_schedule(schedule, zones_book, config, tmp_path, force=False)
-    periods = schedule_periods(START, 12, CADENCES[cadence])
+    periods = CADENCES[cadence].periods(START, 12)
     for _, pair in schedule.checkins.groupby("pair_id"):
         assert list(pair["occurrence"]) == list(range(1, len(periods) + 1))
         steady = pair[pair["flag"] == ""]
