@@ -913,3 +913,146 @@ def test_an_invitation_from_a_hand_edited_sheet_holds_exactly_the_rows_left(coho
     assert sorted(start for _, start, _ in vobject_instances(invite)) == expected
     if icaljs_module() is not None:
         assert sorted(start for _, start, _ in icaljs_instances([invite])[invite]) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Relationships: a mentor with several mentees meets them together (issue 15 item 3)
+
+
+TRIO_ANSWERS = {
+    "mo@example.org": ("Europe/London", "Mon-Fri 17:00-20:00"),
+    "al@example.org": ("America/New_York", "Mon-Fri 12:00-15:00"),    # = 17:00-20:00 London
+    "be@example.org": ("Europe/Berlin", "Mon-Fri 19:30-21:00"),        # = 18:30-20:00 London: the tightest
+}
+
+
+def trio_book(*extra_pairs: tuple[str, str, str], extra_people: tuple[dict, ...] = ()) -> PairingBook:
+    """Mo mentors Al and Be in one relationship (two Pairs rows sharing P001), plus ``extra_pairs``
+    (pair id, mentee, mentor)."""
+    people = [person("Mo Mentor", "mo@example.org", "mentor", *TRIO_ANSWERS["mo@example.org"]),
+              person("Al Mentee", "al@example.org", "mentee", *TRIO_ANSWERS["al@example.org"]),
+              person("Be Mentee", "be@example.org", "mentee", *TRIO_ANSWERS["be@example.org"]), *extra_people]
+    frame = make_people(people)
+    names = dict(zip(frame["email"], frame["name"]))
+    rows = [("P001", "al@example.org", "mo@example.org"), ("P001", "be@example.org", "mo@example.org"), *extra_pairs]
+    pairs = pd.DataFrame([{"pair_id": pair_id, "mentee_email": mentee, "mentor_email": mentor, "mentee": names[mentee],
+                           "mentor": names[mentor], "score": 50.0, "why": "", "row": row}
+                          for row, (pair_id, mentee, mentor) in enumerate(rows, start=2)])
+    return PairingBook(path=Path("pairs.xlsx"), pairs=pairs, people=frame)
+
+
+def meetings(plan: pd.DataFrame) -> pd.DataFrame:
+    """One row per meeting: a relationship of three has a check-in row per mentee."""
+    return plan.drop_duplicates(["pair_id", "start_utc"])
+
+
+def test_a_relationship_of_three_meets_inside_all_three_windows() -> None:
+    config = config_from_dict({"schedule": {"local_holidays": False}})
+    plan = plan_checkins(trio_book(), config, start=START, months=4).checkins
+    assert len(plan) == 2 * 4 and plan["pair_id"].eq("P001").all()
+    assert list(plan["mentee_email"]) == ["al@example.org", "be@example.org"] * 4     # a row per mentee per meeting
+    assert plan["mentor_email"].eq("mo@example.org").all() and plan["uid"].nunique() == 1
+    assert list(meetings(plan)["occurrence"]) == [1, 2, 3, 4]
+    for start in meetings(plan)["start_utc"]:
+        for email, (zone, answer) in TRIO_ANSWERS.items():
+            assert inside_windows(local(start, zone), 30, (answer,), config), (email, start)
+    assert (plan["flag"] == "").all()
+    # 19:00 London: on the hour and inside Be's window; Mo and Al alone take 17:00, outside it
+    assert {local(t, "Europe/London").strftime("%H:%M") for t in plan["start_utc"]} == {"19:00"}
+    pair = book_of([person("Mo Mentor", "mo@example.org", "mentor", *TRIO_ANSWERS["mo@example.org"]),
+                    person("Al Mentee", "al@example.org", "mentee", *TRIO_ANSWERS["al@example.org"])],
+                   [("al@example.org", "mo@example.org")])
+    pair_plan = plan_checkins(pair, config, start=START, months=4).checkins
+    assert {local(t, "Europe/London").strftime("%H:%M") for t in pair_plan["start_utc"]} == {"17:00"}
+
+
+@pytest.mark.parametrize("be_answer", ["Mon-Fri 19:30-19:55", "Mon-Fri 19:30-20:00"])
+def test_a_slot_that_fits_two_but_not_the_third_is_never_chosen(be_answer: str, monkeypatch) -> None:
+    """Be's window is 19:30-20:00 Berlin (18:30-19:00 London): exactly one 30-minute start fits all
+    three, 18:30 London. Five minutes shorter and nothing fits all three: then the least bad time
+    is taken and flagged, never presented as fitting."""
+    monkeypatch.setitem(TRIO_ANSWERS, "be@example.org", ("Europe/Berlin", be_answer))
+    config = config_from_dict({"schedule": {"local_holidays": False}})
+    plan = plan_checkins(trio_book(), config, start=START, months=3).checkins
+    fits_all = be_answer.endswith("20:00")
+    for row in plan.to_dict("records"):
+        inside = [inside_windows(local(row["start_utc"], zone), 30, (answer,), config) for zone, answer in TRIO_ANSWERS.values()]
+        assert all(inside) == fits_all
+        assert (row["flag"] == "") == fits_all
+        if not fits_all:
+            assert "no common availability" in row["flag"] and "Be Mentee" in row["flag"]
+    if fits_all:
+        assert {local(t, "Europe/London").strftime("%H:%M") for t in plan["start_utc"]} == {"18:30"}
+
+
+def test_each_member_gets_the_relationships_series_once(tmp_path: Path) -> None:
+    config = config_from_dict(CONFIG_WITH_EVENTS)
+    book = trio_book(("P002", "cy@example.org", "mo@example.org"),
+                     extra_people=(person("Cy Mentee", "cy@example.org", "mentee", "Europe/London", "Weekday evenings"),))
+    schedule = plan_checkins(book, config, start=START, months=3)
+    written = write_schedule(schedule, book, config, tmp_path, force=False)
+    trio = schedule.checkins[schedule.checkins["pair_id"] == "P001"]
+    (uid,) = set(trio["uid"])
+    expected = sorted(int(t.timestamp()) for t in meetings(trio)["start_utc"])
+    assert len(expected) == 3
+    names = {"mo@example.org": "Mo Mentor", "al@example.org": "Al Mentee", "be@example.org": "Be Mentee"}
+    for email, name in names.items():
+        path = tmp_path / participant_file_name(name, email)
+        assert path in written
+        assert sorted(start for u, start, _ in vobject_instances(path) if u == uid) == expected, email
+        masters = [e for e in parse(path).walk("VEVENT") if str(e["UID"]) == uid and "RECURRENCE-ID" not in e]
+        assert len(masters) == 1                                        # once, not once per mentee row
+        others = sorted(n for e, n in names.items() if e != email)
+        assert str(masters[0]["SUMMARY"]) == f"Mentoring check-in with {others[0]} and {others[1]}"
+        description = str(masters[0]["DESCRIPTION"])
+        assert all(e in description for e in names)
+    cy = parse(tmp_path / participant_file_name("Cy Mentee", "cy@example.org")).to_ical().decode()
+    assert uid not in cy and "al@example.org" not in cy                 # nobody else's relationship
+    # the invitation and the sheet read back: one series for all three, every meeting once
+    sheet = read_checkins(tmp_path / "checkins.xlsx")
+    assert list(sheet[sheet["pair_id"] == "P001"]["mentee_email"]) == ["al@example.org", "be@example.org"] * 3
+    invite = Calendar.from_ical(pair_invite(sheet, book, config, "P001"))
+    events = list(invite.walk("VEVENT"))
+    assert {str(e["UID"]) for e in events} == {uid} and str(invite["METHOD"]) == "REQUEST"
+    attendees = sorted(str(a).removeprefix("mailto:") for a in events[0].get("ATTENDEE"))
+    assert attendees == sorted(names)
+    invite_path = tmp_path / "invite.ics"
+    invite_path.write_bytes(invite.to_ical())
+    assert sorted(start for _, start, _ in vobject_instances(invite_path)) == expected
+    assert int(sheet[sheet["pair_id"] == "P001"]["sequence"].iloc[0]) == 0   # the state knows the relationship's UID
+
+
+def test_nobody_is_booked_twice_across_relationships() -> None:
+    """Mo leads a relationship of three and a pair; Be is also in a pair with another mentor, whose
+    only time is Mo's best: every person's meetings are apart."""
+    extra = (person("Cy Mentee", "cy@example.org", "mentee", "Europe/London", "Mon-Fri 17:00-20:00"),
+             person("Di Mentor", "di@example.org", "mentor", "Europe/Berlin", "Mon-Fri 19:30-21:00"))
+    book = trio_book(("P002", "cy@example.org", "mo@example.org"), ("P003", "be@example.org", "di@example.org"),
+                     extra_people=extra)
+    config = config_from_dict({"schedule": {"local_holidays": False, "weekdays": ["Tue"]}})
+    plan = plan_checkins(book, config, start=START, months=6).checkins
+    booked: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
+    for row in meetings(plan).to_dict("records"):
+        members = set(plan[plan["pair_id"] == row["pair_id"]][["mentee_email", "mentor_email"]].to_numpy().ravel())
+        for email in members:
+            booked.setdefault(email, []).append((row["start_utc"], row["end_utc"]))
+    assert set(booked) == {"mo@example.org", "al@example.org", "be@example.org", "cy@example.org", "di@example.org"}
+    for email, spans in booked.items():
+        spans.sort()
+        assert all(end <= nxt for (_, end), (nxt, _) in itertools.pairwise(spans)), email
+    assert len(booked["be@example.org"]) == 12 and len(booked["mo@example.org"]) == 12
+    assert (plan["flag"] == "").all()
+
+
+def test_relationships_with_the_same_zones_but_other_windows_get_their_own_ranking() -> None:
+    """Planned back to back (same zones, same tightness), each relationship is ranked on its own
+    members' windows: a ranking reused across them would put the second outside its windows."""
+    people = [person("Mo", "mo@example.org", "mentor", "Europe/London", "Mon-Fri 18:00-19:00"),
+              person("Al", "al@example.org", "mentee", "Europe/London", "Mon-Fri 18:00-19:00"),
+              person("Ky", "ky@example.org", "mentor", "Europe/London", "Mon-Fri 08:00-09:00"),
+              person("Lu", "lu@example.org", "mentee", "Europe/London", "Mon-Fri 08:00-09:00")]
+    book = book_of(people, [("al@example.org", "mo@example.org"), ("lu@example.org", "ky@example.org")])
+    config = config_from_dict({"schedule": {"local_holidays": False}})
+    plan = plan_checkins(book, config, start=START, months=2).checkins
+    hours = plan.groupby("pair_id")["start_utc"].apply(lambda s: {local(t, "Europe/London").hour for t in s}).to_dict()
+    assert hours == {"P001": {18}, "P002": {8}} and (plan["flag"] == "").all()
