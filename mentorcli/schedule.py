@@ -30,11 +30,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import importlib.resources
 import math
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,8 +44,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no stubs installed (pandas-stubs is not a dependency)
+from dateutil import parser  # type: ignore[import-untyped]  # no stubs installed (types-python-dateutil)
+from icalendar import Alarm, Calendar, Event, vCalAddress
+from python_calamine import CalamineError, CalamineWorkbook
 
 from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
@@ -248,8 +254,6 @@ def _zone_countries() -> dict[str, str]:
     """IANA zone -> ISO country code, from the tz database's ``zone.tab`` (shipped by tzdata)."""
     text = ""
     try:
-        import importlib.resources
-
         text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(encoding="utf-8")
     except (ImportError, FileNotFoundError, OSError):
         system = Path("/usr/share/zoneinfo/zone.tab")
@@ -280,15 +284,13 @@ class HolidayCalendar:
         for code in config.schedule.holidays:
             for day, name in self._country_days(str(code), config).items():
                 self.global_names.setdefault(day, []).append(name)
-        for day in config.schedule.blackout:
-            self.global_names.setdefault(_epoch_day(day), []).append("blackout date")
+        for blackout in config.schedule.blackout:
+            self.global_names.setdefault(_epoch_day(blackout), []).append("blackout date")
         self._tables: dict[str | None, np.ndarray] = {}
         self._local_names: dict[str, dict[int, str]] = {}
 
     def _country_days(self, code: str, config: Config | None) -> dict[int, str]:
         """Holidays of ``code`` ("GB", or "US-CA" for a subdivision) as epoch day -> name."""
-        import holidays
-
         country, _, subdiv = code.strip().upper().partition("-")
         try:
             table = holidays.country_holidays(country, subdiv=subdiv or None, years=self.years)
@@ -590,7 +592,7 @@ class _Planner:
         masks = [self.fits(m.windows) for m in members]
         fits = np.stack([mask[zg.week[m]] for m, mask in enumerate(masks)])     # (M, P, K)
         inside_sum = fits.sum(axis=(0, 2))
-        ok_sum = fits.all(axis=0).sum(axis=1)
+        ok_sum = np.asarray(fits.all(axis=0)).sum(axis=1)
         discomfort, blocked_sum = zg.discomfort_sum, zg.blocked_sum
         moved_count = np.zeros(self.P, dtype=np.int64)
         moved = {name: np.zeros(0, dtype=np.int64) for name in ("p", "k", "utc", "day")}
@@ -610,7 +612,7 @@ class _Planner:
                 return np.bincount(p, weights=new.astype(np.int64) - old.astype(np.int64), minlength=self.P).astype(np.int64)
 
             inside_sum = inside_sum + change(new_fits.sum(axis=0), old_fits.sum(axis=0))
-            ok_sum = ok_sum + change(new_fits.all(axis=0), old_fits.all(axis=0))
+            ok_sum = ok_sum + change(np.asarray(new_fits.all(axis=0)), np.asarray(old_fits.all(axis=0)))
             discomfort = discomfort + change(alt["discomfort"][rows, choice], zg.discomfort_at[moves])
             moved_count = np.bincount(p, minlength=self.P).astype(np.int64)
             blocked_sum = blocked_sum - moved_count
@@ -1219,8 +1221,6 @@ class _CalendarBuilder:
 
     def _frame(self, method: str, title: str) -> tuple[bytes, bytes]:
         """The VCALENDAR header (its properties) and footer, as icalendar serialises them."""
-        from icalendar import Calendar
-
         key = ("frame", (method, title))
         found = self._frames.get(key)
         if found is None:
@@ -1242,8 +1242,6 @@ class _CalendarBuilder:
         return found
 
     def organizer(self) -> Any:
-        from icalendar import vCalAddress
-
         organizer = vCalAddress(f"mailto:{_clean_email(self.config.cohort.coordinator_email)}")
         organizer.params["CN"] = ics_text(self.config.cohort.coordinator_name)
         return organizer
@@ -1253,8 +1251,6 @@ class _CalendarBuilder:
               rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
               rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
         """One VEVENT: a single event, a series master (``rule``) or an override (``recurrence_id``)."""
-        from icalendar import Alarm, Event, vCalAddress
-
         tzinfo = _ics_zone(zone)
         event = Event()
         event.add("uid", uid)
@@ -1292,8 +1288,6 @@ class _CalendarBuilder:
 
     def cancellation(self, uid: str, entry: Published, version: Version) -> Any:
         """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5)."""
-        from icalendar import Event, vCalAddress
-
         event = Event()
         event.add("uid", uid)
         event.add("dtstamp", version.dtstamp)
@@ -1584,8 +1578,6 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     if count == 1 or context is None:
         yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
         return
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
         try:
@@ -2031,8 +2023,6 @@ def _as_datetime(value: Any) -> dt.datetime | None:
         return dt.datetime.combine(value, dt.time(0))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _excel_serial(value) if 1 <= value < 2_958_466 else None
-    from dateutil import parser
-
     text = _text(value)
     try:
         return dt.datetime.fromisoformat(text)
@@ -2074,19 +2064,18 @@ def _read_table(path: Path) -> tuple[list[list[Any]], str]:
     """Raw rows (header first) of the check-in sheet of an xlsx/xls/ods, or of a CSV."""
     if path.suffix.lower() == ".csv":
         return _read_csv_rows(path), ""
-    from python_calamine import CalamineError, CalamineWorkbook
-
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         names = workbook.sheet_names
         wanted = next((n for n in names if n.strip().lower() == SHEET_NAME.lower()), None)
         if wanted is None and len(names) == 1:
             wanted = names[0]
-        rows = workbook.get_sheet_by_name(wanted).to_python(skip_empty_area=False) if wanted else None
+        rows: list[list[Any]] | None = (workbook.get_sheet_by_name(wanted).to_python(skip_empty_area=False)
+                                         if wanted else None)
     except (CalamineError, OSError, ValueError) as exc:
         raise MentorError(f"cannot be read as a spreadsheet ({type(exc).__name__})", path=path,
                           hint="Open it in a spreadsheet program and save it again as .xlsx.") from None
-    if rows is None:
+    if rows is None or wanted is None:
         raise MentorError(f"has no sheet named {SHEET_NAME!r} (sheets: {', '.join(names)})", path=path,
                           hint="Rename the check-in sheet back to Check-ins.")
     return rows, wanted
