@@ -258,6 +258,23 @@ def test_unknown_time_zone_uses_the_cohort_zone_and_is_flagged() -> None:
     assert plan.iloc[0]["mentee_local"].endswith("(Europe/London, assumed)")
 
 
+def test_the_anchor_is_the_mentor_unless_only_the_mentees_zone_is_known() -> None:
+    """Whose local time stays fixed: the mentor's; the mentee's when only theirs is known; flags
+    name the mentee first, as the sheet does."""
+    for mentor_zone, mentee_zone, role, zone in (("Asia/Tokyo", "", "mentor", "Asia/Tokyo"),
+                                                 ("", "Asia/Tokyo", "mentee", "Asia/Tokyo"),
+                                                 ("", "", "mentor", "Europe/London")):
+        people = [person("Sam Lee", "sam@example.org", "mentor", mentor_zone, "Anytime"),
+                  person("Bo", "bo@example.org", "mentee", mentee_zone, "Anytime"),
+                  person("Cy", "cy@example.org", "mentee", "Europe/London", "Anytime")]   # the cohort's zone
+        book = book_of(people, [("bo@example.org", "sam@example.org")])
+        row = plan_checkins(book, Config(), start=START, months=1).checkins.iloc[0]
+        assert (row["anchor_role"], row["anchor_tz"]) == (role, zone)
+        assert row["pattern"].endswith(zone)
+    assert row["flag"] == ("time zone unknown for Bo: assumed Europe/London; "
+                           "time zone unknown for Sam Lee: assumed Europe/London")
+
+
 def test_pairs_whose_people_are_unknown_are_reported_not_guessed() -> None:
     people = [person("Sam Lee", "sam@example.org", "mentor"), person("Bo", "bo@example.org", "mentee")]
     book = book_of(people, [("bo@example.org", "sam@example.org"), ("ghost@example.org", "sam@example.org"),
@@ -887,6 +904,27 @@ def test_at_risk_days_follow_the_cadence_unless_set() -> None:
             config_from_dict({"report": {"at_risk_days": wrong}})
 
 
+@pytest.mark.parametrize(("cadence", "first", "step"), [("fortnightly", dt.date(2026, 3, 3), 14),
+                                                      ("fortnightly", dt.date(2026, 3, 10), 14),
+                                                      ("quarterly", dt.date(2026, 1, 13), 0),
+                                                      ("quarterly", dt.date(2026, 2, 10), 0)])
+def test_a_steady_series_in_either_phase_of_its_period_is_one_rule_without_exceptions(cadence, first, step) -> None:
+    """A fortnight's first or second week, a quarter's first or second month: the rule's instances
+    are the check-ins themselves (no override, no EXDATE)."""
+    london = ZoneInfo("Europe/London")
+    if step:
+        days = [first + dt.timedelta(days=step * i) for i in range(6)]
+    else:   # the 2nd Tuesday of every third month
+        days = [nth for i in range(4) for nth in [dt.date(first.year + (first.month - 1 + 3 * i) // 12,
+                                                          (first.month - 1 + 3 * i) % 12 + 1, 1)]]
+        days = [d + dt.timedelta(days=(1 - d.weekday()) % 7 + 7) for d in days]
+    starts = [dt.datetime.combine(day, dt.time(18), london) for day in days]
+    shape = series_shape(starts, london, CADENCES[cadence])
+    assert shape.rule is not None and shape.rule["interval"] in (2, 3) and shape.rule["count"] == len(starts)
+    assert shape.plain == list(range(len(starts))) and not shape.overrides and not shape.exdates and not shape.rdates
+    assert shape.dtstart == starts[0]
+
+
 def test_series_shape_writes_what_the_rule_misses_as_exceptions() -> None:
     london = ZoneInfo("Europe/London")
     at = lambda *a: dt.datetime(*a, tzinfo=london)
@@ -1014,6 +1052,8 @@ def test_each_member_gets_the_relationships_series_once(tmp_path: Path) -> None:
     invite = Calendar.from_ical(pair_invite(sheet, book, config, "P001"))
     events = list(invite.walk("VEVENT"))
     assert {str(e["UID"]) for e in events} == {uid} and str(invite["METHOD"]) == "REQUEST"
+    assert str(events[0]["SUMMARY"]) == "Mentoring check-in: Al Mentee, Be Mentee and Mo Mentor"
+    assert "Reach each other by email: al@example.org, be@example.org and mo@example.org." in str(events[0]["DESCRIPTION"])
     attendees = sorted(str(a).removeprefix("mailto:") for a in events[0].get("ATTENDEE"))
     assert attendees == sorted(names)
     invite_path = tmp_path / "invite.ics"
@@ -1022,15 +1062,18 @@ def test_each_member_gets_the_relationships_series_once(tmp_path: Path) -> None:
     assert int(sheet[sheet["pair_id"] == "P001"]["sequence"].iloc[0]) == 0   # the state knows the relationship's UID
 
 
-def test_nobody_is_booked_twice_across_relationships() -> None:
-    """Mo leads a relationship of three and a pair; Be is also in a pair with another mentor, whose
-    only time is Mo's best: every person's meetings are apart."""
+@pytest.mark.parametrize(("di_zone", "di_answer", "trio_first"), [("Europe/Berlin", "Tue 20:00-20:30", False),
+                                                                    ("Europe/London", "Mon-Fri 17:00-22:00", True)])
+def test_nobody_is_booked_twice_across_relationships(di_zone: str, di_answer: str, trio_first: bool) -> None:
+    """Mo leads a relationship of three and a pair; Be, the third member, is also in a pair with Di
+    whose best time is the trio's best (2nd Tuesday 19:00 London). Di's pair is planned before the
+    trio (tighter) or after it: either way every person's meetings are apart."""
     extra = (person("Cy Mentee", "cy@example.org", "mentee", "Europe/London", "Mon-Fri 17:00-20:00"),
-             person("Di Mentor", "di@example.org", "mentor", "Europe/Berlin", "Mon-Fri 19:30-21:00"))
+             person("Di Mentor", "di@example.org", "mentor", di_zone, di_answer))
     book = trio_book(("P002", "cy@example.org", "mo@example.org"), ("P003", "be@example.org", "di@example.org"),
                      extra_people=extra)
     config = config_from_dict({"schedule": {"local_holidays": False, "weekdays": ["Tue"]}})
-    plan = plan_checkins(book, config, start=START, months=6).checkins
+    plan = plan_checkins(book, config, start=dt.date(2026, 4, 1), months=3).checkins
     booked: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
     for row in meetings(plan).to_dict("records"):
         members = set(plan[plan["pair_id"] == row["pair_id"]][["mentee_email", "mentor_email"]].to_numpy().ravel())
@@ -1040,8 +1083,10 @@ def test_nobody_is_booked_twice_across_relationships() -> None:
     for email, spans in booked.items():
         spans.sort()
         assert all(end <= nxt for (_, end), (nxt, _) in itertools.pairwise(spans)), email
-    assert len(booked["be@example.org"]) == 12 and len(booked["mo@example.org"]) == 12
+    assert len(booked["be@example.org"]) == 6 and len(booked["mo@example.org"]) == 6
     assert (plan["flag"] == "").all()
+    trio = set(plan[plan["pair_id"] == "P001"]["pattern"])
+    assert (trio == {"2nd Tuesday 19:00 Europe/London"}) == trio_first      # the first planned takes the best time
 
 
 def test_relationships_with_the_same_zones_but_other_windows_get_their_own_ranking() -> None:
@@ -1056,3 +1101,19 @@ def test_relationships_with_the_same_zones_but_other_windows_get_their_own_ranki
     plan = plan_checkins(book, config, start=START, months=2).checkins
     hours = plan.groupby("pair_id")["start_utc"].apply(lambda s: {local(t, "Europe/London").hour for t in s}).to_dict()
     assert hours == {"P001": {18}, "P002": {8}} and (plan["flag"] == "").all()
+
+
+def test_a_holiday_of_only_the_third_members_country_is_avoided() -> None:
+    """Ascension Day (Thu 14 May 2026) is a holiday in Germany (Be's country) only, and the 2nd
+    Thursday: the relationship keeps clear of it (here by taking the 3rd Thursday, which needs no
+    move); without local holidays the 2nd Thursday, the preferred week, is taken. April to June:
+    after both DST changes."""
+    april = dt.date(2026, 4, 1)
+    plan = plan_checkins(trio_book(), config_from_dict({"schedule": {"weekdays": ["Thu"]}}), start=april, months=3).checkins
+    assert all(local(t, zone).date() != dt.date(2026, 5, 14) for t in plan["start_utc"]
+               for zone, _ in TRIO_ANSWERS.values())
+    assert set(plan["pattern"]) == {"3rd Thursday 19:00 Europe/London"} and (plan["flag"] == "").all()
+    plain = plan_checkins(trio_book(), config_from_dict({"schedule": {"weekdays": ["Thu"], "local_holidays": False}}),
+                          start=april, months=3).checkins
+    assert set(plain["pattern"]) == {"2nd Thursday 19:00 Europe/London"}
+    assert dt.date(2026, 5, 14) in {local(t, "Europe/Berlin").date() for t in plain["start_utc"]}
