@@ -1,19 +1,23 @@
-"""Monthly check-ins: a time both people can make, in everyone's calendar, and a sheet to log them.
+"""Check-ins: a time every member of a relationship can make, in everyone's calendar, and a sheet to log them.
 
-A pair meets on a recurring monthly pattern ("2nd Tuesday, 18:00 Europe/London") anchored to one
-person's local time (the mentor's, when known: mentors keep several pairs, so their calendar
-stays regular). Each occurrence is computed on its own date with the real UTC offsets of both
-zones, so the anchor's local time never moves across daylight-saving changes while the other
-person's may; an occurrence that DST pushes out of their window is flagged. A holiday or blackout
-date moves the occurrence to the nearest allowed day of that week. Every person has a booking
-table of UTC 15-minute slots, so nobody is in two check-ins (or a check-in and a cohort event) at
-once, and a mentor's pairs are spread over different days where the windows allow.
+A relationship (``model.Relationship``: a mentor with one or more mentees; a pair is the
+two-person case) meets on a steady pattern ("2nd Tuesday, 18:00 Europe/London") that its
+``Cadence`` (``mentorcli.cadence``: monthly, fortnightly, weekly, quarterly) repeats once per
+period: occurrence k of every relationship falls in period k. The pattern is anchored to one
+member's local time (the mentor's, when known: mentors keep several relationships, so their
+calendar stays regular). Each occurrence is computed on its own date with the real UTC offsets
+of every member's zone, so the anchor's local time never moves across daylight-saving changes
+while the others' may; an occurrence that DST pushes out of someone's window is flagged. A
+holiday (of any member's country) or blackout date moves the occurrence to the nearest day
+allowed for everyone, inside its period. Every person has a booking table of UTC 15-minute
+slots, so nobody is in two check-ins (or a check-in and a cohort event) at once, and a mentor's
+relationships are spread over different days where the windows allow.
 
-Planning is vectorised per *profile* (the two time zones and the two availability window sets):
-all 4 x 7 x 48 patterns (week of month, weekday, half-hour start) are scored for all months with
-numpy at once, then each pair walks its profile's ranked patterns until one fits its people's
-bookings. Pairs are planned tightest first so a flexible pair never takes the only slot of a
-tight one.
+Planning is vectorised per *profile* (the members' time zones, countries and availability
+windows): all slots x 7 x 48 patterns (week of the period, weekday, half-hour start) are scored
+for every occurrence and every member with numpy at once, then each relationship walks its
+profile's ranked patterns until one fits all its members' bookings. Relationships are planned
+tightest first so a flexible one never takes the only slot of a tight one.
 
 Example::
 
@@ -134,7 +138,10 @@ class CohortEventSlot:
 class Schedule:
     """What ``plan_checkins`` decided: one row per check-in, the cohort events and what went wrong.
 
-    ``checkins`` columns (``CHECKIN_COLUMNS``): pair_id, occurrence (1..months), mentee,
+    One row per meeting and Pairs row: a pair's rows are its meetings; a mentor meeting two
+    mentees together has two rows per meeting (one per mentee, same start, same uid), so each
+    mentee's attendance is logged on its own row and the pair columns read back as before.
+    ``checkins`` columns (``CHECKIN_COLUMNS``): pair_id, occurrence (1..periods of the cadence), mentee,
     mentee_email, mentor, mentor_email, start_utc / end_utc (tz-aware UTC), anchor_role
     ("mentor"/"mentee"), anchor_tz, mentee_tz, mentor_tz, mentee_local / mentor_local (text such
     as "Tue 2026-03-10 18:00 (Europe/London)"), pattern, flag ("" when all is well), uid.
