@@ -1117,3 +1117,24 @@ def test_a_holiday_of_only_the_third_members_country_is_avoided() -> None:
                           start=april, months=3).checkins
     assert set(plain["pattern"]) == {"2nd Thursday 19:00 Europe/London"}
     assert dt.date(2026, 5, 14) in {local(t, "Europe/Berlin").date() for t in plain["start_utc"]}
+
+
+def test_a_reschedule_keeps_each_mentees_log_on_their_own_row_of_a_shared_meeting(tmp_path: Path) -> None:
+    config = config_from_dict({"schedule": {"local_holidays": False}})
+    book = trio_book()
+    write_schedule(plan_checkins(book, config, start=START, months=2), book, config, tmp_path, force=False)
+    workbook = openpyxl.load_workbook(tmp_path / "checkins.xlsx")
+    sheet = workbook[SHEET_NAME]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    assert [(r["Pair ID"], r["Occurrence"], r["Mentee Email"]) for r in rows] == [
+        ("P001", 1, "al@example.org"), ("P001", 1, "be@example.org"), ("P001", 2, "al@example.org"), ("P001", 2, "be@example.org")]
+    assert rows[0]["Start (UTC)"] == rows[1]["Start (UTC)"] and rows[0]["Mentor Email"] == rows[1]["Mentor Email"]
+    sheet.cell(row=3, column=header.index("Held") + 1, value="No")       # Be missed meeting 1, Al's row left blank
+    sheet.cell(row=3, column=header.index("Notes") + 1, value="Be was ill")
+    workbook.save(tmp_path / "checkins.xlsx")
+    schedule = plan_checkins(book, config, start=START, months=2, previous=read_checkins(tmp_path / "checkins.xlsx"))
+    write_schedule(schedule, book, config, tmp_path, force=True)
+    again = read_checkins(tmp_path / "checkins.xlsx")
+    assert list(again["held"]) == [None, False, None, None]
+    assert list(again["notes"]) == ["", "Be was ill", "", ""]
