@@ -3,7 +3,7 @@
 Everything here is built and serialised with ``icalendar``; this module only decides *what*
 goes into a component, in the forms every common client reads the same way:
 
-- A pair's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
+- A relationship's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
   ``RECURRENCE-ID`` overrides for the dates a holiday moved or that carry a note, ``EXDATE``
   for a period without a check-in and ``RDATE`` only for a date the rule cannot reach. This is
   the form Outlook itself sends for a recurring meeting with exceptions, so Outlook, Google
