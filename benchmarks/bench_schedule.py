@@ -26,9 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import mentorcli.schedule as schedule_module
 from mentorcli.config import config_from_dict
 from mentorcli.model import PairingBook, make_people
-import mentorcli.schedule as schedule_module
 from mentorcli.schedule import plan_checkins, write_schedule
 
 ZONES = (

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from mentorcli.availability import windows_for
+from mentorcli.cadence import CADENCES, programme_months
 from mentorcli.config import Config, config_from_dict
 from mentorcli.errors import MentorError
-from mentorcli.cadence import CADENCES, programme_months
 from mentorcli.ics import series_shape
 from mentorcli.model import PairingBook, make_people
 from mentorcli.schedule import (
