@@ -7,6 +7,7 @@ markdown table.
 
     python3 benchmarks/bench_schedule.py            # 10,000 pairs x 12 months
     python3 benchmarks/bench_schedule.py --pairs 2000 --months 6
+    python3 benchmarks/bench_schedule.py --groups    # each mentor meets their two mentees together
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import mentorcli.schedule as schedule_module
 from mentorcli.config import config_from_dict
 from mentorcli.model import PairingBook, make_people
-import mentorcli.schedule as schedule_module
 from mentorcli.schedule import plan_checkins, write_schedule
 
 ZONES = (
@@ -38,8 +39,11 @@ ZONES = (
 ANSWERS = ("Weekday evenings", "Weekday lunchtimes", "Weekday mornings", "Weekday afternoons", "Weekends", "Anytime")
 
 
-def synthetic_book(pairs: int, seed: int = 7) -> PairingBook:
-    """A cohort of ``pairs`` pairs: mentors with two mentees each, zones and answers drawn at random."""
+def synthetic_book(pairs: int, seed: int = 7, groups: bool = False) -> PairingBook:
+    """A cohort of ``pairs`` pairs: mentors with two mentees each, zones and answers drawn at random.
+
+    With ``groups`` a mentor's two Pairs rows share one pair id: one relationship of three people.
+    """
     rng = np.random.default_rng(seed)
     mentors = (pairs + 1) // 2
     zone_weights = np.linspace(3, 1, len(ZONES))
@@ -52,7 +56,7 @@ def synthetic_book(pairs: int, seed: int = 7) -> PairingBook:
 
     people = make_people([person("mentor", i) for i in range(mentors)] + [person("mentee", i) for i in range(pairs)])
     frame = pd.DataFrame({
-        "pair_id": [f"P{i + 1:05d}" for i in range(pairs)],
+        "pair_id": [f"P{i // 2 + 1:05d}" if groups else f"P{i + 1:05d}" for i in range(pairs)],
         "mentee_email": [f"mentee{i}@example.org" for i in range(pairs)],
         "mentor_email": [f"mentor{i // 2}@example.org" for i in range(pairs)],
         "mentee": [f"Mentee {i}" for i in range(pairs)],
@@ -93,6 +97,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--serial", action="store_true", help="build every calendar in this process (no workers)")
+    parser.add_argument("--groups", action="store_true", help="a mentor's two mentees are one relationship of three")
     args = parser.parse_args()
     if args.serial:
         schedule_module.PARALLEL_FROM = args.pairs + 1
@@ -100,7 +105,7 @@ def main() -> None:
         "schedule": {"holidays": ["GB", "US"], "blackout": ["2026-12-24", "2026-12-31"]},
         "events": [{"name": "Kick-off", "date": "2026-03-03", "time": "17:00", "timezone": "Europe/London"}],
     })
-    book = synthetic_book(args.pairs)
+    book = synthetic_book(args.pairs, groups=args.groups)
     wall, cpu = time.perf_counter(), time.process_time()
     schedule = plan_checkins(book, config, start=dt.date(2026, 3, 2), months=args.months)
     planned = (time.perf_counter() - wall, time.process_time() - cpu)
@@ -112,7 +117,8 @@ def main() -> None:
         *baseline, same = plain_formatting(files, Path(folder) / "plain")
     assert same == ics_bytes, (same, ics_bytes)
     total = (planned[0] + written[0], planned[1] + written[1])
-    print(f"| {args.pairs:,} pairs x {args.months} months | wall s | CPU s |")
+    unit = f"{args.pairs:,} Pairs rows in {len(book.relationships()):,} relationships" if args.groups else f"{args.pairs:,} pairs"
+    print(f"| {unit} x {args.months} months | wall s | CPU s |")
     print("|---|---:|---:|")
     print(f"| plan_checkins | {planned[0]:.1f} | {planned[1]:.1f} |")
     print(f"| write_schedule ({len(files):,} files) | {written[0]:.1f} | {written[1]:.1f} |")

@@ -3,7 +3,7 @@
 Everything here is built and serialised with ``icalendar``; this module only decides *what*
 goes into a component, in the forms every common client reads the same way:
 
-- A pair's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
+- A relationship's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
   ``RECURRENCE-ID`` overrides for the dates a holiday moved or that carry a note, ``EXDATE``
   for a period without a check-in and ``RDATE`` only for a date the rule cannot reach. This is
   the form Outlook itself sends for a recurring meeting with exceptions, so Outlook, Google
@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
+from mentorcli.cadence import CADENCES, Cadence
 from mentorcli.errors import MentorError
+
+__all__ = [
+    "CADENCES", "STATE_FILE", "Cadence", "Published", "SeriesShape", "fingerprint", "format_stamp", "generation_time",
+    "ics_text", "parse_stamp", "read_state", "series_shape", "state_bytes", "vtimezone",
+]
+"""``CADENCES`` and ``Cadence`` live in ``mentorcli.cadence``; mail and report still find them here."""
 
 EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 STATE_FILE = "calendar-state.json"
@@ -80,8 +89,6 @@ def vtimezone(tzid: str, first: dt.date, last: dt.date) -> Any:
     ``RDATE``; libical reads that, ical.js and vobject do not (events an hour off after the
     first year). The observances are rebuilt here with a single ``DTSTART`` each.
     """
-    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
-
     source = Timezone.from_tzid(tzid, first_date=first, last_date=last)
     onsets: list[tuple[dt.datetime, str, Any]] = []
     for observance in source.subcomponents:
@@ -108,41 +115,6 @@ def vtimezone(tzid: str, first: dt.date, last: dt.date) -> Any:
 # Recurring series
 
 
-@dataclass(frozen=True)
-class Cadence:
-    """How often a pair meets, as an iCalendar rule and as periods that hold one check-in each."""
-
-    name: str
-    adjective: str
-    months: int        # months per period (0 for week-based cadences)
-    weeks: int         # weeks per period (0 for month-based cadences)
-    period: str        # the period in words ("month", "quarter", "week", "fortnight")
-
-    @property
-    def per_month(self) -> bool:
-        return self.months > 0
-
-    @property
-    def period_days(self) -> int:
-        """Typical days per period (a month counts 30, a quarter 91)."""
-        return self.months * 30 + self.months // 3 if self.per_month else self.weeks * 7
-
-    @property
-    def at_risk_days(self) -> int:
-        """Days without a check-in before a pair is at risk, unless ``[report] at_risk_days`` is set:
-        one and a half periods, so one missed check-in plus some slack (45 days for monthly)."""
-        return -(-3 * self.period_days // 2)
-
-
-CADENCES = {
-    "monthly": Cadence("monthly", "Monthly", 1, 0, "month"),
-    "quarterly": Cadence("quarterly", "Quarterly", 3, 0, "quarter"),
-    "fortnightly": Cadence("fortnightly", "Fortnightly", 0, 2, "fortnight"),
-    "weekly": Cadence("weekly", "Weekly", 0, 1, "week"),
-}
-DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-
-
 @dataclass
 class SeriesShape:
     """How a list of check-ins is written as one recurring event.
@@ -157,15 +129,6 @@ class SeriesShape:
     overrides: list[tuple[dt.datetime, int]] = field(default_factory=list)
     exdates: list[dt.datetime] = field(default_factory=list)
     rdates: list[int] = field(default_factory=list)
-
-
-def _month_index(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def _nth_weekday(month_index: int, weekday: int, n: int) -> dt.date:
-    first = dt.date(month_index // 12, month_index % 12 + 1, 1)
-    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
 
 
 def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cadence,
@@ -186,8 +149,7 @@ def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cade
     keys = []
     for moment in local:
         wall = moment.replace(tzinfo=None)
-        n = (wall.day - 1) // 7 + 1
-        keys.append((n if cadence.per_month else 0, wall.weekday(), wall.time()))
+        keys.append((cadence.nth_of(wall.date()), wall.weekday(), wall.time()))
     usable = [k for k in keys if k[0] <= 4]
     if not usable:
         return SeriesShape(dtstart=local[0], rule=None, plain=[0], rdates=list(range(1, len(local))))
@@ -195,25 +157,14 @@ def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cade
     best = max(counts.values())
     n, weekday, clock = next(k for k in usable if counts[k] == best)
 
-    def period_of(moment: dt.datetime) -> int:
-        day = moment.replace(tzinfo=None).date()
-        if cadence.per_month:
-            return _month_index(day) // cadence.months
-        monday = day - dt.timedelta(days=day.weekday())
-        return monday.toordinal() // 7 // cadence.weeks
-
-    periods = [period_of(m) for m in local]
-    phase = _phase(local[keys.index((n, weekday, clock))], cadence)
+    periods = [cadence.period_number(m.replace(tzinfo=None).date()) for m in local]
+    # a period of several units (a quarter's months) says which unit the rule uses: that of a
+    # check-in on the steady pattern
+    phase = cadence.phase(local[keys.index((n, weekday, clock))].replace(tzinfo=None).date())
     lo, hi = min(periods), max(periods)
-    instances = []
-    for period in range(lo, hi + 1):
-        if cadence.per_month:
-            day = _nth_weekday(period * cadence.months + phase, weekday, n)
-        else:
-            monday = dt.date.fromordinal((period * cadence.weeks + phase) * 7 + 1)  # ordinal 1 is a Monday
-            day = monday + dt.timedelta(days=(weekday - monday.weekday()) % 7)
-        instances.append(dt.datetime.combine(day, clock, tzinfo))
-    shape = SeriesShape(dtstart=instances[0], rule=_rule(cadence, n, weekday, len(instances)))
+    instances = [dt.datetime.combine(cadence.instance_day(period, phase, weekday, n), clock, tzinfo)
+                 for period in range(lo, hi + 1)]
+    shape = SeriesShape(dtstart=instances[0], rule=cadence.rule(n, weekday, len(instances)))
     taken: dict[int, int] = {}
     for index, period in enumerate(periods):
         if period - lo in taken:
@@ -229,32 +180,6 @@ def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cade
         else:
             shape.overrides.append((instance, found))
     return shape
-
-
-def _phase(moment: dt.datetime, cadence: Cadence) -> int:
-    """Offset inside a period of several units (a quarter's months, a fortnight's weeks).
-
-    Periods are counted from month (or week) zero, so a quarterly series starting in February
-    must say which month of its quarters it uses: that of a check-in on the steady pattern.
-    """
-    day = moment.replace(tzinfo=None).date()
-    if cadence.per_month:
-        return _month_index(day) % cadence.months if cadence.months > 1 else 0
-    monday = day - dt.timedelta(days=day.weekday())
-    return (monday.toordinal() // 7) % cadence.weeks if cadence.weeks > 1 else 0
-
-
-def _rule(cadence: Cadence, n: int, weekday: int, count: int) -> dict[str, Any]:
-    if cadence.per_month:
-        rule: dict[str, Any] = {"freq": "MONTHLY", "byday": f"{n}{DAY_CODES[weekday]}"}
-        if cadence.months > 1:
-            rule["interval"] = cadence.months
-    else:
-        rule = {"freq": "WEEKLY", "byday": DAY_CODES[weekday]}
-        if cadence.weeks > 1:
-            rule["interval"] = cadence.weeks
-    rule["count"] = count
-    return rule
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,19 +1,23 @@
-"""Monthly check-ins: a time both people can make, in everyone's calendar, and a sheet to log them.
+"""Check-ins: a time every member of a relationship can make, in everyone's calendar, and a sheet to log them.
 
-A pair meets on a recurring monthly pattern ("2nd Tuesday, 18:00 Europe/London") anchored to one
-person's local time (the mentor's, when known: mentors keep several pairs, so their calendar
-stays regular). Each occurrence is computed on its own date with the real UTC offsets of both
-zones, so the anchor's local time never moves across daylight-saving changes while the other
-person's may; an occurrence that DST pushes out of their window is flagged. A holiday or blackout
-date moves the occurrence to the nearest allowed day of that week. Every person has a booking
-table of UTC 15-minute slots, so nobody is in two check-ins (or a check-in and a cohort event) at
-once, and a mentor's pairs are spread over different days where the windows allow.
+A relationship (``model.Relationship``: a mentor with one or more mentees; a pair is the
+two-person case) meets on a steady pattern ("2nd Tuesday, 18:00 Europe/London") that its
+``Cadence`` (``mentorcli.cadence``: monthly, fortnightly, weekly, quarterly) repeats once per
+period: occurrence k of every relationship falls in period k. The pattern is anchored to one
+member's local time (the mentor's, when known: mentors keep several relationships, so their
+calendar stays regular). Each occurrence is computed on its own date with the real UTC offsets
+of every member's zone, so the anchor's local time never moves across daylight-saving changes
+while the others' may; an occurrence that DST pushes out of someone's window is flagged. A
+holiday (of any member's country) or blackout date moves the occurrence to the nearest day
+allowed for everyone, inside its period. Every person has a booking table of UTC 15-minute
+slots, so nobody is in two check-ins (or a check-in and a cohort event) at once, and a mentor's
+relationships are spread over different days where the windows allow.
 
-Planning is vectorised per *profile* (the two time zones and the two availability window sets):
-all 4 x 7 x 48 patterns (week of month, weekday, half-hour start) are scored for all months with
-numpy at once, then each pair walks its profile's ranked patterns until one fits its people's
-bookings. Pairs are planned tightest first so a flexible pair never takes the only slot of a
-tight one.
+Planning is vectorised per *profile* (the members' time zones, countries and availability
+windows): all slots x 7 x 48 patterns (week of the period, weekday, half-hour start) are scored
+for every occurrence and every member with numpy at once, then each relationship walks its
+profile's ranked patterns until one fits all its members' bookings. Relationships are planned
+tightest first so a flexible one never takes the only slot of a tight one.
 
 Example::
 
@@ -30,11 +34,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import importlib.resources
 import math
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,12 +48,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no stubs installed (pandas-stubs is not a dependency)
+from dateutil import parser  # type: ignore[import-untyped]  # no stubs installed (types-python-dateutil)
+from icalendar import Alarm, Calendar, Event, vCalAddress
+from python_calamine import CalamineError, CalamineWorkbook
 
 from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
 from mentorcli.bulk import fork_context, worker_count
+from mentorcli.cadence import CADENCES, DAY_NAMES, Cadence
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import (
@@ -59,9 +70,7 @@ from mentorcli.files import (
     safe_slug,
 )
 from mentorcli.ics import (
-    CADENCES,
     STATE_FILE,
-    Cadence,
     Published,
     fingerprint,
     format_stamp,
@@ -73,7 +82,13 @@ from mentorcli.ics import (
     state_bytes,
     vtimezone,
 )
-from mentorcli.model import PairingBook, Problem, first_ids
+from mentorcli.model import (
+    LEAD_ROLES,
+    PairingBook,
+    Problem,
+    first_ids,
+    relationships_from_pairs,
+)
 from mentorcli.tz import most_common_zone, tzinfo_for
 from mentorcli.xlsx import (
     ANY,
@@ -106,12 +121,6 @@ STEP = 30
 """Minutes between candidate start times in the anchor's local day."""
 STARTS_PER_DAY = 24 * 60 // STEP
 WEEK_MINUTES = 7 * 24 * 60
-WEEKS = 4
-"""Patterns use the 1st to 4th weekday of a month: a 5th one does not exist every month."""
-WEEK_PREFERENCE = (2, 3, 1, 4)
-"""The 2nd week first: the 1st is crowded with month-start work and may fall before the start."""
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-ORDINALS = ("1st", "2nd", "3rd", "4th")
 UID_NAMESPACE = uuid.UUID("2f0c7d1e-8b4a-5c3e-9f61-0a7b3c5d9e21")
 SPREAD_SCAN = 300
 """How many conflict-free equally good patterns a pair looks through for a day its people have free."""
@@ -140,7 +149,10 @@ class CohortEventSlot:
 class Schedule:
     """What ``plan_checkins`` decided: one row per check-in, the cohort events and what went wrong.
 
-    ``checkins`` columns (``CHECKIN_COLUMNS``): pair_id, occurrence (1..months), mentee,
+    One row per meeting and Pairs row: a pair's rows are its meetings; a mentor meeting two
+    mentees together has two rows per meeting (one per mentee, same start, same uid), so each
+    mentee's attendance is logged on its own row and the pair columns read back as before.
+    ``checkins`` columns (``CHECKIN_COLUMNS``): pair_id, occurrence (1..periods of the cadence), mentee,
     mentee_email, mentor, mentor_email, start_utc / end_utc (tz-aware UTC), anchor_role
     ("mentor"/"mentee"), anchor_tz, mentee_tz, mentor_tz, mentee_local / mentor_local (text such
     as "Tue 2026-03-10 18:00 (Europe/London)"), pattern, flag ("" when all is well), uid.
@@ -188,86 +200,6 @@ def default_start(today: dt.date | None = None) -> dt.date:
     today = today or dt.date.today()
     first = dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
     return first + dt.timedelta(days=(7 - first.weekday()) % 7)
-
-
-def schedule_months(start: dt.date, months: int) -> list[tuple[int, int]]:
-    """The calendar months that get one check-in each.
-
-    The start's own month counts when at least two weeks of it remain; otherwise the first
-    check-in would be squeezed into the month's last days, so the next month is the first.
-    """
-    year, month = start.year, start.month
-    if start.day > 15:
-        year, month = year + month // 12, month % 12 + 1
-    out = []
-    for _ in range(months):
-        out.append((year, month))
-        year, month = year + month // 12, month % 12 + 1
-    return out
-
-
-def _next_month(day: dt.date, step: int = 1) -> dt.date:
-    index = day.year * 12 + day.month - 1 + step
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def schedule_periods(start: dt.date, months: int, cadence: Cadence) -> list[tuple[dt.date, dt.date]]:
-    """The periods that get one check-in each, as ``[first day, day after the last)``.
-
-    Month-based cadences use ``schedule_months`` (a quarter is three of them, always whole; a
-    programme of fewer than three months still has one quarter). Week-based ones run Monday to Sunday from
-    the first Monday on or after the start, to the end of the programme's last month.
-    """
-    firsts = [dt.date(y, m, 1) for y, m in schedule_months(start, months)]
-    end = _next_month(firsts[-1])
-    if cadence.per_month:
-        size = cadence.months
-        return [(firsts[i * size], _next_month(firsts[i * size], size)) for i in range(max(1, len(firsts) // size))]
-    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
-    length = dt.timedelta(days=7 * cadence.weeks)
-    periods: list[tuple[dt.date, dt.date]] = []
-    while monday + length <= end or not periods:
-        periods.append((monday, monday + length))
-        monday += length
-    return periods
-
-
-def _slot_count(cadence: Cadence) -> int:
-    """Weeks a pattern can sit in per period: the 1st-4th weekday of a month (of each of a
-    quarter's months), or each week of a week-based period."""
-    return WEEKS * cadence.months if cadence.per_month else cadence.weeks
-
-
-def _slot_day(first: dt.date, cadence: Cadence, slot: int, weekday: int) -> dt.date:
-    """The date of pattern slot ``slot`` on ``weekday`` in the period starting ``first``."""
-    if cadence.per_month:
-        month = _next_month(first, slot // WEEKS)
-        return nth_weekday(month.year, month.month, weekday, slot % WEEKS + 1)
-    return first + dt.timedelta(days=7 * slot + weekday)
-
-
-def _slot_rank(cadence: Cadence, slot: int) -> int:
-    """Tie-break between slots: the 2nd week of a month first (see WEEK_PREFERENCE), earlier months first."""
-    if cadence.per_month:
-        return (slot // WEEKS) * WEEKS + WEEK_PREFERENCE.index(slot % WEEKS + 1)
-    return slot
-
-
-def _slot_text(cadence: Cadence, slot: int, weekday: int) -> str:
-    day = DAY_NAMES[weekday]
-    if cadence.name == "monthly":
-        return f"{ORDINALS[slot]} {day}"
-    if cadence.per_month:
-        return f"{ORDINALS[slot % WEEKS]} {day} of month {slot // WEEKS + 1} of each quarter,"
-    if cadence.weeks == 1:
-        return f"every {day}"
-    return f"{day} of week {slot + 1} of each fortnight,"
-
-
-def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """The ``n``-th (1-based) ``weekday`` (0 = Monday) of a month; n <= 4 always exists."""
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
 
 
 def _epoch_day(day: dt.date) -> int:
@@ -340,8 +272,6 @@ def _zone_countries() -> dict[str, str]:
     """IANA zone -> ISO country code, from the tz database's ``zone.tab`` (shipped by tzdata)."""
     text = ""
     try:
-        import importlib.resources
-
         text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(encoding="utf-8")
     except (ImportError, FileNotFoundError, OSError):
         system = Path("/usr/share/zoneinfo/zone.tab")
@@ -372,15 +302,13 @@ class HolidayCalendar:
         for code in config.schedule.holidays:
             for day, name in self._country_days(str(code), config).items():
                 self.global_names.setdefault(day, []).append(name)
-        for day in config.schedule.blackout:
-            self.global_names.setdefault(_epoch_day(day), []).append("blackout date")
+        for blackout in config.schedule.blackout:
+            self.global_names.setdefault(_epoch_day(blackout), []).append("blackout date")
         self._tables: dict[str | None, np.ndarray] = {}
         self._local_names: dict[str, dict[int, str]] = {}
 
     def _country_days(self, code: str, config: Config | None) -> dict[int, str]:
         """Holidays of ``code`` ("GB", or "US-CA" for a subdivision) as epoch day -> name."""
-        import holidays
-
         country, _, subdiv = code.strip().upper().partition("-")
         try:
             table = holidays.country_holidays(country, subdiv=subdiv or None, years=self.years)
@@ -452,62 +380,60 @@ def _fits_mask(windows: Iterable[Window], duration: int) -> np.ndarray:
 
 
 @dataclass
-class _ZonePair:
-    """What an (anchor zone, other zone) combination fixes, whatever the two people's windows.
+class _ZoneGroup:
+    """What the members' zones and countries fix, whatever their windows (member 0 is the anchor).
 
-    Per pattern and month (``(P, K)`` arrays): the UTC start, each person's minute of the week
-    and local day, and the discomfort. For occurrences on a blocked day, up to
-    ``ALTERNATIVES`` allowed days to move to, best first; which one is taken depends on the
-    windows, so that choice is left to ``_Planner.profile``.
+    Per pattern and occurrence: the UTC start (``(P, K)``) and, per member (``(M, P, K)``),
+    the minute of their week and their local day; the summed discomfort. For occurrences on a
+    day blocked for anyone, up to ``ALTERNATIVES`` days allowed for everyone to move to, best
+    first; which one is taken depends on the windows, so that choice is left to ``_Planner.profile``.
     """
 
     utc: np.ndarray
-    week_a: np.ndarray
-    week_b: np.ndarray
-    day_a: np.ndarray
-    day_b: np.ndarray
+    week: np.ndarray             # (M, P, K)
+    local_day: np.ndarray        # (M, P, K)
     discomfort_sum: np.ndarray   # (P,)
     blocked_sum: np.ndarray      # (P,)
     blocked_at: tuple[np.ndarray, np.ndarray]   # (p, k) of blocked occurrences, sorted by p
     discomfort_at: np.ndarray    # discomfort of each blocked occurrence before it moves
-    alt: dict[str, np.ndarray]   # (blocked, ALTERNATIVES) arrays
+    alt: dict[str, np.ndarray]   # (blocked, ALTERNATIVES) arrays; (M, blocked, ALTERNATIVES) per member
 
 
 @dataclass
 class _Profile:
-    """All patterns of one (anchor zone, other zone, anchor windows, other windows) combination.
+    """All patterns of one relationship's zones, countries and windows (member 0 the anchor).
 
-    The plain pattern values are shared with the zone pair; holiday moves are kept apart as
-    overrides (``moved_*``, sorted by pattern), so no (P, K) array is copied per profile.
+    The plain pattern values are shared with the zone group; holiday moves are kept apart as
+    overrides (``moved``, sorted by pattern), so no (P, K) array is copied per profile.
     """
 
-    zone_pair: _ZonePair
+    zone_group: _ZoneGroup
     base: np.ndarray             # (P, K) grid day of the plain pattern
     order: np.ndarray            # pattern ids, best first
     tier: np.ndarray             # per rank: equal tiers are equally good before the spread rule
     major: np.ndarray            # per rank: the same without the weekday preference and holiday moves
     invalid: np.ndarray          # per pattern: falls before the start
-    fits_a: np.ndarray           # (P, K) before moves
-    fits_b: np.ndarray
+    fits: np.ndarray             # (M, P, K) inside each member's windows, before moves
     out_all: np.ndarray          # (P,) every occurrence outside someone's window
     moved: dict[str, np.ndarray]
 
     def occurrence_values(self, p: int) -> dict[str, np.ndarray]:
-        """Per month of pattern ``p``: utc, day_a, day_b, day (grid), fits_a, fits_b, blocked."""
-        zp = self.zone_pair
+        """Per occurrence of pattern ``p``: utc, day (grid), blocked (``(K,)``); local_day, fits (``(M, K)``)."""
+        zg = self.zone_group
         out = {
-            "utc": zp.utc[p].copy(), "day_a": zp.day_a[p].copy(), "day_b": zp.day_b[p].copy(),
-            "day": self.base[p].copy(), "fits_a": self.fits_a[p].copy(), "fits_b": self.fits_b[p].copy(),
-            "blocked": np.zeros(self.base.shape[1], dtype=bool),
+            "utc": zg.utc[p].copy(), "local_day": zg.local_day[:, p].copy(), "day": self.base[p].copy(),
+            "fits": self.fits[:, p].copy(), "blocked": np.zeros(self.base.shape[1], dtype=bool),
         }
-        lo, hi = np.searchsorted(zp.blocked_at[0], [p, p + 1])
+        lo, hi = np.searchsorted(zg.blocked_at[0], [p, p + 1])
         if hi > lo:
-            out["blocked"][zp.blocked_at[1][lo:hi]] = True
+            out["blocked"][zg.blocked_at[1][lo:hi]] = True
         lo, hi = np.searchsorted(self.moved["p"], [p, p + 1])
         if hi > lo:
             k = self.moved["k"][lo:hi]
-            for name in ("utc", "day_a", "day_b", "day", "fits_a", "fits_b"):
+            for name in ("utc", "day"):
                 out[name][k] = self.moved[name][lo:hi]
+            for name in ("local_day", "fits"):
+                out[name][:, k] = self.moved[name][:, lo:hi]
             out["blocked"][k] = False
         return out
 
@@ -534,19 +460,19 @@ class _Planner:
             raise MentorError("schedule.earliest to schedule.latest is shorter than one check-in", path=config.path)
         self.start = start
         self.cadence = _cadence(config)
-        self.periods = schedule_periods(start, months, self.cadence)
+        self.periods = self.cadence.periods(start, months)
         self.K = len(self.periods)
-        self.S = _slot_count(self.cadence)
+        self.S = self.cadence.slots
         self.d0 = _epoch_day(self.periods[0][0])
         self.D = _epoch_day(self.periods[-1][1]) - self.d0
         self.start_idx = max(0, _epoch_day(start) - self.d0)
-        # period of each grid day: a moved check-in stays in its period
-        self.month_of = np.empty(self.D, dtype=np.int64)
-        for k, (first, _) in enumerate(self.periods):
-            self.month_of[_epoch_day(first) - self.d0:] = k
+        # occurrence (period) of each grid day: a moved check-in stays in its period
+        self.period_of = np.empty(self.D, dtype=np.int64)
+        for k, period in enumerate(self.periods):
+            self.period_of[_epoch_day(period.first) - self.d0:] = k
         # base[sw, k]: grid day of slot s on weekday w in period k, sw = s * 7 + w
         base = np.array(
-            [[_epoch_day(_slot_day(first, self.cadence, slot, w)) - self.d0 for first, _ in self.periods]
+            [[_epoch_day(self.cadence.slot_day(period, slot, w)) - self.d0 for period in self.periods]
              for slot in range(self.S) for w in range(7)],
             dtype=np.int64,
         )
@@ -557,7 +483,7 @@ class _Planner:
         self.base = base
         self._pattern_keys(base)
         self._zones: dict[str, ZoneTable] = {}
-        self._pairs: OrderedDict[tuple, _ZonePair] = OrderedDict()
+        self._groups: OrderedDict[tuple, _ZoneGroup] = OrderedDict()
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
 
     # -- static per-pattern keys ------------------------------------------------------------
@@ -568,12 +494,12 @@ class _Planner:
         start = np.tile(np.arange(STARTS_PER_DAY), self.S * 7)
         weekday = nw % 7
         w_rank = np.array([preferred.index(d) if d in preferred else len(preferred) + d for d in range(7)])
-        n_rank = np.array([_slot_rank(self.cadence, slot) for slot in range(self.S)])[nw // 7]
+        n_rank = np.array([self.cadence.slot_rank(slot) for slot in range(self.S)])[nw // 7]
         minute = start * STEP
         self.P = len(nw)
         self.p_nw, self.p_minute, self.p_weekday = nw, minute, weekday
         self.p_pref = (w_rank[weekday] >= len(preferred)).astype(np.int64)
-        self.p_valid = (base >= self.start_idx).all(axis=1)[nw]
+        self.p_valid = np.asarray((base >= self.start_idx).all(axis=1))[nw]
         # ties: on the hour first, then earlier, then week 2/3/1/4 (earlier months of a quarter
         # first), then weekday preference
         self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 18) | (start << 10) | (n_rank << 4) | w_rank[weekday]
@@ -583,7 +509,7 @@ class _Planner:
     def pattern_text(self, p: int, zone: str) -> str:
         slot, w = divmod(int(self.p_nw[p]), 7)
         minute = int(self.p_minute[p])
-        return f"{_slot_text(self.cadence, slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
+        return f"{self.cadence.slot_text(slot, w)} {minute // 60:02d}:{minute % 60:02d} {zone}"
 
     # -- zones ------------------------------------------------------------------------------
     def zone_table(self, zone: str) -> ZoneTable:
@@ -606,49 +532,46 @@ class _Planner:
         end = minute_of_day + self.duration
         return np.maximum(0, self.earliest - minute_of_day) + np.maximum(0, end - self.latest)
 
-    def zone_pair(self, a: _Person, b: _Person) -> _ZonePair:
-        key = (a.zone, b.zone, a.country, b.country)
-        found = self._pairs.get(key)
+    def zone_group(self, members: Sequence[_Person]) -> _ZoneGroup:
+        key = tuple(m.zone for m in members) + tuple(m.country for m in members)
+        found = self._groups.get(key)
         if found is not None:
-            self._pairs.move_to_end(key)
+            self._groups.move_to_end(key)
             return found
-        ta, tb = self.zone_table(a.zone), self.zone_table(b.zone)
-        utc = ta.utc_from_local(self.local_grid)
-        local_a = utc + ta.offset_at_utc(utc)   # differs from the grid only inside a DST gap
-        local_b = utc + tb.offset_at_utc(utc)
-        day_a, minute_a = np.divmod(local_a, 1440)
-        day_b, minute_b = np.divmod(local_b, 1440)
+        tables = [self.zone_table(m.zone) for m in members]
+        utc = tables[0].utc_from_local(self.local_grid)
+        # each member's local time; the anchor's differs from the grid only inside a DST gap
+        local = np.stack([utc + table.offset_at_utc(utc) for table in tables])
+        local_day, minute = np.divmod(local, 1440)
         grid = {
             "utc": utc,
-            "week_a": ((day_a + 3) % 7) * 1440 + minute_a,  # 1970-01-01 was a Thursday
-            "week_b": ((day_b + 3) % 7) * 1440 + minute_b,
-            "day_a": day_a,
-            "day_b": day_b,
-            "discomfort": self._discomfort(minute_a) + self._discomfort(minute_b),
+            "week": ((local_day + 3) % 7) * 1440 + minute,  # 1970-01-01 was a Thursday
+            "local_day": local_day,
+            "discomfort": sum((self._discomfort(minute[m]) for m in range(1, len(members))), self._discomfort(minute[0])),
         }
-        blocked = (self.holidays.table(a.country)[day_a - self.day_lo]
-                   | self.holidays.table(b.country)[day_b - self.day_lo])
+        blocked = np.zeros(len(utc), dtype=bool)
+        for m, member in enumerate(members):
+            blocked |= self.holidays.table(member.country)[local_day[m] - self.day_lo]
         pk_discomfort = grid["discomfort"][self.pk_flat]
         pk_blocked = blocked[self.pk_flat] & self.p_valid[:, None]
-        at = np.nonzero(pk_blocked)
-        pair = _ZonePair(
-            utc=grid["utc"][self.pk_flat], week_a=grid["week_a"][self.pk_flat], week_b=grid["week_b"][self.pk_flat],
-            day_a=grid["day_a"][self.pk_flat], day_b=grid["day_b"][self.pk_flat],
+        at_p, at_k = np.nonzero(pk_blocked)
+        group = _ZoneGroup(
+            utc=utc[self.pk_flat], week=grid["week"][:, self.pk_flat], local_day=local_day[:, self.pk_flat],
             discomfort_sum=pk_discomfort.sum(axis=1), blocked_sum=pk_blocked.sum(axis=1),
-            blocked_at=at, discomfort_at=pk_discomfort[at], alt=self._alternatives(at, blocked, grid),
+            blocked_at=(at_p, at_k), discomfort_at=pk_discomfort[at_p, at_k],
+            alt=self._alternatives(at_p, at_k, blocked, grid),
         )
-        self._pairs[key] = pair
-        if len(self._pairs) > 48:
-            self._pairs.popitem(last=False)
-        return pair
+        self._groups[key] = group
+        if len(self._groups) > 48:
+            self._groups.popitem(last=False)
+        return group
 
-    def _alternatives(self, at: tuple[np.ndarray, np.ndarray], blocked: np.ndarray,
+    def _alternatives(self, p: np.ndarray, k: np.ndarray, blocked: np.ndarray,
                       grid: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Days a blocked occurrence may move to, nearest first: its own week, then the weeks around.
 
-        Allowed: same month, not before the start, not blocked for either person.
+        Allowed: same period, not before the start, not blocked for any member.
         """
-        p, k = at
         start = self.p_minute[p] // STEP
         cand = self.pk_base[p, k][:, None] + _MOVE_DELTAS[None, :]
         weekday_after = self.p_weekday[p][:, None] + _MOVE_DELTAS[None, :]
@@ -656,68 +579,70 @@ class _Planner:
         valid = (cand >= self.start_idx) & (cand < self.D) & (in_week == _MOVE_IN_WEEK[None, :])
         cand = np.clip(cand, 0, self.D - 1)
         flat = cand * STARTS_PER_DAY + start[:, None]
-        valid &= (self.month_of[cand] == k[:, None]) & ~blocked[flat]
+        valid &= (self.period_of[cand] == k[:, None]) & ~blocked[flat]
         keep = np.argsort(~valid, axis=1, kind="stable")[:, :ALTERNATIVES]
         flat = np.take_along_axis(flat, keep, axis=1)
-        alt = {name: values[flat] for name, values in grid.items()}
+        alt = {name: values[..., flat] for name, values in grid.items()}
         alt["day"] = np.take_along_axis(cand, keep, axis=1)
         alt["valid"] = np.take_along_axis(valid, keep, axis=1)
         return alt
 
     # -- profiles ---------------------------------------------------------------------------
-    def tightness(self, a: _Person, b: _Person) -> int:
-        """Weekly 15-minute starts inside both windows (mid-period offsets): few means plan first."""
+    def tightness(self, members: Sequence[_Person]) -> int:
+        """Weekly 15-minute starts inside every member's windows (mid-period offsets): few means plan first."""
         mid = np.array([(self.d0 + self.D // 2) * 1440])
-        delta = int(self.zone_table(b.zone).offset_at_utc(mid)[0] - self.zone_table(a.zone).offset_at_utc(mid)[0])
+        anchor = int(self.zone_table(members[0].zone).offset_at_utc(mid)[0])
         starts = np.arange(0, WEEK_MINUTES, SLOT)
-        return int((self.fits(a.windows)[starts] & self.fits(b.windows)[(starts + delta) % WEEK_MINUTES]).sum())
+        common = self.fits(members[0].windows)[starts]
+        for member in members[1:]:
+            delta = int(self.zone_table(member.zone).offset_at_utc(mid)[0]) - anchor
+            common = common & self.fits(member.windows)[(starts + delta) % WEEK_MINUTES]
+        return int(common.sum())
 
-    def profile(self, a: _Person, b: _Person) -> _Profile:
-        """Score every pattern for this pair of people and rank them, best first.
+    def profile(self, members: Sequence[_Person]) -> _Profile:
+        """Score every pattern for a relationship's members and rank them, best first.
 
         Ranking, most important first: not before the start; no occurrence left on a holiday;
         fewest occurrences outside someone's window; least time outside earliest-latest;
         fewest person-occurrences outside a window; a preferred weekday; fewest holiday moves.
         """
-        zp = self.zone_pair(a, b)
-        fits_a, fits_b = self.fits(a.windows), self.fits(b.windows)
-        fa, fb = fits_a[zp.week_a], fits_b[zp.week_b]
-        fa_sum, fb_sum, ok_sum = fa.sum(axis=1), fb.sum(axis=1), (fa & fb).sum(axis=1)
-        discomfort, blocked_sum = zp.discomfort_sum, zp.blocked_sum
+        zg = self.zone_group(members)
+        masks = [self.fits(m.windows) for m in members]
+        fits = np.stack([mask[zg.week[m]] for m, mask in enumerate(masks)])     # (M, P, K)
+        inside_sum = fits.sum(axis=(0, 2))
+        ok_sum = np.asarray(fits.all(axis=0)).sum(axis=1)
+        discomfort, blocked_sum = zg.discomfort_sum, zg.blocked_sum
         moved_count = np.zeros(self.P, dtype=np.int64)
-        moved = {name: np.zeros(0, dtype=np.int64) for name in ("p", "k", "utc", "day_a", "day_b", "day")}
-        moved.update(fits_a=np.zeros(0, dtype=bool), fits_b=np.zeros(0, dtype=bool))
-        if len(zp.blocked_at[0]):
-            alt = zp.alt
-            alt_fa, alt_fb = fits_a[alt["week_a"]], fits_b[alt["week_b"]]
-            inside_both = alt_fa & alt_fb & alt["valid"]
-            choice = np.where(inside_both.any(axis=1), inside_both.argmax(axis=1), 0)
+        moved = {name: np.zeros(0, dtype=np.int64) for name in ("p", "k", "utc", "day")}
+        moved.update(local_day=np.zeros((len(members), 0), dtype=np.int64), fits=np.zeros((len(members), 0), dtype=bool))
+        if len(zg.blocked_at[0]):
+            alt = zg.alt
+            alt_fits = np.stack([mask[alt["week"][m]] for m, mask in enumerate(masks)])   # (M, blocked, ALTERNATIVES)
+            inside_all = alt_fits.all(axis=0) & alt["valid"]
+            choice = np.where(inside_all.any(axis=1), inside_all.argmax(axis=1), 0)
             rows = np.arange(len(choice))
             moves = alt["valid"][rows, choice]
             rows, choice = rows[moves], choice[moves]
-            p, k = zp.blocked_at[0][moves], zp.blocked_at[1][moves]
-            new_fa, new_fb = alt_fa[rows, choice], alt_fb[rows, choice]
+            p, k = zg.blocked_at[0][moves], zg.blocked_at[1][moves]
+            new_fits, old_fits = alt_fits[:, rows, choice], fits[:, p, k]
 
             def change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
                 return np.bincount(p, weights=new.astype(np.int64) - old.astype(np.int64), minlength=self.P).astype(np.int64)
 
-            fa_sum = fa_sum + change(new_fa, fa[p, k])
-            fb_sum = fb_sum + change(new_fb, fb[p, k])
-            ok_sum = ok_sum + change(new_fa & new_fb, fa[p, k] & fb[p, k])
-            discomfort = discomfort + change(alt["discomfort"][rows, choice], zp.discomfort_at[moves])
+            inside_sum = inside_sum + change(new_fits.sum(axis=0), old_fits.sum(axis=0))
+            ok_sum = ok_sum + change(np.asarray(new_fits.all(axis=0)), np.asarray(old_fits.all(axis=0)))
+            discomfort = discomfort + change(alt["discomfort"][rows, choice], zg.discomfort_at[moves])
             moved_count = np.bincount(p, minlength=self.P).astype(np.int64)
             blocked_sum = blocked_sum - moved_count
-            moved = {"p": p, "k": k, "utc": alt["utc"][rows, choice], "day_a": alt["day_a"][rows, choice],
-                     "day_b": alt["day_b"][rows, choice], "day": alt["day"][rows, choice],
-                     "fits_a": new_fa, "fits_b": new_fb}
+            moved = {"p": p, "k": k, "utc": alt["utc"][rows, choice], "day": alt["day"][rows, choice],
+                     "local_day": alt["local_day"][:, rows, choice], "fits": new_fits}
         out = self.K - ok_sum
         keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, discomfort,
-                         2 * self.K - fa_sum - fb_sum, self.p_pref, moved_count], axis=1)
+                         len(members) * self.K - inside_sum, self.p_pref, moved_count], axis=1)
         tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :TIER_MAJOR_KEYS])
         order = np.lexsort((self.p_tie_break, tier))
-        return _Profile(zone_pair=zp, base=self.pk_base, order=order, tier=tier[order], major=major[order],
-                        invalid=~self.p_valid,
-                        fits_a=fa, fits_b=fb, out_all=out == self.K, moved=moved)
+        return _Profile(zone_group=zg, base=self.pk_base, order=order, tier=tier[order], major=major[order],
+                        invalid=~self.p_valid, fits=fits, out_all=out == self.K, moved=moved)
 
 
 def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
@@ -799,9 +724,13 @@ def series_uid(pair_id: str, mentee_email: str, mentor_email: str) -> str:
     return f"{uuid.uuid5(UID_NAMESPACE, key)}@mentorcli"
 
 
-def anchor_of(mentee: _Person, mentor: _Person) -> str:
-    """Whose local time stays fixed: the mentor's, unless only the mentee's zone is known."""
-    return "mentee" if (mentee.zone_known and not mentor.zone_known) else "mentor"
+def relationship_uid(relationship_id: str, mentee_emails: Iterable[str], mentor_emails: Iterable[str]) -> str:
+    """One UID per relationship's series: ``series_uid`` of a pair; for more people, each side's
+    emails (sorted, once each) joined, so a change of who is in it makes a new series too."""
+    def side(emails: Iterable[str]) -> str:
+        return ",".join(sorted({e.strip().lower() for e in emails}))
+
+    return series_uid(relationship_id, side(mentee_emails), side(mentor_emails))
 
 
 def _cohort_events(config: Config) -> list[CohortEventSlot]:
@@ -865,26 +794,27 @@ TIER_MAJOR_KEYS = 5
 weekday, holiday moves)."""
 
 
-def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Person, b: _Person,
+def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, members: Sequence[_Person],
             prefer: int | None = None) -> tuple[int, bool]:
-    """The pattern for one pair: the best-ranked that fits both people's bookings.
+    """The pattern for one relationship: the best-ranked that fits every member's bookings.
 
-    ``prefer`` is the pair's pattern in the schedule being replaced: it stays while it is as
-    good as the best on every rule that matters (dates, windows, comfort) and fits the
+    ``prefer`` is the relationship's pattern in the schedule being replaced: it stays while it
+    is as good as the best on every rule that matters (dates, windows, comfort) and fits the
     bookings, so a rerun moves only what the change forces (logged check-ins stay where they
-    were, updates go only to pairs whose check-ins changed). Among equally good patterns the
-    one on days its people have no other check-in wins (a mentor's pairs spread over the week).
-    Returns (pattern, overlaps) where ``overlaps`` is True only when every pattern collides
-    with a booking and the least-colliding was taken.
+    were, updates go only to relationships whose check-ins changed). Among equally good patterns
+    the one on days its people have no other check-in wins (a mentor's pairs spread over the
+    week). Returns (pattern, overlaps) where ``overlaps`` is True only when every pattern
+    collides with a booking and the least-colliding was taken.
     """
     order, tier = profile.order, profile.tier
+    emails = [member.email for member in members]
     if prefer is not None and not profile.invalid[prefer]:
         rank = int(np.flatnonzero(order == prefer)[0])
         if profile.major[rank] == profile.major[0] and not bookings.conflicts(
-                profile.occurrence_values(prefer)["utc"].tolist(), planner.duration, a.email, b.email):
+                profile.occurrence_values(prefer)["utc"].tolist(), planner.duration, *emails):
             return prefer, False
-    days_a, days_b = bookings.days.get(a.email, set()), bookings.days.get(b.email, set())
-    if not (bookings.busy.get(a.email) or bookings.busy.get(b.email) or bookings.everyone or days_a or days_b):
+    used_days = [bookings.days.get(email, set()) for email in emails]
+    if not (any(bookings.busy.get(email) for email in emails) or bookings.everyone or any(used_days)):
         return int(order[0]), False
     best: tuple[int, int] | None = None  # (penalty, pattern)
     best_tier = -1
@@ -896,10 +826,9 @@ def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Perso
         if best is not None and tier[rank] != best_tier:
             break
         values = profile.occurrence_values(p)
-        if bookings.conflicts(values["utc"].tolist(), planner.duration, a.email, b.email):
+        if bookings.conflicts(values["utc"].tolist(), planner.duration, *emails):
             continue
-        penalty = (sum(d in days_a for d in values["day_a"].tolist())
-                   + sum(d in days_b for d in values["day_b"].tolist()))
+        penalty = sum(sum(d in days for d in local_days.tolist()) for days, local_days in zip(used_days, values["local_day"]))
         if best is None:
             best, best_tier = (penalty, p), int(tier[rank])
         elif penalty < best[0]:
@@ -911,7 +840,7 @@ def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, a: _Perso
             break
     if best is not None:
         return best[1], False
-    counts = [(bookings.conflicts(profile.occurrence_values(int(p))["utc"].tolist(), planner.duration, a.email, b.email), rank)
+    counts = [(bookings.conflicts(profile.occurrence_values(int(p))["utc"].tolist(), planner.duration, *emails), rank)
               for rank, p in enumerate(order) if not profile.invalid[int(p)]]
     return int(order[min(counts)[1]]), True
 
@@ -927,40 +856,47 @@ def _hhmm(moment: dt.datetime, person: _Person) -> str:
     return f"{moment.astimezone(tzinfo_for(person.zone) or dt.UTC):%H:%M}"
 
 
+def _and_list(words: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np.ndarray], p: int, k: int,
-                      a: _Person, b: _Person, start: dt.datetime) -> list[str]:
+                      members: Sequence[_Person], start: dt.datetime) -> list[str]:
     """Plain-words reasons a coordinator should look at one check-in ([] when all is well)."""
     flags = []
-    out = [person for person, fits in ((a, values["fits_a"][k]), (b, values["fits_b"][k])) if not fits]
+    out = [member for member, fits in zip(members, values["fits"][:, k]) if not fits]
     base, resolved = int(profile.base[p, k]), int(values["day"][k])
     if resolved != base:
         base_day = _date_of(planner.d0 + base)
-        reason = _block_reason(planner, p, a, b, base) or "a holiday"
+        reason = _block_reason(planner, p, members, base) or "a holiday"
         flags.append(f"moved from {base_day:%a %Y-%m-%d} ({reason})")
     if values["blocked"][k]:
-        reason = _block_reason(planner, p, a, b, resolved) or "a holiday"
+        reason = _block_reason(planner, p, members, resolved) or "a holiday"
         flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
     if out and profile.out_all[p]:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
+        anchor, *others = members
+        times = _and_list([f"{_hhmm(start, member)} for {member.name}" for member in others])
         flags.append(
-            f"no common availability: {weekday}s {_hhmm(start, a)} for {a.name} is {_hhmm(start, b)} for {b.name}; "
-            f"outside {' and '.join(person.name for person in out)}'s availability"
+            f"no common availability: {weekday}s {_hhmm(start, anchor)} for {anchor.name} is {times}; "
+            f"outside {_and_list([member.name for member in out])}'s availability"
         )
     elif out:
         why = "the day it moved to is" if resolved != base else "a daylight-saving change puts it"
-        for person in out:
-            flags.append(f"{why} outside {person.name}'s availability ({_hhmm(start, person)} local)")
+        for member in out:
+            flags.append(f"{why} outside {member.name}'s availability ({_hhmm(start, member)} local)")
     return flags
 
 
-def _block_reason(planner: _Planner, p: int, a: _Person, b: _Person, day_index: int) -> str | None:
-    """The holiday or blackout behind a move: checked on each person's own local date."""
+def _block_reason(planner: _Planner, p: int, members: Sequence[_Person], day_index: int) -> str | None:
+    """The holiday or blackout behind a move: checked on each member's own local date."""
     local_anchor = (planner.d0 + day_index) * 1440 + int(planner.p_minute[p])
-    utc = int(planner.zone_table(a.zone).utc_from_local(np.array([local_anchor]))[0])
+    utc = int(planner.zone_table(members[0].zone).utc_from_local(np.array([local_anchor]))[0])
     reasons = []
-    for person in (a, b):
-        local = utc + int(planner.zone_table(person.zone).offset_at_utc(np.array([utc]))[0])
-        reason = planner.holidays.reason(local // 1440, person.country)
+    for member in members:
+        local = utc + int(planner.zone_table(member.zone).offset_at_utc(np.array([utc]))[0])
+        reason = planner.holidays.reason(local // 1440, member.country)
         if reason:
             reasons.append(reason)
     return "; ".join(dict.fromkeys(reasons)) or None
@@ -983,7 +919,7 @@ def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.da
         index = day - planner.d0
         if not 0 <= index < planner.D or minute % STEP:
             continue
-        slots = np.flatnonzero(planner.base[:, planner.month_of[index]] == index)
+        slots = np.flatnonzero(planner.base[:, planner.period_of[index]] == index)
         if len(slots):
             keys.append(int(slots[0]) * STARTS_PER_DAY + minute // STEP)
     if not keys:
@@ -992,17 +928,23 @@ def _previous_pattern(planner: _Planner, anchor: _Person, starts: Sequence[dt.da
     return max(keys, key=lambda key: (counts[key], -keys.index(key)))
 
 
-def _previous_starts(previous: pd.DataFrame | None) -> dict[tuple[str, str, str], list[dt.datetime]]:
-    """Earlier check-ins per (pair, mentee, mentor), rows kept from an even earlier schedule left out."""
+def _previous_starts(previous: pd.DataFrame | None) -> dict[tuple[str, frozenset[str]], list[dt.datetime]]:
+    """Earlier check-ins per (relationship id, its people), rows kept from an even earlier
+    schedule left out; each meeting once (a relationship of three has a row per mentee)."""
     if previous is None or previous.empty:
         return {}
-    out: dict[tuple[str, str, str], list[dt.datetime]] = {}
+    people: dict[str, set[str]] = {}
+    starts: dict[str, list[dt.datetime]] = {}
     for row in previous.to_dict("records"):
         if _text(row.get("flag")).startswith(KEPT_MARK) or pd.isna(row.get("start_utc")):
             continue
-        key = (_text(row.get("pair_id")), _text(row.get("mentee_email")).lower(), _text(row.get("mentor_email")).lower())
-        out.setdefault(key, []).append(pd.Timestamp(row["start_utc"]).to_pydatetime())
-    return out
+        pair_id = _text(row.get("pair_id"))
+        people.setdefault(pair_id, set()).update(
+            {_text(row.get("mentee_email")).lower(), _text(row.get("mentor_email")).lower()})
+        moment = pd.Timestamp(row["start_utc"]).to_pydatetime()
+        if moment not in starts.setdefault(pair_id, []):
+            starts[pair_id].append(moment)
+    return {(pair_id, frozenset(people[pair_id])): found for pair_id, found in starts.items()}
 
 
 def previous_checkins(out_dir: Path) -> pd.DataFrame | None:
@@ -1016,14 +958,41 @@ def previous_checkins(out_dir: Path) -> pd.DataFrame | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A relationship as the planner takes it: its members with the anchor first, and its sheet rows.
+
+    ``rows`` are the (mentee, mentor) of each Pairs row of the relationship: every meeting gets one
+    check-in row per Pairs row, so a pair's sheet is as it always was and a mentor with two
+    mentees has a row per mentee (each logs their own Held and Rating). ``listing`` is the order
+    people are named in: mentees (the others) first, then mentors (the leads), as a pair's were.
+    """
+
+    id: str
+    members: tuple[_Person, ...]
+    anchor_role: str
+    rows: tuple[tuple[_Person, _Person], ...]
+    listing: tuple[_Person, ...]
+
+    def profile_key(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(zones and countries, windows): what the ranking of patterns depends on."""
+        return (tuple(m.zone for m in self.members) + tuple(m.country for m in self.members),
+                tuple(m.windows for m in self.members))
+
+    @property
+    def uid(self) -> str:
+        return relationship_uid(self.id, [m.email for m, _ in self.rows], [m.email for _, m in self.rows])
+
+
 def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = None,
                   months: int | None = None, previous: pd.DataFrame | None = None) -> Schedule:
-    """One check-in per pair per month from ``start`` for ``months`` months (config default).
+    """One check-in per relationship per period of the cadence, from ``start`` for ``months`` months.
 
-    Pairs whose people are missing from the People sheet are skipped and reported, never
-    guessed. Deterministic: the same workbook and config give the same schedule.
-    ``previous`` (``previous_checkins`` of the folder being rescheduled) keeps each pair's
-    earlier pattern wherever it is still as good (see ``_choose``).
+    Each relationship's meetings are placed inside every member's windows (a pair is the
+    two-member case). Rows whose people are missing from the People sheet are skipped and
+    reported, never guessed. Deterministic: the same workbook and config give the same
+    schedule. ``previous`` (``previous_checkins`` of the folder being rescheduled) keeps each
+    relationship's earlier pattern wherever it is still as good (see ``_choose``).
     """
     start = start or default_start()
     months = int(config.schedule.months if months is None else months)
@@ -1033,56 +1002,62 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     events = _cohort_events(config)
     people = _people_index(book, config, planner)
     problems: list[Problem] = []
-    pairs = _usable_pairs(book, people, problems)
+    relationships = _usable_relationships(book, people, problems)
     bookings = _Bookings(events)
     before = _previous_starts(previous)
 
-    jobs = []
-    for pos, (pair_id, row, mentee_email, mentor_email) in enumerate(pairs):
-        mentee, mentor = people[mentee_email], people[mentor_email]
-        role = anchor_of(mentee, mentor)
-        a, b = (mentor, mentee) if role == "mentor" else (mentee, mentor)
-        key = (a.zone, b.zone, a.windows, b.windows, a.country, b.country)
-        jobs.append((_tightness_band(planner.tightness(a, b)), key, pos, pair_id, a, b, role, mentee, mentor))
+    jobs = [(_tightness_band(planner.tightness(rel.members)), rel.profile_key(), pos, rel)
+            for pos, rel in enumerate(relationships)]
     # Tightest first; within a band, the same zones and then the same profile next to each
     # other, so each profile is scored once and each zone combination about once per band.
-    jobs.sort(key=lambda job: (job[0], repr(job[1][:2] + job[1][4:]), repr(job[1][2:4]), job[2]))
+    jobs.sort(key=lambda job: (job[0], repr(job[1][0]), repr(job[1][1]), job[2]))
 
     rows: list[dict[str, Any]] = []
-    current_key, profile = None, None
-    for _, key, pos, pair_id, a, b, role, mentee, mentor in jobs:
-        if key != current_key:
-            current_key, profile = key, planner.profile(a, b)
-        earlier = before.get((pair_id, mentee.email, mentor.email))
-        prefer = _previous_pattern(planner, a, earlier) if earlier else None
-        p, overlaps = _choose(planner, profile, bookings, a, b, prefer)
-        values = profile.occurrence_values(p)
-        occurrences = values["utc"].tolist()
-        bookings.book(occurrences, planner.duration, a.email, values["day_a"].tolist())
-        bookings.book(occurrences, planner.duration, b.email, values["day_b"].tolist())
-        pattern = planner.pattern_text(p, a.zone)
-        for k, minute in enumerate(occurrences):
-            begin = _utc_of(minute)
-            flags = _occurrence_flags(planner, profile, values, p, k, a, b, begin)
-            if overlaps:
-                flags.append("overlaps another check-in or a cohort event: no free time was left")
-            for person in (mentee, mentor):
-                if not person.zone_known:
-                    flags.append(f"time zone unknown for {person.name}: assumed {person.zone}")
+    profiles: dict[tuple[tuple[Any, ...], tuple[Any, ...]], _Profile] = {}
+    for _, key, pos, rel in jobs:
+        if key not in profiles:
+            profiles.clear()   # the jobs are grouped by profile: only the current one is reused
+            profiles[key] = planner.profile(rel.members)
+        rows += _plan_relationship(planner, profiles[key], bookings, rel, pos, before)
+    checkins = _checkins_frame(rows)
+    notes = _planning_notes(people, relationships)
+    return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
+
+
+def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings, rel: _Planned, pos: int,
+                       before: dict[tuple[str, frozenset[str]], list[dt.datetime]]) -> list[dict[str, Any]]:
+    """Choose one relationship's pattern, book it for every member, and give its check-in rows."""
+    anchor = rel.members[0]
+    earlier = before.get((rel.id, frozenset(m.email for m in rel.members)))
+    prefer = _previous_pattern(planner, anchor, earlier) if earlier else None
+    p, overlaps = _choose(planner, profile, bookings, rel.members, prefer)
+    values = profile.occurrence_values(p)
+    occurrences = values["utc"].tolist()
+    for member, local_days in zip(rel.members, values["local_day"]):
+        bookings.book(occurrences, planner.duration, member.email, local_days.tolist())
+    pattern = planner.pattern_text(p, anchor.zone)
+    uid = rel.uid
+    rows = []
+    for k, minute in enumerate(occurrences):
+        begin = _utc_of(minute)
+        flags = _occurrence_flags(planner, profile, values, p, k, rel.members, begin)
+        if overlaps:
+            flags.append("overlaps another check-in or a cohort event: no free time was left")
+        for person in rel.listing:
+            if not person.zone_known:
+                flags.append(f"time zone unknown for {person.name}: assumed {person.zone}")
+        for mentee, mentor in rel.rows:
             rows.append({
-                "pair_id": pair_id, "occurrence": k + 1,
+                "pair_id": rel.id, "occurrence": k + 1,
                 "mentee": mentee.name, "mentee_email": mentee.email,
                 "mentor": mentor.name, "mentor_email": mentor.email,
                 "start_utc": begin, "end_utc": begin + dt.timedelta(minutes=planner.duration),
-                "anchor_role": role, "anchor_tz": a.zone, "mentee_tz": mentee.zone, "mentor_tz": mentor.zone,
-                "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
-                "pattern": pattern, "flag": "; ".join(flags),
-                "uid": series_uid(pair_id, mentee.email, mentor.email),
-                "_pos": pos,
+                "anchor_role": rel.anchor_role, "anchor_tz": anchor.zone, "mentee_tz": mentee.zone,
+                "mentor_tz": mentor.zone, "mentee_local": _local_text(begin, mentee),
+                "mentor_local": _local_text(begin, mentor), "pattern": pattern, "flag": "; ".join(flags),
+                "uid": uid, "_pos": pos,
             })
-    checkins = _checkins_frame(rows)
-    notes = _planning_notes(people, pairs)
-    return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
+    return rows
 
 
 def _checkins_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -1100,8 +1075,8 @@ def _checkins_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame[list(CHECKIN_COLUMNS)].reset_index(drop=True)
 
 
-def _planning_notes(people: dict[str, _Person], pairs: list[tuple[str, int | None, str, str]]) -> list[str]:
-    involved = {e for _, _, x, y in pairs for e in (x, y)}
+def _planning_notes(people: dict[str, _Person], relationships: list[_Planned]) -> list[str]:
+    involved = {member.email for rel in relationships for member in rel.members}
     no_windows = sum(1 for e in involved if not people[e].gave_availability)
     no_zone = sum(1 for e in involved if not people[e].zone_known)
     notes = []
@@ -1112,11 +1087,11 @@ def _planning_notes(people: dict[str, _Person], pairs: list[tuple[str, int | Non
     return notes
 
 
-def _usable_pairs(book: PairingBook, people: dict[str, _Person], problems: list[Problem]) -> list[tuple[str, int | None, str, str]]:
-    """(pair_id, row, mentee_email, mentor_email) for every pair that can be scheduled.
+def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[Problem]) -> list[dict[str, Any]]:
+    """The Pairs rows that can be scheduled: pair_id, mentee_email, mentor_email (normalised).
 
-    A pair whose people are not in the People sheet, a pair of a person with themselves, and
-    a repeated pair are reported and left out, never guessed.
+    A row whose people are not in the People sheet, a row of a person with themselves, and a
+    repeated pair are reported and left out, never guessed.
     """
     file = str(book.path)
     out, seen = [], set()
@@ -1142,8 +1117,36 @@ def _usable_pairs(book: PairingBook, people: dict[str, _Person], problems: list[
             problems.append(Problem(file, "Pairs", row, "Pair ID", "warning", f"{label} repeats an earlier pair: scheduled once"))
             continue
         seen.add((mentee, mentor))
-        out.append((pair_id, row, mentee, mentor))
+        out.append({"pair_id": pair_id, "mentee_email": mentee, "mentor_email": mentor,
+                    "mentee": people[mentee].name, "mentor": people[mentor].name})
     return out
+
+
+def _usable_relationships(book: PairingBook, people: dict[str, _Person], problems: list[Problem]) -> list[_Planned]:
+    """The relationships to schedule, in workbook order: ``relationships_from_pairs`` of the usable
+    rows (rows sharing a pair id are one relationship), each with its anchor first."""
+    usable = _usable_rows(book, people, problems)
+    frame = pd.DataFrame(usable, columns=["pair_id", "mentee_email", "mentor_email", "mentee", "mentor"])
+    rows_of: dict[str, list[tuple[_Person, _Person]]] = {}
+    for row in usable:
+        rows_of.setdefault(row["pair_id"], []).append((people[row["mentee_email"]], people[row["mentor_email"]]))
+    out = []
+    for rel in relationships_from_pairs(frame):
+        roles = {member.email: member.role for member in reversed(rel.members)}   # the first role a person has
+        members = [people[email] for email in dict.fromkeys(rel.emails)]
+        leads = [m for m in members if roles[m.email] in LEAD_ROLES] or members[:1]
+        others = [m for m in members if m not in leads]
+        anchor = _anchor(leads, others)
+        out.append(_Planned(id=rel.id, members=(anchor, *(m for m in members if m is not anchor)),
+                            anchor_role=roles[anchor.email], rows=tuple(rows_of[rel.id]), listing=(*others, *leads)))
+    return out
+
+
+def _anchor(leads: Sequence[_Person], others: Sequence[_Person]) -> _Person:
+    """Whose local time stays fixed: the first lead's (a mentor keeps several relationships, so
+    their calendar stays regular), unless only another member's zone is known."""
+    known = [m for m in (*leads, *others) if m.zone_known]
+    return known[0] if known else leads[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1236,8 +1239,6 @@ class _CalendarBuilder:
 
     def _frame(self, method: str, title: str) -> tuple[bytes, bytes]:
         """The VCALENDAR header (its properties) and footer, as icalendar serialises them."""
-        from icalendar import Calendar
-
         key = ("frame", (method, title))
         found = self._frames.get(key)
         if found is None:
@@ -1259,8 +1260,6 @@ class _CalendarBuilder:
         return found
 
     def organizer(self) -> Any:
-        from icalendar import vCalAddress
-
         organizer = vCalAddress(f"mailto:{_clean_email(self.config.cohort.coordinator_email)}")
         organizer.params["CN"] = ics_text(self.config.cohort.coordinator_name)
         return organizer
@@ -1270,8 +1269,6 @@ class _CalendarBuilder:
               rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
               rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
         """One VEVENT: a single event, a series master (``rule``) or an override (``recurrence_id``)."""
-        from icalendar import Alarm, Event, vCalAddress
-
         tzinfo = _ics_zone(zone)
         event = Event()
         event.add("uid", uid)
@@ -1309,8 +1306,6 @@ class _CalendarBuilder:
 
     def cancellation(self, uid: str, entry: Published, version: Version) -> Any:
         """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5)."""
-        from icalendar import Event, vCalAddress
-
         event = Event()
         event.add("uid", uid)
         event.add("dtstamp", version.dtstamp)
@@ -1341,35 +1336,81 @@ def _zone_label(local_text: Any, zone: str) -> str:
     return found.group(1) if found else zone
 
 
-def _checkin_description(row: dict[str, Any], count: int, config: Config) -> str:
-    """One check-in's own text: its number, both local times, and any note (moved, flagged)."""
+@dataclass(frozen=True)
+class _Attendee:
+    """One person of a series as its rows name them: role, name, email, zone, local time per start."""
+
+    role: str
+    name: str
+    email: str
+    zone: str
+    local: dict[dt.datetime, str]
+
+    def local_text(self, start: dt.datetime) -> str:
+        found = self.local.get(start)
+        if found is not None:
+            return found
+        label = _zone_label(next(iter(self.local.values()), ""), self.zone)
+        return f"{start.astimezone(tzinfo_for(self.zone) or dt.UTC):%a %Y-%m-%d %H:%M} ({label})"
+
+
+def _meetings(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per meeting of a series (rows in time order): a relationship of three has a row per
+    mentee for each meeting; a pair's rows are its meetings."""
+    first_people: dict[dt.datetime, tuple[str, str]] = {}
+    out = []
+    for row in rows:
+        start, people = _as_utc(row["start_utc"]), (_text(row.get("mentee_email")), _text(row.get("mentor_email")))
+        if first_people.setdefault(start, people) == people:
+            out.append(row)
+    return out
+
+
+def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
+    """Everyone a series' rows name, mentees first then mentors, each once, in row order."""
+    found: dict[str, _Attendee] = {}
+    for role in ("mentee", "mentor"):
+        for row in rows:
+            email = _text(row.get(f"{role}_email"))
+            person = found.get(email)
+            if person is None:
+                person = found[email] = _Attendee(role, _text(row.get(role)), email,
+                                                  _text(row.get(f"{role}_tz")) or "UTC", {})
+            if person.role == role:
+                person.local.setdefault(_as_utc(row["start_utc"]), _text(row.get(f"{role}_local")))
+    return list(found.values())
+
+
+def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config) -> str:
+    """One check-in's own text: its number, everyone's local time, and any note (moved, flagged)."""
+    start = _as_utc(row["start_utc"])
     lines = [
         f"{_cadence(config).adjective} mentoring check-in {row['occurrence']} of {count} ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
-        f"Mentee: {row['mentee']} <{row['mentee_email']}>, {row['mentee_local']}",
-        f"Mentor: {row['mentor']} <{row['mentor_email']}>, {row['mentor_local']}",
-        f"Reach each other by email: {row['mentee_email']} and {row['mentor_email']}.",
+        *(f"{p.role.title()}: {p.name} <{p.email}>, {p.local_text(start)}" for p in people),
+        f"Reach each other by email: {_and_list([p.email for p in people])}.",
     ]
     if row.get("flag"):
         lines.append(f"Note: {row['flag']}")
     return "\n".join(lines)
 
 
-def _series_description(row: dict[str, Any], count: int, config: Config) -> str:
+def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config) -> str:
     """The series' text: what holds for every check-in (each person's zone, not one date's time)."""
+    start = _as_utc(row["start_utc"])
     return "\n".join([
         f"{_cadence(config).adjective} mentoring check-ins, {count} in all ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
-        f"Mentee: {row['mentee']} <{row['mentee_email']}> ({_zone_label(row['mentee_local'], row['mentee_tz'])})",
-        f"Mentor: {row['mentor']} <{row['mentor_email']}> ({_zone_label(row['mentor_local'], row['mentor_tz'])})",
-        f"Reach each other by email: {row['mentee_email']} and {row['mentor_email']}.",
+        *(f"{p.role.title()}: {p.name} <{p.email}> ({_zone_label(p.local_text(start), p.zone)})" for p in people),
+        f"Reach each other by email: {_and_list([p.email for p in people])}.",
     ])
 
 
-def _series_summary(row: dict[str, Any], viewer: str) -> str:
+def _series_summary(people: Sequence[_Attendee], viewer: str) -> str:
+    """``viewer`` is "both" (an invitation to everyone) or the email of the person whose calendar it is."""
     if viewer == "both":
-        return f"Mentoring check-in: {row['mentee']} and {row['mentor']}"
-    return f"Mentoring check-in with {row['mentor'] if viewer == 'mentee' else row['mentee']}"
+        return f"Mentoring check-in: {_and_list([p.name for p in people])}"
+    return f"Mentoring check-in with {_and_list([p.name for p in people if p.email != viewer])}"
 
 
 def _as_utc(value: Any) -> dt.datetime:
@@ -1378,11 +1419,14 @@ def _as_utc(value: Any) -> dt.datetime:
 
 def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewer: str,
                       version: Version, attendees: Sequence[tuple[str, str]] = ()) -> list[Any]:
-    """A pair's check-ins as one recurring event: the master, then its overrides (same UID).
+    """A relationship's check-ins as one recurring event: the master, then its overrides (same UID).
 
-    ``rows`` are the pair's check-ins in time order; ``viewer`` ("mentee", "mentor" or "both")
-    names the other person in the summary. See ``mentorcli.ics`` for why this form.
+    ``rows`` are the relationship's check-in rows in time order (one per meeting and mentee);
+    ``viewer`` ("both", or the email of the person whose calendar it is) sets who the summary
+    names. See ``mentorcli.ics`` for why this form.
     """
+    people = _attendees(rows)
+    rows = _meetings(rows)
     first = rows[0]
     zone = _text(first.get("anchor_tz")) or "UTC"
     starts = [_as_utc(r["start_utc"]) for r in rows]
@@ -1391,17 +1435,17 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
     special = [bool(flag) and flag != shared for flag in flags]
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
-    summary = _series_summary(first, viewer)
+    summary = _series_summary(people, viewer)
     length = ends[0] - starts[0]
     common: dict[str, Any] = {"uid": first["uid"], "zone": zone, "summary": summary, "version": version,
                               "attendees": attendees}
-    description = _series_description(first, len(rows), config) + (f"\nNote: {shared}" if shared else "")
+    description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
     master = builder.event(start=shape.dtstart, end=shape.dtstart + length, rule=shape.rule, exdates=shape.exdates,
                            rdates=[starts[i] for i in shape.rdates], description=description, **common)
     overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
     return [master] + [
         builder.event(start=starts[i], end=ends[i], recurrence_id=instance,
-                      description=_checkin_description(rows[i], len(rows), config), **common)
+                      description=_checkin_description(rows[i], people, len(rows), config), **common)
         for instance, i in sorted(overrides, key=lambda item: starts[item[1]])
     ]
 
@@ -1421,8 +1465,8 @@ def _builder_for(schedule: Schedule, config: Config) -> _CalendarBuilder:
     return _CalendarBuilder(config, first, last)
 
 
-def _pair_rows(schedule: Schedule) -> dict[str, list[dict[str, Any]]]:
-    """Each series' rows (by UID) in time order."""
+def _series_rows(schedule: Schedule) -> dict[str, list[dict[str, Any]]]:
+    """Each relationship's rows (by series UID) in time order."""
     out: dict[str, list[dict[str, Any]]] = {}
     for row in schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records"):
         out.setdefault(row["uid"], []).append(row)
@@ -1483,11 +1527,11 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         versions[uid] = Version(entry.sequence, parse_stamp(entry.dtstamp))
         state[uid] = entry
 
-    for uid, rows in _pair_rows(schedule).items():
-        first = rows[0]
+    for uid, rows in _series_rows(schedule).items():
+        first, people = rows[0], _attendees(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
-                          summary=ics_text(_series_summary(first, "both")), start=_as_utc(first["start_utc"]).isoformat(),
-                          people=[[ics_text(first["mentee"]), first["mentee_email"]], [ics_text(first["mentor"]), first["mentor_email"]]],
+                          summary=ics_text(_series_summary(people, "both")), start=_as_utc(first["start_utc"]).isoformat(),
+                          people=[[ics_text(person.name), person.email] for person in people],
                           pair_id=str(first["pair_id"]))
         settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
     for event in schedule.events:
@@ -1511,7 +1555,7 @@ PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more 
 MAX_WORKERS = 4
 CALENDAR_CHUNK = 250   # participants per piece of work handed to a worker
 _Work = list[tuple[str, list[tuple[list[dict[str, Any]], str, Version]]]]
-"""Per participant (by email): each of their series' rows, their role in it, and its version."""
+"""Per participant (by email): each of their series' rows, their email (the viewer), and its version."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -1540,20 +1584,18 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     fresh = Version(0, schedule.generated)
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
     mine: dict[str, list[tuple[list[dict[str, Any]], str, Version]]] = {}
-    pair_rows = _pair_rows(schedule)
-    for rows in pair_rows.values():
-        for role in ("mentee", "mentor"):
-            mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role, versions.get(rows[0]["uid"], fresh)))
+    series = _series_rows(schedule)
+    for rows in series.values():
+        for person in _attendees(rows):
+            mine.setdefault(person.email, []).append((rows, person.email, versions.get(rows[0]["uid"], fresh)))
     work = [(email, mine[email]) for email in sorted(mine)]
     chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
-    count = worker_count(workers, len(pair_rows), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
         yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
         return
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
         try:
@@ -1568,7 +1610,7 @@ def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Seri
     serialised by icalendar once, spliced between one serialised header, VTIMEZONEs and footer."""
     out = []
     for email, series in work:
-        parts = [serialise(series_components(builder, rows, builder.config, role, version)) for rows, role, version in series]
+        parts = [serialise(series_components(builder, rows, builder.config, viewer, version)) for rows, viewer, version in series]
         out.append((email, builder.assemble("PUBLISH", title, parts, shared=cohort)))
     return out
 
@@ -1593,10 +1635,10 @@ def _change_files(schedule: Schedule, config: Config, versions: dict[str, Versio
     builder = _builder_for(schedule, config)
     out = []
     updated = set(changes.updated)
-    for uid, rows in _pair_rows(schedule).items():
+    for uid, rows in _series_rows(schedule).items():
         if str(rows[0]["pair_id"]) not in updated:
             continue
-        people = [(rows[0]["mentee"], rows[0]["mentee_email"]), (rows[0]["mentor"], rows[0]["mentor_email"])]
+        people = [(person.name, person.email) for person in _attendees(rows)]
         components = series_components(builder, rows, config, "both", versions[uid], attendees=people)
         out.append((_change_name("update", str(rows[0]["pair_id"]), uid),
                     builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)))
@@ -1993,8 +2035,6 @@ def _as_datetime(value: Any) -> dt.datetime | None:
         return dt.datetime.combine(value, dt.time(0))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _excel_serial(value) if 1 <= value < 2_958_466 else None
-    from dateutil import parser
-
     text = _text(value)
     try:
         return dt.datetime.fromisoformat(text)
@@ -2036,19 +2076,18 @@ def _read_table(path: Path) -> tuple[list[list[Any]], str]:
     """Raw rows (header first) of the check-in sheet of an xlsx/xls/ods, or of a CSV."""
     if path.suffix.lower() == ".csv":
         return _read_csv_rows(path), ""
-    from python_calamine import CalamineError, CalamineWorkbook
-
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         names = workbook.sheet_names
         wanted = next((n for n in names if n.strip().lower() == SHEET_NAME.lower()), None)
         if wanted is None and len(names) == 1:
             wanted = names[0]
-        rows = workbook.get_sheet_by_name(wanted).to_python(skip_empty_area=False) if wanted else None
+        rows: list[list[Any]] | None = (workbook.get_sheet_by_name(wanted).to_python(skip_empty_area=False)
+                                         if wanted else None)
     except (CalamineError, OSError, ValueError) as exc:
         raise MentorError(f"cannot be read as a spreadsheet ({type(exc).__name__})", path=path,
                           hint="Open it in a spreadsheet program and save it again as .xlsx.") from None
-    if rows is None:
+    if rows is None or wanted is None:
         raise MentorError(f"has no sheet named {SHEET_NAME!r} (sheets: {', '.join(names)})", path=path,
                           hint="Rename the check-in sheet back to Check-ins.")
     return rows, wanted
@@ -2123,12 +2162,24 @@ def _with_versions(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
         state = {}
     if not state or frame.empty:
         return frame
-    uids = [series_uid(_text(p), _text(a), _text(b))
-            for p, a, b in zip(frame["pair_id"], frame["mentee_email"], frame["mentor_email"])]
-    found = [state.get(uid) for uid in uids]
+    found = [state.get(uid) for uid in _sheet_uids(frame)]
     frame["sequence"] = [entry.sequence if entry else None for entry in found]
     frame["dtstamp"] = [parse_stamp(entry.dtstamp) if entry else None for entry in found]
     return frame
+
+
+def _sheet_uids(frame: pd.DataFrame) -> list[str]:
+    """The series UID of each row of a read sheet: a relationship's rows (one per mentee) share it;
+    a row kept from an earlier schedule keeps that of its own pair."""
+    kept = frame["flag"].map(_text).str.startswith(KEPT_MARK)
+    mentees: dict[str, list[str]] = {}
+    mentors: dict[str, list[str]] = {}
+    for pair_id, mentee, mentor in zip(frame["pair_id"][~kept], frame["mentee_email"][~kept], frame["mentor_email"][~kept]):
+        mentees.setdefault(_text(pair_id), []).append(_text(mentee))
+        mentors.setdefault(_text(pair_id), []).append(_text(mentor))
+    return [series_uid(_text(p), _text(a), _text(b)) if old or _text(p) not in mentees
+            else relationship_uid(_text(p), mentees[_text(p)], mentors[_text(p)])
+            for p, a, b, old in zip(frame["pair_id"], frame["mentee_email"], frame["mentor_email"], kept)]
 
 
 def _read_row(cells: dict[str, Any], row: int, file: str, sheet: str, problems: list[Problem]) -> dict[str, Any]:
@@ -2170,13 +2221,14 @@ def _read_row(cells: dict[str, Any], row: int, file: str, sheet: str, problems: 
 
 
 def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, pair_id: str) -> bytes:
-    """A METHOD:REQUEST inviting a pair's mentee and mentor to all their check-ins at once.
+    """A METHOD:REQUEST inviting every member of a relationship to all its check-ins at once.
 
     One recurring event (one UID, see ``mentorcli.ics``), the same UID, SEQUENCE and DTSTAMP as
-    the series in both people's published calendars (when ``checkins_rows`` come from
+    the series in the people's published calendars (when ``checkins_rows`` come from
     ``read_checkins`` of a folder ``mentor schedule`` wrote), so accepting it and importing the
     calendar never duplicates anything. ``checkins_rows`` is ``Schedule.checkins`` or
-    ``read_checkins``; rows kept from an earlier schedule are not invited to.
+    ``read_checkins``; rows kept from an earlier schedule are not invited to. A pair is the
+    two-person case; a mentor with several mentees has a row per mentee for each meeting.
     """
     rows = checkins_rows[checkins_rows["pair_id"].map(_text) == str(pair_id)]
     rows = rows[pd.to_datetime(rows["start_utc"], utc=True).notna()]
@@ -2186,26 +2238,33 @@ def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, 
         raise MentorError(f"pair {pair_id} has no scheduled check-in", path=book.path, hint="Run mentor schedule first.")
     rows = rows.assign(_start=pd.to_datetime(rows["start_utc"], utc=True)).sort_values("_start", kind="stable")
     first = rows.iloc[0]
-    mentee, mentor = _invite_people(book, config, _text(first.get("mentee_email")).lower(),
-                                    _text(first.get("mentor_email")).lower(), first)
-    anchor = mentor if anchor_of(mentee, mentor) == "mentor" else mentee
+    people = _invite_people(book, config, rows)
+    mentees = [_text(e).lower() for e in rows["mentee_email"]]
+    mentors = [_text(e).lower() for e in rows["mentor_email"]]
+    ordered = [people[e] for e in dict.fromkeys(mentors + mentees)]
+    leads = [people[e] for e in dict.fromkeys(mentors)]
+    anchor = _anchor(leads, [p for p in ordered if p not in leads])
     starts = [moment.to_pydatetime() for moment in rows["_start"]]
+    meeting = {start: number for number, start in enumerate(dict.fromkeys(starts), start=1)}
     default_length = dt.timedelta(minutes=int(config.schedule.duration_minutes))
     ends = [pd.Timestamp(value).tz_convert("UTC").to_pydatetime() if "end_utc" in rows.columns and _text(value) else begin + default_length
             for begin, value in zip(starts, rows["end_utc"] if "end_utc" in rows.columns else [None] * len(rows))]
     pattern = _text(first.get("pattern")) or _pattern_text(starts, anchor.zone, _cadence(config))
-    uid = series_uid(str(pair_id), mentee.email, mentor.email)
+    uid = relationship_uid(str(pair_id), mentees, mentors)
     has_numbers = "occurrence" in rows.columns and rows["occurrence"].map(_text).str.fullmatch(r"\d+(\.0)?").all()
-    records = [{
-        "occurrence": int(float(row["occurrence"])) if has_numbers else number,
-        "mentee": mentee.name, "mentee_email": mentee.email, "mentor": mentor.name, "mentor_email": mentor.email,
-        "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
-        "mentee_tz": mentee.zone, "mentor_tz": mentor.zone, "pattern": pattern,
-        "flag": _text(row.get("flag")), "uid": uid, "start_utc": begin, "end_utc": end, "anchor_tz": anchor.zone,
-    } for number, (begin, end, (_, row)) in enumerate(zip(starts, ends, rows.iterrows()), start=1)]
+    records = []
+    for begin, end, mentee_email, mentor_email, (_, row) in zip(starts, ends, mentees, mentors, rows.iterrows()):
+        mentee, mentor = people[mentee_email], people[mentor_email]
+        records.append({
+            "occurrence": int(float(row["occurrence"])) if has_numbers else meeting[begin],
+            "mentee": mentee.name, "mentee_email": mentee.email, "mentor": mentor.name, "mentor_email": mentor.email,
+            "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
+            "mentee_tz": mentee.zone, "mentor_tz": mentor.zone, "pattern": pattern,
+            "flag": _text(row.get("flag")), "uid": uid, "start_utc": begin, "end_utc": end, "anchor_tz": anchor.zone,
+        })
     builder = _CalendarBuilder(config, starts[0].date(), ends[-1].date())
     components = series_components(builder, records, config, "both", _row_version(first),
-                                   attendees=[(mentee.name, mentee.email), (mentor.name, mentor.email)])
+                                   attendees=[(p.name, p.email) for p in _attendees(records)])
     return builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)
 
 
@@ -2224,23 +2283,24 @@ def _pattern_text(starts: Sequence[dt.datetime], zone: str, cadence: Cadence) ->
     """"2nd Tuesday 18:00 Europe/London": the steady pattern of ``starts`` in the anchor's zone."""
     shape = series_shape(starts, _ics_zone(zone), cadence)
     local = shape.dtstart.replace(tzinfo=None)
-    day, clock = DAY_NAMES[local.weekday()], f"{local:%H:%M}"
-    if cadence.per_month:
-        return f"{ORDINALS[min((local.day - 1) // 7, 3)]} {day} {clock} {zone}"
-    return f"{day} {clock} {zone}"
+    return f"{cadence.usual_day(local.date())} {local:%H:%M} {zone}"
 
 
-def _invite_people(book: PairingBook, config: Config, mentee_email: str, mentor_email: str,
-                   row: pd.Series) -> tuple[_Person, _Person]:
-    """The two people of an invitation, with zones as the planner saw them."""
+def _invite_people(book: PairingBook, config: Config, rows: pd.DataFrame) -> dict[str, _Person]:
+    """Everyone an invitation's rows name, by email, with zones as the planner saw them."""
     fallback = most_common_zone(book.people["timezone"])
-    out = []
-    for email, role in ((mentee_email, "mentee"), (mentor_email, "mentor")):
-        matches = book.people[book.people["email"].map(_text).str.lower() == email] if len(book.people) else book.people
-        record = matches.iloc[0].to_dict() if len(matches) else {}
-        zone = _text(record.get("timezone"))
-        known = tzinfo_for(zone) is not None
-        name = _display(record.get("name")) or _display(row.get(role)) or email
-        out.append(_Person(email=email, name=name, zone=zone if known else fallback, zone_known=known,
-                           windows=(), gave_availability=False, country=None))
-    return out[0], out[1]
+    emails = book.people["email"].map(_text).str.lower() if len(book.people) else book.people["email"]
+    out: dict[str, _Person] = {}
+    for role in ("mentee", "mentor"):
+        for email, written in zip(rows[f"{role}_email"], rows[role] if role in rows.columns else [None] * len(rows)):
+            email = _text(email).lower()
+            if email in out:
+                continue
+            matches = book.people[emails == email] if len(book.people) else book.people
+            record = matches.iloc[0].to_dict() if len(matches) else {}
+            zone = _text(record.get("timezone"))
+            known = tzinfo_for(zone) is not None
+            name = _display(record.get("name")) or _display(written) or email
+            out[email] = _Person(email=email, name=name, zone=zone if known else fallback, zone_known=known,
+                                 windows=(), gave_availability=False, country=None)
+    return out

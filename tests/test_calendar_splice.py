@@ -53,12 +53,12 @@ def whole_calendars(schedule: Schedule, config: Config) -> list[tuple[str, bytes
     fresh = Version(0, schedule.generated)
     cohort = [schedule_module._cohort_event_component(builder, e, config, fresh) for e in schedule.events]
     mine: dict[str, list] = {}
-    for rows in schedule_module._pair_rows(schedule).values():
+    for rows in schedule_module._series_rows(schedule).values():
         for role in ("mentee", "mentor"):
-            mine.setdefault(rows[0][f"{role}_email"], []).append((rows, role))
+            mine.setdefault(rows[0][f"{role}_email"], []).append(rows)
     out = []
     for email in sorted(mine):
-        events = [c for rows, role in mine[email] for c in series_components(builder, rows, config, role, fresh)]
+        events = [c for rows in mine[email] for c in series_components(builder, rows, config, email, fresh)]
         cal = Calendar()
         cal.add("prodid", f"-//mentorcli//mentorcli {__version__}//EN")
         cal.add("version", "2.0")
