@@ -17,16 +17,15 @@ from test_match import person
 from mentorcli.availability import weekly_utc_grid
 from mentorcli.config import Config, Rules, Weights
 from mentorcli.match import (
-    RULES,
-    PairFacts,
     broken_rules,
-    duration_text,
-    experience_table,
     match_people,
     pair_scores,
     prepare_cohort,
     score_matrix,
 )
+from mentorcli.matching.criteria import experience_table
+from mentorcli.matching.explain import PairFacts, duration_text
+from mentorcli.matching.rules import RULES
 from mentorcli.model import make_people
 
 

@@ -1,0 +1,143 @@
+"""The encoded cohort: what every step of the match reads, and blocks of (mentee, mentor) cells."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mentorcli.availability import WeeklyGrid
+from mentorcli.config import Config
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: called as work advances (stage "score", "solve", "explain")."""
+
+BLOCK_CELLS = 1 << 20
+EXPANDED_BYTES = 256 << 20
+"""Largest per-mentor look-up table kept in memory for fast block scoring (see ``MentorColumns``)."""
+
+
+# --------------------------------------------------------------------------- cohort encoding
+
+
+@dataclass
+class Side:
+    """One side of the matrix (mentees or mentors), every answer encoded as arrays."""
+
+    person: np.ndarray
+    topics: np.ndarray
+    topic_bits: np.ndarray
+    interest_bits: np.ndarray
+    interest_set: np.ndarray
+    """Code of the person's set of interests (distinct sets of the whole cohort): the row or
+    column of ``tables["weighted_interests"]``."""
+    topic_count: np.ndarray
+    inv_topics: np.ndarray
+    interests: np.ndarray
+    interest_count: np.ndarray
+    language_set: np.ndarray
+    industry: np.ndarray
+    experience: np.ndarray
+    format: np.ndarray
+    availability: np.ndarray
+    counted: np.ndarray
+    team: np.ndarray
+    tz: np.ndarray
+    limit: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+@dataclass
+class MentorColumns:
+    """Look-up tables expanded for one fixed set of mentors: ``tables[name][:, right[cols]]``.
+
+    A block of mentee rows against these mentors then needs a plain row gather per table
+    instead of a 2-D fancy index, which was most of the scoring time. A table that would exceed
+    ``EXPANDED_BYTES`` is not expanded (None: the caller falls back to the 2-D index).
+    """
+
+    cols: np.ndarray | None
+    """Mentor columns, or None for every mentor."""
+    expanded: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False)
+
+    def table(self, cohort: Cohort, name: str, right: np.ndarray) -> np.ndarray | None:
+        """The expanded ``name`` table, ``right`` being the mentors' codes into it (built once)."""
+        if name not in self.expanded:
+            table = cohort.tables[name]
+            codes = right if self.cols is None else right[self.cols]
+            size = table.shape[0] * len(codes) * table.itemsize
+            self.expanded[name] = np.ascontiguousarray(table[:, codes]) if size <= EXPANDED_BYTES else None
+        return self.expanded[name]
+
+
+@dataclass
+class Cohort:
+    """Everything the scorer, the solver and the explainer need, encoded once."""
+
+    people: pd.DataFrame
+    config: Config
+    mentees: Side
+    mentors: Side
+    weights: np.ndarray
+    tables: dict[str, np.ndarray]
+    forbidden: dict[str, tuple[np.ndarray, np.ndarray]]
+    choices_rows: dict[int, np.ndarray]
+    bonus: pd.DataFrame
+    notes: list[str]
+    vocab_topics: list[str]
+    vocab_interests: list[str]
+    offsets: np.ndarray
+    weekly: WeeklyGrid
+    """When each person is available (UTC, exact to the minute) and whose time zone was assumed."""
+    _columns: dict[str, list] = field(default_factory=dict, repr=False)
+    _all_columns: MentorColumns | None = field(default=None, repr=False)
+
+    def columns(self) -> MentorColumns:
+        """The look-up tables expanded for every mentor (built on first use, then shared)."""
+        if self._all_columns is None:
+            self._all_columns = MentorColumns(None)
+        return self._all_columns
+
+    def column(self, name: str) -> list:
+        """A People column as a plain list (row access through pandas is slow for many pairs)."""
+        if name not in self._columns:
+            self._columns[name] = self.people[name].tolist()
+        return self._columns[name]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.mentees), len(self.mentors)
+
+    @property
+    def timezone_assumed(self) -> np.ndarray:
+        """(people,) bool: the person gave availability but no time zone the tool could read, and
+        their availability was placed in ``weekly.assumed_zone`` (the cohort's most common zone)."""
+        return self.weekly.assumed
+
+
+def _gather(table: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``table[a, b]`` for a block (a: (k, 1), b: (1, m)) or for aligned pairs (both (k,))."""
+    if a.ndim == 2 and a.shape[1] == 1 and b.ndim == 2 and b.shape[0] == 1:
+        return np.take(table[a[:, 0]], b[0], axis=1)
+    return table[a, b]
+
+
+def _lookup(cohort: Cohort, name: str, left: np.ndarray, right: np.ndarray, a: np.ndarray, b: np.ndarray,
+            columns: MentorColumns | None) -> np.ndarray:
+    """``tables[name][left[a], right[b]]``; for a block against the mentors of ``columns``, a row
+    gather of the expanded table (the same numbers, faster)."""
+    if columns is not None:
+        expanded = columns.table(cohort, name, right)
+        if expanded is not None:
+            return expanded[left[a[:, 0]]]
+    return _gather(cohort.tables[name], left[a], right[b])
+
+
+def _blocks(n_rows: int, n_cols: int) -> list[tuple[int, int]]:
+    step = max(1, min(n_rows, BLOCK_CELLS // max(n_cols, 1)))
+    return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
