@@ -86,7 +86,7 @@ from mentorcli.matching.prepare import (
     assumed_zone_problems,
     prepare_cohort,
 )
-from mentorcli.matching.rules import RULE_TEXT, RULES, pair_rules
+from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import (
     Candidates,
     Solution,
@@ -157,7 +157,7 @@ def _kept_rule_problems(cohort: Cohort, kept: list[tuple[str, int, int]], rows: 
     problems: list[KeptProblem] = []
     broken = pair_rules(cohort, rows, cols)
     for k, (pair_id, _, _) in enumerate(kept):
-        names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+        names = reasons(broken, k)
         if names:
             problems.append((pair_id, "Mentor Email", "warning",
                              (f"kept pair {pair_id} now breaks a rule ({', '.join(names)}); it stays, as kept pairs "
@@ -290,7 +290,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
         if len(kept_ok):  # said first in its Why too, where the coordinator reads the pair
             broken = pair_rules(cohort, rows[kept_ok], cols[kept_ok])
             for k, position in enumerate(kept_ok.tolist()):
-                names = [RULE_TEXT[name] for name in RULES if name in broken and broken[name][k]]
+                names = reasons(broken, k)
                 if names:
                     words[position] = [f"now breaks a rule ({', '.join(names)})", *words[position]]
     pairs["score"] = scores
@@ -381,9 +381,7 @@ def broken_rules(people: pd.DataFrame, config: Config, mentee: Sequence[int], me
     cols_people, cols = np.unique(mentor, return_inverse=True)
     cohort = prepare_cohort(people, config, avoid_pairs=avoid_pairs, mentee_index=rows_people, mentor_index=cols_people)
     broken = pair_rules(cohort, rows.ravel(), cols.ravel())
-    broken["self"] = mentee == mentor
-    return [[RULE_TEXT[name] if name != "self" else "a person paired with themselves"
-             for name in RULES if name in broken and broken[name][k]] for k in range(len(mentee))]
+    return [reasons(broken, k) for k in range(len(mentee))]
 
 
 def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool,

@@ -84,6 +84,10 @@ class Cohort:
     mentors: Side
     weights: np.ndarray
     tables: dict[str, np.ndarray]
+    """Per-pair look-ups over the distinct answers of each side (criteria and rules build them)."""
+    distinct: dict[str, np.ndarray]
+    """The distinct answers a side's codes index: ``distinct["team"][m.team]`` is a mentee's
+    (organisation, department) codes; "language", "zone" likewise."""
     forbidden: dict[str, tuple[np.ndarray, np.ndarray]]
     choices_rows: dict[int, np.ndarray]
     bonus: pd.DataFrame
@@ -135,6 +139,69 @@ def _lookup(cohort: Cohort, name: str, left: np.ndarray, right: np.ndarray, a: n
         if expanded is not None:
             return expanded[left[a[:, 0]]]
     return _gather(cohort.tables[name], left[a], right[b])
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A block of (mentee row, mentor column) cells: the grid ``rows`` x ``cols``, or the aligned
+    pairs ``(rows[k], cols[k])``. Criteria and rules read every block through it, so a rule or a
+    criterion is one function whether the solver, the explanations or a single pair asks.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    grid: bool
+    columns: MentorColumns | None = None
+    """Tables expanded for ``cols`` (a grid only): a row gather instead of a 2-D index."""
+
+    @classmethod
+    def block(cls, cohort: Cohort, rows: np.ndarray, cols: np.ndarray | None = None,
+              columns: MentorColumns | None = None) -> Cells:
+        """The grid ``rows`` x ``cols`` (None: every mentor)."""
+        every = cols is None
+        cols = np.arange(len(cohort.mentors)) if every else np.asarray(cols, dtype=np.int64)
+        return cls(np.asarray(rows, dtype=np.int64), cols, True, cohort.columns() if every else columns)
+
+    @classmethod
+    def pairs(cls, rows: np.ndarray, cols: np.ndarray) -> Cells:
+        """The cells ``(rows[k], cols[k])``."""
+        return cls(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.rows), len(self.cols)) if self.grid else (len(self.rows),)
+
+    def none(self) -> np.ndarray:
+        """A False per cell."""
+        return np.zeros(self.shape, dtype=bool)
+
+    def lookup(self, cohort: Cohort, name: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``tables[name][left[row], right[col]]`` per cell (``left``/``right``: the two sides' codes)."""
+        if self.grid:
+            return _lookup(cohort, name, left, right, self.rows[:, None], self.cols[None, :], self.columns)
+        return _lookup(cohort, name, left, right, self.rows, self.cols, None)
+
+    def mark_listed(self, cohort: Cohort, listed: tuple[np.ndarray, np.ndarray], out: np.ndarray) -> None:
+        """Set ``out`` True on each cell that is one of the ``listed`` (rows, cols); short lists
+        cost O(list length) on a grid."""
+        listed_rows, listed_cols = listed
+        if not len(listed_rows):
+            return
+        if not self.grid:
+            width = max(len(cohort.mentors), 1)
+            out |= np.isin(self.rows * width + self.cols, listed_rows * width + listed_cols)
+            return
+        i = _positions(self.rows, len(cohort.mentees))[listed_rows]
+        j = _positions(self.cols, len(cohort.mentors))[listed_cols]
+        inside = (i >= 0) & (j >= 0)
+        out[i[inside], j[inside]] = True
+
+
+def _positions(index: np.ndarray, size: int) -> np.ndarray:
+    """For each of ``size`` items, its position in ``index``, or -1."""
+    at = np.full(size, -1, np.int64)
+    at[index] = np.arange(len(index))
+    return at
 
 
 def _blocks(n_rows: int, n_cols: int) -> list[tuple[int, int]]:

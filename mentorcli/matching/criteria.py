@@ -10,7 +10,6 @@ import numpy as np
 from mentorcli.config import CRITERIA, Config
 from mentorcli.matching.cohort import Cohort, MentorColumns, _lookup
 from mentorcli.matching.encode import EXP_STEPS, _overlap_pairs, hours_apart
-from mentorcli.matching.rules import _team_tables
 
 FULL = 10_000
 """A perfect pair in solver units: the 0-100 score x 100."""
@@ -34,7 +33,7 @@ def experience_table(ideal: float) -> np.ndarray:
 
 
 def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, profiles: tuple[np.ndarray, np.ndarray],
-            tz_uniques: np.ndarray, team_uniques: np.ndarray, n_bits: int) -> dict[str, np.ndarray]:
+            n_bits: int) -> dict[str, np.ndarray]:
     """Every per-pair look-up over the distinct answers: built once, read by index per cell."""
     rules = config.rules
     w = dict(zip(CRITERIA, weights.tolist()))
@@ -69,13 +68,6 @@ def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, pro
     tables["weighted_experience"] = tables["experience"] * np.float32(w["experience"])
     tables["weighted_format"] = tables["format"] * np.float32(w["format"])
     tables["weighted_availability"] = tables["availability"] * np.float32(w["availability"])
-    tables["team"], tables["organisation"] = _team_tables(rules, team_uniques)
-    gap = rules.max_timezone_gap
-    tz_apart = hours_apart(tz_uniques[None], tz_uniques[None])[0] if len(tz_uniques) else np.zeros((0, 0))
-    tz_known = (tz_uniques < 99).all(axis=1) if len(tz_uniques) else np.zeros(0, bool)
-    too_far = (tz_apart > gap + 1e-9) & tz_known[:, None] & tz_known[None, :] if gap is not None else \
-        np.zeros(tz_apart.shape, bool)
-    tables["timezone"] = too_far
     return tables
 
 

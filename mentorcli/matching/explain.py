@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +16,10 @@ from mentorcli.matching.cohort import Cohort, Progress, _blocks
 from mentorcli.matching.criteria import NEUTRAL, pair_scores
 from mentorcli.matching.encode import largest_clock_gap, option_key
 from mentorcli.matching.rules import (
-    RULE_TEXT,
+    RULE_BY_NAME,
     RULES,
-    _rule_verb,
     pair_rules,
+    reasons,
     rule_matrix,
 )
 
@@ -254,7 +255,7 @@ def _availability_words(facts: PairFacts, availability: np.ndarray) -> tuple[tup
     by_hours = facts.both_available & counted
     available, no_hours = _columns(_each(_availability_phrase, zip(by_hours.tolist(), facts.overlap_minutes.tolist(), low)))
     hours = np.where(counted, facts.hours, np.nan)
-    apart = _each(_apart_phrase, [None if h != h else h for h in hours.tolist()])  # h != h: NaN
+    apart = _each(_apart_phrase, [None if math.isnan(h) else h for h in hours.tolist()])
     far = (1.0 - hours / 12.0 < NEUTRAL).tolist()  # False where NaN
     if not any(far):
         return (available, apart), no_hours
@@ -409,7 +410,7 @@ def _removal_steps(broken: dict[str, np.ndarray], counted: np.ndarray) -> list[l
     of ``RULES``), so the first step is the broadest rule and the last the binding one: the rule
     that left the person without any partner. Worked out for every row at once.
     """
-    names = [name for name in RULES if name != "self" and name in broken]
+    names = [rule.name for rule in RULES if rule.name != "self" and rule.name in broken]
     if not names or not len(counted):
         return [[] for _ in range(len(counted))]
     stack = np.stack([broken[name] for name in names])
@@ -433,7 +434,7 @@ def _removal_text(steps: list[tuple[str, int]], total: int, what: str, config: C
     """"no allowed mentor: 5 of the 6 mentors share no language; the remaining one is in the same team"."""
     if not steps:
         return f"no allowed {what}"
-    verb = lambda name, count: _rule_verb(name, count, what, config)
+    verb = lambda name, count: RULE_BY_NAME[name].verb(count, what, config)
     if len(steps) == 1:
         name, count = steps[0]
         if total == 1:
@@ -532,7 +533,7 @@ class _Choices:
                 continue
             k = self.at[(row, col)]
             label += f" {str(names[cohort.mentors.person[col]]).strip()}"
-            rules = [RULE_TEXT[name] for name in RULES if name in self.broken and self.broken[name][k]]
+            rules = reasons(self.broken, k)
             if rules:
                 texts.append(f"{label}: {', '.join(rules)}")
             elif not has_room[col]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mentorcli.matching.cohort import Cohort, MentorColumns
+from mentorcli.matching.cohort import Cells, Cohort, MentorColumns
 from mentorcli.matching.criteria import _interest_overlap, _weighted_score
 from mentorcli.matching.encode import _overlap_block
-from mentorcli.matching.rules import _apply_sparse_rules, _rule_block
+from mentorcli.matching.rules import solver_allowed
 
 
 def score_rows(cohort: Cohort, r0: int, r1: int, *, rows: np.ndarray | None = None,
@@ -26,12 +26,6 @@ def score_rows(cohort: Cohort, r0: int, r1: int, *, rows: np.ndarray | None = No
     right = slice(None) if cols is None else mentors
     topic_overlap = _overlap_block(m.topic_bits[take], r.topic_bits[right])
     scores = _weighted_score(cohort, a, b, topic_overlap, _interest_overlap(cohort, _overlap_block, take, right), columns)
-    forbidden = _rule_block(cohort, a, b, columns)
-    allowed = forbidden["language"] | forbidden["team"]
-    allowed |= forbidden["organisation"]
-    allowed |= forbidden["timezone"]
-    np.logical_not(allowed, out=allowed)
-    _apply_sparse_rules(cohort, allowed, index, None if cols is None else mentors)
-    return scores, allowed
+    return scores, solver_allowed(cohort, Cells(index, mentors, True, columns))
 
 

@@ -23,10 +23,10 @@ from mentorcli.matching.encode import (
     _factorize_rows,
     _incidence,
     _list_keys,
-    _lower_roles,
     _side_indices,
     utc_offsets,
 )
+from mentorcli.matching.rules import rule_tables
 from mentorcli.model import Problem
 from mentorcli.names import NameIndex, resolve_answers
 
@@ -103,8 +103,7 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     mentees = side(m_idx, wanted, "wants")
     mentors = side(r_idx, offered, "capacity")
     weights = np.array([config.weights.as_dict()[c] for c in CRITERIA], dtype=np.float32)
-    tables = _tables(config, weights, format_uniques, (profile_masks, profile_zones), tz_uniques, team_uniques,
-                     has.shape[1])
+    tables = _tables(config, weights, format_uniques, (profile_masks, profile_zones), has.shape[1])
     n_industries = int(industry.max(initial=0)) + 1
     same_industry = np.eye(n_industries, dtype=np.float32)
     same_industry[0, 0] = 0
@@ -112,16 +111,13 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
     tables["weighted_industry"] = same_industry * weights[1]
     if len(interest_uniques) <= criteria.INTEREST_TABLE_SETS:
         tables["weighted_interests"] = _interest_table(interest_uniques, weights[5])
-    # language rule: a blank answer on either side is no evidence of a mismatch
-    lang = language_uniques.astype(np.float32)
-    answered = lang.sum(axis=1) > 0
-    no_shared = ((lang @ lang.T) == 0) & answered[:, None] & answered[None, :]
-    tables["no_language"] = no_shared if rules.require_shared_language else np.zeros_like(no_shared)
     cohort = Cohort(
         people=people, config=config, mentees=mentees, mentors=mentors, weights=weights, tables=tables,
+        distinct={"team": team_uniques, "language": language_uniques, "zone": tz_uniques},
         forbidden={}, choices_rows={}, bonus=pd.DataFrame(), notes=notes,
         vocab_topics=list(topic_vocab), vocab_interests=list(interest_vocab), offsets=offsets, weekly=weekly,
     )
+    tables.update(rule_tables(cohort))
     _free_text_rules(cohort, avoid_pairs, keep_edges)
     return cohort
 
@@ -193,9 +189,8 @@ def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], kee
     if index is None and avoid_pairs:
         index = NameIndex.build(people)
     width = len(cohort.mentors)
-    both = np.flatnonzero(_lower_roles(people) == "both")
-    rows, cols = _pairs_to_cells(cohort, both, both)
-    cohort.forbidden["self"] = (rows, cols)
+    on_both_sides = np.intersect1d(cohort.mentees.person, cohort.mentors.person)
+    cohort.forbidden["self"] = _pairs_to_cells(cohort, on_both_sides, on_both_sides)
 
     avoid_a = [a for a, _b in links.avoid]
     avoid_b = [b for _a, b in links.avoid]

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentorcli.matching.cohort import Cohort, MentorColumns, Progress, _blocks
+from mentorcli.matching.cohort import Cells, Cohort, MentorColumns, Progress, _blocks
 from mentorcli.matching.criteria import FULL, pair_scores
 from mentorcli.matching.grid import score_rows
-from mentorcli.matching.rules import pair_rules
+from mentorcli.matching.rules import solver_allowed
 from mentorcli.matching.tiebreak import prefer_earlier_signups
 from mentorcli.solve import (
     EXACT_LIMIT,
@@ -135,7 +135,7 @@ def zero_overlap_bound(cohort: Cohort) -> int | None:
     weights = cohort.weights.astype(np.float64)
     if weights[0] <= 0 or weights.sum() <= 0:
         return None
-    return int(math.ceil(FULL * (1 - weights[0] / weights.sum()))) + 1
+    return math.ceil(FULL * (1 - weights[0] / weights.sum())) + 1
 
 
 def _score_groups(cohort: Cohort) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray, int | None]:
@@ -431,11 +431,7 @@ def _bonus_cells(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     cells = cohort.bonus[["row", "col"]].drop_duplicates().sort_values(["row", "col"])
     rows, cols = cells["row"].to_numpy(np.int64), cells["col"].to_numpy(np.int64)
-    allowed = ~np.logical_or.reduce(list(pair_rules(cohort, rows, cols).values())) if len(rows) else np.zeros(0, bool)
-    kept = cohort.forbidden.get("kept")
-    if kept is not None and len(kept[0]) and len(rows):
-        width = max(len(cohort.mentors), 1)
-        allowed &= ~np.isin(rows * width + cols, kept[0] * width + kept[1])
+    allowed = solver_allowed(cohort, Cells.pairs(rows, cols))
     return rows[allowed], cols[allowed]
 
 
