@@ -68,11 +68,11 @@ import numpy as np
 import pandas as pd
 
 from mentorcli.bulk import gc_paused
-from mentorcli.config import CRITERIA, Config
+from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
 from mentorcli.matching.cohort import Cohort, Progress, _blocks
-from mentorcli.matching.criteria import criteria_values, pair_scores
+from mentorcli.matching.criteria import CRITERIA, criteria_values, pair_scores
 from mentorcli.matching.explain import (
     PairFacts,
     _bonus_words,
@@ -275,7 +275,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     rows, cols = np.where(inside, rows, 0), np.where(inside, cols, 0)
     ok = np.flatnonzero(inside)
     scores = np.full(len(pairs), np.nan)
-    criteria = {c: np.full(len(pairs), np.nan) for c in CRITERIA}
+    criteria = {c.name: np.full(len(pairs), np.nan) for c in CRITERIA}
     requested = np.zeros(len(pairs), bool)
     words: list[list[str]] = [[] for _ in range(len(pairs))]
     if len(ok):
@@ -294,8 +294,8 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
                 if names:
                     words[position] = [f"now breaks a rule ({', '.join(names)})", *words[position]]
     pairs["score"] = scores
-    for name in CRITERIA:
-        pairs[f"c_{name}"] = criteria[name]
+    for name, values in criteria.items():
+        pairs[f"c_{name}"] = values
     pairs["requested"] = requested
     whys = ["Kept from the earlier pairing (one of them no longer signed up in this role)"] * len(pairs)
     texts = why_texts(cohort, rows[ok], cols[ok], {name: values[ok] for name, values in criteria.items()},
@@ -304,7 +304,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     for k, text in zip(ok.tolist(), texts):
         whys[k] = text
     pairs["why"] = whys
-    pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{c}" for c in CRITERIA], "requested", "kept", "why"]]
+    pairs = pairs[["pair_id", "mentee", "mentor", "score", *[f"c_{name}" for name in criteria], "requested", "kept", "why"]]
 
     notes = list(cohort.notes)
     kept_inside = np.flatnonzero(inside[:len(kept)])

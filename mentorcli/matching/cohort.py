@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mentorcli.availability import WeeklyGrid
 from mentorcli.config import Config
+from mentorcli.matching.encode import _overlap_block, _overlap_pairs
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called as work advances (stage "score", "solve", "explain")."""
@@ -27,6 +29,8 @@ class Side:
     """One side of the matrix (mentees or mentors), every answer encoded as arrays."""
 
     person: np.ndarray
+    topics_given: np.ndarray
+    """Whether the person gave goals or topics (a mentee) or expertise or topics (a mentor)."""
     topics: np.ndarray
     topic_bits: np.ndarray
     interest_bits: np.ndarray
@@ -43,6 +47,7 @@ class Side:
     format: np.ndarray
     availability: np.ndarray
     counted: np.ndarray
+    """Which answers each criterion compares the person gave, packed by ``criteria.Counting``."""
     team: np.ndarray
     tz: np.ndarray
     limit: np.ndarray
@@ -82,7 +87,8 @@ class Cohort:
     config: Config
     mentees: Side
     mentors: Side
-    weights: np.ndarray
+    weights: dict[str, np.float32]
+    """Each criterion's weight, by name."""
     tables: dict[str, np.ndarray]
     """Per-pair look-ups over the distinct answers of each side (criteria and rules build them)."""
     distinct: dict[str, np.ndarray]
@@ -97,6 +103,8 @@ class Cohort:
     offsets: np.ndarray
     weekly: WeeklyGrid
     """When each person is available (UTC, exact to the minute) and whose time zone was assumed."""
+    counting: Any = None
+    """``criteria.Counting``: where each criterion's flags sit in ``Side.counted``."""
     _columns: dict[str, list] = field(default_factory=dict, repr=False)
     _all_columns: MentorColumns | None = field(default=None, repr=False)
 
@@ -180,6 +188,20 @@ class Cells:
         if self.grid:
             return _lookup(cohort, name, left, right, self.rows[:, None], self.cols[None, :], self.columns)
         return _lookup(cohort, name, left, right, self.rows, self.cols, None)
+
+    def of_mentee(self, values: np.ndarray) -> np.ndarray:
+        """A mentee's value per cell (broadcast along the row of a grid)."""
+        return values[self.rows][:, None] if self.grid else values[self.rows]
+
+    def of_mentor(self, values: np.ndarray) -> np.ndarray:
+        """A mentor's value per cell (broadcast down the column of a grid)."""
+        return values[self.cols][None, :] if self.grid else values[self.cols]
+
+    def overlap(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Shared options per cell (float32) from each side's bit words (``encode._bits``)."""
+        if self.grid:
+            return _overlap_block(left[self.rows], right[self.cols])
+        return _overlap_pairs(left[self.rows], right[self.cols])
 
     def mark_listed(self, cohort: Cohort, listed: tuple[np.ndarray, np.ndarray], out: np.ndarray) -> None:
         """Set ``out`` True on each cell that is one of the ``listed`` (rows, cols); short lists

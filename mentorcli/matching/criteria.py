@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from mentorcli.config import CRITERIA, Config
-from mentorcli.matching.cohort import Cohort, MentorColumns, _lookup
-from mentorcli.matching.encode import EXP_STEPS, _overlap_pairs, hours_apart
+from mentorcli.config import Config
+from mentorcli.matching.cohort import Cells, Cohort, Side
+from mentorcli.matching.encode import EXP_STEPS, hours_apart
 
 FULL = 10_000
 """A perfect pair in solver units: the 0-100 score x 100."""
@@ -32,46 +33,6 @@ def experience_table(ideal: float) -> np.ndarray:
 
 
 
-def _tables(config: Config, weights: np.ndarray, format_uniques: np.ndarray, profiles: tuple[np.ndarray, np.ndarray],
-            n_bits: int) -> dict[str, np.ndarray]:
-    """Every per-pair look-up over the distinct answers: built once, read by index per cell."""
-    rules = config.rules
-    w = dict(zip(CRITERIA, weights.tolist()))
-    tables: dict[str, np.ndarray] = {}
-    tables["experience"] = experience_table(float(rules.ideal_experience_gap))
-    share = format_uniques.astype(np.float32) @ format_uniques.astype(np.float32).T if len(format_uniques) else np.zeros((0, 0))
-    tables["format"] = (share > 0).astype(np.float32)
-    masks, zones = profiles  # availability in slots of the week (counts up to 2016: exact in float32)
-    known = (zones < 99).all(axis=1)
-    overlap = masks @ masks.T
-    hours = masks.sum(axis=1)
-    smaller = np.minimum(hours[:, None], hours[None, :])
-    apart = hours_apart(zones[None], zones[None])[0] if len(zones) else np.zeros((0, 0))
-    by_hours = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
-    by_zone = np.where(known[:, None] & known[None, :], np.maximum(0.0, 1.0 - apart / 12.0), 0.0)
-    tables["availability"] = np.where(smaller > 0, by_hours, by_zone).astype(np.float32)
-    n_codes = 1 << n_bits
-    codes = np.arange(n_codes)
-    bit = lambda k: ((codes >> k) & 1).astype(bool)
-    both = lambda k: bit(k)[:, None] & bit(k)[None, :]
-    counted = {
-        "topics": both(0), "industry": both(1), "experience": both(2), "format": both(3), "interests": both(4),
-        "availability": both(5) | both(6),
-    }
-    den = np.zeros((n_codes, n_codes), dtype=np.float32)
-    for name in CRITERIA:
-        den = den + np.float32(w[name]) * counted[name].astype(np.float32)
-    tables["den"] = den
-    tables["den_safe"] = np.where(den > 0, den, np.float32(1)).astype(np.float32)
-    tables["neutral"] = np.where(den > 0, 0, NEUTRAL).astype(np.float32)
-    tables["any_neutral"] = np.asarray(bool((den <= 0).any()))
-    tables["weighted_experience"] = tables["experience"] * np.float32(w["experience"])
-    tables["weighted_format"] = tables["format"] * np.float32(w["format"])
-    tables["weighted_availability"] = tables["availability"] * np.float32(w["availability"])
-    return tables
-
-
-
 def _interest_term(overlap: np.ndarray, count_a: np.ndarray, count_b: np.ndarray, weight: np.float32) -> np.ndarray:
     """The weighted shared-interests criterion: ``weight * overlap / max(1, union)`` in float32,
     in place on ``overlap``'s buffer where it can. The one formula of both the table and the
@@ -91,74 +52,283 @@ def _interest_table(uniques: np.ndarray, weight: np.float32) -> np.ndarray:
     return _interest_term(sets @ sets.T, count[:, None], count[None, :], weight)
 
 
-def _weighted_score(cohort: Cohort, a: np.ndarray, b: np.ndarray, topic_overlap: np.ndarray,
-                    interest_overlap: np.ndarray | None, columns: MentorColumns | None = None) -> np.ndarray:
-    """The integer score (0-10000) of the cells (a, b): a block (a: (k, 1), b: (1, m)) or aligned pairs.
 
-    One formula for blocks and for single pairs, evaluated in the same order, so a pair's score
-    never depends on how it was computed. Works in place on the overlap arrays it is given
-    (fresh temporaries cost more than the arithmetic at this size). ``interest_overlap`` None:
-    the interests criterion is read from its table (``_interest_overlap``).
+# --------------------------------------------------------------------------- the tables criteria read
+
+
+def same_industry_table(cohort: Cohort) -> np.ndarray:
+    """Over the industry codes (0 = blank): 1 for the same industry."""
+    same = np.eye(len(cohort.distinct["industry"]), dtype=np.float32)
+    same[0, 0] = 0
+    return same
+
+
+def experience_gap_table(cohort: Cohort) -> np.ndarray:
+    return experience_table(float(cohort.config.rules.ideal_experience_gap))
+
+
+def shared_format_table(cohort: Cohort) -> np.ndarray:
+    """Over the distinct sets of meeting formats: 1 when the two share one."""
+    sets = cohort.distinct["format"].astype(np.float32)
+    share = sets @ sets.T if len(sets) else np.zeros((0, 0))
+    return (share > 0).astype(np.float32)
+
+
+def availability_table(cohort: Cohort) -> np.ndarray:
+    """Over the distinct (weekly hours, time zone) profiles: shared hours / the smaller of the two;
+    without hours on either side but with both zones, 1 - (hours apart / 12)."""
+    masks, zones = cohort.distinct["profile"], cohort.distinct["profile_zone"]  # slot counts up to 2016: exact in float32
+    known = (zones < 99).all(axis=1)
+    overlap = masks @ masks.T
+    hours = masks.sum(axis=1)
+    smaller = np.minimum(hours[:, None], hours[None, :])
+    apart = hours_apart(zones[None], zones[None])[0] if len(zones) else np.zeros((0, 0))
+    by_hours = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
+    by_zone = np.where(known[:, None] & known[None, :], np.maximum(0.0, 1.0 - apart / 12.0), 0.0)
+    return np.where(smaller > 0, by_hours, by_zone).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- what each criterion scores
+
+
+def _weighted_topics(cohort: Cohort, cells: Cells, weight: np.float32) -> np.ndarray:
+    """Share of the mentee's goals (goals + topics) the mentor offers (expertise + topics), x weight."""
+    m, r = cohort.mentees, cohort.mentors
+    shared = cells.overlap(m.topic_bits, r.topic_bits)
+    shared *= cells.of_mentee(m.inv_topics) * weight
+    return shared
+
+
+def _topics(cohort: Cohort, cells: Cells) -> np.ndarray:
+    m, r = cohort.mentees, cohort.mentors
+    return np.einsum("ij,ij->i", m.topics[cells.rows], r.topics[cells.cols]) * m.inv_topics[cells.rows]
+
+
+def _weighted_interests(cohort: Cohort, cells: Cells, weight: np.float32) -> np.ndarray:
+    """Jaccard index of the two sets of interests, x weight: a look-up when the cohort has few
+    distinct sets (``INTEREST_TABLE_SETS``), else a popcount and the same formula per cell."""
+    m, r = cohort.mentees, cohort.mentors
+    if "weighted_interests" in cohort.tables:
+        return cells.lookup(cohort, "weighted_interests", m.interest_set, r.interest_set)
+    return _interest_term(cells.overlap(m.interest_bits, r.interest_bits), cells.of_mentee(m.interest_count),
+                          cells.of_mentor(r.interest_count), weight)
+
+
+def _interests(cohort: Cohort, cells: Cells) -> np.ndarray:
+    m, r = cohort.mentees, cohort.mentors
+    shared = np.einsum("ij,ij->i", m.interests[cells.rows], r.interests[cells.cols])
+    union = m.interest_count[cells.rows] + r.interest_count[cells.cols] - shared
+    return shared / np.maximum(union, 1)
+
+
+def _interests_tables(cohort: Cohort) -> dict[str, np.ndarray]:
+    """``weighted_interests``: the weighted criterion over every pair of distinct interest sets,
+    when there are few enough of them."""
+    sets = cohort.distinct["interests"]
+    if len(sets) > INTEREST_TABLE_SETS:
+        return {}
+    return {"weighted_interests": _interest_table(sets, cohort.weights["interests"])}
+
+
+# --------------------------------------------------------------------------- when a criterion counts
+
+
+def _topics_given(cohort: Cohort, side: Side) -> np.ndarray:
+    """Goals or topics (a mentee), expertise or topics (a mentor), even none any mentee wants."""
+    return side.topics_given
+
+
+def _industry_given(cohort: Cohort, side: Side) -> np.ndarray:
+    return side.industry > 0
+
+
+def _experience_given(cohort: Cohort, side: Side) -> np.ndarray:
+    return side.experience < EXP_STEPS
+
+
+def _availability_given(cohort: Cohort, side: Side) -> np.ndarray:
+    """Flag 1: weekly hours; flag 2: a time zone the tool can read (both must share one)."""
+    hours = cohort.weekly.minutes()[side.person] > 0
+    zone = ~np.isnan(cohort.offsets[side.person]).any(axis=1)
+    return hours.astype(np.int64) | (zone.astype(np.int64) << 1)
+
+
+def _format_given(cohort: Cohort, side: Side) -> np.ndarray:
+    sets = cohort.distinct["format"]
+    return sets.any(axis=1)[side.format] if len(sets) else np.zeros(len(side), bool)
+
+
+def _interests_given(cohort: Cohort, side: Side) -> np.ndarray:
+    return side.interest_count > 0
+
+
+# --------------------------------------------------------------------------- the declarations
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of the score, declared once."""
+
+    name: str
+    """Its ``[weights]`` key in mentor.toml, and the ``c_<name>`` column of the Pairs."""
+    given: Callable[[Cohort, Side], np.ndarray]
+    """Per person of a side, the answers it compares as bit flags: it counts for a pair only when
+    the two share a flag (a blank side: the pair's score is the mean of the other criteria)."""
+    codes: str | None = None
+    """The ``Side`` field (codes of distinct answers) that ``table`` is over."""
+    table: Callable[[Cohort], np.ndarray] | None = None
+    """Its value in [0, 1] for every pair of distinct answers, built once."""
+    weighted_cells: Callable[[Cohort, Cells, np.float32], np.ndarray] | None = None
+    """Weight x value per cell, float32, for a criterion with no ``table``."""
+    value_cells: Callable[[Cohort, Cells], np.ndarray] | None = None
+    """Its value in [0, 1] per pair, for a criterion with no ``table``."""
+    more_tables: Callable[[Cohort], dict[str, np.ndarray]] | None = None
+    """Look-ups it builds once besides ``table`` (keyed by table name)."""
+
+    def tables(self, cohort: Cohort) -> dict[str, np.ndarray]:
+        built = dict(self.more_tables(cohort)) if self.more_tables else {}
+        if self.table is not None:
+            built[self.name] = table = self.table(cohort)
+            built[f"weighted_{self.name}"] = table * cohort.weights[self.name]
+        return built
+
+    def weighted(self, cohort: Cohort, cells: Cells) -> np.ndarray:
+        """Weight x value of each cell (float32)."""
+        if self.weighted_cells is not None:
+            return self.weighted_cells(cohort, cells, cohort.weights[self.name])
+        return self._lookup(cohort, cells, f"weighted_{self.name}")
+
+    def value(self, cohort: Cohort, cells: Cells) -> np.ndarray:
+        """The value in [0, 1] of each cell."""
+        if self.value_cells is not None:
+            return self.value_cells(cohort, cells)
+        return self._lookup(cohort, cells, self.name)
+
+    def _lookup(self, cohort: Cohort, cells: Cells, table: str) -> np.ndarray:
+        assert self.codes is not None, f"criterion {self.name} has neither a table nor a cell function"
+        return cells.lookup(cohort, table, getattr(cohort.mentees, self.codes), getattr(cohort.mentors, self.codes))
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("topics", _topics_given, weighted_cells=_weighted_topics, value_cells=_topics),
+    Criterion("industry", _industry_given, "industry", same_industry_table),
+    Criterion("experience", _experience_given, "experience", experience_gap_table),
+    Criterion("availability", _availability_given, "availability", availability_table),
+    Criterion("format", _format_given, "format", shared_format_table),
+    Criterion("interests", _interests_given, weighted_cells=_weighted_interests, value_cells=_interests,
+              more_tables=_interests_tables),
+)
+"""Every criterion of the score. The order is the order of the Pairs columns only: each is
+looked up by name, and the weighted sum is exact whatever the order (``weighted_score``)."""
+CRITERION = {criterion.name: criterion for criterion in CRITERIA}
+
+
+def weights_of(config: Config) -> dict[str, np.float32]:
+    """Each criterion's weight from ``[weights]``, by name."""
+    return {criterion.name: np.float32(getattr(config.weights, criterion.name)) for criterion in CRITERIA}
+
+
+# --------------------------------------------------------------------------- the score
+
+
+@dataclass(frozen=True)
+class Counting:
+    """Where each criterion's flags sit in a person's ``counted`` code (given out in declaration
+    order; nothing outside this class reads a bit)."""
+
+    shift: dict[str, int]
+    width: dict[str, int]
+
+    @classmethod
+    def of(cls, cohort: Cohort) -> Counting:
+        shift, width, at = {}, {}, 0
+        for criterion in CRITERIA:
+            flags = max(int(criterion.given(cohort, side).max(initial=0)) for side in (cohort.mentees, cohort.mentors))
+            shift[criterion.name], width[criterion.name] = at, max(1, flags.bit_length())
+            at += width[criterion.name]
+        return cls(shift, width)
+
+    @property
+    def bits(self) -> int:
+        return sum(self.width.values())
+
+    def code(self, cohort: Cohort, side: Side) -> np.ndarray:
+        """Each person's flags of every criterion, packed into one small integer."""
+        code = np.zeros(len(side), np.int64)
+        for criterion in CRITERIA:
+            code |= criterion.given(cohort, side).astype(np.int64) << self.shift[criterion.name]
+        return code
+
+    def counts(self, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether criterion ``name`` counts between codes ``a`` and ``b`` (they share a flag)."""
+        mask = (1 << self.width[name]) - 1
+        return ((a >> self.shift[name]) & (b >> self.shift[name]) & mask) != 0
+
+
+def score_tables(cohort: Cohort, counting: Counting) -> dict[str, np.ndarray]:
+    """Every criterion's tables, and over every pair of ``counted`` codes the sum of the weights
+    that count (``den_safe``; 1 where none does, and ``neutral`` 0.5 there)."""
+    tables: dict[str, np.ndarray] = {}
+    for criterion in CRITERIA:
+        tables.update(criterion.tables(cohort))
+    codes = np.arange(1 << counting.bits)
+    den = np.zeros((len(codes), len(codes)), dtype=np.float64)
+    for criterion in CRITERIA:
+        den += np.float64(cohort.weights[criterion.name]) * counting.counts(criterion.name, codes[:, None], codes[None, :])
+    den32 = den.astype(np.float32)
+    tables["den_safe"] = np.where(den32 > 0, den32, np.float32(1)).astype(np.float32)
+    tables["neutral"] = np.where(den32 > 0, 0, NEUTRAL).astype(np.float32)
+    tables["any_neutral"] = np.asarray(bool((den32 <= 0).any()))
+    return tables
+
+
+def weighted_score(cohort: Cohort, cells: Cells) -> np.ndarray:
+    """The integer score (0-10000) of each cell: the weighted mean of the criteria that count.
+
+    The weighted values are float32 and are summed in float64, where their sum is exact (their
+    magnitudes differ by far less than 2^29), so the score does not depend on the order of the
+    criteria; then divided in float32 by the weights that count. One formula for blocks and
+    for single pairs, so a pair's score never depends on how it was computed.
     """
-    m, r, t, w = cohort.mentees, cohort.mentors, cohort.tables, cohort.weights
-    num = topic_overlap
-    num *= m.inv_topics[a] * w[0]
-    if interest_overlap is None:
-        num += _lookup(cohort, "weighted_interests", m.interest_set, r.interest_set, a, b, columns)
-    else:
-        num += _interest_term(interest_overlap, m.interest_count[a], r.interest_count[b], w[5])
-    for name, left, right in (("weighted_industry", m.industry, r.industry),
-                              ("weighted_experience", m.experience, r.experience),
-                              ("weighted_format", m.format, r.format),
-                              ("weighted_availability", m.availability, r.availability)):
-        num += _lookup(cohort, name, left, right, a, b, columns)
-    num /= _lookup(cohort, "den_safe", m.counted, r.counted, a, b, columns)
-    if t["any_neutral"]:
-        num += _lookup(cohort, "neutral", m.counted, r.counted, a, b, columns)
+    m, r = cohort.mentees, cohort.mentors
+    total = np.zeros(cells.shape, dtype=np.float64)
+    for criterion in CRITERIA:
+        if cohort.weights[criterion.name] != 0:
+            total += criterion.weighted(cohort, cells)
+    num = total.astype(np.float32)
+    num /= cells.lookup(cohort, "den_safe", m.counted, r.counted)
+    if cohort.tables["any_neutral"]:
+        num += cells.lookup(cohort, "neutral", m.counted, r.counted)
     num *= np.float32(FULL)
     np.rint(num, out=num)
     return num.astype(np.int16)
 
 
-def _interest_overlap(cohort: Cohort, overlap: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                      left: Any, right: Any) -> np.ndarray | None:
-    """Shared interests of the cells, or None when the cohort's distinct interest sets are few
-    enough for a table (``INTEREST_TABLE_SETS``): one look-up instead of a popcount and five
-    passes of arithmetic over every cell."""
-    if "weighted_interests" in cohort.tables:
-        return None
-    return overlap(cohort.mentees.interest_bits[left], cohort.mentors.interest_bits[right])
-
-
 def pair_scores(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Integer scores (0-10000) of given cells: the same numbers ``score_rows`` gives."""
-    m, r = cohort.mentees, cohort.mentors
-    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-    topic_overlap = _overlap_pairs(m.topic_bits[rows], r.topic_bits[cols])
-    return _weighted_score(cohort, rows, cols, topic_overlap, _interest_overlap(cohort, _overlap_pairs, rows, cols))
+    """Integer scores (0-10000) of the cells ``(rows[k], cols[k])``: the numbers ``score_rows`` gives."""
+    return weighted_score(cohort, Cells.pairs(rows, cols))
 
 
 def criteria_values(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
-    """Each criterion (0-1) for given cells, NaN where it did not count."""
-    m, r, t = cohort.mentees, cohort.mentors, cohort.tables
-    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-    w = dict(zip(CRITERIA, cohort.weights.tolist()))
-    bits = {"topics": 0, "industry": 1, "experience": 2, "format": 3, "interests": 4}
-    counted = {}
-    for name, k in bits.items():
-        counted[name] = ((m.counted[rows] >> k) & 1 & (r.counted[cols] >> k)).astype(bool)
-    counted["availability"] = (((m.counted[rows] >> 5) & (r.counted[cols] >> 5) & 1)
-                               | ((m.counted[rows] >> 6) & (r.counted[cols] >> 6) & 1)).astype(bool)
-    topic = np.einsum("ij,ij->i", m.topics[rows], r.topics[cols]) * m.inv_topics[rows]
-    inter = np.einsum("ij,ij->i", m.interests[rows], r.interests[cols])
-    union = m.interest_count[rows] + r.interest_count[cols] - inter
-    values = {
-        "topics": topic,
-        "industry": t["industry"][m.industry[rows], r.industry[cols]],
-        "experience": t["experience"][m.experience[rows], r.experience[cols]],
-        "availability": t["availability"][m.availability[rows], r.availability[cols]],
-        "format": t["format"][m.format[rows], r.format[cols]],
-        "interests": inter / np.maximum(union, 1),
-    }
-    return {name: np.where(counted[name] & (w[name] > 0), values[name].astype(float), np.nan) for name in CRITERIA}
+    """Each criterion (0-1) of the cells ``(rows[k], cols[k])``, NaN where it did not count."""
+    cells = Cells.pairs(rows, cols)
+    a, b = cohort.mentees.counted[cells.rows], cohort.mentors.counted[cells.cols]
+    values = {}
+    for criterion in CRITERIA:
+        counted = cohort.counting.counts(criterion.name, a, b) & (cohort.weights[criterion.name] > 0)
+        values[criterion.name] = np.where(counted, criterion.value(cohort, cells).astype(float), np.nan)
+    return values
 
+
+def zero_overlap_bound(cohort: Cohort) -> int | None:
+    """The highest integer score of a pair who both answered topics and share none.
+
+    The topics term is then 0 while it still counts in the weighted mean, so the score is at
+    most ``1 - w_topics / (sum of weights)`` (every other criterion perfect): 60 with the
+    default weights. One unit is added for float32 rounding. None when topics weigh nothing.
+    """
+    total = np.array(list(cohort.weights.values()), dtype=np.float64).sum()
+    topics = np.float64(cohort.weights["topics"])
+    if topics <= 0 or total <= 0:
+        return None
+    return math.ceil(FULL * (1 - topics / total)) + 1

@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 
 from mentorcli.availability import distinct_answers, weekly_utc_grid
-from mentorcli.config import CRITERIA, Config
-from mentorcli.matching import criteria
+from mentorcli.config import Config
 from mentorcli.matching.cohort import Cohort, Side
-from mentorcli.matching.criteria import _interest_table, _tables
+from mentorcli.matching.criteria import Counting, score_tables, weights_of
 from mentorcli.matching.encode import (
-    EXP_STEPS,
     ListAnswers,
     _availability_profiles,
     _bits,
@@ -75,49 +73,36 @@ def prepare_cohort(people: pd.DataFrame, config: Config, *, avoid_pairs: Iterabl
         notes.append("nobody gave an organisation, so no pair could be found in the same team (same organisation "
                      "and department); if everyone is in one organisation, add an organisation column saying so")
 
-    has = np.stack([
-        np.zeros(len(people), bool), industry > 0, experience < EXP_STEPS,
-        formats.answered(), interests.answered(),
-        weekly.minutes() > 0, tz_known,
-    ], axis=1)
-    counted_code = (has * (1 << np.arange(has.shape[1]))).sum(axis=1).astype(np.int64)
-
     def side(index: np.ndarray, topics: ListAnswers, limit_field: str) -> Side:
-        # bit 0 (topics) depends on the side: goals for a mentee, expertise for a mentor
-        topic_bit = topics.answered()[index].astype(np.int64)
         topic_m = _incidence(topics, topic_vocab, index)
         topic_count = topic_m.sum(axis=1)
         interest_m = _incidence(interests, interest_vocab, index)
         return Side(
-            person=index, topics=topic_m, topic_bits=_bits(topic_m), interest_bits=_bits(interest_m),
-            interest_set=interest_ids[index],
+            person=index, topics_given=topics.answered()[index], topics=topic_m, topic_bits=_bits(topic_m),
+            interest_bits=_bits(interest_m), interest_set=interest_ids[index],
             topic_count=topic_count,
             inv_topics=np.where(topic_count > 0, 1.0 / np.maximum(topic_count, 1), 0).astype(np.float32),
             interests=interest_m, interest_count=interest_m.sum(axis=1),
             language_set=language_ids[index], industry=industry[index], experience=experience[index],
-            format=format_ids[index], availability=profile_ids[index], counted=counted_code[index] | topic_bit,
+            format=format_ids[index], availability=profile_ids[index], counted=np.zeros(len(index), np.int64),
             team=team_ids[index], tz=tz_ids[index],
             limit=people[limit_field].to_numpy(dtype=np.int64)[index],
         )
 
-    mentees = side(m_idx, wanted, "wants")
-    mentors = side(r_idx, offered, "capacity")
-    weights = np.array([config.weights.as_dict()[c] for c in CRITERIA], dtype=np.float32)
-    tables = _tables(config, weights, format_uniques, (profile_masks, profile_zones), has.shape[1])
-    n_industries = int(industry.max(initial=0)) + 1
-    same_industry = np.eye(n_industries, dtype=np.float32)
-    same_industry[0, 0] = 0
-    tables["industry"] = same_industry
-    tables["weighted_industry"] = same_industry * weights[1]
-    if len(interest_uniques) <= criteria.INTEREST_TABLE_SETS:
-        tables["weighted_interests"] = _interest_table(interest_uniques, weights[5])
     cohort = Cohort(
-        people=people, config=config, mentees=mentees, mentors=mentors, weights=weights, tables=tables,
-        distinct={"team": team_uniques, "language": language_uniques, "zone": tz_uniques},
+        people=people, config=config, mentees=side(m_idx, wanted, "wants"), mentors=side(r_idx, offered, "capacity"),
+        weights=weights_of(config), tables={},
+        distinct={"team": team_uniques, "language": language_uniques, "zone": tz_uniques, "format": format_uniques,
+                  "interests": interest_uniques, "industry": np.arange(int(industry.max(initial=0)) + 1),
+                  "profile": profile_masks, "profile_zone": profile_zones},
         forbidden={}, choices_rows={}, bonus=pd.DataFrame(), notes=notes,
         vocab_topics=list(topic_vocab), vocab_interests=list(interest_vocab), offsets=offsets, weekly=weekly,
     )
-    tables.update(rule_tables(cohort))
+    cohort.counting = counting = Counting.of(cohort)
+    cohort.mentees.counted = counting.code(cohort, cohort.mentees)
+    cohort.mentors.counted = counting.code(cohort, cohort.mentors)
+    cohort.tables = score_tables(cohort, counting)
+    cohort.tables.update(rule_tables(cohort))
     _free_text_rules(cohort, avoid_pairs, keep_edges)
     return cohort
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mentorcli.matching.cohort import Cells, Cohort, MentorColumns, Progress, _blocks
-from mentorcli.matching.criteria import FULL, pair_scores
+from mentorcli.matching.criteria import FULL, pair_scores, zero_overlap_bound
 from mentorcli.matching.grid import score_rows
 from mentorcli.matching.rules import solver_allowed
 from mentorcli.matching.tiebreak import prefer_earlier_signups
@@ -125,19 +124,6 @@ class Candidates:
     dense: np.ndarray | None
 
 
-def zero_overlap_bound(cohort: Cohort) -> int | None:
-    """The highest integer score of a pair who both answered topics and share none.
-
-    The topics term is then 0 while it still counts in the weighted mean, so the score is at
-    most ``1 - w_topics / (sum of weights)`` (every other criterion perfect): 60 with the
-    default weights. One unit is added for float32 rounding. None when topics weigh nothing.
-    """
-    weights = cohort.weights.astype(np.float64)
-    if weights[0] <= 0 or weights.sum() <= 0:
-        return None
-    return math.ceil(FULL * (1 - weights[0] / weights.sum())) + 1
-
-
 def _score_groups(cohort: Cohort) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray, int | None]:
     """Which cells to score, as (mentee rows, mentor cols or None = all) groups; which rows have
     allowed cells left unscored; and the bound on those cells' scores.
@@ -155,7 +141,7 @@ def _score_groups(cohort: Cohort) -> tuple[list[tuple[np.ndarray, np.ndarray | N
     if bound is None or bound >= FULL or not n or not m:
         return everyone, np.zeros(n, bool), None
     mentees, mentors = cohort.mentees, cohort.mentors
-    rows_with = (mentees.counted & 1).astype(bool)
+    rows_with = mentees.topics_given.astype(bool)
     in_no_group = mentors.topic_count == 0  # offer nothing, or nothing any mentee wants
     wanted, offered = mentees.topics > 0, mentors.topics > 0
     per_goal = wanted.sum(axis=0).astype(np.int64) * offered.sum(axis=0).astype(np.int64)
