@@ -1,57 +1,21 @@
-"""Scores, rules and the exact pairing of mentees with mentors, with a reason for every choice.
+"""Pair mentees with mentors: the public entry of the match, read top to bottom as its steps.
 
-Pipeline (``match_people``):
+``match_people`` runs them in order; each lives in its own module under ``mentorcli/matching``:
 
-1. ``prepare_cohort`` encodes every answer once: list fields as 0/1 incidence matrices over
-   the option vocabulary, single answers as small integer codes, and every per-pair lookup
-   (experience gap, meeting format, availability overlap, which criteria count, which pairs a
-   rule forbids, shared interests when the cohort has few distinct sets of them) as a small
-   table over the distinct answers of each side.
-2. ``score_rows`` scores whole blocks of mentee rows against all mentors at once: overlaps of
-   list fields are popcounts of bit words, the rest are table look-ups; there is no Python
-   loop over pairs. Scores are integers 0-10000 (the 0-100 score x 100), so solver totals and
-   ties are exact and every way of computing a pair's score gives the same number.
-3. Each mentee keeps its best ``candidates`` mentors (plus every requested or chosen pair), and
-   each mentor its best few mentees. ``solve.solve_edges`` solves that exactly; its dual prices
-   then show whether a pair left out could have improved the result, such pairs are added and
-   the problem re-solved, so the candidate cut never costs optimality unless a note says so.
-   Up to ``dense_limit`` cells the whole score matrix is kept and every left-out pair is priced
-   exactly ("dense"). Past it ("sparse"):
+1. prepare (``matching.prepare``, ``matching.encode``): every answer read into arrays once, and
+   every per-pair table the criteria and the rules read, over the distinct answers of each side;
+2. score (``matching.criteria``): each criterion declared once; a pair's score is the weighted
+   mean of the criteria both sides answered, an integer 0-10000 (the 0-100 score x 100);
+3. rules (``matching.rules``): each rule declared once; the one place that says which pairs may
+   not be made, for the solver, the explanations, ``export_scores`` and ``broken_rules``;
+4. solve (``matching.scale.optimum``): the best pairing over every allowed pair (most places, then
+   the highest total; ``fair``: most places, then the highest lowest score), proven optimal;
+   among equally good pairings places go to the earlier signups (``matching.tiebreak``);
+5. explain (``matching.explain``): why each pair was made, and why each person was left out.
 
-   - only pairs who share a goal are scored: a pair who share none scores at most
-     ``zero_overlap_bound`` (60 with the default weights), which stands in for them in pricing;
-   - each row keeps a pool of ``POOL_FACTOR x candidates`` scored mentors, priced exactly after
-     every solve; a row is rescored only when the score bound of everything outside its pool
-     could still beat a mentor's price, and then only against the mentors priced that high;
-     after a round that proved a row's cells, only the cells whose two prices rose since are
-     rescored (a cell's reduced cost can turn negative no other way);
-   - after the first solve only the chosen pairs and pairs near their prices go back to the
-     solver; the rest are priced after every solve and return when they could improve it;
-   - ``objective="fair"``: the floor and the most places are proven over every allowed pair by
-     minimum cuts, rescoring only the mentees and mentors on either side of a cut.
-
-   Among equally good pairings, places go to the earlier signups.
-4. ``explain`` writes the Why of each pair and the true reason for each person left out.
-
-Design decisions (documented here because the contract leaves them open):
-
-- A criterion that one side left blank is dropped from that pair's weighted mean; when nothing at
-  all can be compared the score is a neutral 50, because missing answers are not evidence of a
-  bad pair and a 0 would make the "fair" objective meaningless for people with sparse signups.
-- topics: share of the mentee's goals (goals + topics) the mentor offers (expertise + topics).
-  industry: same or not. experience: best when the mentor has ``ideal_experience_gap`` more
-  years (0.5 at an equal level, rising linearly), fading to 0.5 for a far larger gap, 0 when the
-  mentor has fewer years. availability: shared weekly hours / the smaller of the two; without
-  availability answers but with both time zones, 1 - (hours apart / 12). format: 1 when they
-  share a meeting format. interests: Jaccard index.
-- Time-zone gaps use the UTC offsets in mid-January and mid-July of a fixed year and take the
-  larger: a fixed date keeps runs identical, and the larger gap is the one the pair will meet.
-- Requests and ranked choices give a bonus in the solver objective, weighted so that one more
-  honoured request (a 1st choice more than a 2nd) always beats any amount of score. The
-  reported score stays the 0-100 score.
-- ``objective="fair"``: the lowest pair score is raised as far as it can go without giving up
-  a single place (a literal "lowest score before places" would leave people out to raise the
-  minimum); then places, then total.
+Design decisions the contract leaves open are documented beside the code they shape: blank
+answers and the neutral score in ``matching.criteria``, time-zone gaps in ``matching.encode``,
+request and choice bonuses and the ``fair`` objective in ``matching.scale``.
 """
 
 from __future__ import annotations
@@ -87,15 +51,67 @@ from mentorcli.matching.prepare import (
     prepare_cohort,
 )
 from mentorcli.matching.rules import pair_rules, reasons
-from mentorcli.matching.scale import (
-    Candidates,
-    Solution,
-    _nonzero_cells,
-    _Problem,
-    solve_cohort,
-    top_candidates,
-)
+from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
 from mentorcli.model import PEOPLE_COLUMNS, MatchResult
+
+
+def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[str, str, str]] = (),
+                 avoid_pairs: Iterable[tuple[str, str]] = (), objective: str | None = None,
+                 progress: Progress | None = None) -> MatchResult:
+    """Pair mentees with mentors: the most places, then the best total score (or ``fair``).
+
+    ``people``: a People frame (``model.PEOPLE_COLUMNS``). ``keep``: ``(pair_id, mentee_email,
+    mentor_email)`` pairs that stay (they use wants and capacity). ``avoid_pairs``: email pairs from
+    earlier cohorts that must not be repeated (either direction). Returns a ``MatchResult`` whose
+    pairs/unmatched/mentors refer to People positions (0..n-1).
+    """
+    objective = _check_objective(objective, config)
+    people = _with_source_row(people)
+    _validate_people(people)
+    # 1. prepare: every answer encoded once, the criteria's and the rules' tables built
+    cohort = prepare_cohort(people, config, avoid_pairs=list(avoid_pairs))
+    keep = list(keep)
+    kept, kept_problems = _kept_cells(cohort, keep)
+    kept_rows, kept_cols = _pairs_to_cells(cohort, np.array([k[1] for k in kept], np.int64),
+                                           np.array([k[2] for k in kept], np.int64))
+    n, m = cohort.shape
+    cohort.forbidden["kept"] = _unique_cells(kept_rows, kept_cols, m)
+    kept_problems += _kept_rule_problems(cohort, kept, kept_rows, kept_cols)
+    wants = np.maximum(cohort.mentees.limit - np.bincount(kept_rows, minlength=n), 0) if n else np.zeros(0, np.int64)
+    capacity = np.maximum(cohort.mentors.limit - np.bincount(kept_cols, minlength=m), 0) if m else np.zeros(0, np.int64)
+    # 2-4. score every allowed pair (criteria, rules) block by block, as the solver asks, and solve
+    solution = optimum(cohort, wants, capacity, objective, progress)
+    # 5. explain: the pairs with their Why, and a reason for each person left out
+    result = _result(cohort, solution, kept, objective, progress, reserved_ids=[str(k[0]) for k in keep])
+    result.kept_problems = kept_problems
+    result.problems.extend(assumed_zone_problems(cohort))
+    return result
+
+
+def _check_objective(objective: str | None, config: Config) -> str:
+    objective = objective or config.match.objective or "places"
+    if objective not in ("places", "fair"):
+        raise MentorError(f"unknown objective {objective!r}", hint='Use "places" or "fair".')
+    return objective
+
+
+def _validate_people(people: pd.DataFrame) -> None:
+    missing = [c for c in PEOPLE_COLUMNS if c not in people.columns and not c.startswith("source_")]
+    if missing:
+        raise MentorError(f"the People table lacks columns: {', '.join(missing)}",
+                          hint="Build it with mentorcli.model.make_people or read_signups.")
+    emails = people["email"].astype(str).str.strip().str.lower()
+    if emails.duplicated().any():
+        raise MentorError(f"the same email appears twice in the People table (row {int(np.argmax(emails.duplicated().to_numpy()))})",
+                          hint="Each participant must appear once.")
+
+
+def _with_source_row(people: pd.DataFrame) -> pd.DataFrame:
+    people = people.reset_index(drop=True)
+    if "source_row" not in people.columns:
+        people = people.assign(source_row=0)
+    return people
+
 
 KeptProblem = tuple[str, str, str, str]
 """(pair_id, workbook column, severity, problem) of a kept pair that no longer holds."""
@@ -187,68 +203,9 @@ def pair_ids(kept_ids: Sequence[str], new_count: int) -> list[str]:
 # --------------------------------------------------------------------------- explaining
 
 
-def _check_objective(objective: str | None, config: Config) -> str:
-    objective = objective or config.match.objective or "places"
-    if objective not in ("places", "fair"):
-        raise MentorError(f"unknown objective {objective!r}", hint='Use "places" or "fair".')
-    return objective
-
-
-def _validate_people(people: pd.DataFrame) -> None:
-    missing = [c for c in PEOPLE_COLUMNS if c not in people.columns and not c.startswith("source_")]
-    if missing:
-        raise MentorError(f"the People table lacks columns: {', '.join(missing)}",
-                          hint="Build it with mentorcli.model.make_people or read_signups.")
-    emails = people["email"].astype(str).str.strip().str.lower()
-    if emails.duplicated().any():
-        raise MentorError(f"the same email appears twice in the People table (row {int(np.argmax(emails.duplicated().to_numpy()))})",
-                          hint="Each participant must appear once.")
-
-
-def _with_source_row(people: pd.DataFrame) -> pd.DataFrame:
-    people = people.reset_index(drop=True)
-    if "source_row" not in people.columns:
-        people = people.assign(source_row=0)
-    return people
-
-
-def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[str, str, str]] = (),
-                 avoid_pairs: Iterable[tuple[str, str]] = (), objective: str | None = None,
-                 progress: Progress | None = None) -> MatchResult:
-    """Pair mentees with mentors: the most places, then the best total score (or ``fair``).
-
-    ``people``: a People frame (``model.PEOPLE_COLUMNS``). ``keep``: ``(pair_id, mentee_email,
-    mentor_email)`` pairs that stay (they use wants and capacity). ``avoid_pairs``: email pairs from
-    earlier cohorts that must not be repeated (either direction). Returns a ``MatchResult`` whose
-    pairs/unmatched/mentors refer to People positions (0..n-1).
-    """
-    objective = _check_objective(objective, config)
-    people = _with_source_row(people)
-    _validate_people(people)
-    avoid_pairs = list(avoid_pairs)
-    keep = list(keep)
-    cohort = prepare_cohort(people, config, avoid_pairs=avoid_pairs)
-    kept, kept_problems = _kept_cells(cohort, keep)
-    kept_rows, kept_cols = _pairs_to_cells(cohort, np.array([k[1] for k in kept], np.int64),
-                                           np.array([k[2] for k in kept], np.int64))
-    n, m = cohort.shape
-    cohort.forbidden["kept"] = _unique_cells(kept_rows, kept_cols, m)
-    kept_problems += _kept_rule_problems(cohort, kept, kept_rows, kept_cols)
-    wants = np.maximum(cohort.mentees.limit - np.bincount(kept_rows, minlength=n), 0) if n else np.zeros(0, np.int64)
-    capacity = np.maximum(cohort.mentors.limit - np.bincount(kept_cols, minlength=m), 0) if m else np.zeros(0, np.int64)
-    dense = n * m <= config.match.dense_limit
-    k = max(1, int(config.match.candidates))
-    cand = top_candidates(cohort, k, dense=dense, progress=progress)
-    solution = solve_cohort(cohort, cand, wants, capacity, objective, progress)
-    result = _result(cohort, solution, kept, objective, cand, progress, reserved_ids=[str(k[0]) for k in keep])
-    result.kept_problems = kept_problems
-    result.problems.extend(assumed_zone_problems(cohort))
-    return result
-
-
 @gc_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
-            cand: Candidates, progress: Progress | None, reserved_ids: Sequence[str] = ()) -> MatchResult:
+            progress: Progress | None, reserved_ids: Sequence[str] = ()) -> MatchResult:
     """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings.
 
     New pair IDs follow the highest of ``reserved_ids`` too (every kept pair asked for, dropped

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentorcli.config import Config, MatchSettings, Rules
+from mentorcli.config import Config, MatchSettings, Rules, Weights
 from mentorcli.errors import MentorError
 from mentorcli.match import (
     broken_rules,
@@ -290,8 +290,8 @@ def test_scarce_capacity_reason_names_the_goal_and_the_full_mentors():
     result = match_people(people, Config())
     assert len(result.pairs) == 2 and len(result.unmatched) == 2
     assert set(result.unmatched["reason"]) == {
-        "all 2 allowed mentors are full: Mentor One (with Mentee A), Mentor Two (with Mentee B) "
-        "(4 mentees want Data science; the 2 mentors who offer it are full)"}
+        ("all 2 allowed mentors are full: Mentor One (with Mentee A), Mentor Two (with Mentee B) "
+         "(4 mentees want Data science; the 2 mentors who offer it are full)")}
     assert list(result.unmatched["person"]) == [2, 3]  # ties go to the earlier signups
 
 
@@ -571,9 +571,9 @@ def test_pricing_rescores_every_cell_whose_reduced_cost_may_have_turned_negative
             continue
         if now.cost(cand.kth[i]) - u - v >= 0:
             continue  # its score is at most kth: never negative
-        if before is not None and i not in before.violated and np.isfinite(before.mentee_price[i]):
-            if (u - before.mentee_price[i]) + (v - before.mentor_price[j]) <= 0:
-                continue  # was >= 0 last round and can only have grown
+        if before is not None and i not in before.violated and np.isfinite(before.mentee_price[i]) \
+                and (u - before.mentee_price[i]) + (v - before.mentor_price[j]) <= 0:
+            continue  # was >= 0 last round and can only have grown
         assert covered[i, j], (i, j)
 
 
@@ -797,3 +797,42 @@ def test_a_candidate_cut_that_could_cost_optimality_is_repaired_or_reported(monk
     cut = match_people(people, cfg)
     assert len(cut.pairs) == 1 and not cut.settings["optimality_proven"]
     assert any("may have cost optimality" in note for note in cut.notes)
+
+
+def _cohort_with_every_answer(seed: int, n: int) -> pd.DataFrame:
+    """``random_cohort`` with availability and meeting formats too: every criterion has something to compare."""
+    people = random_cohort(seed, n)
+    rng = np.random.default_rng(seed + 100)
+    slots = ["Weekday mornings", "Weekday evenings", "Mon 18:00-19:30", "Tue 09:07-10:00", "Weekends"]
+    people["availability"] = [tuple(rng.choice(slots, size=rng.integers(0, 3), replace=False)) for _ in range(n)]
+    people["format"] = [tuple(rng.choice(["Video", "Phone"], size=rng.integers(0, 3), replace=False)) for _ in range(n)]
+    return people
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_criteria_are_read_by_name_so_their_order_changes_no_score(seed, monkeypatch):
+    """Declaring the criteria in another order (as adding one in the middle would) changes no
+    score, no allowed pair and no criterion value: each is looked up by name and the weighted
+    sum is exact. Uneven weights, where float32 sums in another order would differ."""
+    people = _cohort_with_every_answer(seed, 160)
+    cfg = Config()
+    cfg.weights = Weights(topics=37.3, industry=0.7, experience=13.1, availability=21.9, format=3.3, interests=9.7)
+    declared = criteria.CRITERIA
+    first = prepare_cohort(people, cfg)
+    n, m = first.shape
+    expected_scores, expected_allowed = score_rows(first, 0, n)
+    rows, cols = np.divmod(np.arange(n * m), m)
+    expected_values = criteria.criteria_values(first, rows, cols)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        monkeypatch.setattr(criteria, "CRITERIA", tuple(declared[k] for k in rng.permutation(len(declared))))
+        cohort = prepare_cohort(people, cfg)
+        scores, allowed = score_rows(cohort, 0, n)
+        np.testing.assert_array_equal(scores, expected_scores)
+        np.testing.assert_array_equal(allowed, expected_allowed)
+        np.testing.assert_array_equal(pair_scores(cohort, rows, cols), expected_scores.ravel())
+        values = criteria.criteria_values(cohort, rows, cols)
+        assert values.keys() == expected_values.keys()
+        for name, value in values.items():
+            np.testing.assert_array_equal(value, expected_values[name])
+    assert len(np.unique(expected_scores)) > 100

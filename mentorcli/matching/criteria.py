@@ -1,4 +1,24 @@
-"""Step 2: the criteria: a score for every allowed pair."""
+"""Step 2: the criteria: a score for every allowed pair.
+
+A criterion is one ``Criterion`` in ``CRITERIA``: its name (the ``[weights]`` key), which answers
+it compares on each side (``given``: when it does not count), its table over distinct answers or
+its function over a block of cells, and its value in [0, 1] for the Pairs sheet. Everything reads
+criteria by name. To add one: a ``[weights]`` field in ``config.Weights`` (and ``config.CRITERIA``),
+what it reads encoded on ``Side`` by ``prepare``, a ``Criterion`` here, and its words in
+``explain._shared_and_differing``.
+
+Design decisions (the contract leaves them open):
+
+- A criterion that one side left blank is dropped from that pair's weighted mean; when nothing at
+  all can be compared the score is a neutral 50, because missing answers are not evidence of a
+  bad pair and a 0 would make the "fair" objective meaningless for people with sparse signups.
+- topics: share of the mentee's goals (goals + topics) the mentor offers (expertise + topics).
+  industry: same or not. experience: best when the mentor has ``ideal_experience_gap`` more
+  years (0.5 at an equal level, rising linearly), fading to 0.5 for a far larger gap, 0 when the
+  mentor has fewer years. availability: shared weekly hours / the smaller of the two; without
+  availability answers but with both time zones, 1 - (hours apart / 12). format: 1 when they
+  share a meeting format. interests: Jaccard index.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Step 1: read the answers into arrays once (the encoding every later step reads)."""
+"""Step 1: read the answers into arrays once (the encoding every later step reads).
+
+- Time-zone gaps use the UTC offsets in mid-January and mid-July of a fixed year and take the
+  larger: a fixed date keeps runs identical, and the larger gap is the one the pair will meet.
+"""
 
 from __future__ import annotations
 

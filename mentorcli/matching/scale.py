@@ -1,4 +1,35 @@
-"""Step 4: the best pairing the rules allow, and the scale machinery behind it."""
+"""Step 4: the best pairing the rules allow (``optimum``), and the scale machinery behind it.
+
+Each mentee keeps its best ``candidates`` mentors (plus every requested or chosen pair), and
+each mentor its best few mentees. ``solve.solve_edges`` solves that exactly; its dual prices
+then show whether a pair left out could have improved the result, such pairs are added and
+the problem re-solved, so the candidate cut never costs optimality unless a note says so.
+Up to ``dense_limit`` cells the whole score matrix is kept and every left-out pair is priced
+exactly ("dense"). Past it ("sparse"):
+
+- only pairs who share a goal are scored: a pair who share none scores at most
+  ``zero_overlap_bound`` (60 with the default weights), which stands in for them in pricing;
+- each row keeps a pool of ``POOL_FACTOR x candidates`` scored mentors, priced exactly after
+  every solve; a row is rescored only when the score bound of everything outside its pool
+  could still beat a mentor's price, and then only against the mentors priced that high;
+  after a round that proved a row's cells, only the cells whose two prices rose since are
+  rescored (a cell's reduced cost can turn negative no other way);
+- after the first solve only the chosen pairs and pairs near their prices go back to the
+  solver; the rest are priced after every solve and return when they could improve it;
+- ``objective="fair"``: the floor and the most places are proven over every allowed pair by
+  minimum cuts, rescoring only the mentees and mentors on either side of a cut.
+
+Among equally good pairings, places go to the earlier signups.
+
+Design decisions:
+
+- Requests and ranked choices give a bonus in the solver objective, weighted so that one more
+  honoured request (a 1st choice more than a 2nd) always beats any amount of score. The
+  reported score stays the 0-100 score.
+- ``objective="fair"``: the lowest pair score is raised as far as it can go without giving up
+  a single place (a literal "lowest score before places" would leave people out to raise the
+  minimum); then places, then total.
+"""
 
 from __future__ import annotations
 
@@ -906,3 +937,22 @@ def solve_cohort(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
                     "dense" if cand.dense is not None else "sparse", rounds, threshold, problem.unit, certified)
 
 
+
+
+def optimum(cohort: Cohort, wants: np.ndarray, capacity: np.ndarray, objective: str,
+            progress: Progress | None = None, *, dense: bool | None = None) -> Solution:
+    """The best pairing over every allowed pair (most places, then the highest total; ``fair``:
+    most places, then the highest lowest score, then total), and the proof that it is.
+
+    ``dense`` (by default up to ``[match] dense_limit`` cells) scores every cell, keeps the matrix
+    and prices every left-out pair from it exactly: the reference the tests compare the scale
+    path against. Otherwise each mentee's best ``[match] candidates`` mentors and each mentor's
+    best few mentees go to the solver, and the dual prices, rescoring only where a left-out pair
+    could still beat them, bring in every pair that could improve the result (minimum cuts prove
+    the most places and the floor for ``fair``).
+    """
+    n, m = cohort.shape
+    if dense is None:
+        dense = n * m <= cohort.config.match.dense_limit
+    candidates = top_candidates(cohort, max(1, int(cohort.config.match.candidates)), dense=dense, progress=progress)
+    return solve_cohort(cohort, candidates, wants, capacity, objective, progress)
