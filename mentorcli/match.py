@@ -330,15 +330,13 @@ def broken_rules(people: pd.DataFrame, config: Config, mentee: Sequence[int], me
                  avoid_pairs: Iterable[tuple[str, str]] = ()) -> list[list[str]]:
     """For each given pair (People positions), the matching rules it breaks, in plain words."""
     people = _with_source_row(people)
-    mentee = np.asarray(mentee, dtype=np.int64)
-    mentor = np.asarray(mentor, dtype=np.int64)
     if not len(mentee):
         return []
-    rows_people, rows = np.unique(mentee, return_inverse=True)
-    cols_people, cols = np.unique(mentor, return_inverse=True)
+    rows_people, rows = np.unique(np.asarray(mentee, dtype=np.int64), return_inverse=True)
+    cols_people, cols = np.unique(np.asarray(mentor, dtype=np.int64), return_inverse=True)
     cohort = prepare_cohort(people, config, avoid_pairs=avoid_pairs, mentee_index=rows_people, mentor_index=cols_people)
     broken = pair_rules(cohort, rows.ravel(), cols.ravel())
-    return [reasons(broken, k) for k in range(len(mentee))]
+    return [reasons(broken, k) for k in range(len(rows))]
 
 
 def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool,

@@ -98,7 +98,7 @@ def availability_table(cohort: Cohort) -> np.ndarray:
     """Over the distinct (weekly hours, time zone) profiles: shared hours / the smaller of the two;
     without hours on either side but with both zones, 1 - (hours apart / 12)."""
     masks, zones = cohort.distinct["profile"], cohort.distinct["profile_zone"]  # slot counts up to 2016: exact in float32
-    known = (zones < 99).all(axis=1)
+    known = np.asarray((zones < 99).all(axis=1))
     overlap = masks @ masks.T
     hours = masks.sum(axis=1)
     smaller = np.minimum(hours[:, None], hours[None, :])
@@ -175,7 +175,7 @@ def _availability_given(cohort: Cohort, side: Side) -> np.ndarray:
 
 def _format_given(cohort: Cohort, side: Side) -> np.ndarray:
     sets = cohort.distinct["format"]
-    return sets.any(axis=1)[side.format] if len(sets) else np.zeros(len(side), bool)
+    return np.asarray(sets.any(axis=1))[side.format] if len(sets) else np.zeros(len(side), bool)
 
 
 def _interests_given(cohort: Cohort, side: Side) -> np.ndarray:

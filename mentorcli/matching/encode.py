@@ -55,12 +55,12 @@ class ListAnswers:
     def vocabulary(self, rows: np.ndarray | None = None) -> dict[str, int]:
         """Column of each option key used (by ``rows`` only, when given), in sorted order."""
         answers = self.options if rows is None else self.options[np.unique(self.ids[rows])]
-        used = answers.any(axis=0)
+        used = np.asarray(answers.any(axis=0))
         return {k: i for i, k in enumerate(k for k, u in zip(self.keys, used.tolist()) if u)}
 
     def answered(self) -> np.ndarray:
         """Per row: whether the answer has any option at all."""
-        return self.options.any(axis=1)[self.ids]
+        return np.asarray(self.options.any(axis=1))[self.ids]
 
 
 def _list_keys(*columns: Iterable[Iterable[str]]) -> ListAnswers:
@@ -182,8 +182,14 @@ def utc_offsets(zones: Iterable[str]) -> np.ndarray:
     for i, (zone,) in enumerate(distinct):
         info = tzinfo_for(zone)
         if info is not None:
-            table[i] = [instant.replace(tzinfo=info).utcoffset().total_seconds() / 3600 for instant in instants]
+            table[i] = [_hours_from_utc(instant.replace(tzinfo=info)) for instant in instants]
     return table[ids]
+
+
+def _hours_from_utc(instant: dt.datetime) -> float:
+    offset = instant.utcoffset()
+    assert offset is not None, "an aware datetime"
+    return offset.total_seconds() / 3600
 
 
 def largest_clock_gap(difference: np.ndarray) -> np.ndarray:

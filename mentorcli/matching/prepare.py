@@ -189,7 +189,8 @@ def _free_text_rules(cohort: Cohort, avoid_pairs: Iterable[tuple[str, str]], kee
         if a is None or b is None:
             unknown += 1
             continue
-        earlier_a.append(a), earlier_b.append(b)
+        earlier_a.append(a)
+        earlier_b.append(b)
     if unknown:
         cohort.notes.append(f"{unknown} earlier pair(s) name someone who is not in these signups; they were ignored")
     rows, cols = _pairs_to_cells(cohort, *_both_directions(earlier_a, earlier_b))

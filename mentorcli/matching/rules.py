@@ -96,7 +96,7 @@ def too_far_apart_table(cohort: Cohort) -> np.ndarray:
     zones = cohort.distinct["zone"]
     if not len(zones):
         return np.zeros((0, 0), bool)
-    known = (zones < 99).all(axis=1)
+    known = np.asarray((zones < 99).all(axis=1))
     gap = cohort.config.rules.max_timezone_gap
     apart = hours_apart(zones[None], zones[None])[0]
     return (apart > float(gap if gap is not None else np.inf) + 1e-9) & known[:, None] & known[None, :]

@@ -135,7 +135,8 @@ def _earlier_mentees_first(mentee: np.ndarray, mentor: np.ndarray, rows: np.ndar
             if not later:
                 continue
             k = max(later)
-            holders[j].discard(k), holders[j].add(i)
+            holders[j].discard(k)
+            holders[j].add(i)
             del weight_of[(k, j)]
             weight_of[(i, j)] = w
             got[k] -= 1
