@@ -153,7 +153,7 @@ def _distinct_rows(*matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the first row of each.
 
     Rows compare as bytes, word by word: one hash pass per 64-bit column, where hashing a bytes
-    object per row, or sorting 100,000 wide rows (``np.unique(axis=0)``), cost a second or more.
+    object per row, or sorting wide rows (``np.unique(axis=0)``), cost far more at scale.
     """
     ids = np.zeros(len(matrices[0]), dtype=np.int64)
     for words in (_row_words(matrix) for matrix in matrices):

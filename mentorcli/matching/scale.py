@@ -67,8 +67,8 @@ CUT_ADD = 20
 SOLVE_SLACK = FULL // 40
 """After the first solve, only the chosen pairs and known pairs with reduced cost up to this
 (2.5 score points) are offered again; the rest are priced after each solve like any left-out
-pair. Later solves at 100k signups then take half the time with a tenth of the pairs, and
-pairs that far from their prices almost never enter the optimum (no more rounds measured)."""
+pair: later solves then get far fewer pairs, and pairs that far from their prices almost never
+enter the optimum (measured: README, Performance, Design measurements)."""
 MENTOR_SIDE_CANDIDATES = 10
 """Besides each mentee's best mentors, each mentor's best this many mentees are offered to the solver."""
 POOL_FACTOR = 2
@@ -87,8 +87,8 @@ MIN_GROUP_CELLS = 1 << 18
 """Rows priced against fewer cells than this are priced with the next larger group."""
 FIRST_ROUND_PER_OCTAVE = 1
 """The first pricing round rounds each row's price prefix up to a power of two (later rounds to
-a quarter of one): the extra mentors give its many violated rows more near misses, which saved
-a whole solve round at 100k signups (5 rounds, not 6, on two generated cohorts)."""
+a quarter of one): the extra mentors give its many violated rows more near misses, which can
+save a whole solve round (measured: README, Performance, Design measurements)."""
 
 def _workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
@@ -229,8 +229,7 @@ def _score_chunk(cohort: Cohort, rows: np.ndarray, cols: np.ndarray | None, colu
 
 
 def _nonzero_cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.nonzero`` of a 2-D mask, faster: 0.7 instead of 4.6 ms for a sparse mask of a million
-    cells, 7 instead of 11 ms for a full one."""
+    """``np.nonzero`` of a 2-D mask, faster (a flat index and one divmod)."""
     flat = np.flatnonzero(mask)
     return np.divmod(flat, max(mask.shape[1], 1))
 
@@ -242,7 +241,7 @@ def _slab_best(scores: np.ndarray, rows: np.ndarray, mentors: np.ndarray, mentor
     its best and are dropped.
 
     The max runs over ``score << SLAB_BITS | (SLAB_ROWS - 1 - row in slab)``: the best score and,
-    among equals, the earliest row in one number (an argmax over the middle axis cost 10x more).
+    among equals, the earliest row in one number (an argmax over the middle axis costs far more).
     """
     height, width = scores.shape
     lowest = mentor_floor[mentors]
@@ -281,7 +280,7 @@ def _best_per_mentor(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray,
     mentor, and the first pricing round then finds violations in nearly every row; a few best
     mentees per mentor cost few edges and save solver rounds. The cells are each mentor's best
     mentee of every scored slab: an exact top few per column over every block cost more than
-    the scoring itself, and the pools alone left 2x more first-round violations at 100k. See ``_slab_best``.
+    the scoring itself, and the pools alone left many more first-round violations. See ``_slab_best``.
     """
     if most <= 0 or not len(rows):
         return rows[:0], cols[:0], scores[:0]
@@ -306,7 +305,7 @@ class _MentorBest:
     """Each mentor's best few mentees among the cells seen so far.
 
     Folded whenever the cells waiting reach a few times what is kept: the slab maxima of a
-    100k cohort are 20 million cells (1.5 GB at once), the kept ones 400,000. Each fold raises
+    large cohort are far more cells than the kept ones, too many to hold at once. Each fold raises
     ``floor``, the score a mentee must reach to still be among a mentor's best (ties kept, so
     what is kept never depends on when a block sees the floor); blocks drop the rest at once.
     """
@@ -536,8 +535,7 @@ def _negative_reduced(cohort: Cohort, problem: _Problem, assignment: Assignment,
                       matrix: np.ndarray | None = None) -> tuple[Edges, np.ndarray]:
     """Allowed cells of the grids ``rows`` x ``cols`` (None = every mentor) of ``groups`` not yet
     offered whose reduced cost is negative: the pairs that could still improve the pairing, and
-    the rows that had any (sorted). Blocks are rescored on a few threads (most of a pricing round
-    at 100k signups)."""
+    the rows that had any (sorted). Blocks are rescored on a few threads (most of a pricing round)."""
     m = len(cohort.mentors)
     columns = [MentorColumns(cols) if cols is not None and len(rows) >= EXPAND_ROWS else None for rows, cols in groups]
     tasks = [((g, r0, r1), (r1 - r0) * (m if cols is None else len(cols)))
@@ -657,8 +655,7 @@ def _pricing_groups(assignment: Assignment, cand: Candidates, wants: np.ndarray,
     a prefix of them (widened by ``slack``: the mentors a row's near misses can come from);
     rows are grouped by that prefix rounded up (``_rounded_sizes``). Of a prefix, only the
     mentors whose price rose more than the row's fell since ``before`` can have turned negative
-    (``_price_rises``): at 100k signups, a third to a half of the cells after the first round
-    and none in the last. ``only``: these rows (sorted) and no others. None = every mentor.
+    (``_price_rises``): a fraction of the cells after the first round, none in the last. ``only``: these rows (sorted) and no others. None = every mentor.
     """
     price = assignment.mentor_price
     m = len(price)
@@ -808,7 +805,7 @@ def _most_places(cohort: Cohort, cand: Candidates, wants: np.ndarray, capacity: 
 
     A max flow over the offered pairs; its minimum cut proves nothing reaches more unless an
     allowed pair left out crosses the cut. Such pairs are added and the flow repeated. Cheaper
-    than a solve with pricing: one max flow usually settles it (10k signups: 0.06 s against 1.2 s).
+    than a solve with pricing: one max flow usually settles it.
     """
     reached = 0
     for _ in range(MAX_CUT_ROUNDS):
