@@ -240,7 +240,6 @@ CRITERIA: tuple[Criterion, ...] = (
 )
 """Every criterion of the score. The order is the order of the Pairs columns only: each is
 looked up by name, and the weighted sum is exact whatever the order (``weighted_score``)."""
-CRITERION = {criterion.name: criterion for criterion in CRITERIA}
 
 
 def weights_of(config: Config) -> dict[str, np.float32]:
