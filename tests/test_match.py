@@ -25,6 +25,7 @@ from mentorcli.match import (
     score_matrix,
 )
 from mentorcli.matching import criteria, scale
+from mentorcli.matching.cohort import Cells
 from mentorcli.matching.criteria import experience_table, pair_scores
 from mentorcli.matching.grid import score_rows
 from mentorcli.matching.scale import zero_overlap_bound
@@ -823,6 +824,7 @@ def test_criteria_are_read_by_name_so_their_order_changes_no_score(seed, monkeyp
     expected_scores, expected_allowed = score_rows(first, 0, n)
     rows, cols = np.divmod(np.arange(n * m), m)
     expected_values = criteria.criteria_values(first, rows, cols)
+    expected_sums = criteria.weighted_sum(first, Cells.pairs(rows, cols))
     rng = np.random.default_rng(seed)
     for _ in range(3):
         monkeypatch.setattr(criteria, "CRITERIA", tuple(declared[k] for k in rng.permutation(len(declared))))
@@ -831,8 +833,22 @@ def test_criteria_are_read_by_name_so_their_order_changes_no_score(seed, monkeyp
         np.testing.assert_array_equal(scores, expected_scores)
         np.testing.assert_array_equal(allowed, expected_allowed)
         np.testing.assert_array_equal(pair_scores(cohort, rows, cols), expected_scores.ravel())
+        np.testing.assert_array_equal(criteria.weighted_sum(cohort, Cells.pairs(rows, cols)), expected_sums)
         values = criteria.criteria_values(cohort, rows, cols)
         assert values.keys() == expected_values.keys()
         for name, value in values.items():
             np.testing.assert_array_equal(value, expected_values[name])
     assert len(np.unique(expected_scores)) > 100
+
+
+def test_a_kept_pair_is_never_made_again_beside_itself():
+    """The mentee still wants a second mentor and the kept mentor still has room and is the best
+    match: the new pair goes to the other mentor, not to the kept pair a second time."""
+    people = make_people([
+        person("Mia Mentee", "mentee", goals=("A", "B"), wants=2),
+        person("Bea Best", "mentor", expertise=("A", "B"), capacity=2),
+        person("Oli Other", "mentor", expertise=("A",), capacity=1),
+    ])
+    result = match_people(people, Config(), keep=[("P001", "mia.mentee@example.org", "bea.best@example.org")])
+    assert sorted(pairs_of(result, people)) == [("Mia Mentee", "Bea Best"), ("Mia Mentee", "Oli Other")]
+    assert len(result.pairs) == 2 and result.pairs["kept"].tolist() == [True, False]
