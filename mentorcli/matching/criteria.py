@@ -310,17 +310,23 @@ def weighted_score(cohort: Cohort, cells: Cells) -> np.ndarray:
     for single pairs, so a pair's score never depends on how it was computed.
     """
     m, r = cohort.mentees, cohort.mentors
-    total = np.zeros(cells.shape, dtype=np.float64)
-    for criterion in CRITERIA:
-        if cohort.weights[criterion.name] != 0:
-            total += criterion.weighted(cohort, cells)
-    num = total.astype(np.float32)
+    num = weighted_sum(cohort, cells)
     num /= cells.lookup(cohort, "den_safe", m.counted, r.counted)
     if cohort.tables["any_neutral"]:
         num += cells.lookup(cohort, "neutral", m.counted, r.counted)
     num *= np.float32(FULL)
     np.rint(num, out=num)
     return num.astype(np.int16)
+
+
+def weighted_sum(cohort: Cohort, cells: Cells) -> np.ndarray:
+    """Per cell, the sum of every criterion's weight x value (float32): summed exactly in float64,
+    so it is the same whatever the order of ``CRITERIA``."""
+    total = np.zeros(cells.shape, dtype=np.float64)
+    for criterion in CRITERIA:
+        if cohort.weights[criterion.name] != 0:
+            total += criterion.weighted(cohort, cells)
+    return total.astype(np.float32)
 
 
 def pair_scores(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
