@@ -27,8 +27,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mentorcli import match
 from mentorcli.config import Config
+from mentorcli.matching.scale import solve_cohort, top_candidates
 from mentorcli.model import PEOPLE_COLUMNS
+from mentorcli.solve import solve_assignment
 
 TOPICS = [f"Topic {k}" for k in range(30)]
 INDUSTRIES = ["Finance", "Retail", "Health", "Education", "Energy", "Media", "Tech", "Public sector",
@@ -99,8 +102,6 @@ def peak_mb() -> float:
 
 def measure(n: int) -> dict:
     """Time and peak memory of each stage for one cohort size (run in its own process)."""
-    from mentorcli import match
-
     config = Config()
     people = synthetic_people(n)
     out: dict = {"n": n}
@@ -110,16 +111,16 @@ def measure(n: int) -> dict:
     rows, cols = cohort.shape
     dense = rows * cols <= config.match.dense_limit
     t = time.perf_counter()
-    cand = match.top_candidates(cohort, config.match.candidates, dense=dense)
+    cand = top_candidates(cohort, config.match.candidates, dense=dense)
     out["score_s"] = time.perf_counter() - t
     out["score_mb"] = peak_mb()
     wants, capacity = cohort.mentees.limit.copy(), cohort.mentors.limit.copy()
     t = time.perf_counter()
-    solution = match.solve_cohort(cohort, cand, wants, capacity, "places")
+    solution = solve_cohort(cohort, cand, wants, capacity, "places")
     out["solve_s"] = time.perf_counter() - t
     out["solve_mb"] = peak_mb()
     t = time.perf_counter()
-    result = match._result(cohort, solution, [], "places", cand, None)
+    result = match._result(cohort, solution, [], "places", None)
     out["explain_s"] = time.perf_counter() - t
     out["explain_mb"] = peak_mb()
     out.update(mentees=rows, mentors=cols, method=solution.method, pairs=len(result.pairs),
@@ -130,8 +131,6 @@ def measure(n: int) -> dict:
 
 def orlib(external: Path) -> list[dict]:
     """OR-Library assign100..800 through ``solve_assignment``: time and whether the optimum is reached."""
-    from mentorcli.solve import solve_assignment
-
     optima = pd.read_csv(external / "orlib-assign" / "optimal_values.csv")
     out = []
     for row in optima.itertuples(index=False):

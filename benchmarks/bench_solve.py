@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mentorcli import solve as current_solver
+
 OLD_REV = "c78bf9a"
 """The last commit whose mentorcli/solve.py is the LAPJVsp solver."""
 
@@ -88,10 +90,7 @@ def memory_mb(field: str) -> float:
 
 def run_one(solver: str, n: int, m: int, k: int, repeat: int, rev: str) -> dict:
     """Solve one problem in this process; what the table needs, as a dict."""
-    if solver == "old":
-        module = load_old_solver(rev)
-    else:
-        from mentorcli import solve as module
+    module = load_old_solver(rev) if solver == "old" else current_solver
     rows, cols, w, wants, capacity = random_problem(n, m, k)
     best_wall = best_cpu = float("inf")
     for attempt in range(repeat):

@@ -16,12 +16,9 @@ How it is solved, and why this way:
   forbids the same pair twice, with no extra construction. OR-tools' cost-scaling push-relabel
   (``SimpleMinCostFlow.solve_max_flow_with_min_cost``) finds the maximum flow and, among maximum
   flows, the cheapest: exactly "most places first, then the best total", in int64 arithmetic.
-  Measured on random problems shaped like a cohort (``benchmarks/bench_solve.py``, certificate
-  included, a shared 2-CPU machine): 8,000 mentees x 4,000 mentors with 20 / 50 candidates
-  each, 0.6 / 0.8 s instead of 7.4 / 9.4 s with the previous solver (scipy's LAPJVsp on a
-  slot-expanded graph with Tutte gadgets and re-solves), with less memory; 80,000 x 40,000,
-  8-10 / 11-16 s where the previous solver did not finish within 5 minutes (nor, once, 10).
-  The flow solve is 90% of that; its time grows with the nodes more than with the edges.
+  It replaced scipy's LAPJVsp on a slot-expanded graph with Tutte gadgets and re-solves: an
+  order of magnitude faster with less memory (``benchmarks/bench_solve.py``; figures in the
+  README, Performance, Design measurements).
 - Weights are integers inside the solver. Float weights are scaled by a power of two and
   rounded, so they are solved to float precision (a resolution of about (places + 1) / 2**50
   of the largest weight); the total is the sum of the original weights.
@@ -32,12 +29,12 @@ How it is solved, and why this way:
   (``Assignment.certified``). The same potentials tell whether a pair that was left out of a
   candidate list could have improved the result (``Assignment.reduced_cost``), which is how the
   matcher proves that cutting the candidate lists cost nothing. The distances come from a
-  Bellman-Ford in numpy rounds that stops when nothing changes: 30-70 rounds on random
-  problems (0.02 s at 10k), 470-900 on the generated 100k cohort (0.2-0.9 s a solve),
-  whereas scipy's compiled ``csgraph.bellman_ford`` always runs all |V| rounds (7 s at 10k).
+  Bellman-Ford in numpy rounds that stops when nothing changes (as many rounds as arcs on the
+  longest shortest path), whereas scipy's compiled ``csgraph.bellman_ford`` always runs all |V|
+  rounds.
 
-A transportation LP with HiGHS is integral here too, but was measured 10-30x slower at 100,000
-signups than even the previous solver, and its float tolerances blur the lexicographic tiers.
+A transportation LP with HiGHS is integral here too, but was measured far slower than even the
+previous solver, and its float tolerances blur the lexicographic tiers.
 """
 
 from __future__ import annotations
@@ -161,8 +158,8 @@ def _flow_network(rows: np.ndarray, cols: np.ndarray, wants: np.ndarray,
 def max_places(rows: np.ndarray, cols: np.ndarray, wants: np.ndarray, capacity: np.ndarray) -> int:
     """The most pairs any assignment can make (max flow: source -> mentees -> mentors -> sink).
 
-    scipy's Dinic: measured 2x faster here than OR-tools' max flow (0.4 s against 0.8 s at
-    80,000 x 40,000 with 20 candidates), and the matcher calls this a dozen times.
+    scipy's Dinic: measured faster here than OR-tools' max flow, and the matcher calls this a
+    dozen times.
     """
     n, m = len(wants), len(capacity)
     if len(rows) == 0 or n == 0 or m == 0:
@@ -389,10 +386,8 @@ def shortest_distances(tails: np.ndarray, heads: np.ndarray, costs: np.ndarray,
 
     Bellman-Ford in rounds (numpy, int64, exact) that relax only the arcs leaving nodes whose
     distance fell in the previous round, stopping when none did: rounds = arcs on the longest
-    shortest path: 30-70 on random problems (0.6 s for 4 million arcs), 470-900 on the
-    generated 100k cohort. Starting from the last solve's potentials was measured: no fewer
-    rounds. scipy's compiled
-    ``csgraph.bellman_ford`` always runs |V| rounds: 7 s at 10k, 300x slower. Not settled after
+    shortest path. Starting from the last solve's potentials was measured: no fewer rounds.
+    scipy's compiled ``csgraph.bellman_ford`` always runs |V| rounds, far slower. Not settled after
     MAX_DUAL_ROUNDS, or a negative cycle (never, for an optimal flow): False.
     """
     dist = np.zeros(n_nodes, np.int64)

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import itertools
 import math
+import types
 
 import numpy as np
 import pandas as pd
@@ -13,20 +14,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentorcli.config import Config, MatchSettings, Rules
+from mentorcli.config import Config, MatchSettings, Rules, Weights
 from mentorcli.errors import MentorError
 from mentorcli.match import (
-    NameIndex,
     broken_rules,
-    experience_table,
     export_scores,
     match_people,
     pair_ids,
     prepare_cohort,
     score_matrix,
 )
+from mentorcli.matching import criteria, scale
+from mentorcli.matching.cohort import Cells
+from mentorcli.matching.criteria import experience_table, pair_scores
+from mentorcli.matching.grid import score_rows
+from mentorcli.matching.scale import zero_overlap_bound
 from mentorcli.model import make_people
-from mentorcli.solve import solve_assignment
+from mentorcli.names import NameIndex
+from mentorcli.solve import Assignment, solve_assignment
 
 
 def person(name: str, role: str, **fields) -> dict:
@@ -286,8 +291,8 @@ def test_scarce_capacity_reason_names_the_goal_and_the_full_mentors():
     result = match_people(people, Config())
     assert len(result.pairs) == 2 and len(result.unmatched) == 2
     assert set(result.unmatched["reason"]) == {
-        "all 2 allowed mentors are full: Mentor One (with Mentee A), Mentor Two (with Mentee B) "
-        "(4 mentees want Data science; the 2 mentors who offer it are full)"}
+        ("all 2 allowed mentors are full: Mentor One (with Mentee A), Mentor Two (with Mentee B) "
+         "(4 mentees want Data science; the 2 mentors who offer it are full)")}
     assert list(result.unmatched["person"]) == [2, 3]  # ties go to the earlier signups
 
 
@@ -474,7 +479,6 @@ def goal_cohort(seed: int, n: int) -> pd.DataFrame:
 
 
 def test_a_pair_sharing_no_goal_never_scores_above_the_pruning_bound():
-    from mentorcli.match import zero_overlap_bound
 
     people = goal_cohort(3, 80)
     cohort = prepare_cohort(people, Config())
@@ -497,13 +501,12 @@ def test_a_pair_sharing_no_goal_never_scores_above_the_pruning_bound():
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_candidates_scored_per_goal_reach_the_dense_optimum(seed, monkeypatch):
-    from mentorcli import match as match_module
 
-    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)  # only pricing can find the rest
+    monkeypatch.setattr(scale, "MENTOR_SIDE_CANDIDATES", 0)  # only pricing can find the rest
     people = goal_cohort(seed, 120)
     cfg = Config()
     cfg.match = MatchSettings(dense_limit=0, candidates=1)
-    groups, unscored, bound = match_module._score_groups(prepare_cohort(people, cfg))
+    groups, unscored, bound = scale._score_groups(prepare_cohort(people, cfg))
     assert len(groups) > 1 and unscored.any() and bound is not None  # pruned: most cells never scored
     dense = match_people(people, Config())
     sparse = match_people(people, cfg)
@@ -516,12 +519,11 @@ def test_candidates_scored_per_goal_reach_the_dense_optimum(seed, monkeypatch):
 def test_pairs_held_back_from_later_solves_are_priced_back_in(seed, monkeypatch):
     """After the first solve only pairs near their prices are offered again; with no slack at
     all most known pairs are held back, and pricing must bring back every one the optimum needs."""
-    from mentorcli import match as match_module
 
-    monkeypatch.setattr(match_module, "SOLVE_SLACK", 0)
+    monkeypatch.setattr(scale, "SOLVE_SLACK", 0)
     held = []
-    original = match_module._merge_flagged
-    monkeypatch.setattr(match_module, "_merge_flagged",
+    original = scale._merge_flagged
+    monkeypatch.setattr(scale, "_merge_flagged",
                         lambda *a: held.append(int((~a[3]).sum())) or original(*a))
     people = goal_cohort(seed, 120)
     cfg = Config()
@@ -545,17 +547,14 @@ def _price_vector(rng: np.random.Generator, size: int) -> np.ndarray:
 def test_pricing_rescores_every_cell_whose_reduced_cost_may_have_turned_negative(seed):
     """A left-out cell is skipped only when the last round proved its reduced cost >= 0 and
     neither price moved enough to undo that: checked cell by cell against the definition."""
-    from types import SimpleNamespace
 
-    from mentorcli import match as match_module
-    from mentorcli.solve import Assignment
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(1, 40)), int(rng.integers(1, 70))
     empty = np.zeros(0, np.int64)
     now = Assignment(empty, empty, empty, 0, 0, True, 10, _price_vector(rng, n), _price_vector(rng, m))
     wants = rng.integers(0, 3, n)
-    cand = SimpleNamespace(cut=rng.random(n) < 0.8, kth=rng.integers(0, 12, n))
+    cand = types.SimpleNamespace(cut=rng.random(n) < 0.8, kth=rng.integers(0, 12, n))
     before = None
     if rng.random() < 0.8:
         moved = rng.random(n) < 0.5
@@ -563,9 +562,9 @@ def test_pricing_rescores_every_cell_whose_reduced_cost_may_have_turned_negative
         mentor_before = np.where(rng.random(m) < 0.5, now.mentor_price + rng.integers(-3, 4, m), now.mentor_price)
         mentor_before[rng.random(m) < 0.1] = -np.inf
         violated = np.flatnonzero(rng.random(n) < 0.2)
-        before = match_module._Priced(mentee_before, mentor_before, violated)
+        before = scale._Priced(mentee_before, mentor_before, violated)
     covered = np.zeros((n, m), bool)
-    for rows, cols in match_module._pricing_groups(now, cand, wants, before):
+    for rows, cols in scale._pricing_groups(now, cand, wants, before):
         covered[np.ix_(rows, np.arange(m) if cols is None else cols)] = True
     for i, j in itertools.product(range(n), range(m)):
         u, v = now.mentee_price[i], now.mentor_price[j]
@@ -573,19 +572,18 @@ def test_pricing_rescores_every_cell_whose_reduced_cost_may_have_turned_negative
             continue
         if now.cost(cand.kth[i]) - u - v >= 0:
             continue  # its score is at most kth: never negative
-        if before is not None and i not in before.violated and np.isfinite(before.mentee_price[i]):
-            if (u - before.mentee_price[i]) + (v - before.mentor_price[j]) <= 0:
-                continue  # was >= 0 last round and can only have grown
+        if before is not None and i not in before.violated and np.isfinite(before.mentee_price[i]) \
+                and (u - before.mentee_price[i]) + (v - before.mentor_price[j]) <= 0:
+            continue  # was >= 0 last round and can only have grown
         assert covered[i, j], (i, j)
 
 
 @pytest.mark.parametrize("seed", [5, 6, 7, 8])
 def test_later_pricing_rounds_skip_cells_and_still_reach_the_dense_optimum(seed, monkeypatch):
-    from mentorcli import match as match_module
 
-    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)
-    monkeypatch.setattr(match_module, "MIN_GROUP_CELLS", 0)
-    original = match_module._pricing_groups
+    monkeypatch.setattr(scale, "MENTOR_SIDE_CANDIDATES", 0)
+    monkeypatch.setattr(scale, "MIN_GROUP_CELLS", 0)
+    original = scale._pricing_groups
     skipped = []
 
     def cells(groups, m: int) -> int:
@@ -598,7 +596,7 @@ def test_later_pricing_rounds_skip_cells_and_still_reach_the_dense_optimum(seed,
             skipped.append(cells(original(assignment, cand, wants, None, only, slack), m) - cells(groups, m))
         return groups
 
-    monkeypatch.setattr(match_module, "_pricing_groups", pricing_groups)
+    monkeypatch.setattr(scale, "_pricing_groups", pricing_groups)
     people = random_cohort(seed, 160)
     cfg = Config()
     cfg.match = MatchSettings(dense_limit=0, candidates=1)
@@ -611,12 +609,10 @@ def test_later_pricing_rounds_skip_cells_and_still_reach_the_dense_optimum(seed,
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_interests_table_gives_the_bits_of_the_cell_by_cell_formula(seed, monkeypatch):
-    from mentorcli import match as match_module
-    from mentorcli.match import pair_scores, score_rows
 
     people = random_cohort(seed, 150)
     table = prepare_cohort(people, Config())
-    monkeypatch.setattr(match_module, "INTEREST_TABLE_SETS", 0)
+    monkeypatch.setattr(criteria, "INTEREST_TABLE_SETS", 0)
     cell_by_cell = prepare_cohort(people, Config())
     assert "weighted_interests" in table.tables and "weighted_interests" not in cell_by_cell.tables
     n, m = table.shape
@@ -630,7 +626,6 @@ def test_the_interests_table_gives_the_bits_of_the_cell_by_cell_formula(seed, mo
 
 @pytest.mark.parametrize("first_row", [0, 1 << 50])  # the packed one-integer sort, and lexsort past its bits
 def test_each_mentors_best_mentees_folded_in_batches_equal_one_pass(first_row):
-    from mentorcli import match as match_module
 
     rng = np.random.default_rng(5)
     batches = [(first_row + rng.integers(0, 300, 400), rng.integers(0, 20, 400), rng.integers(0, 50, 400) * 200)
@@ -643,7 +638,7 @@ def test_each_mentors_best_mentees_folded_in_batches_equal_one_pass(first_row):
         expected.setdefault(c, [])
         if len(expected[c]) < 3 and all(r != seen for seen, _ in expected[c]):
             expected[c].append((r, s))
-    best = match_module._MentorBest(3, 20)
+    best = scale._MentorBest(3, 20)
     best.limit = 500  # fold every couple of batches
     for batch in batches:
         best.add(batch)
@@ -662,9 +657,8 @@ def _fair_outcome(result) -> tuple[int, int, float]:
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_fair_with_candidate_lists_reaches_the_dense_fair_optimum(seed, monkeypatch):
     """The floor must come from the most places over every allowed pair, not over the offered ones."""
-    from mentorcli import match as match_module
 
-    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)  # the offered pairs alone reach fewer places
+    monkeypatch.setattr(scale, "MENTOR_SIDE_CANDIDATES", 0)  # the offered pairs alone reach fewer places
     people = goal_cohort(seed, 120)
     cfg = Config()
     cfg.match = MatchSettings(dense_limit=0, candidates=1)
@@ -677,10 +671,9 @@ def test_fair_with_candidate_lists_reaches_the_dense_fair_optimum(seed, monkeypa
 
 
 def test_fair_floor_without_its_proof_is_not_claimed_optimal(monkeypatch):
-    from mentorcli import match as match_module
 
-    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)
-    monkeypatch.setattr(match_module, "MAX_CUT_ROUNDS", 0)  # no round left to prove the most places
+    monkeypatch.setattr(scale, "MENTOR_SIDE_CANDIDATES", 0)
+    monkeypatch.setattr(scale, "MAX_CUT_ROUNDS", 0)  # no round left to prove the most places
     cfg = Config()
     cfg.match = MatchSettings(dense_limit=0, candidates=1)
     result = match_people(goal_cohort(1, 120), cfg, objective="fair")
@@ -786,7 +779,6 @@ def test_prepare_cohort_is_usable_alone():
 
 
 def test_a_candidate_cut_that_could_cost_optimality_is_repaired_or_reported(monkeypatch):
-    from mentorcli import match as match_module
 
     people = make_people([
         person("Amy Mentee", "mentee", goals=("Go",)),
@@ -798,11 +790,65 @@ def test_a_candidate_cut_that_could_cost_optimality_is_repaired_or_reported(monk
     cfg.match = MatchSettings(dense_limit=0, candidates=1)  # both mentees keep only Cho
     offered_both_ways = match_people(people, cfg)  # Dev's best mentees are offered too: no repair needed
     assert len(offered_both_ways.pairs) == 2 and offered_both_ways.settings["pricing_rounds"] == 1
-    monkeypatch.setattr(match_module, "MENTOR_SIDE_CANDIDATES", 0)
+    monkeypatch.setattr(scale, "MENTOR_SIDE_CANDIDATES", 0)
     repaired = match_people(people, cfg)
     assert len(repaired.pairs) == 2 and repaired.settings["pricing_rounds"] == 2
     assert repaired.settings["optimality_proven"] and not repaired.notes
-    monkeypatch.setattr(match_module, "MAX_PRICING_ROUNDS", 1)
+    monkeypatch.setattr(scale, "MAX_PRICING_ROUNDS", 1)
     cut = match_people(people, cfg)
     assert len(cut.pairs) == 1 and not cut.settings["optimality_proven"]
     assert any("may have cost optimality" in note for note in cut.notes)
+
+
+def _cohort_with_every_answer(seed: int, n: int) -> pd.DataFrame:
+    """``random_cohort`` with availability and meeting formats too: every criterion has something to compare."""
+    people = random_cohort(seed, n)
+    rng = np.random.default_rng(seed + 100)
+    slots = ["Weekday mornings", "Weekday evenings", "Mon 18:00-19:30", "Tue 09:07-10:00", "Weekends"]
+    people["availability"] = [tuple(rng.choice(slots, size=rng.integers(0, 3), replace=False)) for _ in range(n)]
+    people["format"] = [tuple(rng.choice(["Video", "Phone"], size=rng.integers(0, 3), replace=False)) for _ in range(n)]
+    return people
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_criteria_are_read_by_name_so_their_order_changes_no_score(seed, monkeypatch):
+    """Declaring the criteria in another order (as adding one in the middle would) changes no
+    score, no allowed pair and no criterion value: each is looked up by name and the weighted
+    sum is exact. Uneven weights, where float32 sums in another order would differ."""
+    people = _cohort_with_every_answer(seed, 160)
+    cfg = Config()
+    cfg.weights = Weights(topics=37.3, industry=0.7, experience=13.1, availability=21.9, format=3.3, interests=9.7)
+    declared = criteria.CRITERIA
+    first = prepare_cohort(people, cfg)
+    n, m = first.shape
+    expected_scores, expected_allowed = score_rows(first, 0, n)
+    rows, cols = np.divmod(np.arange(n * m), m)
+    expected_values = criteria.criteria_values(first, rows, cols)
+    expected_sums = criteria.weighted_sum(first, Cells.pairs(rows, cols))
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        monkeypatch.setattr(criteria, "CRITERIA", tuple(declared[k] for k in rng.permutation(len(declared))))
+        cohort = prepare_cohort(people, cfg)
+        scores, allowed = score_rows(cohort, 0, n)
+        np.testing.assert_array_equal(scores, expected_scores)
+        np.testing.assert_array_equal(allowed, expected_allowed)
+        np.testing.assert_array_equal(pair_scores(cohort, rows, cols), expected_scores.ravel())
+        np.testing.assert_array_equal(criteria.weighted_sum(cohort, Cells.pairs(rows, cols)), expected_sums)
+        values = criteria.criteria_values(cohort, rows, cols)
+        assert values.keys() == expected_values.keys()
+        for name, value in values.items():
+            np.testing.assert_array_equal(value, expected_values[name])
+    assert len(np.unique(expected_scores)) > 100
+
+
+def test_a_kept_pair_is_never_made_again_beside_itself():
+    """The mentee still wants a second mentor and the kept mentor still has room and is the best
+    match: the new pair goes to the other mentor, not to the kept pair a second time."""
+    people = make_people([
+        person("Mia Mentee", "mentee", goals=("A", "B"), wants=2),
+        person("Bea Best", "mentor", expertise=("A", "B"), capacity=2),
+        person("Oli Other", "mentor", expertise=("A",), capacity=1),
+    ])
+    result = match_people(people, Config(), keep=[("P001", "mia.mentee@example.org", "bea.best@example.org")])
+    assert sorted(pairs_of(result, people)) == [("Mia Mentee", "Bea Best"), ("Mia Mentee", "Oli Other")]
+    assert len(result.pairs) == 2 and result.pairs["kept"].tolist() == [True, False]

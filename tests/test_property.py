@@ -10,7 +10,9 @@ requests, earlier pairs, capacities and wants) the test:
 2. solves the cohort again with OR-Tools CP-SAT (exact integer arithmetic, a different algorithm
    from the min-cost flow of solve.py) on the exported objective coefficients, and checks the
    pairing has as many places and as high a total (for ``fair``: as many places, as high a lowest
-   score, then as high a total).
+   score, then as high a total);
+3. solves it again on the scale path (``dense_limit`` 1, two candidates per mentee: candidate
+   lists, pricing rounds, minimum cuts) and checks it reaches the dense reference's optimum.
 """
 
 from __future__ import annotations
@@ -275,6 +277,17 @@ def test_generated_cohorts_keep_every_rule_and_reach_the_independent_optimum(tmp
     if objective == "fair" and pairs:
         assert min(scores[p] for p in pairs) == floor
         assert math.isclose(result.min_score, floor / 100)
+
+    # the scale path (candidate lists, pricing rounds, minimum cuts) reaches the same optimum as the
+    # dense reference, with two candidates per mentee so that pricing has to bring the rest in
+    scale_cfg = dataclasses.replace(cfg, match=dataclasses.replace(cfg.match, dense_limit=1, candidates=2))
+    at_scale = match_people(people, scale_cfg, avoid_pairs=earlier, objective=objective)
+    assert (result.settings["method"], at_scale.settings["method"]) == ("dense", "sparse")
+    scale_pairs = list(zip(at_scale.pairs["mentee"].tolist(), at_scale.pairs["mentor"].tolist()))
+    assert len(scale_pairs) == places and sum(weights[p] for p in scale_pairs) == total
+    assert at_scale.settings["solver_total"] == result.settings["solver_total"]
+    assert at_scale.settings["fair_floor"] == result.settings["fair_floor"]
+    assert at_scale.settings["optimality_proven"]
 
 
 def test_the_independent_rules_see_a_day_between_kiritimati_and_honolulu():

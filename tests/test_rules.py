@@ -17,16 +17,17 @@ from test_match import person
 from mentorcli.availability import weekly_utc_grid
 from mentorcli.config import Config, Rules, Weights
 from mentorcli.match import (
-    RULES,
-    PairFacts,
     broken_rules,
-    duration_text,
-    experience_table,
     match_people,
     pair_scores,
     prepare_cohort,
     score_matrix,
 )
+from mentorcli.matching import rules as cohort_rules
+from mentorcli.matching.cohort import Cells
+from mentorcli.matching.criteria import experience_table
+from mentorcli.matching.explain import PairFacts, duration_text
+from mentorcli.matching.rules import RULES
 from mentorcli.model import make_people
 
 
@@ -402,9 +403,9 @@ def _rule_case(rule: str) -> tuple[pd.DataFrame, Config, tuple, str]:
         "Mia Mentee"
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", [rule.name for rule in RULES])
 def test_each_rule_alone_keeps_out_a_better_pair(rule):
-    assert set(RULE_CASES) == set(RULES)
+    assert set(RULE_CASES) == {rule.name for rule in RULES}
     people, cfg, avoid_pairs, mentee = _rule_case(rule)
     # without the rule, the better mentor scores higher
     cohort = prepare_cohort(people, cfg)
@@ -437,3 +438,54 @@ def test_the_why_says_whose_time_zone_was_assumed(cli, tmp_path, monkeypatch):
     why = {row[header.index("Mentee Email")]: row[header.index("Why")] for row in body}
     assert "time zone assumed for the mentee (Europe/Paris" in why["ann@example.org"]
     assert "assumed" not in why["dee@example.org"]
+
+
+# ----------------------------------------------------------------- every declared rule, at its exact limit
+
+LIMIT_CASES = {
+    # rule: (config rules, mentee's answers, answers of a mentor it forbids, of one it allows at the limit, avoid_pairs)
+    "self": ({}, {}, {}, {}, ()),  # the "both" mentee with themselves / with another mentor
+    "language": ({}, {"languages": ("English", "French")}, {"languages": ("Japanese",)},
+                 {"languages": ("Japanese", " french")}, ()),  # exactly one language shared
+    "team": ({}, {"organisation": "Acme", "department": "Sales"}, {"organisation": "ACME ", "department": "sales"},
+             {"organisation": "Acme", "department": "Legal"}, ()),  # same organisation, another department
+    "organisation": ({"forbid_same_organisation": True}, {"organisation": "Acme"},
+                     {"organisation": "acme", "department": "Legal"}, {"organisation": "Acme Ltd"}, ()),
+    "avoid": ({}, {"avoid": "Please not Bea Better"}, {}, {}, ()),
+    "earlier": ({}, {}, {}, {}, (("bea.better@example.org", "mia.mentee@example.org"),)),  # either direction
+    "timezone": ({"max_timezone_gap": 5.5}, {"timezone": "Europe/London"}, {"timezone": "Asia/Kathmandu"},
+                 {"timezone": "Asia/Kolkata"}, ()),  # 5 h 45 min apart / exactly 5 h 30 min
+    "choices": ({"choices_only": True}, {"choices": ("Oli Other",)}, {}, {}, ()),
+}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_each_rule_forbids_at_its_limit(rule):
+    """Walks the declared rules: each forbids one pair and allows the pair at its exact limit, the
+    same through the solver's mask (``score_matrix``), the re-check of given pairs (``broken_rules``)
+    and the rule's own ``mark`` on a grid and on pairs; switched off, it forbids nothing."""
+    assert set(LIMIT_CASES) == {r.name for r in RULES}, "a new rule needs its case here"
+    settings, mentee, forbidden_mentor, allowed_mentor, avoid_pairs = LIMIT_CASES[rule.name]
+    cfg = config(**settings)
+    mentee_role = "both" if rule.name == "self" else "mentee"
+    people = make_people([
+        person("Mia Mentee", mentee_role, goals=("A",), expertise=("A",), capacity=1, wants=1, **mentee),
+        person("Bea Better", "mentor", expertise=("A",), capacity=1, **forbidden_mentor),
+        person("Oli Other", "mentor", expertise=("A",), capacity=1, **allowed_mentor),
+    ])
+    forbidden_pair, allowed_pair_ = ((0, 0), (0, 2)) if rule.name == "self" else ((0, 1), (0, 2))
+    found = broken_rules(people, cfg, [forbidden_pair[0], allowed_pair_[0]], [forbidden_pair[1], allowed_pair_[1]],
+                         avoid_pairs=avoid_pairs)
+    assert found == [[rule.reason], []]
+    cohort = prepare_cohort(people, cfg, avoid_pairs=avoid_pairs)
+    row = 0
+    col = {int(p): c for c, p in enumerate(cohort.mentors.person)}
+    cols = np.array([col[forbidden_pair[1]], col[allowed_pair_[1]]])
+    grid = cohort_rules.broken(cohort, Cells(np.array([row]), cols, True))[rule.name][0]
+    pairs = cohort_rules.broken(cohort, Cells.pairs(np.array([row, row]), cols))[rule.name]
+    assert grid.tolist() == pairs.tolist() == [True, False]
+    assert score_matrix(people, cfg, avoid_pairs=avoid_pairs).allowed[row, cols].tolist() == [False, True]
+    assert rule.verb(1, "mentor", cfg) and rule.verb(2, "mentee", cfg)  # its words fill in from mentor.toml
+    if rule.switch is not None:
+        off = config(**{**settings, rule.switch: False})
+        assert broken_rules(people, off, [forbidden_pair[0]], [forbidden_pair[1]], avoid_pairs=avoid_pairs) == [[]]
