@@ -19,10 +19,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mentorcli.config import Config  # noqa: E402
-from mentorcli.bulk import worker_count  # noqa: E402
-from mentorcli.mail import MAX_WORKERS, PARALLEL_FROM, build_introductions, render_introductions, write_outbox  # noqa: E402
-from mentorcli.model import PairingBook, make_people  # noqa: E402
+from mentorcli.bulk import worker_count
+from mentorcli.config import Config
+from mentorcli.mail import MAX_WORKERS, PARALLEL_FROM, build_introductions, render_introductions, write_outbox
+from mentorcli.model import PairingBook, make_people
 
 ZONES = ("Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney", "UTC+05:30")
 GOALS = ("SQL", "Leadership", "Career change", "Public speaking", "Machine learning", "Negotiation")

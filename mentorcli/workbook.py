@@ -822,7 +822,7 @@ def read_pair_list(path: str | Path) -> list[tuple[str, str]]:
                           hint="Use .xlsx or .csv.")
     header_index = next((i for i, row in enumerate(grid) if any(_cell_text(v) for v in row)), None)
     positions = None if header_index is None else _pair_columns(grid[header_index])
-    if positions is None:
+    if header_index is None or positions is None:
         raise MentorError(
             "has no mentee and mentor email columns",
             path=path,

@@ -79,9 +79,9 @@ def calendar_invite(attendees: list[str]) -> bytes:
     cal.add("method", "REQUEST")
     event = icalendar.Event()
     event.add("uid", "p001-1@mentorcli.test")
-    event.add("dtstamp", dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc))
-    event.add("dtstart", dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc))
-    event.add("dtend", dt.datetime(2026, 10, 6, 17, 30, tzinfo=dt.timezone.utc))
+    event.add("dtstamp", dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
+    event.add("dtstart", dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC))
+    event.add("dtend", dt.datetime(2026, 10, 6, 17, 30, tzinfo=dt.UTC))
     event.add("summary", "Mentoring check-in")
     event.add("organizer", "mailto:cora@example.org")
     for address in attendees:
@@ -107,14 +107,14 @@ def render(context: dict | None = None, *, to=None, subject="Meet your mentor", 
 def test_rendered_message_parses_back_with_both_alternatives_and_invite():
     invite = calendar_invite(["ana@example.org", "mo@example.org"])
     msg = parse(render(attachments=[("checkins.ics", invite, "text/calendar; method=REQUEST; charset=utf-8")],
-                       date=dt.datetime(2026, 9, 1, 12, tzinfo=dt.timezone.utc)).as_bytes())
+                       date=dt.datetime(2026, 9, 1, 12, tzinfo=dt.UTC)).as_bytes())
 
-    assert {k.lower() for k in msg.keys()} == EXPECTED_HEADERS
+    assert {k.lower() for k in msg} == EXPECTED_HEADERS
     assert msg["X-Unsent"] == "1"
     assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "mo@example.org"]
     assert msg["From"].addresses[0].display_name == "Cora Ordinator"
     assert msg["Subject"] == "Meet your mentor"
-    assert msg["Date"].datetime == dt.datetime(2026, 9, 1, 12, tzinfo=dt.timezone.utc)
+    assert msg["Date"].datetime == dt.datetime(2026, 9, 1, 12, tzinfo=dt.UTC)
     assert msg["Message-ID"].endswith("@example.org>")
     assert msg.get_content_type() == "multipart/mixed"
 
@@ -145,7 +145,7 @@ def test_same_input_gives_identical_bytes_and_other_input_another_message_id():
     assert first == second
     other = render(intro_context(why="both like chess"))
     assert other["Message-ID"] != parse(first)["Message-ID"]
-    assert parse(first)["Date"].datetime == dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    assert parse(first)["Date"].datetime == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def test_script_in_a_name_is_shown_as_text_in_the_html():
@@ -163,7 +163,7 @@ def test_crlf_in_names_and_subject_adds_no_header():
     injected = "Ana\r\nBcc: thief@evil.example\r\nX-Evil: 1"
     msg = parse(render(to=[(injected, "ana@example.org"), ("Mo\nCc: x@evil.example", "mo@example.org")],
                        subject="Hello\r\nBcc: thief@evil.example").as_bytes())
-    assert {k.lower() for k in msg.keys()} == EXPECTED_HEADERS
+    assert {k.lower() for k in msg} == EXPECTED_HEADERS
     assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "mo@example.org"]
     assert msg["To"].addresses[0].display_name == "Ana Bcc thief evil.example X-Evil 1"
     assert "\n" not in msg["Subject"] and msg["Subject"].startswith("Hello Bcc")
@@ -288,7 +288,7 @@ def test_introduce_without_calendar_writes_one_private_email_per_pair(tmp_path):
     assert first["Cc"] is None and "sponsor@example.org" not in everything_readable(first)
     assert first["From"].addresses[0].addr_spec == "cora@example.org"
     assert first["Subject"] == "Data Mentoring 2026: introducing Ana Silva and Mo Khan"
-    assert first["Date"].datetime == dt.datetime(2026, 8, 25, 17, 30, tzinfo=dt.timezone.utc)  # latest signup
+    assert first["Date"].datetime == dt.datetime(2026, 8, 25, 17, 30, tzinfo=dt.UTC)  # latest signup
     text, html = bodies(first)
     for expected in ("shared: SQL; both prefer video", "SQL, Career change", "Data engineering",
                      "Europe/London", "America/New_York", "Video, Phone", "agree a first check-in"):
@@ -320,7 +320,7 @@ def test_a_hostile_name_in_the_workbook_stays_text_and_adds_no_header(tmp_path):
     book.pairs.loc[0, "mentee"] = "<script>alert(1)</script>\r\nBcc: thief@evil.example"
     book.people.loc[0, "name"] = book.pairs.loc[0, "mentee"]
     msg = parse_file(introduce(book, None, config, tmp_path / "outbox", force=False)[0])
-    assert {k.lower() for k in msg.keys()} == EXPECTED_HEADERS
+    assert {k.lower() for k in msg} == EXPECTED_HEADERS
     html = bodies(msg)[1]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "mo@example.org"]
@@ -335,7 +335,7 @@ def test_a_bad_email_in_the_workbook_names_the_row(tmp_path):
 
 
 def test_local_time_formatting_follows_each_time_zone():
-    moment = dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)
     assert format_local_time(moment, "Europe/London") == "Tuesday 6 October 2026, 18:00 (Europe/London)"
     assert format_local_time(moment, "America/New_York") == "Tuesday 6 October 2026, 13:00 (America/New_York)"
     assert format_local_time(moment, "UTC+05:30") == "Tuesday 6 October 2026, 22:30 (UTC+05:30)"
@@ -362,7 +362,7 @@ def pair_invite():
 def test_introduce_with_checkins_lists_them_and_attaches_the_first_as_an_invitation(tmp_path, pair_invite):
     config, book = cohort_config(tmp_path), two_pair_book(tmp_path)
     book.people.loc[book.people["email"] == "max@example.org", "timezone"] = ""  # Max gave no zone
-    starts = [dt.datetime(2026, 11, 4, 18, 0, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)]
+    starts = [dt.datetime(2026, 11, 4, 18, 0, tzinfo=dt.UTC), dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)]
     checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"),
                              ("P002", "bea@example.org", "max@example.org")], starts)
     intros = build_introductions(book, checkins, config)
@@ -386,7 +386,7 @@ def test_introduce_with_checkins_lists_them_and_attaches_the_first_as_an_invitat
     assert len({str(e["UID"]) for e in events}) == 1
     event = events[0]
     assert "RECURRENCE-ID" not in event and "RRULE" in event
-    assert min(e.decoded("DTSTART").astimezone(dt.timezone.utc) for e in events) == starts[1]
+    assert min(e.decoded("DTSTART").astimezone(dt.UTC) for e in events) == starts[1]
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert sorted(str(a).lower() for a in attendees) == ["mailto:ana@example.org", "mailto:mo@example.org"]
@@ -408,7 +408,7 @@ def test_checkins_scheduled_for_other_people_are_not_attached(tmp_path):
     config, book = cohort_config(tmp_path), two_pair_book(tmp_path)
     # the coordinator swapped P001's mentor after scheduling: the old invitation must not go out
     checkins = checkin_rows([("P001", "ana@example.org", "old-mentor@example.org")],
-                            [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)])
+                            [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)])
     intros = build_introductions(book, checkins, config)
     assert any("changed since the check-ins were scheduled (P001)" in note for note in intros.notes)
     assert any("no check-ins in the check-in sheet (P002)" in note for note in intros.notes)
@@ -485,7 +485,7 @@ def test_cli_introduce_picks_up_the_calendar_folder(tmp_path, cli, monkeypatch):
 def test_rendering_in_worker_processes_gives_the_same_bytes(tmp_path, pair_invite):
     config, book = cohort_config(tmp_path), two_pair_book(tmp_path)
     checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"), ("P002", "bea@example.org", "max@example.org")],
-                            [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)])
+                            [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)])
     serial = render_introductions(book, checkins, config, workers=1)
     parallel = render_introductions(book, checkins, config, workers=2)
     assert [base for base, _ in parallel.messages] == ["intro-P001", "intro-P002"]
@@ -507,12 +507,12 @@ def test_introductions_from_a_real_schedule_invite_to_the_published_calendar_ent
     assert "Your 3 monthly" in text
     (attachment,) = list(msg.iter_attachments())
     (event,) = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
-    assert event.decoded("DTSTART").astimezone(dt.timezone.utc) == first
+    assert event.decoded("DTSTART").astimezone(dt.UTC) == first
     # the invitation updates the entry already in Ana's published calendar instead of adding a second one
     (ana_ics,) = (tmp_path / "calendar").glob("ana-silva-*.ics")
     published = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(ana_ics.read_bytes()).walk("VEVENT")}
     assert str(event["UID"]) in published
-    assert published[str(event["UID"])].decoded("DTSTART").astimezone(dt.timezone.utc) == first
+    assert published[str(event["UID"])].decoded("DTSTART").astimezone(dt.UTC) == first
 
 
 # --------------------------------------------------------------------------- hostile names (issue 12, item 1)
@@ -589,7 +589,7 @@ def test_no_parser_finds_an_extra_or_other_recipient_in_a_hostile_name(tmp_path,
     legacy = BytesParser(policy=email.policy.compat32).parsebytes(data)
     decoded_to = str(make_header(decode_header(legacy["To"])))  # what a reader that decodes first sees
     assert "@" not in decoded_to.replace("<ana@example.org>", "").replace("<mo@example.org>", "")
-    headers = {k.lower() for k in parse(data).keys()}
+    headers = {k.lower() for k in parse(data)}
     assert headers == EXPECTED_HEADERS
     assert "\n" not in parse(data)["Subject"] and "\r" not in parse(data)["Subject"]
 
@@ -745,7 +745,7 @@ def test_a_relationship_of_three_gets_one_introduction_to_exactly_its_three_memb
 
 def test_a_relationship_of_three_lists_each_members_own_time_and_attaches_its_series(tmp_path):
     config, book = cohort_config(tmp_path), three_member_book(tmp_path)
-    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)]
+    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)]
     checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"), ("P001", "cy@example.org", "mo@example.org"),
                              ("P002", "bea@example.org", "max@example.org")], starts)
     intros = build_introductions(book, checkins, config)
@@ -764,7 +764,7 @@ def test_a_relationship_of_three_lists_each_members_own_time_and_attaches_its_se
 
 def test_a_check_in_of_someone_outside_the_relationship_makes_it_stale(tmp_path):
     config, book = cohort_config(tmp_path), three_member_book(tmp_path)
-    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.timezone.utc)]
+    starts = [dt.datetime(2026, 10, 6, 17, 0, tzinfo=dt.UTC)]
     checkins = checkin_rows([("P001", "ana@example.org", "mo@example.org"), ("P001", "old@example.org", "mo@example.org")],
                             starts)
     intros = build_introductions(book, checkins, config)

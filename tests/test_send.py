@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
-from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mentorcli import files, mail  # noqa: E402
-from mentorcli.errors import MentorError  # noqa: E402
-from mentorcli.mail import render_message, send_outbox, write_outbox  # noqa: E402
+from mentorcli import files, mail
+from mentorcli.errors import MentorError
+from mentorcli.mail import render_message, send_outbox, write_outbox
 
 USER, PASSWORD = "coordinator", "s3cret-Pa55"
 
@@ -316,7 +316,7 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -696,7 +696,8 @@ def test_cli_resend_unsure_is_offered(cli):
 
 def _a_finished_process_id() -> int:
     """The id of a process that has ended (a killed run's leftovers carry such an id)."""
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     return int(done.stdout)
 
 

@@ -278,7 +278,7 @@ def test_a_change_of_a_relationship_of_three_goes_to_its_three_members_only(tmp_
     checkins = pd.DataFrame({"pair_id": ["P001", "P001", "P003"], "flag": ["", "", ""],
                              "start_utc": pd.to_datetime(["2026-03-03 18:00", "2026-03-03 18:00", "2026-03-04 18:00"],
                                                          utc=True)})
-    ((base, msg),) = build_change_messages(book, checkins, Config(), change_files(calendar))
+    ((_base, msg),) = build_change_messages(book, checkins, Config(), change_files(calendar))
     parsed = BytesParser(policy=email.policy.default).parsebytes(msg.as_bytes())
     assert recipients(parsed) == ["ana@example.org", "bo@example.org", "sam@example.org"] and parsed["Cc"] is None
     text = parsed.get_body(("plain",)).get_content()
