@@ -38,7 +38,6 @@ from mentorcli.files import atomic_path, neutralise_formula
 from mentorcli.matching.cohort import Cohort, Progress, _blocks
 from mentorcli.matching.criteria import CRITERIA, criteria_values, pair_scores
 from mentorcli.matching.explain import (
-    PairFacts,
     _bonus_words,
     unmatched_reasons,
     why_texts,
@@ -52,6 +51,7 @@ from mentorcli.matching.prepare import (
 )
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
+from mentorcli.matching.words import PairFacts
 from mentorcli.model import PEOPLE_COLUMNS, MatchResult
 
 

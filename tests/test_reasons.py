@@ -19,6 +19,10 @@ from test_match import config, person
 
 from mentorcli.config import Config
 from mentorcli.match import export_scores, match_people
+from mentorcli.matching import explain
+from mentorcli.matching.criteria import CRITERIA
+from mentorcli.matching.rules import RULES
+from mentorcli.matching.words import PairBlock, Said
 from mentorcli.model import make_people
 
 
@@ -488,3 +492,37 @@ def test_a_later_mentor_is_not_emptied_for_an_earlier_one_who_already_has_a_ment
     result = match_people(people, Config())
     assigned = dict(zip(result.mentors["person"], result.mentors["assigned"]))
     assert [assigned[people.index[people["name"] == f"Mentor {j}"][0]] for j in range(3)] == [1, 1, 0]
+
+
+# ----------------------------------------------------------------- the Why's words are declared with each criterion
+
+
+HALF = [person("Mia", "mentee", goals=("Go", "Law"), timezone="Europe/London", interests=("Chess",)),
+        person("Max", "mentor", expertise=("Go",), timezone="Asia/Dubai", interests=("chess", "Golf"))]
+
+
+def test_a_criterion_declared_with_its_own_words_says_them_in_the_why_in_its_place(monkeypatch):
+    """A criterion's words come from its declaration alone: replacing the interests criterion's
+    words (explain.py untouched) changes what the Why says of it, where it is declared."""
+    def city_words(block: PairBlock) -> Said:
+        counted = [f"interests counted {value:g}" for value in block.criteria["interests"].tolist()]
+        return Said((counted,), (["city differs"] * len(counted),))
+    declared = tuple(dataclasses.replace(c, words=city_words) if c.name == "interests" else c for c in CRITERIA)
+    monkeypatch.setattr(explain, "CRITERIA", declared)
+    assert _why(make_people(HALF)) == ("Shares 1 of 2 goals: Go; 4 h apart; both speak English; interests counted 0.5; "
+                                       "differs: city differs")
+
+
+def test_permuting_the_declarations_permutes_the_whys_phrases(monkeypatch):
+    """The Why says each criterion's words in declaration order; the language rule's words stay
+    right after the criterion its declaration names (availability)."""
+    assert _why(make_people(HALF)) == "Shares 1 of 2 goals: Go; 4 h apart; both speak English; both like chess"
+    monkeypatch.setattr(explain, "CRITERIA", tuple(reversed(CRITERIA)))
+    assert _why(make_people(HALF)) == "Both like chess; 4 h apart; both speak English; shares 1 of 2 goals: Go"
+
+
+def test_every_rule_with_words_names_the_criterion_they_follow():
+    """A ``words_after`` that names no criterion would drop the rule's words from every Why."""
+    names = {criterion.name for criterion in CRITERIA}
+    worded = [rule for rule in RULES if rule.words is not None]
+    assert worded and all(rule.words_after in names for rule in worded)

@@ -26,8 +26,8 @@ from mentorcli.match import (
 from mentorcli.matching import rules as cohort_rules
 from mentorcli.matching.cohort import Cells
 from mentorcli.matching.criteria import experience_table
-from mentorcli.matching.explain import PairFacts, duration_text
 from mentorcli.matching.rules import RULES
+from mentorcli.matching.words import PairFacts, duration_text
 from mentorcli.model import make_people
 
 

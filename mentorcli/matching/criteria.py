@@ -3,9 +3,9 @@
 A criterion is one ``Criterion`` in ``CRITERIA``: its name (the ``[weights]`` key), which answers
 it compares on each side (``given``: when it does not count), its table over distinct answers or
 its function over a block of cells, and its value in [0, 1] for the Pairs sheet. Everything reads
-criteria by name. To add one: a ``[weights]`` field in ``config.Weights`` (and ``config.CRITERIA``),
-what it reads encoded on ``Side`` by ``prepare``, a ``Criterion`` here, and its words in
-``explain._shared_and_differing``.
+criteria by name, and its ``words`` (from ``words``) are what the Why says of it, in declaration
+order. To add one: a ``[weights]`` field in ``config.Weights`` (and ``config.CRITERIA``), what it
+reads encoded on ``Side`` by ``prepare``, and a ``Criterion`` here with its words.
 
 Design decisions (the contract leaves them open):
 
@@ -30,11 +30,19 @@ import numpy as np
 
 from mentorcli.config import Config
 from mentorcli.matching.cohort import Cells, Cohort, Side
-from mentorcli.matching.encode import EXP_STEPS, hours_apart
+from mentorcli.matching.encode import EXP_STEPS, NEUTRAL, hours_apart
+from mentorcli.matching.words import (
+    WordsOf,
+    availability_words,
+    experience_words,
+    format_words,
+    industry_words,
+    interest_words,
+    topic_words,
+)
 
 FULL = 10_000
 """A perfect pair in solver units: the 0-100 score x 100."""
-NEUTRAL = 0.5
 
 INTEREST_TABLE_SETS = 256
 """Up to this many distinct interest sets in a cohort, the interests criterion is a look-up table."""
@@ -204,6 +212,9 @@ class Criterion:
     """Its value in [0, 1] per pair, for a criterion with no ``table``."""
     more_tables: Callable[[Cohort], dict[str, np.ndarray]] | None = None
     """Look-ups it builds once besides ``table`` (keyed by table name)."""
+    words: WordsOf | None = None
+    """What the Why says of it for each pair (``words.Said``), after the words of the criteria
+    declared before it; None: it says nothing."""
 
     def tables(self, cohort: Cohort) -> dict[str, np.ndarray]:
         built = dict(self.more_tables(cohort)) if self.more_tables else {}
@@ -230,16 +241,17 @@ class Criterion:
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("topics", _topics_given, weighted_cells=_weighted_topics, value_cells=_topics),
-    Criterion("industry", _industry_given, "industry", same_industry_table),
-    Criterion("experience", _experience_given, "experience", experience_gap_table),
-    Criterion("availability", _availability_given, "availability", availability_table),
-    Criterion("format", _format_given, "format", shared_format_table),
+    Criterion("topics", _topics_given, weighted_cells=_weighted_topics, value_cells=_topics, words=topic_words),
+    Criterion("industry", _industry_given, "industry", same_industry_table, words=industry_words),
+    Criterion("experience", _experience_given, "experience", experience_gap_table, words=experience_words),
+    Criterion("availability", _availability_given, "availability", availability_table, words=availability_words),
+    Criterion("format", _format_given, "format", shared_format_table, words=format_words),
     Criterion("interests", _interests_given, weighted_cells=_weighted_interests, value_cells=_interests,
-              more_tables=_interests_tables),
+              more_tables=_interests_tables, words=interest_words),
 )
-"""Every criterion of the score. The order is the order of the Pairs columns only: each is
-looked up by name, and the weighted sum is exact whatever the order (``weighted_score``)."""
+"""Every criterion of the score. The order is the order of the Pairs columns and of the Why's
+words: each is looked up by name, and the weighted sum is exact whatever the order
+(``weighted_score``)."""
 
 
 def weights_of(config: Config) -> dict[str, np.float32]:

@@ -22,6 +22,10 @@ from mentorcli.availability import (
 )
 from mentorcli.tz import tzinfo_for
 
+NEUTRAL = 0.5
+"""A criterion value below this pulled the score down (the Why says it under "differs"), and the
+score of a pair with nothing to compare (criteria, words)."""
+
 EXP_STEPS = 121
 """Experience in half years, 0..60 years; one more code for "blank"."""
 

@@ -8,7 +8,7 @@ re-check of a hand-edited workbook) and the check of kept pairs.
 
 To add a rule: encode what it needs in ``prepare`` (a side's codes, or a list of cells), write
 its ``mark`` function here and add a ``Rule`` to ``RULES`` (the order is the order rules are
-named in a reason); ``tests/test_rules.py::test_each_rule_forbids_at_its_limit`` then asks for a
+named in a reason), with any words it adds to a made pair's Why (``words``, ``words_after``); ``tests/test_rules.py::test_each_rule_forbids_at_its_limit`` then asks for a
 pair it forbids and one it allows at the exact limit.
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 from mentorcli.config import Config
 from mentorcli.matching.cohort import Cells, Cohort
 from mentorcli.matching.encode import hours_apart
+from mentorcli.matching.words import WordsOf, language_words
 
 Marker = Callable[[Cohort, Cells, np.ndarray], None]
 """``mark(cohort, cells, out)``: set ``out`` True on every cell of the block the rule forbids."""
@@ -46,6 +47,12 @@ class Rule:
     """The per-pair look-up over distinct answers that ``mark`` reads, built once by ``prepare``."""
     mentee_verbs: tuple[str, str] | None = None
     """``verbs`` when the partners counted are mentees, if they differ."""
+    words: WordsOf | None = None
+    """What the Why of a made pair says that bears on this rule ("both speak English"), said
+    whether or not the rule is in force; None: nothing."""
+    words_after: str | None = None
+    """The criterion (``criteria.CRITERIA``) after whose words ``words`` go in the Why: a rule's
+    words have no place among the criteria of their own, so the declaration names it."""
 
     def is_on(self, config: Config) -> bool:
         """A switch set to a limit (even 0) turns the rule on; False or unset (None) turns it off."""
@@ -152,7 +159,7 @@ def _chosen_cells(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
 RULES: tuple[Rule, ...] = (
     Rule("self", None, "is themselves", ("is themselves", "are themselves"), _marks_listed("self")),
     Rule("language", "require_shared_language", "share no language", ("shares no language", "share no language"),
-         _mark_no_shared_language, no_shared_language_table),
+         _mark_no_shared_language, no_shared_language_table, words=language_words, words_after="availability"),
     Rule("team", "forbid_same_team", "same team", ("is in the same team", "are in the same team"),
          _mark_same_team, same_team_table),
     Rule("organisation", "forbid_same_organisation", "same organisation",
