@@ -10,5 +10,6 @@
 - ``scale``: ``optimum``, the best pairing over every allowed pair (dense reference, or candidate
   lists, pricing rounds and minimum-cut proofs at scale), with their tuning constants;
 - ``tiebreak``: among equally good pairings, places go to the earlier signups;
-- ``explain``: the Why of each pair and the reason for each person left out.
+- ``words``: the phrases each criterion (and the shared-language rule) declares for the Why;
+- ``explain``: the Why of each pair, in declaration order, and the reason for each person left out.
 """
