@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
 
-from mentorcli import __version__
+from mentorcli import __version__, match
 from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
@@ -454,9 +455,7 @@ class SheetTable:
         return [v if type(v) is float else _cell_number(v) for v in self.column(header)]
 
 
-def _open_workbook(path: Path):
-    from python_calamine import CalamineError, CalamineWorkbook
-
+def _open_workbook(path: Path) -> CalamineWorkbook:
     if not path.is_file():
         raise MentorError("pairing workbook not found", path=path, hint="Run `mentor match` first, or check the path.")
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".ods", ".xls"):
@@ -480,8 +479,6 @@ def _sheet_names(workbook: Any) -> dict[str, str]:
 
 
 def _grid(workbook: Any, path: Path, sheet: str) -> list[list[Any]]:
-    from python_calamine import CalamineError
-
     try:
         return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except (CalamineError, ValueError) as exc:  # a damaged sheet part inside an otherwise valid zip
@@ -710,8 +707,6 @@ def _capacity_problems(pairs: pd.DataFrame, people: pd.DataFrame, file: str, she
 
 def _rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Config, file: str, sheet: str) -> list[Problem]:
     """The matcher's own rules, applied to the pairs as they now stand in the workbook."""
-    from mentorcli import match
-
     if pairs.empty:
         return []
     index = pd.Series(np.arange(len(people)), index=people["email"].to_numpy())
