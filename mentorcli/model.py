@@ -5,6 +5,7 @@ Kept free of any stage's logic so that each stage depends only on these shapes.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -162,6 +163,21 @@ def _relationship_of(pair_id: str, rows: list[dict[str, Any]]) -> Relationship:
                         row=None if first_row is None or pd.isna(first_row) else int(first_row))
 
 
+@dataclass(frozen=True)
+class Ending:
+    """A relationship the coordinator ended (``mentor end``, or a Status cell): when, and why.
+
+    The workbook's Ended sheet keeps it for good: nudges, schedules and the progress report leave
+    it out from ``ended_on``; the rematch never puts its members together again; the final report
+    lists its reason. ``relationship`` is the relationship as it stood when it ended.
+    """
+
+    relationship: Relationship
+    ended_on: dt.date
+    reason: str
+    row: int | None = None
+
+
 @dataclass
 class PairingBook:
     """A pairing workbook read back: what every command after ``match`` works from.
@@ -176,6 +192,8 @@ class PairingBook:
     people: pd.DataFrame
     settings: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    ended: list[Ending] = field(default_factory=list)
+    """Relationships ended before now (the Ended sheet); not among ``relationships()``."""
 
     def relationships(self) -> list[Relationship]:
         """Every relationship of the workbook, in workbook order (see ``relationships_from_pairs``)."""
@@ -274,3 +292,53 @@ class MatchResult:
     severity, problem); ``pipeline.match`` puts them on the kept workbook's Pairs rows."""
     problems: list[Problem] = field(default_factory=list)
     """Warnings on a signup's own row (e.g. a time zone the matcher assumed), for the Problems sheet."""
+
+
+@dataclass
+class CircleMatch:
+    """Circles the solver formed (``mentor match --circles N`` / ``--peer-circles N``): input of
+    the workbook's Circles sheet, as ``MatchResult`` is of the Pairs sheet.
+
+    ``kind``: "mentor-led" (one mentor, members role "mentee") or "peer" (a facilitator, then
+    members role "peer"). ``circles``: one ``Relationship`` per circle, ids ``C001``..., leads
+    first; ``score`` 0-100; ``why`` names the goal they share, their common weekly window and, per
+    member, what they bring. ``unmatched`` columns: person (People index), role, reason: everyone
+    left out, with the reason. ``objective`` is the total the solver reached and ``bound`` a proven
+    upper bound on it; ``status`` says "optimal" or "within X% of the best possible" for the
+    Settings sheet and the summary.
+    """
+
+    kind: Literal["mentor-led", "peer"]
+    circles: list[Relationship]
+    unmatched: pd.DataFrame
+    objective: float
+    bound: float
+    status: str
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+SurveyKind = Literal["pulse", "midpoint", "closing"]
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    """One person's answers to one survey round, read from a form export (``surveys.py``).
+
+    Scales: ``quality`` (how the relationship is going) 1-5, ``recommend`` (would recommend the
+    programme) 0-10, ``goal_progress`` 1-5 (the check-in log's scale); ``None`` where the person
+    did not answer. ``comments`` is free text: private like a check-in note (the coordinator's
+    per-relationship view only, never a sponsor's or another participant's).
+    """
+
+    kind: SurveyKind
+    email: str
+    relationship_id: str | None
+    submitted: dt.date | None
+    quality: float | None
+    recommend: float | None
+    goal_progress: float | None
+    comments: str
+    file: str
+    row: int
