@@ -591,6 +591,35 @@ def report_command(
 
 # === end report ===
 
+# === commands: end ===
+
+
+@app.command("end")
+@friendly_errors
+def end_command(
+    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook (edited in place; a .bak backup is kept).")],
+    relationship_id: Annotated[str, typer.Argument(metavar="PAIR_ID", help="The Pair ID of the relationship that ends, e.g. P003.")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why it ended (the coordinator's record: never shown to a sponsor).")],
+    on: Annotated[datetime.date | None, typer.Option("--on", metavar="YYYY-MM-DD", parser=_parse_start, help="The day it ended (default: today). Check-ins after it are cancelled by the next mentor schedule.")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End a relationship: its rows move from the Pairs sheet to the Ended sheet, with the date and reason.
+
+    Example: mentor end pairs.xlsx P003 --reason "moved teams" --on 2027-02-10
+    Then: mentor schedule pairs.xlsx --out calendar (cancels its later check-ins), mentor introduce pairs.xlsx --updates,
+    and mentor match signups.xlsx --keep pairs.xlsx -o pairs2.xlsx (rematches its people first, never with each other).
+    """
+    result = pipeline.end(pairs, relationship_id, reason=reason, on=on, config=config)
+    ended = result.ending
+    err.print(f"Ended {escape(ended.relationship.id)} on {ended.ended_on.isoformat()} ({_plural(len(ended.relationship.members), 'member')}): "
+              f"Pairs row(s) {', '.join(map(str, result.emptied_rows))} emptied, Ended sheet row(s) "
+              f"{', '.join(map(str, result.ended_sheet_rows))} written; the old file is kept as a .bak copy.")
+    if as_json:
+        print_json(result.as_json())
+
+# === end end ===
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -30,6 +30,7 @@ import numpy as np
 from mentorcli import match as matching
 from mentorcli.availability import check_config_windows
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
+from mentorcli.ending import EndResult, end_relationship
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_write_text, check_targets
 from mentorcli.mail import (
@@ -543,6 +544,20 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
     return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
                      without_schedule=not found.has_schedule)
+
+
+# --------------------------------------------------------------------------- end
+
+
+def end(pairs: str | Path, relationship_id: str, *, reason: str, on: dt.date | None = None,
+        config: ConfigArg = None) -> EndResult:
+    """``mentor end``: end one relationship (a pair, or a mentor with several mentees) on ``on``
+    (default today) for ``reason``, in the workbook itself: its Pairs rows emptied, its members
+    written to the Ended sheet, every other part of the file kept as it was, a backup beside it.
+    The next ``schedule`` cancels its check-ins after ``on``; ``match --keep`` rematches its people."""
+    settings = load_settings(config)
+    book = read_pairing_workbook(pairs, settings, check_rules=False)
+    return end_relationship(book, relationship_id, reason, on or dt.date.today())
 
 
 # --------------------------------------------------------------------------- send

@@ -33,13 +33,14 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
-from mentorcli import __version__, match
+from mentorcli import __version__, ending, match
 from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, atomic_write_bytes, neutralise_formula
 from mentorcli.model import (
     LIST_FIELDS,
+    Ending,
     LIST_SEPARATOR,
     PEOPLE_COLUMNS,
     MatchResult,
@@ -240,6 +241,12 @@ def problems_columns(problems: Sequence[Problem]) -> list[Column]:
     ]
 
 
+def ended_columns(ended: Sequence[Ending]) -> list[Column]:
+    """The Ended sheet (``ending.ENDED_HEADERS``): one row per member of each ended relationship."""
+    rows = ending.ended_rows(ended)
+    return [Column(header, [row[k] for row in rows]) for k, header in enumerate(ending.ENDED_HEADERS)]
+
+
 def _setting_text(value: Any) -> str:
     if value is None:
         return ""
@@ -314,12 +321,14 @@ def table_sheets(sheets: dict[str, list[Column]]) -> list[TableSheet]:
         TableSheet(name, [replace(column, width=_fitted_width(column), whole_column=True,
                                   text_format=WRAP if column.header in WRAPPED_HEADERS else None)
                           for column in sheets[name]], HEADER_FORMAT)
-        for name in SHEETS
+        for name in (*SHEETS, ending.ENDED_SHEET) if name in sheets
     ]
 
 
-def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult, config: Config, *, force: bool) -> Path:
-    """Write ``pairs.xlsx``: Pairs, Unmatched, Mentors, Problems, People, Settings.
+def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult, config: Config, *, force: bool,
+                           ended: Sequence[Ending] = ()) -> Path:
+    """Write ``pairs.xlsx``: Pairs, Unmatched, Mentors, Problems, People, Settings (and Ended, the
+    relationships ended before, when there are any: ``ended_columns``).
 
     Refuses to replace an existing file unless ``force`` (then the old one is kept as a backup);
     the file appears only when complete. Same roster, result and config give the same bytes.
@@ -334,6 +343,8 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
             PEOPLE: people_columns(roster.people),
             SETTINGS: settings_columns(settings_rows(roster, result, config)),
         }
+        if ended:
+            sheets[ending.ENDED_SHEET] = ended_columns(ended)
         with atomic_path(target, force=force) as tmp:
             write_table_workbook(tmp, table_sheets(sheets), {
                 "title": f"{config.cohort.name}: pairs",
@@ -741,11 +752,36 @@ def read_pairing_workbook(path: str | Path, config: Config, *, check_rules: bool
         pairs, pair_problems = _usable_pairs(_pairs_frame(pairs_sheet), people, file, pairs_sheet.name)
         problems += pair_problems
         problems += _assign_pair_ids(pairs, file, pairs_sheet.name)
+        pairs, ended, ended_problems = _ended_relationships(workbook, path, pairs_sheet, pairs)
+        problems += ended_problems
         if check_rules:
             problems += _capacity_problems(pairs, people, file, pairs_sheet.name)
             problems += _rule_problems(pairs, people, config, file, pairs_sheet.name)
         problems.sort(key=lambda p: (p.sheet != pairs_sheet.name, p.sheet, p.row if p.row is not None else 0))
-    return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems)
+    return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems, ended=ended)
+
+
+def _ended_relationships(workbook: Any, path: Path, pairs_sheet: SheetTable, pairs: pd.DataFrame
+                         ) -> tuple[pd.DataFrame, list[Ending], list[Problem]]:
+    """The relationships that ended (the Ended sheet, then the Pairs sheet's Status cells), and the
+    Pairs rows still going on. Every Status or Ended row that cannot be read for sure is reported."""
+    file = str(path)
+    ended: list[Ending] = []
+    problems: list[Problem] = []
+    if _header_key(ending.ENDED_SHEET) in _sheet_names(workbook):
+        sheet = _read_sheet(workbook, path, ending.ENDED_SHEET, ending.ENDED_REQUIRED)
+        columns = {header: sheet.column(header) for header in ending.ENDED_HEADERS}
+        rows = [(row, {header: cells[i] for header, cells in columns.items()}) for i, row in enumerate(sheet.row_numbers)]
+        ended, problems = ending.read_ended_rows(rows, file, sheet.name)
+    if pairs_sheet.has(ending.STATUS) or pairs_sheet.has(ending.ENDED_ON):
+        status, ended_on = pairs_sheet.column(ending.STATUS), pairs_sheet.column(ending.ENDED_ON)
+        readings = {row: ending.read_status(cell, day) for row, cell, day in zip(pairs_sheet.row_numbers, status, ended_on)}
+        used = set(pairs["row"].astype(int).tolist())
+        pairs, by_status, status_problems = ending.split_status(
+            pairs, {row: reading for row, reading in readings.items() if row in used}, file, pairs_sheet.name)
+        ended += by_status
+        problems += status_problems
+    return pairs, ended, problems
 
 
 def kept_pairs(book: PairingBook) -> list[tuple[str, str, str]]:
