@@ -342,6 +342,9 @@ def match_command(
             progress=lambda text: status.update(escape(text) + "…"),
         )
     _print_match_summary(run)
+    for problem in run.problems:  # --keep with ended relationships: someone rematched a second time
+        if problem.sheet == "Ended":
+            err.print(f"[yellow]Rematch warning:[/] {escape(problem.location())}: {escape(problem.problem)}")
     if as_json:
         print_json(run.as_json())
 

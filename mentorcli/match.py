@@ -48,6 +48,7 @@ from mentorcli.matching.prepare import (
     _unique_cells,
     assumed_zone_problems,
     prepare_cohort,
+    priority_bonus,
 )
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
@@ -57,19 +58,24 @@ from mentorcli.model import PEOPLE_COLUMNS, MatchResult
 
 def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[str, str, str]] = (),
                  avoid_pairs: Iterable[tuple[str, str]] = (), objective: str | None = None,
-                 progress: Progress | None = None) -> MatchResult:
+                 progress: Progress | None = None, priority: Iterable[str] = (),
+                 reserved_ids: Iterable[str] = ()) -> MatchResult:
     """Pair mentees with mentors: the most places, then the best total score (or ``fair``).
 
     ``people``: a People frame (``model.PEOPLE_COLUMNS``). ``keep``: ``(pair_id, mentee_email,
     mentor_email)`` pairs that stay (they use wants and capacity). ``avoid_pairs``: email pairs from
-    earlier cohorts that must not be repeated (either direction). Returns a ``MatchResult`` whose
-    pairs/unmatched/mentors refer to People positions (0..n-1).
+    earlier cohorts that must not be repeated (either direction). ``priority``: emails of people an
+    ending left without a partner: among the pairings with the most places, one that places more of
+    them always wins (``prepare.priority_bonus``). ``reserved_ids``: pair ids no new pair may take
+    (ended relationships'). Returns a ``MatchResult`` whose pairs/unmatched/mentors refer to People
+    positions (0..n-1).
     """
     objective = _check_objective(objective, config)
     people = _with_source_row(people)
     _validate_people(people)
     # 1. prepare: every answer encoded once, the criteria's and the rules' tables built
     cohort = prepare_cohort(people, config, avoid_pairs=list(avoid_pairs))
+    priority_bonus(cohort, priority)
     keep = list(keep)
     kept, kept_problems = _kept_cells(cohort, keep)
     kept_rows, kept_cols = _pairs_to_cells(cohort, np.array([k[1] for k in kept], np.int64),
@@ -82,7 +88,8 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     # 2-4. score every allowed pair (criteria, rules) block by block, as the solver asks, and solve
     solution = optimum(cohort, wants, capacity, objective, progress)
     # 5. explain: the pairs with their Why, and a reason for each person left out
-    result = _result(cohort, solution, kept, objective, progress, reserved_ids=[str(k[0]) for k in keep])
+    result = _result(cohort, solution, kept, objective, progress,
+                     reserved_ids=[*(str(k[0]) for k in keep), *map(str, reserved_ids)])
     result.kept_problems = kept_problems
     result.problems.extend(assumed_zone_problems(cohort))
     return result

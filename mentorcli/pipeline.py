@@ -30,7 +30,8 @@ import numpy as np
 from mentorcli import match as matching
 from mentorcli.availability import check_config_windows
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
-from mentorcli.ending import EndResult, end_relationship
+from mentorcli.ending import EndResult, end_relationship, left_alone, second_rematch_problems
+from mentorcli.ending import avoid_pairs as ending_avoid_pairs
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_write_text, check_targets
 from mentorcli.mail import (
@@ -42,7 +43,7 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
-from mentorcli.model import MatchResult, PairingBook, Problem, Roster
+from mentorcli.model import Ending, MatchResult, PairingBook, Problem, Roster
 from mentorcli.report import (
     CohortReport,
     build_report,
@@ -189,6 +190,15 @@ def _kept_pair_problems(book: PairingBook, result: MatchResult) -> list[Problem]
             for pair_id, column, severity, text in result.kept_problems]
 
 
+def _rematch_problems(ended: Sequence[Ending], roster: Roster, result: MatchResult, output: Path) -> list[Problem]:
+    """A warning (on the new workbook's Ended sheet row) for each person rematched a second time."""
+    emails = roster.people["email"].tolist()
+    new = result.pairs[~result.pairs["kept"].astype(bool)]
+    rematched = [(str(pair_id), str(emails[int(person)])) for pair_id, mentee, mentor in
+                 zip(new["pair_id"], new["mentee"], new["mentor"]) for person in (mentee, mentor)]
+    return second_rematch_problems(ended, rematched, str(output))
+
+
 _MATCH_STEPS = {"score": ("Scoring pairs", "mentees"), "solve": ("Solving exactly", "rounds"),
                 "explain": ("Explaining pairs", "pairs")}
 
@@ -332,6 +342,8 @@ def match(
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
+    ended = keep_book.ended if keep_book else []
+    avoid += ending_avoid_pairs(ended)  # people of an ended relationship are never put together again
 
     check_signup_rows(signups, settings)
     say("Reading signups")
@@ -342,9 +354,13 @@ def match(
         roster.problems = [*roster.problems, *keep_book.problems]
     say("Scoring pairs")
     result = matching.match_people(roster.people, settings, keep=keep_triples, avoid_pairs=avoid, objective=objective,
-                                   progress=lambda step, done, total: say(_match_progress_text(step, done, total)))
+                                   progress=lambda step, done, total: say(_match_progress_text(step, done, total)),
+                                   priority=left_alone(keep_book) if keep_book else (),
+                                   reserved_ids=[e.relationship.id for e in ended])
     if keep_book:
         roster.problems = [*roster.problems, *_kept_pair_problems(keep_book, result)]
+    if ended:
+        roster.problems = [*roster.problems, *_rematch_problems(ended, roster, result, output)]
     if export_scores:
         say("Writing every allowed pair's score")
         matching.export_scores(roster.people, settings, export_scores, force=force, avoid_pairs=avoid,
@@ -353,7 +369,7 @@ def match(
     if output.suffix.lower() == ".csv":
         write_pairs_csv(output, roster, result, force=force)
     else:
-        write_pairing_workbook(output, roster, result, settings, force=force)
+        write_pairing_workbook(output, roster, result, settings, force=force, ended=ended)
     return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)])
 
 

@@ -107,8 +107,11 @@ def _bonus_words(cohort: Cohort, rows: np.ndarray, cols: np.ndarray) -> tuple[li
         i = position.get(int(rec.row) * width + int(rec.col))
         if i is None:
             continue
-        requested[i] = True
         side = "mentee" if int(cohort.mentees.person[rec.row]) == int(rec.by) else "mentor"
+        if rec.kind == "priority":  # rematch priority (prepare.priority_bonus): not a request
+            words[i].append(f"the {side} was rematched first (their earlier pairing ended)")
+            continue
+        requested[i] = True
         if rec.kind == "request":
             words[i].append(f"requested by the {side}")
         else:

@@ -249,6 +249,43 @@ def _bonus_table(cohort: Cohort, records: list[tuple[int, int, int, int, str]]) 
     cohort.bonus = frame[columns + ["units"]].reset_index(drop=True)
 
 
+def priority_bonus(cohort: Cohort, emails: Iterable[str]) -> None:
+    """Rematch priority for the people an ending left alone, exact: a bonus on every cell of their row
+    (mentee) or column (mentor), worth more than all the request and choice bonuses together.
+
+    The solver maximises places first, then the total of score + bonus units x a unit worth more
+    than every score together (``scale._bonus_unit``). So among the pairings with the most places,
+    one that places more priority people wins over any requests honoured and any scores; a
+    priority person paired is never traded for a better score. Kind ``priority`` (not a request).
+    """
+    wanted = {str(email).strip().lower() for email in emails}
+    if not wanted:
+        return
+    people = cohort.people["email"].astype(str).str.strip().str.lower().to_numpy()
+    chosen = np.flatnonzero(np.isin(people, list(wanted)))
+    n, m = len(cohort.mentees), len(cohort.mentors)
+    if not len(chosen) or not n or not m:
+        return
+    units = int(cohort.bonus["units"].sum()) + 1 if len(cohort.bonus) else 1
+    rows_of = {int(p): r for r, p in enumerate(cohort.mentees.person.tolist())}
+    cols_of = {int(p): c for c, p in enumerate(cohort.mentors.person.tolist())}
+    parts = []
+    for person in chosen.tolist():
+        if person in rows_of:
+            parts.append(pd.DataFrame({"row": rows_of[person], "col": np.arange(m), "by": person}))
+        if person in cols_of:
+            parts.append(pd.DataFrame({"row": np.arange(n), "col": cols_of[person], "by": person}))
+    if not parts:
+        return
+    frame = pd.concat(parts, ignore_index=True).assign(rank=0, kind="priority", units=units)
+    columns = ["row", "col", "by", "rank", "kind", "units"]
+    base = cohort.bonus if len(cohort.bonus) else None
+    cohort.bonus = (frame[columns] if base is None else pd.concat([base[columns], frame[columns]], ignore_index=True))
+    cohort.bonus["row"] = cohort.bonus["row"].astype(np.int64)
+    cohort.bonus["col"] = cohort.bonus["col"].astype(np.int64)
+    cohort.bonus["units"] = cohort.bonus["units"].astype(np.int64)
+
+
 # --------------------------------------------------------------------------- scoring
 
 
