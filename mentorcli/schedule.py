@@ -39,7 +39,7 @@ import math
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +84,7 @@ from mentorcli.ics import (
 )
 from mentorcli.model import (
     LEAD_ROLES,
+    Ending,
     PairingBook,
     Problem,
     first_ids,
@@ -1304,12 +1305,18 @@ class _CalendarBuilder:
             event.add_component(alarm)
         return event
 
-    def cancellation(self, uid: str, entry: Published, version: Version) -> Any:
-        """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5)."""
+    def cancellation(self, uid: str, entry: Published, version: Version,
+                     instance: tuple[dt.datetime, str] | None = None) -> Any:
+        """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5),
+        or with ``instance`` (its RECURRENCE-ID and the series' zone) of that one check-in only."""
         event = Event()
         event.add("uid", uid)
         event.add("dtstamp", version.dtstamp)
-        if entry.start:
+        if instance is not None:
+            moment, zone = instance
+            event.add("recurrence-id", moment.astimezone(_ics_zone(zone)))
+            event.add("dtstart", moment.astimezone(_ics_zone(zone)))
+        elif entry.start:
             event.add("dtstart", dt.datetime.fromisoformat(entry.start).astimezone(dt.UTC))
         event.add("summary", ics_text(entry.summary or "Mentoring check-ins"))
         event.add("organizer", self.organizer())
@@ -1499,9 +1506,11 @@ class Changes:
     unchanged: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)    # pair ids (or event names) dropped
     removed_files: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)        # pair ids ended (mentor end): later check-ins cancelled
 
 
-def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]) -> tuple[dict[str, Version], dict[str, Published], Changes]:
+def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
+              ended: Mapping[str, Ending] | None = None) -> tuple[dict[str, Version], dict[str, Published], Changes]:
     """SEQUENCE and DTSTAMP per UID, the state to record, and what changed.
 
     Unchanged content keeps its earlier SEQUENCE and DTSTAMP (byte-identical files); changed
@@ -1547,7 +1556,10 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         gone = Published(**{**vars(before), "sequence": before.sequence + 1, "dtstamp": format_stamp(now), "cancelled": True})
         state[uid] = gone
         versions[uid] = Version(gone.sequence, now)
-        changes.cancelled.append(before.pair_id or before.summary)
+        if _ending_of(before, ended or {}) is not None:
+            changes.ended.append(before.pair_id)
+        else:
+            changes.cancelled.append(before.pair_id or before.summary)
     return versions, state, changes
 
 
@@ -1630,7 +1642,8 @@ def _change_name(kind: str, pair_id: str, uid: str) -> str:
 
 
 def _change_files(schedule: Schedule, config: Config, versions: dict[str, Version], state: dict[str, Published],
-                  changes: Changes, previous: dict[str, Published]) -> list[tuple[str, bytes]]:
+                  changes: Changes, previous: dict[str, Published], ended: Mapping[str, Ending] | None = None,
+                  earlier: pd.DataFrame | None = None) -> list[tuple[str, bytes]]:
     """iTIP messages for only the people affected: a REQUEST per updated series, a CANCEL per dropped one."""
     builder = _builder_for(schedule, config)
     out = []
@@ -1645,10 +1658,88 @@ def _change_files(schedule: Schedule, config: Config, versions: dict[str, Versio
     for uid, entry in state.items():
         before = previous.get(uid)
         if entry.cancelled and before is not None and not before.cancelled and entry.people:
+            ending = _ending_of(before, ended or {})
+            instances = None if ending is None else _later_instances(earlier, entry.pair_id, ending, config)
+            if instances is not None:  # an ended relationship: only its check-ins after the end
+                if instances:
+                    components = [builder.cancellation(uid, entry, versions[uid], instance=(moment, zone))
+                                  for moment, zone in instances]
+                    out.append((_change_name("cancel", entry.pair_id, uid),
+                                builder.calendar("CANCEL", f"{config.cohort.name}: mentoring check-ins", components)))
+                continue
             component = builder.cancellation(uid, entry, versions[uid])
             out.append((_change_name("cancel", entry.pair_id, uid),
                         builder.calendar("CANCEL", f"{config.cohort.name}: mentoring check-ins", [component])))
     return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Ended relationships (mentor end): their check-ins after the end date cancelled, earlier ones kept
+
+
+ENDED_MARK = "relationship ended on"
+"""Flag text (after ``KEPT_MARK``) of a check-in row of an ended relationship, kept in the sheet."""
+
+
+def _ending_of(entry: Published, ended: Mapping[str, Ending]) -> Ending | None:
+    """The ending of the series ``entry`` published: same relationship id and every person in it."""
+    ending = ended.get(entry.pair_id)
+    if ending is None:
+        return None
+    people = {_text(email).lower() for _, email in entry.people}
+    return ending if people and people <= {email.lower() for email in ending.relationship.emails} else None
+
+
+def _local_day(start: dt.datetime, zone: str) -> dt.date:
+    return start.astimezone(tzinfo_for(zone) or dt.UTC).date()
+
+
+def _row_zone(text: Any) -> tuple[str, bool]:
+    """The zone a local-time cell of the sheet names, and whether it was known (not "assumed")."""
+    label = _zone_label(text, "")
+    known = not label.endswith(", assumed")
+    return label.removesuffix(", assumed").strip(), known
+
+
+def _series_zone(rows: Sequence[dict[str, Any]]) -> str:
+    """The zone the series was anchored in (``_anchor``): the first mentor's known zone, else the
+    first mentee's, else the mentor's assumed one; read from the sheet's local-time cells."""
+    for role in ("mentor", "mentee"):
+        for row in rows:
+            zone, known = _row_zone(row.get(f"{role}_local_time"))
+            if zone and known and tzinfo_for(zone) is not None:
+                return zone
+    zone, _ = _row_zone(rows[0].get("mentor_local_time")) if rows else ("", False)
+    return zone if tzinfo_for(zone) is not None else "UTC"
+
+
+def _later_instances(earlier: pd.DataFrame | None, pair_id: str, ending: Ending,
+                     config: Config) -> list[tuple[dt.datetime, str]] | None:
+    """(RECURRENCE-ID, zone) of each check-in of the ended series after its end date, from the
+    sheet the series was published with (None when that sheet is gone: then the whole series is
+    cancelled, as for a dropped relationship).
+
+    The instance id is the one the series gave each check-in (``series_shape``: a moved check-in
+    is an override of its rule instance), so every client removes exactly that occurrence. "After"
+    is by the date in the series' own zone: a check-in on the end date itself is kept.
+    """
+    if earlier is None or earlier.empty:
+        return None
+    emails = {email.lower() for email in ending.relationship.emails}
+    mine = earlier[(earlier["pair_id"].map(_text) == pair_id) & ~earlier["flag"].map(_text).str.startswith(KEPT_MARK)
+                   & earlier["mentee_email"].map(lambda e: _text(e).lower() in emails)
+                   & earlier["start_utc"].notna()]
+    if mine.empty:
+        return None
+    rows = _meetings(mine.sort_values("start_utc", kind="stable").to_dict("records"))
+    zone = _series_zone(rows)
+    starts = [_as_utc(row["start_utc"]) for row in rows]
+    flags = [_text(row.get("flag")) for row in rows]
+    shared = flags[0] if len(set(flags)) == 1 else ""
+    shape = series_shape(starts, _ics_zone(zone), _cadence(config), [bool(f) and f != shared for f in flags])
+    instance_of = {i: instance for instance, i in shape.overrides}
+    return [(instance_of.get(i, start), zone) for i, start in enumerate(starts)
+            if _local_day(start, zone) > ending.ended_on]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1668,6 +1759,7 @@ class Carried:
     carried: int = 0     # check-ins that stay, their log carried into the new row
     moved: int = 0       # logged check-ins that moved: kept as they were, marked
     dropped: int = 0     # logged check-ins no longer scheduled: kept as they were, marked
+    ended: int = 0       # check-ins of ended relationships up to the end date: kept, marked ended
     unreadable: str = ""  # why the earlier sheet could not be read (then nothing is carried)
     values: dict[int, dict[str, Any]] = field(default_factory=dict)    # new row index -> title -> value
     kept: list[dict[str, Any]] = field(default_factory=list)           # title -> value, flag marked
@@ -1690,7 +1782,7 @@ def _blank(value: Any) -> bool:
     return value is None or _text(value) == ""
 
 
-def carry_over(path: Path, schedule: Schedule) -> Carried:
+def carry_over(path: Path, schedule: Schedule, *, ended: Mapping[str, Ending] | None = None) -> Carried:
     """Match the rows of the existing sheet at ``path`` to the new schedule and keep every log.
 
     A row is the same check-in when pair, occurrence and both people match (or, when a hand
@@ -1750,6 +1842,12 @@ def carry_over(path: Path, schedule: Schedule) -> Carried:
                 carried.carried += 1
                 filled.update(logged)
             continue
+        ending = (ended or {}).get(pair_id)
+        if ending is not None and _ended_row_kept(cells, start, ending):
+            carried.ended += 1
+            carried.kept.append({**cells, "Flag": _ended_flag(cells, ending), "Start (UTC)": start})
+            filled.update(logged)
+            continue
         if not logged:
             continue
         flag = _text(cells.get("Flag"))
@@ -1765,6 +1863,27 @@ def carry_over(path: Path, schedule: Schedule) -> Carried:
     order = list(LOG_TITLES.values()) + carried.extra_headers
     carried.columns = [name for name in order if name in filled]
     return carried
+
+
+def _ended_row_kept(cells: dict[str, Any], start: dt.datetime | None, ending: Ending) -> bool:
+    """A check-in row of an ended relationship that stays in the sheet: one of its people, held
+    (or due) on or before the end date in the series' zone. Later ones are cancelled."""
+    emails = {email.lower() for email in ending.relationship.emails}
+    if _text(cells.get("Mentee Email")).lower() not in emails or start is None:
+        return False
+    zone = _series_zone([{"mentor_local_time": cells.get("Mentor Local Time"),
+                          "mentee_local_time": cells.get("Mentee Local Time")}])
+    return _local_day(start, zone) <= ending.ended_on
+
+
+def _ended_flag(cells: dict[str, Any], ending: Ending) -> str:
+    """The Flag of a kept check-in of an ended relationship (its earlier flag after it, once)."""
+    mark = f"{KEPT_MARK}: {ENDED_MARK} {ending.ended_on.isoformat()}"
+    flag = _text(cells.get("Flag"))
+    if flag.startswith(mark):
+        return flag
+    earlier = flag.removeprefix(KEPT_MARK).lstrip(": ") if flag.startswith(KEPT_MARK) else flag
+    return f"{mark}; {earlier}" if earlier else mark
 
 
 def _minute_utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -1891,8 +2010,9 @@ class ScheduleOutput:
 
     def changes_summary(self) -> dict[str, Any]:
         c = self.changes
-        return {"new": len(c.new), "updated": len(c.updated), "unchanged": len(c.unchanged),
-                "cancelled": len(c.cancelled), "removed_files": len(c.removed_files)}
+        summary = {"new": len(c.new), "updated": len(c.updated), "unchanged": len(c.unchanged),
+                   "cancelled": len(c.cancelled), "removed_files": len(c.removed_files)}
+        return summary | ({"ended": len(c.ended)} if c.ended else {})
 
     def screen_lines(self) -> list[str]:
         """What a rerun carried over and changed, in plain words (pair ids and counts, no names)."""
@@ -1914,6 +2034,10 @@ class ScheduleOutput:
         if ch.cancelled:
             lines.append(f"Cancelled {len(ch.cancelled)} dropped series ({first_ids(ch.cancelled)}): "
                          f"METHOD:CANCEL for their people in {CHANGES_DIR}/cancel-*.ics.")
+        if ch.ended:
+            lines.append(f"Ended {len(ch.ended)} relationship(s) ({first_ids(ch.ended)}): their check-ins after the end "
+                         f"date cancelled (METHOD:CANCEL in {CHANGES_DIR}/cancel-*.ics), {c.ended} earlier check-in(s) kept "
+                         f"in checkins.xlsx, marked \"{ENDED_MARK}\".")
         if ch.removed_files:
             lines.append(f"Removed {len(ch.removed_files)} calendar file(s) of people no longer paired.")
         if ch.unchanged and (ch.updated or ch.cancelled or ch.new):
@@ -1959,13 +2083,15 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     out_dir = Path(out_dir)
     targets = schedule_targets(schedule, out_dir)
     previous = read_state(out_dir)
-    versions, state, changes = _versions(schedule, config, previous)
+    ended = {e.relationship.id: e for e in book.ended}
+    versions, state, changes = _versions(schedule, config, previous, ended)
+    earlier = previous_checkins(out_dir) if changes.ended else None
     change_files = [(inside(out_dir / CHANGES_DIR, name), data)
-                    for name, data in _change_files(schedule, config, versions, state, changes, previous)]
+                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier)]
     state_path = inside(out_dir, STATE_FILE)
     check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
     sheet = targets["checkins"]
-    carried = carry_over(sheet, schedule) if sheet.is_file() else Carried()
+    carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
         with _calendar_stream(schedule, config, versions) as participants:   # workers build while the sheet is written
             written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]

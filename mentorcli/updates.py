@@ -143,6 +143,10 @@ def build_change_messages(book: PairingBook, checkins: pd.DataFrame | None, conf
             subject = f"{config.cohort.name}: your check-ins changed"
         else:
             subject = f"{config.cohort.name}: your check-ins are cancelled"
+            ended_on = _ended_on(book, entry)
+            if ended_on:  # mentor end: only the check-ins after the end date are cancelled
+                context["ended_on"] = ended_on
+                subject = f"{config.cohort.name}: your remaining check-ins are cancelled"
         attachment = (change.path.name, change.data, f"text/calendar; method={METHODS[change.kind]}; charset=utf-8")
         try:
             msg = mail.render_message(change.kind, context, to=people, sender=sender, subject=subject,
@@ -175,3 +179,13 @@ def _update_checkins(change: ChangeFile, relationships: dict[str, Relationship],
         times = [mail.format_local_time(start.to_pydatetime(), zone, assumed=usual_zone) for zone in zones]
         checkins_out.append({"number": number, "times": times, "mentee_time": times[0], "mentor_time": times[-1]})
     return checkins_out
+
+
+def _ended_on(book: PairingBook, entry: Published) -> str:
+    """The end date (YYYY-MM-DD) when the cancelled series is that of a relationship ``mentor end``
+    ended (same id, the same people), else "": its earlier check-ins stay in the calendars."""
+    people = {str(email).strip().lower() for _, email in entry.people}
+    for ending in book.ended:
+        if ending.relationship.id == entry.pair_id and people <= set(ending.relationship.emails):
+            return ending.ended_on.isoformat()
+    return ""
