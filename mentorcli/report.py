@@ -274,11 +274,12 @@ def _typed_logs(logs: pd.DataFrame) -> pd.DataFrame:
 
 def _pair_keys(book: PairingBook) -> pd.DataFrame:
     pairs = book.pairs
-    return pd.DataFrame({
+    keys = pd.DataFrame({
         "pair_id": pairs["pair_id"].astype(str).to_numpy(),
         "mentee_email": pairs["mentee_email"].astype(str).str.strip().str.lower().to_numpy(),
         "mentor_email": pairs["mentor_email"].astype(str).str.strip().str.lower().to_numpy(),
     })
+    return pd.concat([keys, _ended_keys(book)], ignore_index=True) if book.ended else keys
 
 
 def _sheet_log(path: Path, book: PairingBook) -> tuple[pd.DataFrame, list[Problem]]:
@@ -706,6 +707,8 @@ class CohortReport:
     problems: list[Problem] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
     """The workbook's relationships, in the order of ``status`` (one status row each)."""
+    ended: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ENDED_COLUMNS)))
+    """Relationships ended before (``_ended_status``): never at risk, counted up to their end date."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -780,6 +783,8 @@ def build_report(
 
     logs = _typed_logs(logs) if len(logs) else _empty_logs()
     logs = logs[logs["pair_id"].isin(keys["pair_id"])]
+    if book.ended:
+        slots, logs = _until_ended(book, slots, logs)
     late = logs["date"] > as_of_day
     found.extend(_late_log_problems(logs[late], as_of))
     logs = logs[~late & logs["date"].notna()]
@@ -793,6 +798,9 @@ def build_report(
     rated = logs.loc[logs["held"] & logs["rating"].notna(), "rating"].round().astype(int)
     ratings = {value: int((rated == value).sum()) for value in range(1, 6)}
     totals = _totals(status, relationships, logs, at_risk_days(config))
+    ended = _ended_status(book, slot_state, logs)
+    if len(ended):
+        totals["ended"] = len(ended)
     return CohortReport(
         as_of=as_of,
         status=status,
@@ -805,7 +813,82 @@ def build_report(
                   "low_rating": settings.low_rating, "min_group_size": settings.min_group_size},
         problems=found,
         relationships=relationships,
+        ended=ended,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ended relationships (``mentor end`` or a Status cell): shown as ended, counted up to the end
+
+
+ENDED_COLUMNS = ("pair_id", "mentee", "mentor", "ended_on", "reason", "scheduled_to_end", "held", "last_checkin")
+"""One row per ended relationship. ``reason`` is the coordinator's: never in a sponsor's view."""
+
+
+def _ended_keys(book: PairingBook) -> pd.DataFrame:
+    """(pair_id, mentee_email, mentor_email) of every ended relationship, so its check-ins are
+    recognised (not "no longer in the workbook") and counted up to its end date."""
+    rows = [(ending.relationship.id, other.email, lead.email) for ending in book.ended
+            for lead in (ending.relationship.leads or ending.relationship.members[:1])
+            for other in ending.relationship.others]
+    return pd.DataFrame(rows, columns=["pair_id", "mentee_email", "mentor_email"])
+
+
+def _ended_days(book: PairingBook) -> dict[str, pd.Timestamp]:
+    return {ending.relationship.id: pd.Timestamp(ending.ended_on) for ending in book.ended}
+
+
+def _until_ended(book: PairingBook, slots: pd.DataFrame, logs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scheduled and logged check-ins of ended relationships after their end date left out
+    (they were cancelled): nothing after an ending counts as due, held or missed."""
+    days = _ended_days(book)
+    slot_end = slots["pair_id"].map(days)
+    slots = slots[slot_end.isna() | (slots["day"] <= slot_end)].reset_index(drop=True)
+    slots["slot"] = np.arange(len(slots))
+    log_end = logs["pair_id"].map(days)
+    return slots, logs[log_end.isna() | (logs["date"] <= log_end)]
+
+
+def _ended_status(book: PairingBook, slots: pd.DataFrame, logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per ended relationship: who, when and why it ended, its check-ins up to then."""
+    ids = pd.Index([ending.relationship.id for ending in book.ended], dtype=object)
+    held_logs = logs[logs["held"]]
+    by_pair = slots.groupby("pair_id") if len(slots) else None
+    due = by_pair["due"].sum().reindex(ids, fill_value=0).astype(int) if by_pair is not None else pd.Series(0, index=ids)
+    held = by_pair["held"].sum().reindex(ids, fill_value=0).astype(int) if by_pair is not None else pd.Series(0, index=ids)
+    last = held_logs.groupby("pair_id")["date"].max().reindex(ids)
+    return pd.DataFrame({
+        "pair_id": ids.to_numpy(),
+        "mentee": [_joined(m.name for m in e.relationship.others) for e in book.ended],
+        "mentor": [_joined(m.name for m in e.relationship.leads) for e in book.ended],
+        "ended_on": [e.ended_on for e in book.ended],
+        "reason": [e.reason for e in book.ended],
+        "scheduled_to_end": due.to_numpy(),
+        "held": held.to_numpy(),
+        "last_checkin": last.to_numpy(),
+    }, columns=list(ENDED_COLUMNS))
+
+
+def _ended_sheet(report: CohortReport) -> list[Column]:
+    """cohort.xlsx's Ended sheet (the coordinator's workbook: the reason is theirs to see)."""
+    rows = report.ended
+    return [
+        Column("Pair ID", [str(v) for v in rows["pair_id"]], TEXT, width=9, write_empty=True),
+        Column("Mentee", [str(v) for v in rows["mentee"]], TEXT, width=22, write_empty=True),
+        Column("Mentor", [str(v) for v in rows["mentor"]], TEXT, width=22, write_empty=True),
+        Column("Ended On", [v.isoformat() for v in rows["ended_on"]], TEXT, width=11, write_empty=True),
+        Column("Reason", [str(v) for v in rows["reason"]], TEXT, width=40, write_empty=True),
+        Column("Scheduled to End", [int(v) for v in rows["scheduled_to_end"]], NUMBER, width=10),
+        Column("Held", [int(v) for v in rows["held"]], NUMBER, width=7),
+        Column("Last Check-in", [_fmt_day(v) for v in rows["last_checkin"]], TEXT, width=12, write_empty=True),
+    ]
+
+
+def _ended_summary(report: CohortReport) -> list[dict[str, Any]]:
+    """The ``--json`` list of ended relationships (the coordinator's: with the reason)."""
+    return [{"pair_id": str(r["pair_id"]), "ended_on": r["ended_on"].isoformat(), "reason": str(r["reason"]),
+             "scheduled_to_end": int(r["scheduled_to_end"]), "held": int(r["held"])}
+            for r in report.ended.to_dict(orient="records")]
 
 
 def _late_log_problems(late: pd.DataFrame, as_of: dt.date) -> list[Problem]:
@@ -1036,7 +1119,7 @@ def report_summary(report: CohortReport) -> dict[str, Any]:
         "at_risk": [{"pair_id": p, "reason": r} for p, r in zip(at_risk["pair_id"], at_risk["reason"])],
         "by_month": report.by_month.to_dict(orient="records"),
         "problems": [p.as_dict() for p in report.problems],
-    }
+    } | ({"ended": _ended_summary(report)} if len(report.ended) else {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1293,7 +1376,7 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
                                  write_empty=True)], filters=False),
         table("Problems", [Column(title, [_problem_cell(fields[c]) for fields in problem_rows], ANY, width=width,
                                   write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
-    ]
+    ] + ([table("Ended", _ended_sheet(report))] if len(report.ended) else [])
 
 
 def _status_cell(key: str, value: Any) -> Any:
