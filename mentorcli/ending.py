@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,8 +54,8 @@ ACTIVE_WORDS = ("", "active", "ongoing", "open", "running")
 ENDED_WORDS = ("ended", "closed")
 STATUS_FORMS = (
     'blank, "Active", "Ongoing", "Open" or "Running": the relationship goes on',
-    '"Ended" or "Closed", then optionally a date (YYYY-MM-DD, "on" before it allowed) and a reason after '
-    '":", " - " or ",": e.g. "Ended", "Ended: moved teams", "Ended on 2027-02-10 - moved teams"',
+    ('"Ended" or "Closed", then optionally a date (YYYY-MM-DD, "on" before it allowed) and a reason after '
+     '":", " - " or ",": e.g. "Ended", "Ended: moved teams", "Ended on 2027-02-10 - moved teams"'),
     'the date may instead be in an "Ended On" column (a date cell or YYYY-MM-DD); an ending needs a date',
 )
 """The Status values read for sure; anything else is reported on its row and the relationship goes on."""
@@ -81,7 +82,7 @@ class StatusReading:
 
 
 def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return without_controls(str(value)).strip()
 

@@ -821,7 +821,7 @@ def build_report(
 # Ended relationships (``mentor end`` or a Status cell): shown as ended, counted up to the end
 
 
-ENDED_COLUMNS = ("pair_id", "mentee", "mentor", "ended_on", "reason", "scheduled_to_end", "held", "last_checkin")
+ENDED_COLUMNS: tuple[str, ...] = ("pair_id", "mentee", "mentor", "ended_on", "reason", "scheduled_to_end", "held", "last_checkin")
 """One row per ended relationship. ``reason`` is the coordinator's: never in a sponsor's view."""
 
 

@@ -40,9 +40,9 @@ from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, atomic_write_bytes, neutralise_formula
 from mentorcli.model import (
     LIST_FIELDS,
-    Ending,
     LIST_SEPARATOR,
     PEOPLE_COLUMNS,
+    Ending,
     MatchResult,
     PairingBook,
     Problem,
