@@ -61,7 +61,7 @@ STATUS_FORMS = (
 """The Status values read for sure; anything else is reported on its row and the relationship goes on."""
 
 _ENDED_STATUS = re.compile(
-    r"(?P<word>ended|closed)\b\s*(?:on\s+)?(?P<date>\d{4}-\d{2}-\d{2})?\s*(?:(?:[:,]|\s-\s|-|–|—)\s*(?P<reason>.*))?",
+    "(?P<word>" + "|".join(ENDED_WORDS) + r")\b\s*(?:on\s+)?(?P<date>\d{4}-\d{2}-\d{2})?\s*(?:(?:[:,]|\s-\s|-|–|—)\s*(?P<reason>.*))?",
     re.IGNORECASE | re.DOTALL)
 _ISO_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00)?)?")
 _SLASHED_DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")

@@ -626,7 +626,7 @@ def test_a_log_after_the_end_date_is_not_counted(tmp_path: Path, monkeypatch: py
         if row[0].value == "P002":
             row[headers.index("Held")].value = "Yes"
     wb.save(sheet)
-    pipeline.end(workbook, "P002", reason="moved", on=dt.date(2026, 4, 20))
+    pipeline.end(workbook, "P002", reason="moved", on=dt.date(2026, 4, 14))    # the day of check-in 2: it counts
     book = read_pairing_workbook(workbook, Config())
     schedule = read_schedule([sheet])       # the sheet before the reschedule: all four still there, all held
     logs, problems = read_checkin_logs([sheet], book, Config(), schedule=schedule)
