@@ -270,6 +270,9 @@ def test_the_rows_of_one_relationship_must_agree_on_its_status() -> None:
     assert [(p.row, p.column) for p in problems] == [(2, "Status")] and "do not agree" in problems[0].problem
     rest, ended, problems = ending.split_status(pairs, {2: same}, "pairs.xlsx", "Pairs")   # row 3 blank
     assert ended == [] and "do not agree" in problems[0].problem
+    rest, ended, problems = ending.split_status(pairs, {2: same, 3: ending.read_status("Paused")}, "pairs.xlsx", "Pairs")
+    assert ended == [] and len(rest) == 3                     # a row it cannot read stops the ending
+    assert [(p.row, p.column) for p in problems] == [(3, "Status"), (2, "Status")]
 
 
 @pytest.mark.parametrize("status, day, column, said", [
@@ -384,6 +387,58 @@ def test_schedule_after_an_end_cancels_exactly_the_later_check_ins(cli, schedule
     assert "Ended 1 relationship(s) (P002)" in " ".join(again.stderr.split())
 
 
+def vobject_series(path: Path, uid: str) -> tuple[set[int], dict[int, int]]:
+    """The instance ids (RRULE and RDATE, less EXDATE) of series ``uid`` and its overrides (id -> start),
+    read by vobject with the file's own VTIMEZONEs."""
+    cal = vobject.readOne(path.read_text(encoding="utf-8"))
+    zones = {str(vtz.tzid.value): vtz.gettzinfo() for vtz in getattr(cal, "vtimezone_list", [])}
+
+    def unix(moment: dt.datetime, prop) -> int:
+        tzid = (prop.params.get("X-VOBJ-ORIGINAL-TZID") or prop.params.get("TZID") or [None])[0]
+        return int(moment.replace(tzinfo=None).replace(tzinfo=zones[tzid]).timestamp()) if tzid in zones \
+            else int(moment.timestamp())
+
+    ids: set[int] = set()
+    moved: dict[int, int] = {}
+    for event in cal.vevent_list:
+        if event.uid.value != uid:
+            continue
+        if hasattr(event, "recurrence_id"):
+            moved[unix(event.recurrence_id.value, event.recurrence_id)] = unix(event.dtstart.value, event.dtstart)
+            continue
+        excluded = {unix(v, prop) for prop in event.contents.get("exdate", []) for v in prop.value}
+        ids |= {unix(m, event.dtstart) for m in event.getrruleset(addRDate=True)} - excluded
+    return ids, moved
+
+
+def test_a_moved_check_in_is_cancelled_by_the_instance_id_its_series_gave_it(cli, tmp_path, monkeypatch) -> None:
+    """A blackout moves P002's 4th check-in off its rule day: the series carries it as an override of
+    the rule's instance, so the cancellation must name that instance, not the moved start."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH_1)
+    june = ", ".join((dt.date(2026, 6, 1) + dt.timedelta(days=d)).isoformat() for d in range(29))
+    (tmp_path / "mentor.toml").write_text(f"[schedule]\nblackout = [{june}]\n", encoding="utf-8")   # June 30 left
+    workbook = write_workbook(tmp_path / "pairs.xlsx")
+    assert cli("schedule", workbook, *START).exit_code == 0
+    calendar = tmp_path / "calendar"
+    starts = series_starts(calendar, "P002")
+    assert starts[3].date() == dt.date(2026, 6, 30)                 # moved there by the blackout
+    kim_file = next(calendar.glob("kim-park-*.ics"))
+    published = kim_file.read_bytes()
+    uid = str(next(e for e in Calendar.from_ical(published).walk("VEVENT"))["UID"])
+    assert cli("end", workbook, "P002", "--reason", "moved", "--on", "2026-04-25").exit_code == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH_2)
+    assert cli("schedule", workbook, *START, "--force").exit_code == 0
+    (cancel,) = (calendar / "changes").glob("cancel-*.ics")
+    (tmp_path / "kim-first.ics").write_bytes(published)
+    ids, moved = vobject_series(tmp_path / "kim-first.ics", uid)
+    assert moved and set(moved.values()) == {int(starts[3].timestamp())}
+    _, cancelled, _ = vobject_cancelled(cancel)
+    assert cancelled == ics_instances(cancel) and cancelled <= ids
+    remaining = {moved.get(i, i) for i in ids - cancelled}
+    assert remaining == {int(s.timestamp()) for s in starts[:2]}    # exactly the two before the end stay
+
+
 def test_logged_check_ins_of_an_ended_relationship_keep_their_log_over_two_reschedules(cli, scheduled, monkeypatch) -> None:
     workbook, calendar = scheduled
     wb = openpyxl.load_workbook(calendar / "checkins.xlsx")
@@ -469,6 +524,17 @@ def test_a_circle_ends_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert sorted(map(frozenset, ending.avoid_pairs(after.ended))) == sorted(map(frozenset, [
         ("kim@example.org", "bo@example.org"), ("kim@example.org", "cy@example.org"), ("bo@example.org", "cy@example.org")]))
     assert ending.left_alone(after) == ["kim@example.org", "bo@example.org", "cy@example.org"]
+
+
+def test_someone_still_in_another_relationship_is_not_left_alone(tmp_path: Path) -> None:
+    """Kim mentors Bo (P002) and Cy (P004, the reader on main gives the repeated id its own number):
+    ending P002 leaves Bo alone, not Kim."""
+    workbook = write_workbook(tmp_path / "pairs.xlsx", circle=True)
+    book = read_pairing_workbook(workbook, Config(), check_rules=False)
+    assert [r.id for r in book.relationships()] == ["P001", "P002", "P004", "P003"]
+    ending.end_relationship(book, "P002", "moved", dt.date(2026, 4, 20))
+    after = read_pairing_workbook(workbook, Config(), check_rules=False)
+    assert ending.left_alone(after) == ["bo@example.org"]
 
 
 # --------------------------------------------------------------------------- rematching
@@ -633,6 +699,7 @@ def test_a_log_after_the_end_date_is_not_counted(tmp_path: Path, monkeypatch: py
     report = build_report(book, schedule, logs, Config(), as_of=dt.date(2026, 7, 1), problems=problems)
     row = report.ended.iloc[0]
     assert (row["pair_id"], int(row["held"]), int(row["scheduled_to_end"])) == ("P002", 2, 2)
+    assert pd.Timestamp(row["last_checkin"]).date() == dt.date(2026, 4, 14)   # the held ones after it do not count
     assert "P002" not in set(report.status["pair_id"])
     assert not [p for p in report.problems if p.severity == "error"]
 
