@@ -390,7 +390,10 @@ def schedule_command(
     table.add_column(style="bold")
     table.add_column()
     table.add_row("Start", f"{summary['start']} for {summary['months']} month(s)")
-    table.add_row("Pairs scheduled", f"{summary['pairs_scheduled']} of {len(run.book.pairs)}")
+    if run.book.circles:
+        table.add_row("Circles scheduled", f"{summary['pairs_scheduled']} of {len(run.book.relationships())}")
+    else:
+        table.add_row("Pairs scheduled", f"{summary['pairs_scheduled']} of {len(run.book.pairs)}")
     table.add_row("Check-ins", str(summary["checkins"]))
     table.add_row("Flagged", f"{summary['flagged_checkins']} (see the Flag column of checkins.xlsx)"
                   if summary["flagged_checkins"] else "0")
