@@ -969,7 +969,8 @@ def _circle_rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Con
         return []
     links = circle_member_pairs(pairs)
     index = dict(zip(people["email"].tolist(), range(len(people))))
-    broken = match.broken_rules(people, config, [index[a] for a, *_ in links], [index[b] for _, b, *_ in links])
+    # the second of each two on the mentee side: a lead pair's lead is the mentor
+    broken = match.broken_rules(people, config, [index[b] for _, b, *_ in links], [index[a] for a, *_ in links])
     directed = {RULE_BY_NAME[name].reason for name in DIRECTED_RULES}
     circle_of = dict(zip(pairs["row"].tolist(), pairs["pair_id"].tolist()))
     problems = []
@@ -980,6 +981,20 @@ def _circle_rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Con
             problems.append(Problem(file, sheet, row_b, "Circle ID", "warning",
                                     f"breaks a rule with {who} in circle {circle_of[row_b]}: {'; '.join(kept)}"))
     return problems
+
+
+def _left_in_no_circle(workbook: Any, path: Path, people: pd.DataFrame, pairs: pd.DataFrame, sheet: str) -> list[Problem]:
+    """Everyone in People who is in no circle now and not on the Unmatched sheet (a Circles row
+    deleted, or left out above): a warning on their People row, so nobody drops out unseen."""
+    unmatched: set[str] = set()
+    if _header_key(UNMATCHED) in _sheet_names(workbook):
+        unmatched = {email.lower() for email in _read_sheet(workbook, path, UNMATCHED, ("Email",)).texts("Email")}
+    placed = set(pairs["mentee_email"]) | set(pairs["mentor_email"])
+    return [Problem(str(path), sheet, int(row), "Email", "warning",
+                    "this person is in no circle and not on the Unmatched sheet (a Circles row deleted?); "
+                    "they get no check-ins or emails. Add them to a circle, or to Unmatched with a reason")
+            for email, row in zip(people["email"].tolist(), people["source_row"].tolist())
+            if email not in placed and email not in unmatched]
 
 
 def read_circles_book(workbook: Any, path: Path, config: Config, *, check_rules: bool = True) -> PairingBook:
@@ -995,6 +1010,7 @@ def read_circles_book(workbook: Any, path: Path, config: Config, *, check_rules:
     circles, circle_problems = _circles_of(rows, file, circles_sheet.name)
     problems += row_problems + circle_problems
     pairs = _circle_pair_view(circles)
+    problems += _left_in_no_circle(workbook, path, people, pairs, people_sheet.name)
     if check_rules:
         problems += _circle_role_problems(circles, people, file, circles_sheet.name)
         problems += _circle_limit_problems(circles, people, settings, file, circles_sheet.name)

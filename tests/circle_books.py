@@ -47,6 +47,12 @@ def circles_workbook(pairs_xlsx: Path, out: Path, circles: Sequence[Circle], *, 
             sheet.append([f"C{number:03d}", names[email], email, role, 70.0, why])
     for row in extra_rows:
         sheet.append(list(row))
+    placed = {email for circle in circles for email, _ in circle}
+    unmatched = book["Unmatched"]
+    unmatched.delete_rows(2, unmatched.max_row)
+    for row in book["People"].iter_rows(min_row=2, values_only=True):
+        if row[1] not in placed:
+            unmatched.append([row[0], row[1], row[2], "no circle in this test"])
     settings = book["Settings"]
     settings.append(["Circles", kind])
     settings.append(["Circle size", size])
