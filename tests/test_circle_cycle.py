@@ -174,7 +174,7 @@ def test_each_hand_edit_is_reported_on_its_row(folder: Path, config, mentor_circ
     a person in two circles, a blank Circle ID, a circle without a lead: each an error or warning
     on its own row and column, nobody dropped unseen."""
     path = write_book(folder, "edited.xlsx", mentor_circles)
-    header, *rows = circles_rows(path)
+    _header, *rows = circles_rows(path)
     c1, c2, c3, c4 = (rows[i * 4:(i + 1) * 4] for i in range(4))
     moved = [*c2[:3], [*c2[3][:1], *c2[3][1:]]]
     moved[3][0] = "C001"                      # row 9 (C002's last member) moved to C001: read, not an error
@@ -245,7 +245,7 @@ def test_directed_rule_is_not_checked_between_two_members(folder: Path, config, 
     """choices_only binds a mentee to the mentors they chose: two members never chose each other,
     so it is no broken rule between them (it still is between the lead and a member)."""
     path = write_book(folder, "choices.xlsx", mentor_circles)
-    (lead, _), (first, _), (second, _), _ = mentor_circles[0]
+    (_lead, _), (first, _), (_second, _), _ = mentor_circles[0]
     other_mentor = mentor_circles[1][0][0]
     set_people(path, {first: {"Choices": other_mentor}})
     choosy = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=True))
@@ -437,8 +437,8 @@ def test_no_time_for_everyone_gives_the_least_bad_time_flagged(folder: Path, men
     local = checkins["start_utc"].dt.tz_convert("Europe/London")
     assert (local.dt.weekday < 5).all() and (local.dt.hour >= 18).all()
     notes = [n for n in run.plan.notes if n.startswith("circle C001")]
-    assert notes == ["circle C001: no time suits every member; the least bad time leaves out Circles row 5 "
-                     "(flagged in checkins.xlsx)"]
+    assert notes == [("circle C001: no time suits every member; the least bad time leaves out Circles row 5 "
+                     "(flagged in checkins.xlsx)")]
     assert not any(run.book.person(e)["name"] in " ".join(run.plan.notes) for e, _ in mentor_circles[0])
     sheet = openpyxl.load_workbook(folder / "leastbad-cal" / "checkins.xlsx")["Check-ins"]
     header = [c.value for c in sheet[1]]
