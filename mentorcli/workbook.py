@@ -820,7 +820,7 @@ def _circle_rows(sheet: SheetTable, people: pd.DataFrame, file: str) -> tuple[li
     problems: list[Problem] = []
     names = dict(zip(people["email"].tolist(), people["name"].tolist()))
     usable: list[_CircleRow] = []
-    first_seen: dict[str, tuple[str, int]] = {}
+    first_seen: dict[str, tuple[str, int, str]] = {}
     columns = (sheet.texts("Circle ID"), sheet.texts("Email"), sheet.texts("Role"), sheet.texts("Name"),
                sheet.numbers("Score"), sheet.texts("Why"), sheet.row_numbers)
 
@@ -840,18 +840,24 @@ def _circle_rows(sheet: SheetTable, people: pd.DataFrame, file: str) -> tuple[li
             error(row, "Role", f"Role is blank; person left out of circle {circle}. Write mentor, facilitator or member")
         elif role not in CIRCLE_ROLES:
             error(row, "Role", f"Role must be mentor, facilitator or member; person left out of circle {circle}")
-        elif email in first_seen:
-            other, other_row = first_seen[email]
+        elif email in first_seen and not _leads_another(first_seen[email], circle, role):
+            other, other_row, _ = first_seen[email]
             where = "again in circle" if other == circle else f"also in circle {other}, row {other_row}; in circle"
-            error(row, "Email", f"this person is {where} {circle} here: a person is in one circle only; "
-                                "this row is left out. Delete one of the rows")
+            error(row, "Email", f"this person is {where} {circle} here: a person is in one circle only "
+                                "(a mentor may lead several); this row is left out. Delete one of the rows")
         else:
-            first_seen[email] = (circle, row)
+            first_seen.setdefault(email, (circle, row, role))
             if name and name.casefold() != str(names[email]).casefold():
                 problems.append(Problem(file, sheet.name, row, "Name", "warning",
                                         "Name does not match the People sheet for this Email; the People name is used"))
             usable.append(_CircleRow(circle, email, str(names[email]), role, score, why, row))
     return usable, problems
+
+
+def _leads_another(seen: tuple[str, int, str], circle: str, role: str) -> bool:
+    """A lead seen leading another circle may lead this one too (a mentor's capacity counts
+    circles); anyone else is in one circle only."""
+    return seen[2] in CIRCLE_LEAD_ROLES and role in CIRCLE_LEAD_ROLES and seen[0] != circle
 
 
 def _circles_of(rows: list[_CircleRow], file: str, sheet: str) -> tuple[dict[str, tuple[_CircleRow, list[_CircleRow]]], list[Problem]]:

@@ -468,3 +468,46 @@ def test_pairs_keep_their_ranking_when_no_time_suits_both(folder: Path) -> None:
                             out=folder / "pairs-cal")
     flags = " ".join(run.plan.checkins["flag"])
     assert "members" not in flags and not any(n.startswith("circle ") for n in run.plan.notes)
+
+
+# --------------------------------------------------------------------------- limits, each at its edge
+
+
+def test_circle_size_and_mentor_capacity_are_warned_one_past_their_limit(folder: Path, config, mentor_circles) -> None:
+    """Circle size 3: three members read quietly, a fourth (an added row) warned on its row. A
+    mentor of capacity N leads N circles quietly; an added circle N + 1 is warned."""
+    path = write_book(folder, "limits.xlsx", mentor_circles)
+    _header, *rows = circles_rows(path)
+    lead = mentor_circles[0][0][0]
+    capacity = int(read_pairing_workbook(path, config).person(lead)["capacity"])
+    spare = [e for e in read_pairing_workbook(folder / "pairs.xlsx", config).people["email"]
+             if e not in {x for c in mentor_circles for x, _ in c}]
+    added: list[list[object]] = []
+    for number in range(capacity - 1):      # circles up to the mentor's capacity, each of one member
+        added += [[f"C1{number:02d}", "", lead, "mentor", 70, ""], [f"C1{number:02d}", "", spare[number], "member", 70, ""]]
+    rewrite_circles(path, [*rows, *added])
+    at_limit = read_pairing_workbook(path, config).problems
+    assert not [p for p in at_limit if p.sheet == "Circles" and p.severity == "warning"], at_limit
+    one_more = [["C200", "", lead, "mentor", 70, ""], ["C200", "", spare[capacity], "member", 70, ""],
+                ["C001", "", spare[capacity + 1], "member", 70, ""]]
+    rewrite_circles(path, [*rows, *added, *one_more])
+    past = read_pairing_workbook(path, config).problems
+    last = len(rows) + len(added) + 4
+    assert [p.row for p in past if "capacity" in p.problem] == [last - 2]
+    assert [p.row for p in past if "more than the circle size 3" in p.problem] == [last]
+
+
+def test_schedule_on_an_edited_workbook_prints_rows_not_names(folder: Path, mentor_circles, cli, pairs_book) -> None:
+    path = write_book(folder, "cli-edited.xlsx", mentor_circles)
+    _header, *rows = circles_rows(path)
+    rows[1][3] = ""                              # row 3: blank Role
+    rows[6][2] = "nobody@example.org"            # row 8: not in People
+    rewrite_circles(path, rows)
+    result = cli("schedule", path, "--config", folder / "mentor.toml", "--start", START, "--months", "2",
+                 "--out", folder / "cli-cal")
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "row 3" in result.stderr and "row 8" in result.stderr
+    assert "Circles scheduled" in result.stderr
+    for name in pairs_book.people["name"]:
+        assert name not in result.stderr
