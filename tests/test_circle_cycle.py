@@ -245,13 +245,13 @@ def test_directed_rule_is_not_checked_between_two_members(folder: Path, config, 
     """choices_only binds a mentee to the mentors they chose: two members never chose each other,
     so it is no broken rule between them (it still is between the lead and a member)."""
     path = write_book(folder, "choices.xlsx", mentor_circles)
-    (_lead, _), (first, _), (_second, _), _ = mentor_circles[0]
+    _, _, (second, _), _ = mentor_circles[0]
     other_mentor = mentor_circles[1][0][0]
-    set_people(path, {first: {"Choices": other_mentor}})
+    set_people(path, {second: {"Choices": other_mentor}})
     choosy = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=True))
     found = read_pairing_workbook(path, choosy).problems
     broken = [p for p in found if "breaks a rule" in p.problem]
-    assert [(p.row, p.problem) for p in broken] == [(3, "breaks a rule with its lead in circle C001: not among the mentee's choices")]
+    assert [(p.row, p.problem) for p in broken] == [(4, "breaks a rule with its lead in circle C001: not among the mentee's choices")]
 
 
 # --------------------------------------------------------------------------- the whole cycle
@@ -414,6 +414,8 @@ def test_progress_email_holds_only_the_members_own_circle(reported, mentor_circl
             assert all(names[member] in plain_text(parse_both(draft)[0]) for member, _ in circle)
     stopped = next((out / "outbox").glob(f"progress-*-{reported['stopped'].replace('@', '-').replace('.', '-')}.eml"))
     assert "You came to 1 of the 3 meetings your circle held." in plain_text(parse_both(stopped)[0])
+    short = next((out / "outbox").glob(f"progress-*-{reported['one_short'].replace('@', '-').replace('.', '-')}.eml"))
+    assert "You came to 2 of the 3 meetings your circle held." in plain_text(parse_both(short)[0])
 
 
 # --------------------------------------------------------------------------- the least bad time
@@ -459,6 +461,21 @@ def test_least_bad_time_keeps_the_lead_free_before_counting_members(folder: Path
     local = run.plan.checkins["start_utc"].dt.tz_convert("Europe/London")
     assert (local.dt.weekday < 5).all() and (local.dt.hour >= 18).all()
     assert all("2 of 5 free" in flag for flag in run.plan.checkins["flag"])
+
+
+def test_least_bad_time_has_the_most_members_free_before_comfort(folder: Path, mentor_circles) -> None:
+    """The lead is free on London weekday mornings and evenings, two members on London evenings,
+    one member on Tokyo evenings (London 09:00-12:00). A London evening has 3 of 4 free but is
+    03:00 in Tokyo; a London 09:00 is comfortable for all but has 2 of 4 free: 3 of 4 wins."""
+    path = write_book(folder, "most-free.xlsx", mentor_circles[:1])
+    (lead, _), (one, _), (two, _), (three, _) = mentor_circles[0]
+    evenings = {"Time Zone": "Europe/London", "Availability": "Weekday evenings"}
+    set_people(path, {lead: {"Time Zone": "Europe/London", "Availability": "Weekday mornings; Weekday evenings"},
+                      one: evenings, two: evenings, three: {"Time Zone": "Asia/Tokyo", "Availability": "Weekday evenings"}})
+    run = pipeline.schedule(path, config=folder / "mentor.toml", start=_date(START), months=MONTHS, out=folder / "most-free-cal")
+    local = run.plan.checkins["start_utc"].dt.tz_convert("Europe/London")
+    assert (local.dt.hour >= 18).all()
+    assert all("3 of 4 free" in flag for flag in run.plan.checkins["flag"])
 
 
 def test_pairs_keep_their_ranking_when_no_time_suits_both(folder: Path) -> None:
