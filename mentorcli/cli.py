@@ -393,7 +393,10 @@ def schedule_command(
     table.add_column(style="bold")
     table.add_column()
     table.add_row("Start", f"{summary['start']} for {summary['months']} month(s)")
-    table.add_row("Pairs scheduled", f"{summary['pairs_scheduled']} of {len(run.book.pairs)}")
+    if run.book.circles:
+        table.add_row("Circles scheduled", f"{summary['pairs_scheduled']} of {len(run.book.relationships())}")
+    else:
+        table.add_row("Pairs scheduled", f"{summary['pairs_scheduled']} of {len(run.book.pairs)}")
     table.add_row("Check-ins", str(summary["checkins"]))
     table.add_row("Flagged", f"{summary['flagged_checkins']} (see the Flag column of checkins.xlsx)"
                   if summary["flagged_checkins"] else "0")
@@ -522,7 +525,11 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
     table.add_column()
     rate = "n/a" if totals["held_rate"] is None else f"{100 * totals['held_rate']:.0f}%"
     table.add_row("As of", report.as_of.isoformat())
-    table.add_row("Pairs", f"{totals['pairs']} ({totals['active_pairs']} active)")
+    if "circles" in totals:
+        table.add_row("Circles", f"{totals['circles']} ({totals['active_pairs']} active), "
+                                 f"{totals['members_stopped']} member(s) stopped coming")
+    else:
+        table.add_row("Pairs", f"{totals['pairs']} ({totals['active_pairs']} active)")
     table.add_row("Check-ins", f"{totals['held']} held of {totals['scheduled_to_date']} due ({rate}), "
                                f"{totals['missed']} missed, {totals['upcoming']} to come")
     rating = "n/a" if totals["mean_rating"] is None else f"{totals['mean_rating']:.1f}"
@@ -538,6 +545,9 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
         err.print(f"[yellow]At risk:[/] {escape(str(pair_id))}: {escape(reason)}")
     if totals["pairs_at_risk"] > 20:
         err.print(f"… and {totals['pairs_at_risk'] - 20} more pairs at risk (see cohort.html).")
+    for stopped in report.stopped_coming()[:20]:
+        err.print(f"[yellow]Stopped coming:[/] circle {escape(stopped['pair_id'])}, Circles row {stopped['row']} "
+                  f"(missed the last {stopped['missed_in_row']} meetings)")
     for problem in report.problems[:20]:
         err.print(f"[yellow]{escape(problem.severity)}:[/] {escape(problem.location())}: {escape(problem.problem)}")
     if len(report.problems) > 20:

@@ -566,8 +566,8 @@ def _checkins_by_relationship(checkins: pd.DataFrame | None, pairs: pd.DataFrame
     lasts = np.r_[firsts[1:], len(ids)]
     all_match = np.logical_and.reduceat(matches, firsts)
     starts = list(frame["_start"].dt.to_pydatetime())
-    return {
-        ids[first]: _RelationshipCheckins(frame.iloc[first:last, :width], starts[first:last], bool(ok))
+    return {  # each meeting's start once: a circle (or a mentor with two mentees) has a row per member
+        ids[first]: _RelationshipCheckins(frame.iloc[first:last, :width], list(dict.fromkeys(starts[first:last])), bool(ok))
         for first, last, ok in zip(firsts, lasts, all_match)
     }
 
@@ -667,23 +667,27 @@ def build_introductions(
             result.unscheduled.append(relationship_id)
         starts = scheduled.starts if scheduled is not None else []
         context = _introduction_context(config, relationship, people, starts, usual_zone)
+        if book.circles:
+            context["circle"] = circle_context(relationship, people)
         attachments = []
         if scheduled is not None and books is not None:
             data = invite(scheduled.rows, books.for_relationship(position, relationship.id), config, relationship_id)
             attachments.append((f"checkin-{relationship_id}.ics", data, INVITE_TYPE))
         try:
             msg = render_message(
-                "introduce",
+                CIRCLE_TEMPLATE if book.circles else "introduce",
                 context,
                 to=[(person["name"], person["email"]) for person in people],
                 sender=sender,
-                subject=f"{config.cohort.name}: introducing {context['names']}",
+                subject=(f"{config.cohort.name}: meet your circle, {context['names']}" if book.circles
+                         else f"{config.cohort.name}: introducing {context['names']}"),
                 templates_dir=templates_dir,
                 attachments=attachments,
                 date=date,
             )
         except MentorError as exc:
-            place = f"Pairs row {relationship.row}" if relationship.row is not None else f"pair {relationship_id}"
+            sheet = "Circles" if book.circles else "Pairs"
+            place = f"{sheet} row {relationship.row}" if relationship.row is not None else f"pair {relationship_id}"
             raise MentorError(f"{place}: {exc.message}", path=book.path, hint=exc.hint) from None
         result.messages.append((f"intro-{relationship_id}", msg))
     return result
@@ -730,6 +734,33 @@ def _introduction_context(config: Config, relationship: Relationship, people: li
         "cadence_period": period,
         "shared_formats": _shared(people, "formats"),
         "shared_languages": _shared(people, "languages"),
+    }
+
+
+CIRCLE_TEMPLATE = "introduce-circle"
+"""A circle's introduction (``templates/introduce-circle.*.j2``): who leads it, what it shares, who is in it."""
+
+
+def circle_context(relationship: Relationship, people: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a circle's introduction adds: its id and kind, its lead and members (People fields as
+    ``people`` has them), and the goals every member listed (the first member's words) that a
+    mentor also offers: the shared goal the circle was formed on, read from the People sheet."""
+    lead_emails = {member.email for member in relationship.leads}
+    leads = [person for person in people if person["email"] in lead_emails]
+    members = [person for person in people if person["email"] not in lead_emails]
+    shared = _shared(members, "goals") if members else []
+    mentors = [person for person in leads if person["role"] == "mentor"]
+    if mentors:
+        offered = {value.lower() for person in mentors for value in person["offers"]}
+        shared = [goal for goal in shared if not offered or goal.lower() in offered]
+    return {
+        "id": _text(relationship.id),
+        "kind": "mentor-led" if mentors else "peer",
+        "lead": leads[0] if leads else None,
+        "leads": leads,
+        "members": members,
+        "shared_goals": shared,
+        "size": len(people),
     }
 
 

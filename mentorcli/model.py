@@ -141,7 +141,8 @@ def relationships_from_pairs(pairs: pd.DataFrame) -> list[Relationship]:
     """The workbook's Pairs rows as relationships, in row order; rows sharing a pair id are one.
 
     A pair id listed on several rows (one mentor, a mentee on each row) is one relationship whose
-    score is the lowest of its rows and whose Why joins theirs.
+    score is the lowest of its rows and whose Why joins theirs. A circles workbook's frame (see
+    ``CIRCLE_COLUMNS``) names each side's role in ``mentor_role``/``mentee_role``.
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in pairs.to_dict("records"):
@@ -153,11 +154,11 @@ def _relationship_of(pair_id: str, rows: list[dict[str, Any]]) -> Relationship:
     leads: dict[str, Member] = {}
     others: dict[str, Member] = {}
     for row in rows:
-        leads.setdefault(row["mentor_email"], Member(row["mentor_email"], row["mentor"], "mentor"))
-        others.setdefault(row["mentee_email"], Member(row["mentee_email"], row["mentee"], "mentee"))
+        leads.setdefault(row["mentor_email"], Member(row["mentor_email"], row["mentor"], row.get("mentor_role") or "mentor"))
+        others.setdefault(row["mentee_email"], Member(row["mentee_email"], row["mentee"], row.get("mentee_role") or "mentee"))
     scores = [float(row["score"]) for row in rows if "score" in row]
     whys = [str(row["why"]) for row in rows if row.get("why")]
-    first_row = rows[0].get("row")
+    first_row = rows[0].get("lead_row", rows[0].get("row"))   # a circle's lead row comes first
     return Relationship(id=pair_id, members=(*leads.values(), *others.values()),
                         score=min(scores) if scores else float("nan"), why=" ".join(whys),
                         row=None if first_row is None or pd.isna(first_row) else int(first_row))
@@ -178,6 +179,16 @@ class Ending:
     row: int | None = None
 
 
+CIRCLE_COLUMNS = ("mentor_role", "mentee_role", "lead_row")
+"""Extra ``PairingBook.pairs`` columns of a workbook with a Circles sheet. Its ``pairs`` frame is
+the circles' pair view: one row per member (Role "member"), its circle id as ``pair_id``, the
+member on the mentee side, the circle's lead (mentor or facilitator) on the mentor side;
+``mentor_role`` is the lead's role, ``mentee_role`` the member's ("mentee" under a mentor, "peer"
+under a facilitator), ``row`` the member's Circles row and ``lead_row`` the lead's. ``why`` holds
+the circle's Why on its first row only, so ``relationships_from_pairs`` gives each circle once
+with its roles, whatever subset of whole circles a stage slices out."""
+
+
 @dataclass
 class PairingBook:
     """A pairing workbook read back: what every command after ``match`` works from.
@@ -194,6 +205,11 @@ class PairingBook:
     problems: list[Problem] = field(default_factory=list)
     ended: list[Ending] = field(default_factory=list)
     """Relationships ended before now (the Ended sheet); not among ``relationships()``."""
+
+    @property
+    def circles(self) -> bool:
+        """Read from a Circles sheet: ``pairs`` is the circles' pair view (``CIRCLE_COLUMNS``)."""
+        return "mentee_role" in self.pairs.columns
 
     def relationships(self) -> list[Relationship]:
         """Every relationship of the workbook, in workbook order (see ``relationships_from_pairs``)."""

@@ -709,10 +709,16 @@ class CohortReport:
     """The workbook's relationships, in the order of ``status`` (one status row each)."""
     ended: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ENDED_COLUMNS)))
     """Relationships ended before (``_ended_status``): never at risk, counted up to their end date."""
+    attendance: pd.DataFrame | None = None
+    """A circles workbook's members, one row each (``ATTENDANCE_COLUMNS``); None for pairs."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
         return self.status[self.status["at_risk"]]
+
+    def stopped_coming(self) -> list[dict[str, Any]]:
+        """Circle members who stopped coming, by circle id and Circles row ([] for pairs)."""
+        return [] if self.attendance is None else stopped_coming(self.attendance)
 
 
 def _slots_of_book(schedule: pd.DataFrame | None, book: PairingBook) -> tuple[pd.DataFrame, list[Problem]]:
@@ -801,6 +807,9 @@ def build_report(
     ended = _ended_status(book, slot_state, logs)
     if len(ended):
         totals["ended"] = len(ended)
+    attendance = circle_attendance(book, checkins, config, as_of_day) if book.circles else None
+    if attendance is not None:
+        totals |= circle_totals(status, attendance)
     return CohortReport(
         as_of=as_of,
         status=status,
@@ -814,6 +823,7 @@ def build_report(
         problems=found,
         relationships=relationships,
         ended=ended,
+        attendance=attendance,
     )
 
 
@@ -1113,13 +1123,18 @@ def _totals(status: pd.DataFrame, relationships: Sequence[Relationship], logs: p
 def report_summary(report: CohortReport) -> dict[str, Any]:
     """A JSON-friendly summary: totals, the pairs at risk with reasons, problem counts."""
     at_risk = report.at_risk
-    return {
+    summary = {
         "as_of": report.as_of.isoformat(),
         "totals": report.totals,
         "at_risk": [{"pair_id": p, "reason": r} for p, r in zip(at_risk["pair_id"], at_risk["reason"])],
         "by_month": report.by_month.to_dict(orient="records"),
         "problems": [p.as_dict() for p in report.problems],
-    } | ({"ended": _ended_summary(report)} if len(report.ended) else {})
+    }
+    if len(report.ended):
+        summary["ended"] = _ended_summary(report)
+    if report.attendance is not None:
+        summary["stopped_coming"] = stopped_coming(report.attendance)
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1266,6 +1281,8 @@ def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: P
         "pairs": _status_rows(report.status),
         "problems": [p.as_dict() | {"where": p.location()} for p in report.problems],
     }
+    if report.attendance is not None:
+        context["attendance"] = attendance_rows(report.attendance)
     return render_template(html_page_env(templates_dir), "report.html.j2", context)
 
 
@@ -1376,6 +1393,7 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
                                  write_empty=True)], filters=False),
         table("Problems", [Column(title, [_problem_cell(fields[c]) for fields in problem_rows], ANY, width=width,
                                   write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
+        *([table("Attendance", attendance_columns(report.attendance))] if report.attendance is not None else []),
     ] + ([table("Ended", _ended_sheet(report))] if len(report.ended) else [])
 
 
@@ -1519,6 +1537,8 @@ def participant_contexts(report: CohortReport, book: PairingBook, config: Config
                 "goal_progress": record["goal_progress"],
                 "behind": bool(record["behind"]),
                 "nudge": record["behind_reason"],
+                **({"attendance": own_attendance(report.attendance, record["pair_id"], email)}
+                   if report.attendance is not None else {}),
             })
     base = _base_context(report, config)
     contexts = []
@@ -1760,7 +1780,123 @@ def sponsor_message(
     if not sponsors:
         return None
     subject = f"{config.cohort.name}: programme summary as of {report.as_of.isoformat()}"
-    message = render_message("sponsor", sponsor_context(report, book, config), to=[("", e) for e in sponsors],
+    template = SPONSOR_CIRCLES if book.circles else "sponsor"
+    message = render_message(template, sponsor_context(report, book, config), to=[("", e) for e in sponsors],
                              sender=_sender(config), subject=subject, templates_dir=templates_dir,
                              date=report.as_of)
     return sponsor_stem(report), message
+
+
+# ---------------------------------------------------------------------------------------------
+# Circles: attendance per member
+# ---------------------------------------------------------------------------------------------
+#
+# A circle's status (held, missed, at risk) is its relationship's, with the same thresholds as a
+# pair's. What a circle adds is who comes: ``checkins.xlsx`` has one row per member per meeting,
+# so each member's Held is their own attendance. A meeting the circle held is one where at least
+# one member's row says Held (or has a rating or goal progress, as for a pair); a member whose row
+# of a held meeting is No or blank did not come (the coordinator marks who came). A member
+# stopped coming when they missed each of the last ``missed_in_row`` meetings their circle held.
+# Form answers name a relationship, not a meeting's attendance: they count for the circle only.
+
+ATTENDANCE_COLUMNS = ("pair_id", "email", "name", "row", "circle_held", "attended", "missed", "missed_last", "stopped")
+SPONSOR_CIRCLES = "sponsor-circles"
+"""The sponsor summary of a circles workbook (``templates/sponsor-circles.*.j2``): circles counted."""
+
+
+def _came(frame: pd.DataFrame) -> pd.Series:
+    """Per check-in row: the member came (Held yes; Held blank with a rating or goal progress)."""
+    held = frame["held"].map(_held_value)
+    logged = frame["rating"].notna() | (frame["goal_progress"].fillna("").astype(str).str.strip() != "")
+    return held.fillna(False).astype(bool) | (held.isna() & logged)
+
+
+def _trailing_misses(came: Sequence[bool]) -> int:
+    """How many of the last meetings in a row (time order) the member did not come to."""
+    count = 0
+    for attended in reversed(came):
+        if attended:
+            break
+        count += 1
+    return count
+
+
+def circle_attendance(book: PairingBook, checkins: pd.DataFrame | None, config: Config,
+                      as_of_day: pd.Timestamp) -> pd.DataFrame:
+    """One row per member (Role "member") of every circle: meetings their circle held up to
+    ``as_of_day``, how many they came to and missed, their misses in a row at the end, and
+    ``stopped`` (that run is at least ``[report] missed_in_row``). Rows of people no longer in that
+    circle are left out (the circle's status reports them as for a pair)."""
+    members = book.pairs[["pair_id", "mentee_email", "mentee", "row"]].rename(
+        columns={"mentee_email": "email", "mentee": "name"}).astype({"pair_id": str})
+    came_to: dict[tuple[str, str], list[bool]] = {}
+    if checkins is not None and not checkins.empty:
+        frame = pd.DataFrame({
+            "pair_id": checkins["pair_id"].astype(str).str.strip(),
+            "email": checkins["mentee_email"].astype(str).str.strip().str.lower(),
+            "start_utc": pd.to_datetime(checkins["start_utc"], utc=True),
+            "came": _came(checkins).to_numpy(),
+        }).merge(members[["pair_id", "email"]], on=["pair_id", "email"], how="inner")
+        frame = frame[frame["start_utc"].notna()]
+        frame = frame[frame["start_utc"].dt.tz_localize(None).dt.normalize() <= as_of_day]
+        held = frame.groupby(["pair_id", "start_utc"])["came"].transform("any").astype(bool)
+        frame = frame[held].sort_values(["pair_id", "email", "start_utc"], kind="stable")
+        for (pair_id, email), group in frame.groupby(["pair_id", "email"], sort=False):
+            came_to[(str(pair_id), str(email))] = group["came"].astype(bool).tolist()
+    rows = []
+    for pair_id, email, name, row in members.itertuples(index=False):
+        came = came_to.get((pair_id, email), [])
+        trailing = _trailing_misses(came)
+        rows.append((pair_id, email, name, int(row), len(came), sum(came), len(came) - sum(came), trailing,
+                     trailing >= config.report.missed_in_row))
+    return pd.DataFrame(rows, columns=list(ATTENDANCE_COLUMNS))
+
+
+def circle_totals(status: pd.DataFrame, attendance: pd.DataFrame) -> dict[str, Any]:
+    """The circle figures added to the totals: circles, active and at risk, and counts of members
+    (never who): everyone a circle holds besides its lead, and those who stopped coming."""
+    return {
+        "circles": len(status),
+        "circles_at_risk": int(status["at_risk"].sum()),
+        "circle_members": len(attendance),
+        "members_stopped": int(attendance["stopped"].sum()),
+    }
+
+
+def stopped_coming(attendance: pd.DataFrame) -> list[dict[str, Any]]:
+    """Members who stopped coming, by circle id and Circles row (no names: this goes to stdout)."""
+    stopped = attendance[attendance["stopped"]]
+    return [{"pair_id": str(circle), "row": int(row), "missed_in_row": int(missed)}
+            for circle, row, missed in zip(stopped["pair_id"], stopped["row"], stopped["missed_last"])]
+
+
+def attendance_rows(attendance: pd.DataFrame) -> list[dict[str, Any]]:
+    """``cohort.html``'s attendance table: the coordinator's view, names included."""
+    return [{key: (bool(value) if key == "stopped" else value) for key, value in record.items()}
+            for record in attendance.to_dict(orient="records")]
+
+
+def attendance_columns(attendance: pd.DataFrame) -> list[Column]:
+    """``cohort.xlsx``'s Attendance sheet: a row per circle member."""
+    return [
+        Column("Circle ID", [str(v) for v in attendance["pair_id"]], TEXT, width=10, write_empty=True),
+        Column("Member", [str(v) for v in attendance["name"]], TEXT, width=24, write_empty=True),
+        Column("Email", [str(v) for v in attendance["email"]], TEXT, width=30, write_empty=True),
+        Column("Circles Row", [int(v) for v in attendance["row"]], NUMBER, width=8),
+        Column("Circle Held", [int(v) for v in attendance["circle_held"]], NUMBER, width=8),
+        Column("Came", [int(v) for v in attendance["attended"]], NUMBER, width=8),
+        Column("Missed", [int(v) for v in attendance["missed"]], NUMBER, width=8),
+        Column("Missed In A Row", [int(v) for v in attendance["missed_last"]], NUMBER, width=10),
+        Column("Stopped Coming", ["yes" if v else "" for v in attendance["stopped"]], TEXT, width=10, write_empty=True),
+    ]
+
+
+def own_attendance(attendance: pd.DataFrame, pair_id: str, email: str) -> dict[str, Any] | None:
+    """A member's own attendance for their progress email (None for the lead): only theirs,
+    never another member's."""
+    mine = attendance[(attendance["pair_id"] == str(pair_id)) & (attendance["email"] == email)]
+    if mine.empty:
+        return None
+    record = mine.iloc[0]
+    return {"circle_held": int(record["circle_held"]), "attended": int(record["attended"]),
+            "stopped": bool(record["stopped"])}

@@ -606,6 +606,9 @@ class _Planner:
         Ranking, most important first: not before the start; no occurrence left on a holiday;
         fewest occurrences outside someone's window; least time outside earliest-latest;
         fewest person-occurrences outside a window; a preferred weekday; fewest holiday moves.
+        For more than two members (a circle) the fewest occurrences outside the lead's window and
+        then the fewest person-occurrences outside a window come before the time outside
+        earliest-latest: the least bad time has the lead and then the most members free.
         """
         zg = self.zone_group(members)
         masks = [self.fits(m.windows) for m in members]
@@ -638,9 +641,15 @@ class _Planner:
             moved = {"p": p, "k": k, "utc": alt["utc"][rows, choice], "day": alt["day"][rows, choice],
                      "local_day": alt["local_day"][:, rows, choice], "fits": new_fits}
         out = self.K - ok_sum
-        keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, discomfort,
-                         len(members) * self.K - inside_sum, self.p_pref, moved_count], axis=1)
-        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :TIER_MAJOR_KEYS])
+        person_out = len(members) * self.K - inside_sum
+        # a circle meets without a member but not without its lead (member 0, the anchor, is the
+        # lead unless only another member's zone is known): when no time suits everyone, the
+        # lead free and then the most members free come before comfort; a pair's ranking stays
+        lead_out = self.K - fits[0].sum(axis=1)
+        middle = [lead_out, person_out, discomfort] if len(members) > 2 else [discomfort, person_out]
+        keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, *middle,
+                         self.p_pref, moved_count], axis=1)
+        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :keys.shape[1] - 2])
         order = np.lexsort((self.p_tie_break, tier))
         return _Profile(zone_group=zg, base=self.pk_base, order=order, tier=tier[order], major=major[order],
                         invalid=~self.p_valid, fits=fits, out_all=out == self.K, moved=moved)
@@ -791,8 +800,8 @@ class _Bookings:
 
 
 TIER_MAJOR_KEYS = 5
-"""Ranking keys a kept pattern must match the best on; it may lose on the last two (preferred
-weekday, holiday moves)."""
+"""Ranking keys a kept pattern must match the best on (a pair's; a circle has one more, the
+lead's); it may lose on the last two (preferred weekday, holiday moves)."""
 
 
 def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, members: Sequence[_Person],
@@ -875,7 +884,14 @@ def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np
     if values["blocked"][k]:
         reason = _block_reason(planner, p, members, resolved) or "a holiday"
         flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
-    if out and profile.out_all[p]:
+    if out and profile.out_all[p] and len(members) > 2:
+        weekday = DAY_NAMES[int(planner.p_weekday[p])]
+        flags.append(
+            f"no time suits all {len(members)} members: least bad time ({weekday}s {_hhmm(start, members[0])} "
+            f"for {members[0].name}), {len(members) - len(out)} of {len(members)} free; "
+            f"{_and_list([member.name for member in out])} cannot make it (outside their availability)"
+        )
+    elif out and profile.out_all[p]:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         anchor, *others = members
         times = _and_list([f"{_hhmm(start, member)} for {member.name}" for member in others])
@@ -1022,6 +1038,8 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
         rows += _plan_relationship(planner, profiles[key], bookings, rel, pos, before)
     checkins = _checkins_frame(rows)
     notes = _planning_notes(people, relationships)
+    if book.circles:
+        notes += least_bad_notes(book, rows)
     return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
 
 
@@ -1042,6 +1060,8 @@ def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings
     for k, minute in enumerate(occurrences):
         begin = _utc_of(minute)
         flags = _occurrence_flags(planner, profile, values, p, k, rel.members, begin)
+        missing = [member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] \
+            if profile.out_all[p] and len(rel.members) > 2 else []
         if overlaps:
             flags.append("overlaps another check-in or a cohort event: no free time was left")
         for person in rel.listing:
@@ -1056,9 +1076,28 @@ def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings
                 "anchor_role": rel.anchor_role, "anchor_tz": anchor.zone, "mentee_tz": mentee.zone,
                 "mentor_tz": mentor.zone, "mentee_local": _local_text(begin, mentee),
                 "mentor_local": _local_text(begin, mentor), "pattern": pattern, "flag": "; ".join(flags),
-                "uid": uid, "_pos": pos,
+                "uid": uid, "_pos": pos, "_missing": missing,
             })
     return rows
+
+
+def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per circle whose meetings no time suits for everyone: who cannot make the least
+    bad time, by Circles row (the screen and logs carry rows and circle ids, never names)."""
+    row_of: dict[tuple[str, str], int] = {}
+    for record in book.pairs.to_dict("records"):
+        row_of[(str(record["pair_id"]), str(record["mentee_email"]))] = int(record["row"])
+        row_of[(str(record["pair_id"]), str(record["mentor_email"]))] = int(record["lead_row"])
+    missing: dict[str, dict[str, None]] = {}
+    for row in rows:
+        for email in row.get("_missing", ()):
+            missing.setdefault(row["pair_id"], {})[email] = None
+    notes = []
+    for circle in sorted(missing, key=_natural_key):
+        numbers = sorted(row_of[(circle, email)] for email in missing[circle] if (circle, email) in row_of)
+        notes.append(f"circle {circle}: no time suits every member; the least bad time leaves out Circles "
+                     f"row{'s' if len(numbers) != 1 else ''} {', '.join(map(str, numbers))} (flagged in checkins.xlsx)")
+    return notes
 
 
 def _checkins_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -1095,6 +1134,7 @@ def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[P
     repeated pair are reported and left out, never guessed.
     """
     file = str(book.path)
+    sheet = "Circles" if book.circles else "Pairs"
     out, seen = [], set()
     for record in book.pairs.to_dict("records"):
         pair_id = _text(record.get("pair_id"))
@@ -1103,19 +1143,19 @@ def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[P
         mentee, mentor = _text(record.get("mentee_email")).lower(), _text(record.get("mentor_email")).lower()
         label = f"pair {pair_id}" if pair_id else "this pair"
         if not pair_id:
-            problems.append(Problem(file, "Pairs", row, "Pair ID", "error", "no pair ID: pair not scheduled"))
+            problems.append(Problem(file, sheet, row, "Pair ID", "error", "no pair ID: pair not scheduled"))
             continue
         missing = [(col, e) for col, e in (("Mentee Email", mentee), ("Mentor Email", mentor)) if e not in people]
         if missing:
             for column, email in missing:
                 what = "empty" if not email else "not in the People sheet"
-                problems.append(Problem(file, "Pairs", row, column, "error", f"{what}: {label} not scheduled"))
+                problems.append(Problem(file, sheet, row, column, "error", f"{what}: {label} not scheduled"))
             continue
         if mentee == mentor:
-            problems.append(Problem(file, "Pairs", row, "Mentor Email", "error", f"{label} pairs a person with themselves: not scheduled"))
+            problems.append(Problem(file, sheet, row, "Mentor Email", "error", f"{label} pairs a person with themselves: not scheduled"))
             continue
         if (mentee, mentor) in seen:
-            problems.append(Problem(file, "Pairs", row, "Pair ID", "warning", f"{label} repeats an earlier pair: scheduled once"))
+            problems.append(Problem(file, sheet, row, "Pair ID", "warning", f"{label} repeats an earlier pair: scheduled once"))
             continue
         seen.add((mentee, mentor))
         out.append({"pair_id": pair_id, "mentee_email": mentee, "mentor_email": mentor,

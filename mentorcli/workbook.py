@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import re
@@ -38,7 +39,9 @@ from mentorcli.bulk import gc_paused
 from mentorcli.config import CRITERIA, Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, atomic_write_bytes, neutralise_formula
+from mentorcli.matching.rules import RULE_BY_NAME
 from mentorcli.model import (
+    CIRCLE_COLUMNS,
     LIST_FIELDS,
     LIST_SEPARATOR,
     PEOPLE_COLUMNS,
@@ -744,6 +747,8 @@ def read_pairing_workbook(path: str | Path, config: Config, *, check_rules: bool
     path = Path(path)
     with gc_paused():
         workbook = _open_workbook(path)
+        if _is_circles_workbook(workbook, path):
+            return read_circles_book(workbook, path, config, check_rules=check_rules)
         file = str(path)
         pairs_sheet = _read_sheet(workbook, path, PAIRS, PAIRS_REQUIRED)
         people_sheet = _read_sheet(workbook, path, PEOPLE, PEOPLE_REQUIRED)
@@ -787,6 +792,273 @@ def _ended_relationships(workbook: Any, path: Path, pairs_sheet: SheetTable, pai
 def kept_pairs(book: PairingBook) -> list[tuple[str, str, str]]:
     """``(pair_id, mentee_email, mentor_email)`` for ``mentor match --keep``: every usable pair of the book."""
     return list(zip(book.pairs["pair_id"], book.pairs["mentee_email"], book.pairs["mentor_email"]))
+
+
+# --------------------------------------------------------------------------- circles (read back)
+#
+# A workbook written by ``mentor match --circles N`` / ``--peer-circles N`` has a Circles sheet
+# (one row per person, the lead first) and no Pairs rows. It is read back into the same
+# ``PairingBook``: ``pairs`` is the circles' pair view (``model.CIRCLE_COLUMNS``: a row per member
+# with their circle's lead), so every stage that slices whole relationships out of ``pairs`` keeps
+# working, and ``relationships()`` gives each circle once with its roles. Hand edits are read like
+# the Pairs sheet's: what cannot be used is an error on its row, what the coordinator may mean
+# (a broken rule, a mentor over capacity, a circle over its size) a warning.
+
+CIRCLES = "Circles"
+CIRCLES_REQUIRED = ("Circle ID", "Email", "Role")
+CIRCLE_LEAD_ROLES = ("mentor", "facilitator")
+CIRCLE_ROLES = (*CIRCLE_LEAD_ROLES, "member")
+MEMBER_ROLE_UNDER = {"mentor": "mentee", "facilitator": "peer"}
+"""A Role "member" row's part in the relationship: a mentee under a mentor, a peer under a facilitator."""
+CIRCLE_KIND_SETTING, CIRCLE_SIZE_SETTING = "Circles", "Circle size"
+DIRECTED_RULES = ("choices",)
+"""Rules that only mean something from a mentee to a mentor (``choices_only``): not checked
+between two members, who have not chosen each other."""
+
+
+def _is_circles_workbook(workbook: Any, path: Path) -> bool:
+    """A Circles sheet and no Pairs rows (no Pairs sheet, or one with only its header).
+
+    Both with rows is refused: which sheet the coordinator means cannot be told for sure.
+    """
+    names = _sheet_names(workbook)
+    if _header_key(CIRCLES) not in names:
+        return False
+    if _header_key(PAIRS) not in names:
+        return True
+    grid = _grid(workbook, path, names[_header_key(PAIRS)])
+    filled = [row for row in grid if not _is_blank_row(row)]
+    if len(filled) <= 1:
+        return True
+    raise MentorError("has rows in both the Pairs and the Circles sheet", path=path,
+                      hint="Keep one of them: a workbook holds either pairs or circles.")
+
+
+@dataclass
+class _CircleRow:
+    """One usable row of the Circles sheet."""
+
+    circle: str
+    email: str
+    name: str
+    role: str
+    score: float
+    why: str
+    row: int
+
+
+def _circle_rows(sheet: SheetTable, people: pd.DataFrame, file: str) -> tuple[list[_CircleRow], list[Problem]]:
+    """Rows that name a circle, a known person and a known role, each person in one circle only.
+
+    Everything else is an error on its row, and the row is left out: a person listed twice, an
+    email not in People, a blank or unknown Role are never guessed at.
+    """
+    problems: list[Problem] = []
+    names = dict(zip(people["email"].tolist(), people["name"].tolist()))
+    usable: list[_CircleRow] = []
+    first_seen: dict[str, tuple[str, int, str]] = {}
+    columns = (sheet.texts("Circle ID"), sheet.texts("Email"), sheet.texts("Role"), sheet.texts("Name"),
+               sheet.numbers("Score"), sheet.texts("Why"), sheet.row_numbers)
+
+    def error(row: int, column: str, text: str) -> None:
+        problems.append(Problem(file, sheet.name, row, column, "error", text))
+
+    for circle, email, role, name, score, why, row in zip(*columns):
+        email, role = email.lower(), role.lower()
+        if not circle:
+            error(row, "Circle ID", "Circle ID is blank; person left out of every circle. Write their circle's id")
+        elif not email:
+            error(row, "Email", "Email is blank; row left out. Fill it in or delete the row")
+        elif email not in names:
+            error(row, "Email", f"Email is not in the People sheet; person left out of circle {circle}. "
+                                "Fix the address or add the person to People")
+        elif not role:
+            error(row, "Role", f"Role is blank; person left out of circle {circle}. Write mentor, facilitator or member")
+        elif role not in CIRCLE_ROLES:
+            error(row, "Role", f"Role must be mentor, facilitator or member; person left out of circle {circle}")
+        elif email in first_seen and not _leads_another(first_seen[email], circle, role):
+            other, other_row, _ = first_seen[email]
+            where = "again in circle" if other == circle else f"also in circle {other}, row {other_row}; in circle"
+            error(row, "Email", f"this person is {where} {circle} here: a person is in one circle only "
+                                "(a mentor may lead several); this row is left out. Delete one of the rows")
+        else:
+            first_seen.setdefault(email, (circle, row, role))
+            if name and name.casefold() != str(names[email]).casefold():
+                problems.append(Problem(file, sheet.name, row, "Name", "warning",
+                                        "Name does not match the People sheet for this Email; the People name is used"))
+            usable.append(_CircleRow(circle, email, str(names[email]), role, score, why, row))
+    return usable, problems
+
+
+def _leads_another(seen: tuple[str, int, str], circle: str, role: str) -> bool:
+    """A lead seen leading another circle may lead this one too (a mentor's capacity counts
+    circles); anyone else is in one circle only."""
+    return seen[2] in CIRCLE_LEAD_ROLES and role in CIRCLE_LEAD_ROLES and seen[0] != circle
+
+
+def _circles_of(rows: list[_CircleRow], file: str, sheet: str) -> tuple[dict[str, tuple[_CircleRow, list[_CircleRow]]], list[Problem]]:
+    """Rows grouped by circle (first appearance order): its lead and its members.
+
+    A circle without a lead, or with nobody to lead, is left out (an error on its first row); a
+    second lead is left out of the circle (an error on its row), since which of two leads the
+    coordinator meant cannot be told.
+    """
+    grouped: dict[str, list[_CircleRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.circle, []).append(row)
+    problems: list[Problem] = []
+    circles: dict[str, tuple[_CircleRow, list[_CircleRow]]] = {}
+    for circle, members in grouped.items():
+        leads = [row for row in members if row.role in CIRCLE_LEAD_ROLES]
+        others = [row for row in members if row.role not in CIRCLE_LEAD_ROLES]
+        if not leads:
+            problems.append(Problem(file, sheet, members[0].row, "Role", "error",
+                                    f"circle {circle} has no mentor or facilitator; circle left out. "
+                                    "Set the Role of the person who leads it"))
+            continue
+        for extra in leads[1:]:
+            problems.append(Problem(file, sheet, extra.row, "Role", "error",
+                                    f"circle {circle} already has a {leads[0].role} (row {leads[0].row}); "
+                                    "this person is left out. Make one of them a member, or move this one"))
+        if not others:
+            problems.append(Problem(file, sheet, leads[0].row, "Circle ID", "error",
+                                    f"circle {circle} has no members besides its {leads[0].role}; circle left out"))
+            continue
+        circles[circle] = (leads[0], others)
+    return circles, problems
+
+
+def _circle_pair_view(circles: dict[str, tuple[_CircleRow, list[_CircleRow]]]) -> pd.DataFrame:
+    """The circles as ``PairingBook.pairs`` rows (``model.CIRCLE_COLUMNS``): a row per member."""
+    records = []
+    for circle, (lead, members) in circles.items():
+        scores = [row.score for row in (lead, *members) if not math.isnan(row.score)]
+        why = " ".join(dict.fromkeys(row.why for row in (lead, *members) if row.why))
+        for position, member in enumerate(members):
+            records.append({
+                "pair_id": circle, "mentee_email": member.email, "mentor_email": lead.email,
+                "mentee": member.name, "mentor": lead.name, "score": scores[0] if scores else math.nan,
+                "why": why if position == 0 else "", "row": member.row,
+                "mentor_role": lead.role, "mentee_role": MEMBER_ROLE_UNDER[lead.role], "lead_row": lead.row,
+            })
+    columns = ["pair_id", "mentee_email", "mentor_email", "mentee", "mentor", "score", "why", "row", *CIRCLE_COLUMNS]
+    frame = pd.DataFrame(records, columns=columns)
+    return frame.astype({"score": float, "row": int, "lead_row": int})
+
+
+def _circle_role_problems(circles: dict[str, tuple[_CircleRow, list[_CircleRow]]], people: pd.DataFrame,
+                          file: str, sheet: str) -> list[Problem]:
+    """A mentor who did not sign up to mentor, a mentee-circle member who did not sign up as a mentee."""
+    roles = dict(zip(people["email"].tolist(), people["role"].tolist()))
+    problems = []
+    for circle, (lead, members) in circles.items():
+        if lead.role == "mentor" and roles[lead.email] not in ("mentor", "both"):
+            problems.append(Problem(file, sheet, lead.row, "Role", "warning",
+                                    f"Role says mentor but People says {roles[lead.email]}; kept as the mentor of {circle}"))
+        for member in members:
+            if lead.role == "mentor" and roles[member.email] not in ("mentee", "both"):
+                problems.append(Problem(file, sheet, member.row, "Role", "warning",
+                                        f"a member of mentor-led circle {circle} who signed up as {roles[member.email]}; kept"))
+    return problems
+
+
+def _circle_limit_problems(circles: dict[str, tuple[_CircleRow, list[_CircleRow]]], people: pd.DataFrame,
+                           settings: dict[str, str], file: str, sheet: str) -> list[Problem]:
+    """A mentor leading more circles than their capacity (capacity counts circles), a circle
+    larger than the workbook's ``Circle size``: warnings, the coordinator may mean them."""
+    capacity = dict(zip(people["email"].tolist(), people["capacity"].tolist()))
+    problems = []
+    led: dict[str, list[int]] = {}
+    for lead, _ in circles.values():
+        if lead.role == "mentor":
+            led.setdefault(lead.email, []).append(lead.row)
+    for email, rows in led.items():
+        limit = int(capacity.get(email, 0))
+        if len(rows) > limit:
+            problems.append(Problem(file, sheet, rows[min(limit, len(rows) - 1)], "Role", "warning",
+                                    f"mentor leads {len(rows)} circles (rows {', '.join(map(str, rows))}), capacity {limit}"))
+    size = _cell_number(settings.get(CIRCLE_SIZE_SETTING, ""))
+    if not math.isnan(size):
+        for circle, (lead, members) in circles.items():
+            if len(members) > size:
+                problems.append(Problem(file, sheet, members[int(size)].row, "Circle ID", "warning",
+                                        f"circle {circle} has {len(members)} members, more than the circle size {size:g}"))
+    return problems
+
+
+def circle_member_pairs(pairs: pd.DataFrame) -> list[tuple[str, str, int, int, bool]]:
+    """Every two people of every circle of a pair view: (first email, second email, first row,
+    second row, lead pair). In a lead pair the lead is the first, on the mentor side; two members
+    are taken once, in row order (the rules checked between members are symmetric)."""
+    out: list[tuple[str, str, int, int, bool]] = []
+    for _, group in pairs.groupby("pair_id", sort=False):
+        lead, lead_row = str(group["mentor_email"].iloc[0]), int(group["lead_row"].iloc[0])
+        members = list(zip(group["mentee_email"].tolist(), group["row"].tolist()))
+        out += [(lead, email, lead_row, int(row), True) for email, row in members]
+        out += [(a, b, int(row_a), int(row_b), False)
+                for (a, row_a), (b, row_b) in itertools.combinations(members, 2)]
+    return out
+
+
+def _circle_rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Config, file: str, sheet: str) -> list[Problem]:
+    """The matcher's rules between every two people of every circle, as the circles now stand.
+
+    Between the lead and a member every rule applies (the lead on the mentor side); between two
+    members every rule but the directed ones (``DIRECTED_RULES``). Reported on the later row of the
+    two, naming the other row.
+    """
+    if pairs.empty:
+        return []
+    links = circle_member_pairs(pairs)
+    index = dict(zip(people["email"].tolist(), range(len(people))))
+    # the second of each two on the mentee side: a lead pair's lead is the mentor
+    broken = match.broken_rules(people, config, [index[b] for _, b, *_ in links], [index[a] for a, *_ in links])
+    directed = {RULE_BY_NAME[name].reason for name in DIRECTED_RULES}
+    circle_of = dict(zip(pairs["row"].tolist(), pairs["pair_id"].tolist()))
+    problems = []
+    for (_, _, row_a, row_b, lead_pair), reasons in zip(links, broken):
+        kept = [reason for reason in reasons if lead_pair or reason not in directed]
+        if kept:
+            who = "its lead" if lead_pair else f"row {row_a}"
+            problems.append(Problem(file, sheet, row_b, "Circle ID", "warning",
+                                    f"breaks a rule with {who} in circle {circle_of[row_b]}: {'; '.join(kept)}"))
+    return problems
+
+
+def _left_in_no_circle(workbook: Any, path: Path, people: pd.DataFrame, pairs: pd.DataFrame, sheet: str) -> list[Problem]:
+    """Everyone in People who is in no circle now and not on the Unmatched sheet (a Circles row
+    deleted, or left out above): a warning on their People row, so nobody drops out unseen."""
+    unmatched: set[str] = set()
+    if _header_key(UNMATCHED) in _sheet_names(workbook):
+        unmatched = {email.lower() for email in _read_sheet(workbook, path, UNMATCHED, ("Email",)).texts("Email")}
+    placed = set(pairs["mentee_email"]) | set(pairs["mentor_email"])
+    return [Problem(str(path), sheet, int(row), "Email", "warning",
+                    "this person is in no circle and not on the Unmatched sheet (a Circles row deleted?); "
+                    "they get no check-ins or emails. Add them to a circle, or to Unmatched with a reason")
+            for email, row in zip(people["email"].tolist(), people["source_row"].tolist())
+            if email not in placed and email not in unmatched]
+
+
+def read_circles_book(workbook: Any, path: Path, config: Config, *, check_rules: bool = True) -> PairingBook:
+    """A workbook with a Circles sheet read back (see the section note above): the circles as
+    ``PairingBook.pairs`` in pair view, and what no longer holds after hand edits as problems
+    sorted by row (Circles rows first)."""
+    file = str(path)
+    circles_sheet = _read_sheet(workbook, path, CIRCLES, CIRCLES_REQUIRED)
+    people_sheet = _read_sheet(workbook, path, PEOPLE, PEOPLE_REQUIRED)
+    settings = _read_settings(_read_sheet(workbook, path, SETTINGS, SETTINGS_HEADERS))
+    people, problems = _read_people(people_sheet, path)
+    rows, row_problems = _circle_rows(circles_sheet, people, file)
+    circles, circle_problems = _circles_of(rows, file, circles_sheet.name)
+    problems += row_problems + circle_problems
+    pairs = _circle_pair_view(circles)
+    problems += _left_in_no_circle(workbook, path, people, pairs, people_sheet.name)
+    if check_rules:
+        problems += _circle_role_problems(circles, people, file, circles_sheet.name)
+        problems += _circle_limit_problems(circles, people, settings, file, circles_sheet.name)
+        problems += _circle_rule_problems(pairs, people, config, file, circles_sheet.name)
+    problems.sort(key=lambda p: (p.sheet != circles_sheet.name, p.sheet, p.row if p.row is not None else 0))
+    return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems)
 
 
 # --------------------------------------------------------------------------- pair lists (--avoid-pairs)
