@@ -35,6 +35,7 @@ from mentorcli.bulk import gc_paused
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
+from mentorcli.matching.circles import form_circles
 from mentorcli.matching.cohort import Cohort, Progress, _blocks
 from mentorcli.matching.criteria import CRITERIA, criteria_values, pair_scores
 from mentorcli.matching.explain import (
@@ -52,7 +53,6 @@ from mentorcli.matching.prepare import (
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
 from mentorcli.matching.words import PairFacts
-from mentorcli.matching.circles import form_circles
 from mentorcli.model import PEOPLE_COLUMNS, CircleMatch, MatchResult
 
 

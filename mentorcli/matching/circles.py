@@ -276,11 +276,12 @@ def _circle_match(cohort: Cohort, pool: _Pool, model: CircleModel, solution: Cir
     bound = solution.bound
     places = sum(len(c.members) + (1 if kind == "peer" else 0) for c in columns)
     status = _status(objective, bound, scores_total)
+    gap = 0.0 if bound <= objective else math.ceil(10000.0 * (bound - objective) / max(scores_total, 1)) / 100
     unmatched = _unmatched(cohort, pool, model, columns, kind)
     settings = {
         "kind": kind, "size": size, "min_size": int(cohort.config.circles.min_size),
         "mix_departments": bool(cohort.config.circles.mix_departments),
-        "status": status, "objective": int(objective), "bound": int(bound), "place_value": int(model.place),
+        "status": status, "gap_percent": gap, "objective": int(objective), "bound": int(bound), "place_value": int(model.place),
         "places": places, "total_score": round(scores_total / 100, 2), "circles": len(circles),
         "pricing_rounds": solution.rounds, "converged": solution.converged, "columns": solution.generated,
     }
@@ -295,8 +296,8 @@ def _status(objective: int, bound: int, scores: int) -> str:
     score together, so a missing place shows as a large gap)."""
     if bound <= objective:
         return "optimal"
-    gap = 100.0 * (bound - objective) / max(scores, 1)
-    return f"within {math.ceil(gap * 100) / 100:.2f}% of the best possible"
+    gap = math.ceil(10000.0 * (bound - objective) / max(scores, 1)) / 100
+    return f"within {gap:.2f}% of the best possible"
 
 
 def _goal_texts(cohort: Cohort) -> list[str]:
@@ -320,7 +321,7 @@ def _window_text(slot: int, minutes: int, duration: int) -> str:
 def _why(cohort: Cohort, lead: int, members: list[int], goal: str, window: str, kind: str) -> str:
     """The circle's shared goal, its common window, and what each member brings."""
     people = cohort.people
-    given = cohort.weekly.masks.any(axis=1)[cohort.weekly.ids]
+    given = np.asarray(cohort.weekly.masks.any(axis=1), dtype=bool)[cohort.weekly.ids]
     lead_name = str(people.at[lead, "name"])
     said = [f"Shared goal: {goal}" + (f" ({lead_name} offers it)" if kind == "mentor-led" else "")]
     unknown = [str(people.at[p, "name"]) for p in [lead, *members] if not given[p]]
@@ -366,7 +367,7 @@ def _unmatched(cohort: Cohort, pool: _Pool, model: CircleModel, columns: list, k
             candidates[person] = candidates.get(person, 0) + 1
             leads_of.setdefault(person, []).append(lead.person)
     lead_people = {lead.person for lead in model.leads}
-    has_goals = (cohort.mentees.topics > 0).any(axis=1)
+    has_goals = np.asarray((cohort.mentees.topics > 0).any(axis=1), dtype=bool)
     records = []
     for k, person in enumerate(pool.people.tolist()):
         if person in placed or person in led:
