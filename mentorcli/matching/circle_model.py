@@ -19,25 +19,32 @@ The model (``--circles N`` and ``--peer-circles N`` both):
   between two members are rare and handled by branching (leave out one or the other).
 - Bound: for any circles at all, value <= sum(pi * rhs) + sum over leads of limit x max(0, best
   reduced cost of that lead) (Lagrangian bound; when no circle prices out it is the LP optimum
-  over every possible circle). The integer search (CP-SAT, one worker, a fixed work budget:
-  deterministic) picks circles among the columns; the status compares its total to that bound.
+  over every possible circle). The integer search (HiGHS branch and bound, one thread, a fixed
+  node budget: deterministic) picks circles among the columns; the status compares its total to that bound.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.sat.python import cp_model
-from scipy.optimize import linprog
+from ortools.linear_solver import pywraplp
+from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
 FULL = 10_000
 """A perfect member score in solver units (the 0-100 score x 100)."""
 POSITIVE = 1e-6
 """A reduced cost above this (relative to ``PLACE``) adds a column."""
+ENUMERATE_LIMIT = 20_000
+"""Up to this many possible circles, every one is listed and the integer search over them all is
+exact (a small cohort gets "optimal" proven by CP-SAT, not just a bound)."""
 COLUMNS_PER_LEAD = 3
+NODES_PER_UNIT = 1000
+"""Branch-and-bound nodes of the integer search per unit of ``[circles] search_effort``."""
 """Columns a lead may add per pricing round (its best (goal, window) choices)."""
 
 Progress = Callable[[str, int, int], None]
@@ -104,7 +111,11 @@ class CircleSolution:
 
 def solve_circles(model: CircleModel, *, max_rounds: int, effort: float, progress: Progress | None = None) -> CircleSolution:
     """The best circles found and a proven bound on the best possible (see the module docstring)."""
+    every = every_circle(model, ENUMERATE_LIMIT)
+    if every is not None:
+        return _solve_listed(model, every, effort, progress)
     columns: list[Column] = []
+    master = _Master(model)
     seen: set[tuple[int, tuple[int, ...]]] = set()
     pi = np.zeros(len(model.rhs))
     lp_value = 0.0
@@ -132,26 +143,92 @@ def solve_circles(model: CircleModel, *, max_rounds: int, effort: float, progres
         converged = bool(best_rc.max(initial=0.0) <= POSITIVE * model.place)
         if converged or not added:
             break
-        lp_value, pi, x = _master_lp(model, columns)
+        master.add(columns[len(columns) - added:])
+        lp_value, pi, x = master.solve()
     if converged:
         bound = min(bound, lp_value) if columns else 0.0
     if progress:
         progress("search", 0, 1)
-    chosen, objective = _integer_search(model, columns, x, effort)
+    chosen, objective, _ = _integer_search(model, columns, x, effort)
     # the LP is solved in floating point: a bound a hair under the integer total is that total
     proven = max(int(np.floor(bound + 1e-7 * max(1.0, abs(bound)))), objective)
     return CircleSolution([columns[i] for i in chosen], objective, proven, rounds, converged, len(columns), lp_value)
 
 
-def _master_lp(model: CircleModel, columns: list[Column]) -> tuple[float, np.ndarray, np.ndarray]:
-    """The LP over ``columns``: its value, the price of each row and the column values."""
-    matrix = _incidence(model, columns)
-    values = np.array([c.value for c in columns], dtype=float)
-    result = linprog(-values, A_ub=matrix, b_ub=model.rhs.astype(float), bounds=(0, None), method="highs")
-    if result.status != 0:  # pragma: no cover - a packing LP with x = 0 feasible is always solved
-        raise RuntimeError(f"circle LP not solved: {result.message}")
-    pi = np.maximum(-np.asarray(result.ineqlin.marginals, dtype=float), 0.0)
-    return float(-result.fun), pi, np.asarray(result.x, dtype=float)
+def _solve_listed(model: CircleModel, columns: list[Column], effort: float, progress: Progress | None) -> CircleSolution:
+    """Every possible circle listed: the integer search over them all; its proof, else the LP, is the bound."""
+    if progress:
+        progress("search", 0, 1)
+    if not columns:
+        return CircleSolution([], 0, 0, 0, True, 0, 0.0)
+    master = _Master(model)
+    master.add(columns)
+    lp_value, _, x = master.solve()
+    chosen, objective, proven = _integer_search(model, columns, x, effort)
+    bound = objective if proven else max(int(np.floor(lp_value + 1e-7 * max(1.0, abs(lp_value)))), objective)
+    return CircleSolution([columns[i] for i in chosen], objective, bound, 0, True, len(columns), lp_value)
+
+
+def every_circle(model: CircleModel, limit: int) -> list[Column] | None:
+    """Every circle the model allows (each lead, goal, window and set of members that fits), or
+    None when there would be more than ``limit``."""
+    count = 0
+    for lead in model.leads:
+        for j in range(lead.goals.shape[1] * lead.windows.shape[1]):
+            k = int((lead.goals[:, j // lead.windows.shape[1]] & lead.windows[:, j % lead.windows.shape[1]]).sum())
+            count += sum(math.comb(k, size) for size in range(model.min_members, model.max_members + 1))
+            if count > limit:
+                return None
+    columns: list[Column] = []
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    for number, lead in enumerate(model.leads):
+        n_windows = lead.windows.shape[1]
+        for j in range(lead.goals.shape[1] * n_windows):
+            inside = np.flatnonzero(lead.goals[:, j // n_windows] & lead.windows[:, j % n_windows]).tolist()
+            for size in range(model.min_members, model.max_members + 1):
+                for group in itertools.combinations(inside, size):
+                    if len({int(lead.classes[c]) for c in group}) < size:
+                        continue
+                    people = lead.members[list(group)]
+                    key = (number, tuple(sorted(people.tolist())))
+                    if key in seen or _has_conflict(model, people):
+                        continue
+                    seen.add(key)
+                    value = lead.own + sum(model.place + int(lead.values[c]) for c in group)
+                    columns.append(Column(number, j // n_windows, j % n_windows, key[1], value))
+    return columns
+
+
+class _Master:
+    """The master LP (GLOP, warm-started as columns are added): its value, the price of each row
+    and the value of each column."""
+
+    def __init__(self, model: CircleModel) -> None:
+        self.model = model
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.rows = [self.solver.Constraint(-self.solver.infinity(), float(rhs)) for rhs in model.rhs.tolist()]
+        self.objective = self.solver.Objective()
+        self.objective.SetMaximization()
+        self.variables: list[pywraplp.Variable] = []
+        self.row_of = _row_of(model)
+
+    def add(self, columns: list[Column]) -> None:
+        for column in columns:
+            variable = self.solver.NumVar(0.0, self.solver.infinity(), f"c{len(self.variables)}")
+            self.variables.append(variable)
+            self.rows[self.model.leads[column.lead].row].SetCoefficient(variable, 1.0)
+            for person in column.members:
+                row = self.row_of[person]
+                self.rows[row].SetCoefficient(variable, float(self.model.coef[row]))
+            self.objective.SetCoefficient(variable, float(column.value))
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
+        status = self.solver.Solve()
+        if status != pywraplp.Solver.OPTIMAL:  # pragma: no cover - a packing LP with x = 0 feasible is always solved
+            raise RuntimeError("the circle LP was not solved")
+        pi = np.maximum(np.array([row.dual_value() for row in self.rows], dtype=float), 0.0)
+        x = np.array([v.solution_value() for v in self.variables], dtype=float)
+        return float(self.objective.Value()), pi, x
 
 
 def _incidence(model: CircleModel, columns: list[Column]) -> csr_matrix:
@@ -192,27 +269,35 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
         return 0.0, []
     gain = model.place + lead.values.astype(float) - model.coef[lead.rows] * pi[lead.rows]
     base = lead.own - float(pi[lead.row])
+    threshold = POSITIVE * model.place
+    top = np.cumsum(-np.sort(-gain)[:model.max_members])
+    rough = base + float(top[model.min_members - 1:].max(initial=-np.inf))
+    if rough <= threshold:  # no circle of this lead can price out, whatever its goal and window
+        return max(rough, 0.0), []
     order = np.lexsort((np.arange(k), -gain))
     rank = np.empty(k, np.int64)
     rank[order] = np.arange(k)
     n_goals, n_windows = lead.goals.shape[1], lead.windows.shape[1]
     combos = (lead.goals[:, :, None] & lead.windows[:, None, :]).reshape(k, n_goals * n_windows)
-    keep = _first_of_class(combos, lead.classes, rank)[order]
-    gain_sorted = gain[order]
-    count = np.cumsum(keep, axis=0)
-    take = keep & ((count <= model.min_members) | ((count <= model.max_members) & (gain_sorted[:, None] > 0)))
-    totals = np.where(take, gain_sorted[:, None], 0.0).sum(axis=0) + base
-    feasible = count[-1] >= model.min_members
-    totals = np.where(feasible, totals, -np.inf)
+    positive = order[gain[order] > 0]
+    take_pos, totals = _greedy(model, combos[positive], lead.classes[positive], gain[positive], base)
+    short = np.flatnonzero(take_pos.sum(axis=0) < model.min_members)
+    short = short[totals[short] > threshold]  # the fill of a short circle only lowers its total
+    totals[np.flatnonzero(take_pos.sum(axis=0) < model.min_members)] = -np.inf
+    take_all = np.zeros((0, 0), bool)
+    if len(short):
+        take_all, totals_short = _greedy(model, combos[order][:, short], lead.classes[order], gain[order], base)
+        totals[short] = totals_short
+    short_at = {int(c): n for n, c in enumerate(short.tolist())}
     found: list[tuple[float, Column]] = []
     upper = 0.0
     for j in np.lexsort((np.arange(len(totals)), -totals)).tolist():
-        if not np.isfinite(totals[j]) or totals[j] <= 0:
+        if not np.isfinite(totals[j]) or totals[j] <= threshold:
             break
         if len(found) >= COLUMNS_PER_LEAD:
             upper = max(upper, float(totals[j]))
             break
-        picked = order[take[:, j]]
+        picked = order[take_all[:, short_at[j]]] if j in short_at else positive[take_pos[:, j]]
         if _has_conflict(model, lead.members[picked]):
             candidates = order[combos[order, j]]
             exact = _best_without_conflicts(model, lead, candidates, gain)
@@ -226,6 +311,20 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
         found.append((total, Column(-1, j // n_windows, j % n_windows, members, value)))
     found.sort(key=lambda item: -item[0])
     return upper, found
+
+
+def _greedy(model: CircleModel, combos: np.ndarray, classes: np.ndarray, gain: np.ndarray,
+            base: float) -> tuple[np.ndarray, np.ndarray]:
+    """For rows in best-gain-first order and each (goal, window) column of ``combos``: the members
+    the best circle takes (the best of each class, at least ``min_members``, then any with a
+    positive gain up to ``max_members``) and its total (-inf where too few fit)."""
+    if not len(gain):
+        return np.zeros(combos.shape, bool), np.full(combos.shape[1], -np.inf)
+    keep = _first_of_class(combos, classes, np.arange(len(gain)))
+    count = np.cumsum(keep, axis=0)
+    take = keep & ((count <= model.min_members) | ((count <= model.max_members) & (gain[:, None] > 0)))
+    totals = np.where(take, gain[:, None], 0.0).sum(axis=0) + base
+    return take, np.where(count[-1] >= model.min_members, totals, -np.inf)
 
 
 def _first_of_class(mask: np.ndarray, classes: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -292,41 +391,26 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
 # --------------------------------------------------------------------------- the integer search
 
 
-def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, effort: float) -> tuple[list[int], int]:
-    """The best set of columns CP-SAT finds within ``effort`` (deterministic work units), started
-    from the LP rounded greedily."""
+def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, effort: float) -> tuple[list[int], int, bool]:
+    """The best set of columns (HiGHS branch and bound, single-threaded and deterministic, within a
+    node budget of ``effort`` x ``NODES_PER_UNIT``), or the LP rounded greedily if that is better;
+    and whether it is proven the best of these columns."""
     if not columns:
-        return [], 0
+        return [], 0, True
     row_of = _row_of(model)
-    start = _greedy_rounding(model, columns, x, row_of)
-    sat = cp_model.CpModel()
-    use = [sat.new_bool_var(f"c{j}") for j in range(len(columns))]
-    terms: dict[int, list[tuple[int, int]]] = {}
-    for j, column in enumerate(columns):
-        terms.setdefault(model.leads[column.lead].row, []).append((j, 1))
-        for person in column.members:
-            row = row_of[person]
-            terms.setdefault(row, []).append((j, int(model.coef[row])))
-    for row, items in sorted(terms.items()):
-        if sum(c for _, c in items) > model.rhs[row]:
-            sat.add(sum(c * use[j] for j, c in items) <= int(model.rhs[row]))
-    sat.maximize(sum(column.value * use[j] for j, column in enumerate(columns)))
-    for j in range(len(columns)):
-        sat.add_hint(use[j], j in start)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.max_deterministic_time = max(float(effort), 0.01)
-    status = solver.solve(sat)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = sorted(start)
-    else:
-        chosen = [j for j in range(len(columns)) if solver.boolean_value(use[j])]
-    greedy_value = sum(columns[j].value for j in start)
-    value = sum(columns[j].value for j in chosen)
-    if greedy_value > value:
-        chosen, value = sorted(start), greedy_value
-    return chosen, value
+    start = sorted(_greedy_rounding(model, columns, x, row_of))
+    values = np.array([c.value for c in columns], dtype=float)
+    result = milp(-values, constraints=LinearConstraint(_incidence(model, columns), -np.inf, model.rhs.astype(float)),
+                  integrality=np.ones(len(columns)), bounds=Bounds(0, 1),
+                  options={"mip_rel_gap": 0.0, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True})
+    chosen = start
+    proven = False
+    if result.x is not None:
+        picked = np.flatnonzero(np.asarray(result.x) > 0.5).tolist()
+        if sum(columns[j].value for j in picked) >= sum(columns[j].value for j in start):
+            chosen = picked
+        proven = result.status == 0
+    return chosen, sum(columns[j].value for j in chosen), proven
 
 
 def _greedy_rounding(model: CircleModel, columns: list[Column], x: np.ndarray, row_of: dict[int, int]) -> set[int]:

@@ -117,7 +117,7 @@ def _model(cohort: Cohort, pool: _Pool, kind: str, *, min_members: int, max_memb
     lead_goals = (cohort.mentors.topics > 0) if kind == "mentor-led" else wanted
     classes = _classes(cohort)
     starts = _window_starts(cohort)
-    person_starts = starts[cohort.weekly.ids[pool.people]]
+    mask_of = cohort.weekly.ids[pool.people]
     cells = _allowed_cells(cohort, pool, kind)
     leads: list[Lead] = []
     for col in np.flatnonzero(pool.can_lead).tolist():
@@ -129,7 +129,7 @@ def _model(cohort: Cohort, pool: _Pool, kind: str, *, min_members: int, max_memb
         member_goals = wanted[rows][:, goal_ids]
         useful = member_goals.any(axis=1)
         rows, values, member_goals = rows[useful], values[useful], member_goals[useful]
-        window_ids, member_windows = _windows(person_starts, col, rows, min_members)
+        window_ids, member_windows = _windows(starts, mask_of, col, rows, min_members)
         if len(rows) < min_members or not len(window_ids):
             continue
         leads.append(Lead(person=int(pool.people[col]), row=col, limit=int(pool.limit[col]),
@@ -211,26 +211,30 @@ def _window_starts(cohort: Cohort) -> np.ndarray:
     return starts
 
 
-def _windows(person_starts: np.ndarray, lead: int, rows: np.ndarray, min_members: int) -> tuple[list[int], np.ndarray]:
+def _windows(starts: np.ndarray, mask_of: np.ndarray, lead: int, rows: np.ndarray,
+             min_members: int) -> tuple[list[int], np.ndarray]:
     """The lead's distinct windows (first slot of each), dropping any window whose members are a
-    subset of another's, and the (members x windows) table of who can make each."""
-    slots = np.flatnonzero(person_starts[lead])
-    members = person_starts[rows][:, slots]
-    if not members.size:
+    subset of another's, and the (members x windows) table of who can make each. Worked out over
+    the distinct weekly masks (few) rather than the members (many)."""
+    slots = np.flatnonzero(starts[mask_of[lead]])
+    masks, member_mask = np.unique(mask_of[rows], return_inverse=True)
+    table = starts[masks][:, slots]
+    if not table.size:
         return [], np.zeros((len(rows), 0), bool)
-    distinct, first = np.unique(members, axis=1, return_index=True)
-    counts = distinct.sum(axis=0)
+    distinct, first = np.unique(table, axis=1, return_index=True)
+    weight = np.bincount(member_mask.reshape(-1), minlength=len(masks)).astype(np.int64)
+    counts = weight @ distinct
     keep = counts >= max(min_members, 1)
     distinct, first = distinct[:, keep], first[keep]
-    as_int = distinct.astype(np.int32)
-    inside = as_int.T @ as_int  # [a, b]: members of a who are in b
+    as_int = distinct.astype(np.int64) * weight[:, None]
+    inside = as_int.T @ distinct.astype(np.int64)  # [a, b]: members of a who are in b
     sizes = np.diag(inside)
     covered = (inside == sizes[:, None]) & ((sizes[None, :] > sizes[:, None])
                                             | ((sizes[None, :] == sizes[:, None]) & (first[None, :] < first[:, None])))
     dominated = covered.any(axis=1)
     order = np.argsort(first[~dominated], kind="stable")
     chosen = distinct[:, ~dominated][:, order]
-    return slots[first[~dominated][order]].tolist(), chosen
+    return slots[first[~dominated][order]].tolist(), chosen[member_mask.reshape(-1)]
 
 
 def _conflicts(cohort: Cohort) -> dict[int, frozenset[int]]:
@@ -275,13 +279,14 @@ def _circle_match(cohort: Cohort, pool: _Pool, model: CircleModel, solution: Cir
     objective = solution.objective
     bound = solution.bound
     places = sum(len(c.members) + (1 if kind == "peer" else 0) for c in columns)
-    status = _status(objective, bound, scores_total)
-    gap = 0.0 if bound <= objective else math.ceil(10000.0 * (bound - objective) / max(scores_total, 1)) / 100
+    gap, places_bound, score_bound = _gap(objective, bound, model.place)
+    status = "optimal" if gap == 0 else f"within {gap:.2f}% of the best possible"
     unmatched = _unmatched(cohort, pool, model, columns, kind)
     settings = {
         "kind": kind, "size": size, "min_size": int(cohort.config.circles.min_size),
         "mix_departments": bool(cohort.config.circles.mix_departments),
-        "status": status, "gap_percent": gap, "objective": int(objective), "bound": int(bound), "place_value": int(model.place),
+        "status": status, "gap_percent": gap, "places_bound": places_bound, "score_bound": round(score_bound / 100, 2),
+        "objective": int(objective), "bound": int(bound), "place_value": int(model.place),
         "places": places, "total_score": round(scores_total / 100, 2), "circles": len(circles),
         "pricing_rounds": solution.rounds, "converged": solution.converged, "columns": solution.generated,
     }
@@ -290,14 +295,22 @@ def _circle_match(cohort: Cohort, pool: _Pool, model: CircleModel, solution: Cir
                        notes=list(cohort.notes), settings=settings)
 
 
-def _status(objective: int, bound: int, scores: int) -> str:
-    """"optimal", or how far the total could be from the best possible: the gap to the proven
-    bound over the total score (a place left empty counts as ``place_value``, more than every
-    score together, so a missing place shows as a large gap)."""
+def _gap(objective: int, bound: int, place: int) -> tuple[float, int, int]:
+    """How far the circles may be from the best possible, in percent (rounded up), with the proven
+    most places and, for that many places, the proven highest total score (in hundredths).
+
+    The objective is ``place`` per person placed plus the scores, ``place`` above every score
+    together, so ``bound // place`` bounds the places. With fewer places than that, the gap is in
+    places; with as many, it is in score, against ``bound - place x places``.
+    """
     if bound <= objective:
-        return "optimal"
-    gap = math.ceil(10000.0 * (bound - objective) / max(scores, 1)) / 100
-    return f"within {gap:.2f}% of the best possible"
+        return 0.0, objective // place, objective % place
+    places, score = divmod(objective, place)
+    places_bound = bound // place
+    if places < places_bound:
+        return math.ceil(10000.0 * (places_bound - places) / places_bound) / 100, places_bound, bound - place * places
+    score_bound = bound - place * places
+    return math.ceil(10000.0 * (score_bound - score) / max(score_bound, 1)) / 100, places_bound, score_bound
 
 
 def _goal_texts(cohort: Cohort) -> list[str]:
