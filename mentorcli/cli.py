@@ -330,23 +330,50 @@ def match_command(
     objective: Annotated[str | None, typer.Option("--objective", metavar="places|fair", callback=_check_choice("places", "fair"), help="places: most pairs, then best total score; fair: best lowest score first (default from mentor.toml).")] = None,
     export_scores: Annotated[Path | None, typer.Option("--export-scores", metavar="FILE.csv", help="Also write mentee_email,mentor_email,score,bonus,kept for every kept and every allowed pair.")] = None,
     as_json: JsonOption = False,
+    circles: Annotated[int | None, typer.Option("--circles", metavar="N", min=1, max=1000, help="Form circles of one mentor and up to N mentees sharing a goal and a weekly window, instead of pairs. Example: mentor match signups.xlsx --circles 4 -o circles.xlsx")] = None,
+    peer_circles: Annotated[int | None, typer.Option("--peer-circles", metavar="N", min=2, max=1000, help="Form circles of N peers (signed up as both or peer; see [circles] peer_roles) with a facilitator, instead of pairs. Example: mentor match signups.xlsx --peer-circles 5 -o circles.xlsx")] = None,
 ) -> None:
     """Pair mentees with mentors exactly (most pairs, then best total score) and write the pairing workbook.
 
+    With --circles N or --peer-circles N (not both), form circles instead: solved exactly or within
+    a proven bound, which the Settings sheet and the summary give.
+
     Example: mentor match signups.xlsx -o pairs.xlsx --avoid-pairs 2025.xlsx
+
+    Example: mentor match signups.xlsx --circles 4 -o circles.xlsx
     """
     with err.status("Starting…", spinner="dots") as status:
         run = pipeline.match(
             signups, config=config, output=output, force=force, role=role, sheet=sheet, keep=keep,
             avoid_pairs=avoid_pairs or (), objective=objective, export_scores=export_scores,
-            progress=lambda text: status.update(escape(text) + "…"),
+            progress=lambda text: status.update(escape(text) + "…"), circles=circles, peer_circles=peer_circles,
         )
-    _print_match_summary(run)
+    if isinstance(run, pipeline.CircleRun):
+        _print_circle_summary(run)
+    else:
+        _print_match_summary(run)
     for problem in run.problems:  # --keep with ended relationships: someone rematched a second time
         if problem.sheet == "Ended":
             err.print(f"[yellow]Rematch warning:[/] {escape(problem.location())}: {escape(problem.problem)}")
     if as_json:
         print_json(run.as_json())
+
+
+def _print_circle_summary(run: pipeline.CircleRun) -> None:
+    """The coordinator's view of a circles run, on stderr: circles, people left out, how good the solution is."""
+    summary = run.as_json()
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Circles", f"{summary['circles']} ({summary['kind']})")
+    table.add_row("Placed", str(summary["placed"]))
+    table.add_row("Unmatched", f"{summary['unmatched']} (see the Unmatched sheet)" if summary["unmatched"] else "0")
+    table.add_row("Solution", escape(str(summary["status"])))
+    table.add_row("Problems", f"{len(run.problems)} (see the Problems sheet)" if run.problems else "0")
+    table.add_row("Written", escape(str(run.output)))
+    err.print(table)
+    for note in run.result.notes:
+        err.print(f"[yellow]Note:[/] {escape(note)}")
 
 # === end match ===
 

@@ -54,6 +54,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "report.missed_in_row": (1, 100),
     "report.low_rating": (0, 10),
     "report.min_group_size": (1, 100_000),
+    "circles.min_size": (2, 1000),
+    "circles.pricing_rounds": (1, 10_000),
+    "circles.search_effort": (0, 100_000),
 }
 """Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
 enough that the solver's integer costs and the calendar's dates cannot overflow."""
@@ -161,6 +164,22 @@ class CheckinLogSettings:
 
 
 @dataclass
+class CircleSettings:
+    """Circles (``mentor match --circles N`` / ``--peer-circles N``): who forms them and how hard the solver works."""
+
+    min_size: int = 3
+    """Fewest people in a circle, its lead (mentor or facilitator) included."""
+    mix_departments: bool = False
+    """Every member of a circle from a different department (a hard rule when on)."""
+    peer_roles: list[str] = field(default_factory=lambda: ["both"])
+    """Signed-up roles that join peer circles ("peer" answers are read as "both")."""
+    pricing_rounds: int = 200
+    """Most rounds of pricing new circles; the bound stays proven when they run out."""
+    search_effort: float = 30.0
+    """Work units (about seconds) the integer search may spend; a fixed budget, so runs repeat exactly."""
+
+
+@dataclass
 class Config:
     cohort: CohortSettings = field(default_factory=CohortSettings)
     columns: dict[str, str] = field(default_factory=dict)
@@ -173,6 +192,7 @@ class Config:
     events: list[CohortEvent] = field(default_factory=list)
     report: ReportSettings = field(default_factory=ReportSettings)
     checkins: CheckinLogSettings = field(default_factory=CheckinLogSettings)
+    circles: CircleSettings = field(default_factory=CircleSettings)
     path: Path | None = None
 
     @property
@@ -306,7 +326,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
     known = {"cohort", "columns", "signups", "weights", "rules", "match", "availability",
-             "schedule", "events", "report", "checkins"}
+             "schedule", "events", "report", "checkins", "circles"}
     for key in raw:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
@@ -351,7 +371,21 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     if not isinstance(columns, dict):
         raise MentorError("[checkins.columns] must be a table", path=path)
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
+    cfg.circles = _circles(_section(raw, "circles", path), path)
     return cfg
+
+
+CIRCLE_ROLES = ("mentor", "mentee", "both")
+
+
+def _circles(values: dict, path: Path) -> CircleSettings:
+    """``[circles]``: peer_roles a list of signed-up roles (mentor, mentee, both)."""
+    circles = _coerce(CircleSettings, values, "circles", path)
+    roles = circles.peer_roles
+    if not roles or not all(isinstance(r, str) and r.strip().lower() in CIRCLE_ROLES for r in roles):
+        raise MentorError("circles.peer_roles must list roles from mentor, mentee and both, like [\"both\"]", path=path)
+    circles.peer_roles = sorted({r.strip().lower() for r in roles}, key=CIRCLE_ROLES.index)
+    return circles
 
 
 def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:
@@ -432,6 +466,7 @@ _SECTION_NOTES = {
     "events": "Cohort-wide events in every calendar (kick-off, midpoint, close).",
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
+    "circles": "Circles (`mentor match --circles N` or `--peer-circles N`).",
 }
 _SETTING_NOTES = {
     ("cohort", "sponsor_emails"): "who gets the sponsor summary (aggregates only)",
@@ -466,6 +501,13 @@ _SETTING_NOTES = {
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
 }
+_SETTING_NOTES.update({
+    ("circles", "min_size"): "fewest people in a circle, the mentor or facilitator included",
+    ("circles", "mix_departments"): "every member of a circle from a different department",
+    ("circles", "peer_roles"): 'signed-up roles that join peer circles ("peer" answers read as "both")',
+    ("circles", "pricing_rounds"): "most rounds of pricing new circles (the bound stays proven)",
+    ("circles", "search_effort"): "work units (about seconds) of the integer search; fixed, so runs repeat",
+})
 _UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 
 

@@ -35,6 +35,7 @@ from mentorcli.bulk import gc_paused
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_path, neutralise_formula
+from mentorcli.matching.circles import form_circles
 from mentorcli.matching.cohort import Cohort, Progress, _blocks
 from mentorcli.matching.criteria import CRITERIA, criteria_values, pair_scores
 from mentorcli.matching.explain import (
@@ -53,7 +54,7 @@ from mentorcli.matching.prepare import (
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
 from mentorcli.matching.words import PairFacts
-from mentorcli.model import PEOPLE_COLUMNS, MatchResult
+from mentorcli.model import PEOPLE_COLUMNS, CircleMatch, MatchResult
 
 
 def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[str, str, str]] = (),
@@ -93,6 +94,24 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     result.kept_problems = kept_problems
     result.problems.extend(assumed_zone_problems(cohort))
     return result
+
+
+def match_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
+                  keep: Iterable[tuple[str, str, str]] = (), avoid_pairs: Iterable[tuple[str, str]] = (),
+                  progress: Progress | None = None) -> CircleMatch:
+    """Form circles: ``kind`` "mentor-led" (a mentor and up to ``size`` mentees) or "peer"
+    (``size`` peers, one of them the facilitator), the most people placed, then the best total
+    score, solved exactly or within a proven bound (``matching.circle_model``).
+
+    ``avoid_pairs``: email pairs of earlier pairs or circles: no two of them in one circle again.
+    ``keep`` is not supported for circles yet: given, it is refused rather than ignored.
+    """
+    if list(keep):
+        raise MentorError("--keep is not available with circles yet",
+                          hint="Form the circles again, or keep the earlier workbook as it is.")
+    people = _with_source_row(people)
+    _validate_people(people)
+    return form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
 
 
 def _check_objective(objective: str | None, config: Config) -> str:

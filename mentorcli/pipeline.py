@@ -43,7 +43,7 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
-from mentorcli.model import Ending, MatchResult, PairingBook, Problem, Roster
+from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster
 from mentorcli.report import (
     CohortReport,
     build_report,
@@ -76,10 +76,12 @@ from mentorcli.updates import (
 )
 from mentorcli.workbook import (
     PAIRS,
+    circle_problems,
     kept_pairs,
     match_problems,
     read_pair_list,
     read_pairing_workbook,
+    write_circles_workbook,
     write_pairing_workbook,
     write_pairs_csv,
 )
@@ -321,12 +323,19 @@ def match(
     objective: str | None = None,
     export_scores: str | Path | None = None,
     progress: Progress | None = None,
-) -> MatchRun:
+    circles: int | None = None,
+    peer_circles: int | None = None,
+) -> MatchRun | CircleRun:
     """Read signups, match, write the workbook (or pairs CSV): ``mentor match`` as one call.
 
     Every output target is checked before the slow work starts, so a refused overwrite costs
     nothing. ``progress`` receives a short line of text as the work advances (for a display).
+    ``circles`` / ``peer_circles`` (one at most): form circles instead of pairs (``CircleRun``).
     """
+    if circles is not None or peer_circles is not None:
+        return _match_circles(signups, config=config, output=output, force=force, role=role, sheet=sheet,
+                              keep=keep, avoid_pairs=avoid_pairs, objective=objective, export_scores=export_scores,
+                              progress=progress, circles=circles, peer_circles=peer_circles)
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
@@ -371,6 +380,82 @@ def match(
     else:
         write_pairing_workbook(output, roster, result, settings, force=force, ended=ended)
     return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)])
+
+
+# --------------------------------------------------------------------------- match: circles
+
+
+@dataclass
+class CircleRun:
+    """Everything ``mentor match --circles N`` / ``--peer-circles N`` did."""
+
+    roster: Roster
+    result: CircleMatch
+    output: Path
+    problems: list[Problem]
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap."""
+        settings = self.result.settings
+        return {
+            "circles": len(self.result.circles),
+            "kind": self.result.kind,
+            "placed": int(settings.get("places", 0)),
+            "unmatched": len(self.result.unmatched),
+            "status": self.result.status,
+            "gap_percent": settings.get("gap_percent", 0.0),
+            "total_score": settings.get("total_score", 0.0),
+            "output": str(self.output),
+        }
+
+
+_CIRCLE_STEPS = {"price": "Pricing circles: round {done:,} (at most {total:,})", "search": "Choosing the circles"}
+
+
+def _circle_progress_text(step: str, done: int, total: int) -> str:
+    return _CIRCLE_STEPS.get(step, step.capitalize()).format(done=done, total=total)
+
+
+def _refuse_with_circles(output: Path, keep: str | Path | None, objective: str | None,
+                         export_scores: str | Path | None, circles: int | None, peer_circles: int | None) -> None:
+    """Options that have no meaning for circles are refused, never silently ignored."""
+    if circles is not None and peer_circles is not None:
+        raise MentorError("--circles and --peer-circles cannot be used together",
+                          hint="Form mentor-led circles or peer circles, one per run.")
+    if output.suffix.lower() != ".xlsx":
+        raise MentorError("circles are written to a workbook", path=output, hint="Name the output .xlsx.")
+    for given, option in ((keep, "--keep"), (export_scores, "--export-scores"),
+                          (objective == "fair" or None, "--objective fair")):
+        if given:
+            raise MentorError(f"{option} is not available with circles yet",
+                              hint="Run without it (circles place the most people, then the best total score).")
+
+
+def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: str | Path, force: bool,
+                   role: str | None, sheet: str | None, keep: str | Path | None, avoid_pairs: Sequence[str | Path],
+                   objective: str | None, export_scores: str | Path | None, progress: Progress | None,
+                   circles: int | None, peer_circles: int | None) -> CircleRun:
+    """``mentor match --circles N`` / ``--peer-circles N``: read signups, form circles, write the workbook."""
+    settings = load_settings(config)
+    say = progress or _quiet
+    output = Path(output)
+    _refuse_with_circles(output, keep, objective, export_scores, circles, peer_circles)
+    check_targets([output], force=force)
+    avoid: list[tuple[str, str]] = []
+    for pair_file in avoid_pairs:
+        avoid += read_pair_list(pair_file)
+    check_signup_rows(signups, settings)
+    say("Reading signups")
+    roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
+    check_match_size(len(roster.people), settings, signups)
+    kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
+    assert size is not None
+    say("Forming circles")
+    result = matching.match_circles(roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
+                                    progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
+    say("Writing the circles")
+    write_circles_workbook(output, roster, result, settings, force=force)
+    return CircleRun(roster=roster, result=result, output=output, problems=[*roster.problems, *circle_problems(result)])
 
 
 # --------------------------------------------------------------------------- schedule

@@ -26,7 +26,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from mentorcli.model import (
     LIST_FIELDS,
     LIST_SEPARATOR,
     PEOPLE_COLUMNS,
+    CircleMatch,
     Ending,
     MatchResult,
     PairingBook,
@@ -375,6 +376,98 @@ def _csv_value(value: Any) -> Any:
         value = round(value, 2)
         return int(value) if value.is_integer() else value
     return value
+
+
+# --------------------------------------------------------------------------- circles (--circles / --peer-circles)
+
+CIRCLES = "Circles"
+CIRCLE_SHEETS = (CIRCLES, UNMATCHED, PROBLEMS, PEOPLE, SETTINGS)
+"""Sheet order of a circles workbook: no Pairs or Mentors sheet (a mentor's circles are on Circles)."""
+CIRCLE_ROLE_WORDS = {"mentor": "mentor", "facilitator": "facilitator", "mentee": "member", "peer": "member"}
+"""The Role column's words: the lead's role, and "member" for everyone else."""
+
+
+def circles_columns(circle_match: CircleMatch) -> list[Column]:
+    """The Circles sheet: one row per member, each circle's lead first; Score is the circle's."""
+    rows = [(circle.id, member, circle.score, circle.why) for circle in circle_match.circles for member in circle.members]
+    return [
+        Column("Circle ID", [r[0] for r in rows]),
+        Column("Name", _text_values(r[1].name for r in rows)),
+        Column("Email", _text_values(r[1].email for r in rows)),
+        Column("Role", [CIRCLE_ROLE_WORDS[r[1].role] for r in rows]),
+        Column("Score", _number_values(r[2] for r in rows), NUMBER, "0.0"),
+        Column("Why", _text_values(r[3] for r in rows)),
+    ]
+
+
+def circle_unmatched_columns(roster: Roster, circle_match: CircleMatch) -> list[Column]:
+    """The Unmatched sheet of a circles workbook: the pairs workbook's columns, everyone left out."""
+    people, unmatched = roster.people, circle_match.unmatched
+    return [
+        Column("Name", _text_values(_people_lookup(people, unmatched["person"], "name"))),
+        Column("Email", _text_values(_people_lookup(people, unmatched["person"], "email"))),
+        Column("Role", _text_values(unmatched["role"])),
+        Column("Reason", _text_values(unmatched["reason"])),
+    ]
+
+
+def circle_problems(circle_match: CircleMatch) -> list[Problem]:
+    """The circle solver's notes as problem rows, as ``match_problems`` does for pairs."""
+    return [*circle_match.problems, *(Problem("mentor match", "", None, "", "warning", note) for note in circle_match.notes)]
+
+
+def circle_settings_rows(roster: Roster, circle_match: CircleMatch, config: Config) -> list[tuple[str, str]]:
+    """What produced this workbook, with the kind and size of circle, the solution's status and its bound."""
+    settings = circle_match.settings
+    rows: list[tuple[str, Any]] = [
+        ("tool", f"mentorcli {__version__}"),
+        ("Circles", circle_match.kind),
+        ("Circle size", settings.get("size", "")),
+        ("Solution", circle_match.status),
+        ("Bound", int(circle_match.bound)),
+    ]
+    for number, source in enumerate(roster.sources, 1):
+        rows += [
+            (f"input {number}", source.path),
+            (f"input {number} sha256", source.sha256),
+            (f"input {number} sheet", source.sheet),
+            (f"input {number} role", source.role or ""),
+            (f"input {number} rows", source.rows),
+        ]
+    rows += list(config.as_settings().items())
+    rows += [(f"circles.{f.name}", getattr(config.circles, f.name)) for f in fields(config.circles)]
+    rows += [(f"solver.{key}", value) for key, value in sorted(settings.items())]
+    rows += [("result.circles", len(circle_match.circles)), ("result.objective", int(circle_match.objective))]
+    return [(key, _setting_text(value)) for key, value in rows]
+
+
+def write_circles_workbook(path: str | Path, roster: Roster, circle_match: CircleMatch, config: Config, *,
+                           force: bool) -> Path:
+    """Write the circles workbook: Circles, Unmatched, Problems, People, Settings.
+
+    Written like ``write_pairing_workbook`` (refuses to replace without ``force``, atomic, same
+    input same bytes); the Settings sheet says "optimal" or "within X% of the best possible".
+    """
+    target = Path(path)
+    sheets = {
+        CIRCLES: circles_columns(circle_match),
+        UNMATCHED: circle_unmatched_columns(roster, circle_match),
+        PROBLEMS: problems_columns([*roster.problems, *circle_problems(circle_match)]),
+        PEOPLE: people_columns(roster.people),
+        SETTINGS: settings_columns(circle_settings_rows(roster, circle_match, config)),
+    }
+    tables = [TableSheet(name, [replace(column, width=_fitted_width(column), whole_column=True,
+                                        text_format=WRAP if column.header in WRAPPED_HEADERS else None)
+                                for column in sheets[name]], HEADER_FORMAT)
+              for name in CIRCLE_SHEETS]
+    with atomic_path(target, force=force) as tmp:
+        write_table_workbook(tmp, tables, {
+            "title": f"{config.cohort.name}: circles",
+            "author": config.cohort.coordinator_name,
+            "comments": f"Written by mentorcli {__version__}",
+            "created": created_date(roster.people),
+        })
+    return target
 
 
 # --------------------------------------------------------------------------- reading
