@@ -32,9 +32,9 @@ The model (CP-SAT, OR-Tools), for the network mentees ``I`` and their candidate 
   costing ``prefer_mixed_departments`` points: every mentor beyond the first from one
   department;
 - objective: maximise the sum of the chosen pairs' scores (0-100 x 100, as step 4) + coverage -
-  departments. Among equally good choices step 4's pairs stay (each kept pair of step 4 adds
-  1 to ``(number of step-4 pairs + 1) x objective``), so nothing moves without a gain and the
-  earlier-signups tiebreak of step 4 survives.
+  departments, multiplied by a scale that leaves room below it for a tiebreak (``_tiebreak``):
+  among equally good choices step 4's pairs stay, then earlier-signed-up mentors are chosen, so
+  nothing moves without a gain. The bound is read back divided by that scale.
 
 Candidates. Each network mentee's allowed mentors with room are scored (``grid.score_rows``:
 the rules of ``rules.forbidden``, and the fairness floor under ``objective = "fair"``); the best
@@ -276,7 +276,9 @@ def build_model(network: Network, cells: NetworkCells, *, relaxed: bool) -> _Mod
     for k, (r, c) in enumerate(zip(cells.rows.tolist(), cells.cols.tolist())):
         by_mentee[at[r]].append(k)
         by_mentor.setdefault(c, []).append(k)
-    scale = network.places + 1
+    width = max(map(len, by_mentee), default=0) + 1
+    tiebreak = _tiebreak(cells, by_mentee, network.linear, width)
+    scale = network.places * 2 * width + 1
     terms: list[tuple[cp_model.IntVar, int]] = []
     slots: list[cp_model.IntVar] = []
     for i, ks in enumerate(by_mentee):
@@ -293,13 +295,24 @@ def build_model(network: Network, cells: NetworkCells, *, relaxed: bool) -> _Mod
     model.add(sum(x) + sum(slots) == network.places)
     if network.bonus:
         model.add(sum(int(b) * x[k] for k, b in enumerate(cells.bonus.tolist()) if b) >= network.bonus)
-    for k, (r, c, s) in enumerate(zip(cells.rows.tolist(), cells.cols.tolist(), cells.scores.tolist())):
-        terms.append((x[k], scale * int(s) + ((r, c) in network.linear)))
+    for k, s in enumerate(cells.scores.tolist()):
+        terms.append((x[k], scale * int(s) + tiebreak[k]))
     for i, ks in enumerate(by_mentee):
         terms += _coverage_terms(model, network, cells, int(network.rows[i]), ks, x, scale)
         terms += _department_terms(model, network, cells, int(network.rows[i]), ks, x, scale)
     model.maximize(sum(coefficient * var for var, coefficient in terms if coefficient))
     return _Model(model, x, scale)
+
+
+def _tiebreak(cells: NetworkCells, by_mentee: list[list[int]], linear: set[tuple[int, int]], width: int) -> list[int]:
+    """Per cell, below every difference of the objective: ``width`` for a step-4 pair, plus
+    ``width - 1 - k`` for the mentee's k-th candidate in signup order. Among equally good
+    choices step 4's pairs stay and then earlier-signed-up mentors are chosen, as in step 4."""
+    out = [0] * len(cells.rows)
+    for ks in by_mentee:
+        for rank, k in enumerate(sorted(ks, key=lambda k: int(cells.cols[k]))):
+            out[k] = width * ((int(cells.rows[k]), int(cells.cols[k])) in linear) + width - 1 - rank
+    return out
 
 
 def _coverage_terms(model: cp_model.CpModel, network: Network, cells: NetworkCells, row: int, ks: list[int],
