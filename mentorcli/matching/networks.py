@@ -37,7 +37,8 @@ The model (CP-SAT, OR-Tools), for the network mentees ``I`` and their candidate 
   nothing moves without a gain. The bound is read back divided by that scale.
 
 Candidates. Each network mentee's allowed mentors with room are scored (``grid.score_rows``:
-the rules of ``rules.forbidden``, and the fairness floor under ``objective = "fair"``); the best
+the rules of ``rules.forbidden``, and the fairness floor under ``objective = "fair"``); where
+the sets of all of them stay under ``ALL_CANDIDATE_SETS`` every one is a candidate, otherwise the best
 ``[networks] candidates`` by *upper value* (score + ``goal_value`` x goals the mentor offers,
 the most a mentor can add), plus step 4's cells and every requested or chosen cell, go into
 the model. The bound stays proven: when a list was cut, the model is solved again with, per
@@ -56,6 +57,7 @@ the summary and ``--json`` carry it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -85,6 +87,8 @@ class NetworkCells:
     """Per network mentee (position in ``Network.rows``): the best upper value of an allowed
     mentor with room left out of its list (-1: none left out)."""
     outside_count: np.ndarray
+    outside_score: np.ndarray
+    """Per network mentee: the best score of an allowed mentor with room left out of its list (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def improve_networks(cohort: Cohort, solution: Solution, wants: np.ndarray, capa
     rows = network_mentees(cohort, wants)
     if not len(rows) or not len(solution.rows):
         return None
-    network = _network(cohort, solution, rows, wants, capacity, kept_rows, kept_cols)
+    network = network_problem(cohort, solution, rows, wants, capacity, kept_rows, kept_cols)
     if network.places == 0:
         return None
     cells = candidate_cells(network)
@@ -172,7 +176,7 @@ def improve_networks(cohort: Cohort, solution: Solution, wants: np.ndarray, capa
     return _result(network, cells, solution, chosen, value, bound)
 
 
-def _network(cohort: Cohort, solution: Solution, rows: np.ndarray, wants: np.ndarray, capacity: np.ndarray,
+def network_problem(cohort: Cohort, solution: Solution, rows: np.ndarray, wants: np.ndarray, capacity: np.ndarray,
              kept_rows: np.ndarray, kept_cols: np.ndarray) -> Network:
     mine = np.isin(solution.rows, rows)
     others = np.bincount(solution.cols[~mine], minlength=len(capacity))[:len(capacity)]
@@ -191,15 +195,24 @@ def goal_value(settings: NetworkSettings, k: int) -> int:
 # --------------------------------------------------------------------------- candidates
 
 
+ALL_CANDIDATE_SETS = 3_000
+"""Up to this many sets in all, every allowed mentor with room is a candidate (the bundled
+example with all of them: 12,000 sets, 45 s of CP-SAT on a loaded host; with 20: 2,500, 2-3 s)."""
+
+
 def candidate_cells(network: Network) -> NetworkCells:
     """Each network mentee's best ``candidates`` allowed mentors with room by upper value, with
     step 4's cells and the bonus cells always in, and the best upper value left outside."""
     cohort, settings = network.cohort, network.settings
     cols = np.flatnonzero(network.room > 0)
+    most = settings.candidates
+    if len(network.rows) * _set_count(len(cols), int(network.wants.max(initial=0))) <= ALL_CANDIDATE_SETS:
+        most = len(cols)  # every mentor with room: nothing is left out, the model is the whole problem
     forced_rows, forced_cols = _forced_cells(network)
     parts: list[tuple[np.ndarray, ...]] = []
     outside_value = np.full(len(network.rows), -1, np.int64)
     outside_count = np.zeros(len(network.rows), np.int64)
+    outside_score = np.zeros(len(network.rows), np.int64)
     step = max(1, BLOCK_CELLS // max(len(cols), 1))
     for start in range(0, len(network.rows), step):
         block = network.rows[start:start + step]
@@ -210,15 +223,21 @@ def candidate_cells(network: Network) -> NetworkCells:
         hits = cohort.mentees.topics[block] @ cohort.mentors.topics[cols].T
         upper = scores + np.rint(hits).astype(np.int64) * round(settings.goal_value * POINT)
         forced = _forced_grid(block, cols, forced_rows, forced_cols) & allowed
-        listed = _best_of_each_row(np.where(allowed, upper, -1), settings.candidates) & allowed | forced
+        listed = _best_of_each_row(np.where(allowed, upper, -1), most) & allowed | forced
         outside = allowed & ~listed
         outside_value[start:start + len(block)] = np.where(outside, upper, -1).max(axis=1, initial=-1)
         outside_count[start:start + len(block)] = outside.sum(axis=1)
+        outside_score[start:start + len(block)] = np.where(outside, scores, 0).max(axis=1, initial=0)
         local, at = np.nonzero(listed)
         parts.append((block[local], cols[at], scores[local, at]))
     cell_rows, cell_cols, cell_scores = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return NetworkCells(cell_rows, cell_cols, cell_scores, _bonus_units(cohort, cell_rows, cell_cols),
-                 outside_value, outside_count)
+                 outside_value, outside_count, outside_score)
+
+
+def _set_count(width: int, wants: int) -> int:
+    """How many sets of up to ``wants`` mentors a list of ``width`` has."""
+    return sum(math.comb(width, size) for size in range(wants + 1))
 
 
 def _forced_cells(network: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -252,111 +271,136 @@ def _best_of_each_row(values: np.ndarray, most: int) -> np.ndarray:
     return mask
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- candidate sets
 
 
-@dataclass
-class _Model:
-    """The CP-SAT model and the variables the answer is read from."""
+@dataclass(frozen=True)
+class MentorSets:
+    """Every set of candidate mentors each network mentee could get (from none up to its wants),
+    with the set's exact value: the model chooses one set per mentee."""
 
-    model: cp_model.CpModel
-    x: list[cp_model.IntVar]
-    scale: int
-    """Multiplier of the objective that leaves room for the keep-step-4 tiebreak below it."""
-
-
-def build_model(network: Network, cells: NetworkCells, *, relaxed: bool) -> _Model:
-    """The model of the module docstring; ``relaxed``: with the outside slots that make its
-    bound a bound over every allowed pairing."""
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{k}") for k in range(len(cells.rows))]
-    at = {int(r): k for k, r in enumerate(network.rows.tolist())}
-    by_mentee: list[list[int]] = [[] for _ in network.rows]
-    by_mentor: dict[int, list[int]] = {}
-    for k, (r, c) in enumerate(zip(cells.rows.tolist(), cells.cols.tolist())):
-        by_mentee[at[r]].append(k)
-        by_mentor.setdefault(c, []).append(k)
-    width = max(map(len, by_mentee), default=0) + 1
-    tiebreak = _tiebreak(cells, by_mentee, network.linear, width)
-    scale = network.places * 2 * width + 1
-    terms: list[tuple[cp_model.IntVar, int]] = []
-    slots: list[cp_model.IntVar] = []
-    for i, ks in enumerate(by_mentee):
-        slot_most = min(int(network.wants[i]), int(cells.outside_count[i])) if relaxed and cells.outside_value[i] >= 0 else 0
-        if slot_most:
-            slot = model.new_int_var(0, slot_most, f"o{i}")
-            slots.append(slot)
-            terms.append((slot, scale * int(cells.outside_value[i])))
-            model.add(sum(x[k] for k in ks) + slot <= int(network.wants[i]))
-        else:
-            model.add(sum(x[k] for k in ks) <= int(network.wants[i]))
-    for c, ks in sorted(by_mentor.items()):
-        model.add(sum(x[k] for k in ks) <= int(network.room[c]))
-    model.add(sum(x) + sum(slots) == network.places)
-    if network.bonus:
-        model.add(sum(int(b) * x[k] for k, b in enumerate(cells.bonus.tolist()) if b) >= network.bonus)
-    for k, s in enumerate(cells.scores.tolist()):
-        terms.append((x[k], scale * int(s) + tiebreak[k]))
-    for i, ks in enumerate(by_mentee):
-        terms += _coverage_terms(model, network, cells, int(network.rows[i]), ks, x, scale)
-        terms += _department_terms(model, network, cells, int(network.rows[i]), ks, x, scale)
-    model.maximize(sum(coefficient * var for var, coefficient in terms if coefficient))
-    return _Model(model, x, scale)
+    mentee: np.ndarray
+    """Position of the set's mentee in ``Network.rows``."""
+    cells: np.ndarray
+    """(sets, most wants): the set's cells (indices into ``NetworkCells``), -1 padding."""
+    size: np.ndarray
+    value: np.ndarray
+    """Scores + coverage - departments of the mentee with this set (kept mentors included), 1/100 points."""
+    relaxed: np.ndarray
+    """``value`` plus the most the mentors outside the candidate list could add (``_outside_gain``)."""
+    bonus: np.ndarray
+    tiebreak: np.ndarray
+    linear: np.ndarray
+    """Whether the set is exactly step 4's choice for its mentee."""
 
 
-def _tiebreak(cells: NetworkCells, by_mentee: list[list[int]], linear: set[tuple[int, int]], width: int) -> list[int]:
-    """Per cell, below every difference of the objective: ``width`` for a step-4 pair, plus
-    ``width - 1 - k`` for the mentee's k-th candidate in signup order. Among equally good
-    choices step 4's pairs stay and then earlier-signed-up mentors are chosen, as in step 4."""
-    out = [0] * len(cells.rows)
-    for ks in by_mentee:
-        for rank, k in enumerate(sorted(ks, key=lambda k: int(cells.cols[k]))):
-            out[k] = width * ((int(cells.rows[k]), int(cells.cols[k])) in linear) + width - 1 - rank
+def mentor_sets(network: Network, cells: NetworkCells) -> MentorSets:
+    """Each mentee's candidate sets, valued for all mentees at once (numpy over padded lists)."""
+    count = len(network.rows)
+    position = np.searchsorted(network.rows, cells.rows)
+    order = np.lexsort((cells.cols, position))
+    per = np.bincount(position, minlength=count)
+    width = int(per.max(initial=0))
+    slot = np.arange(len(order)) - np.repeat(np.cumsum(per) - per, per)
+    listed = np.full((count, width), -1, np.int64)
+    listed[position[order], slot] = order
+    most = int(network.wants.max(initial=0))
+    parts = []
+    for size in range(most + 1):
+        for combo in itertools.combinations(range(width), size):
+            picked = listed[:, list(combo)] if size else np.zeros((count, 0), np.int64)
+            ok = (picked >= 0).all(axis=1) & (network.wants >= size)
+            mentees = np.flatnonzero(ok)
+            padded = np.full((len(mentees), most), -1, np.int64)
+            padded[:, :size] = picked[mentees]
+            parts.append((mentees, padded))
+    mentee = np.concatenate([p[0] for p in parts])
+    members = np.concatenate([p[1] for p in parts])
+    arrange = np.argsort(mentee, kind="stable")
+    mentee, members = mentee[arrange], members[arrange]
+    size = (members >= 0).sum(axis=1)
+    value, counts = _set_values(network, cells, mentee, members)
+    relaxed = value + _outside_gain(network, cells, mentee, size, counts)
+    pick = lambda values: np.where(members >= 0, values[np.maximum(members, 0)], 0).sum(axis=1)
+    is_linear = np.array([(r, c) in network.linear for r, c in zip(cells.rows.tolist(), cells.cols.tolist())], np.int64)
+    linear = (pick(is_linear) == size) & (size == _linear_places(network)[mentee])
+    return MentorSets(mentee, members, size, value, relaxed, pick(cells.bonus), pick(_tiebreak(network, cells)), linear)
+
+
+def _outside_gain(network: Network, cells: NetworkCells, mentee: np.ndarray, size: np.ndarray,
+                  counts: np.ndarray) -> np.ndarray:
+    """The most the mentors outside a set's candidate list could add to it, for the places it
+    leaves (up to how many mentors are outside): the less of each place at the best score
+    outside plus each of the mentee's goals covered that many times more, and each place at the
+    best upper value outside (score + every goal the mentor offers at full value). The
+    department term only ever falls as mentors are added."""
+    more = np.minimum(network.wants[mentee] - size, cells.outside_count[mentee])
+    ladder = _ladder(network.settings, counts.shape[1] and int(counts.max(initial=0)) + int(more.max(initial=0)))
+    goals = network.cohort.mentees.topics[network.rows][mentee] > 0
+    coverage = np.where(goals, ladder[counts + more[:, None]] - ladder[counts], 0).sum(axis=1)
+    each = np.maximum(cells.outside_value[mentee], 0)  # score + every goal the mentor offers at full value
+    return np.minimum(more * cells.outside_score[mentee] + coverage, more * each)
+
+
+def _ladder(settings: NetworkSettings, most: int) -> np.ndarray:
+    """``ladder[c]``: the value of one goal covered by ``c`` mentors."""
+    return np.cumsum([0] + [goal_value(settings, k) for k in range(1, most + 1)]).astype(np.int64)
+
+
+def _linear_places(network: Network) -> np.ndarray:
+    """Per network mentee: its places in step 4."""
+    rows = np.array([r for r, _ in network.linear], np.int64)
+    return np.bincount(np.searchsorted(network.rows, rows), minlength=len(network.rows))
+
+
+def _tiebreak(network: Network, cells: NetworkCells) -> np.ndarray:
+    """Per cell, below every difference of the objective:
+    ``width + 1`` for a step-4 pair, plus ``width - k`` for the mentee's k-th candidate in signup
+    order (``width``: the longest list). Among equally good choices step 4's pairs stay, then
+    earlier-signed-up mentors are chosen, as in step 4."""
+    linear = np.array([(r, c) in network.linear for r, c in zip(cells.rows.tolist(), cells.cols.tolist())], np.int64)
+    start = np.unique(cells.rows, return_index=True)[1]  # cells are in (row, col) order
+    rank = np.arange(len(cells.rows)) - np.repeat(start, np.diff(np.append(start, len(cells.rows))))
+    width = int(rank.max(initial=0)) + 1
+    return (width + 1) * linear + (width - rank)
+
+
+def _set_values(network: Network, cells: NetworkCells, mentee: np.ndarray,
+                members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores + coverage - departments of each set, its mentee's kept mentors counted in, and
+    how many of them cover each goal (sets x goals of the vocabulary)."""
+    cohort, settings = network.cohort, network.settings
+    goals = cohort.mentees.topics[network.rows] > 0
+    offers = cohort.mentors.topics > 0
+    department = mentor_departments(cohort)
+    kept = _kept_matrix(network)
+    real = members >= 0
+    score = np.where(real, cells.scores[np.maximum(members, 0)], 0).sum(axis=1)
+    mentor_cols = np.where(real, cells.cols[np.maximum(members, 0)], -1)
+    together = np.concatenate([mentor_cols, kept[mentee]], axis=1)
+    present = together >= 0
+    covers = offers[np.maximum(together, 0)] & present[:, :, None] & goals[mentee][:, None, :]
+    counts = covers.sum(axis=1)
+    coverage = _ladder(settings, together.shape[1])[counts].sum(axis=1)
+    codes = np.where(present, department[np.maximum(together, 0)], -1)
+    codes = np.where(codes >= 0, codes, -1 - np.arange(codes.shape[1]))  # blank: never equal to another
+    codes.sort(axis=1)
+    repeats = ((codes[:, 1:] == codes[:, :-1]) & (codes[:, 1:] >= 0)).sum(axis=1)
+    return score + coverage - round(settings.prefer_mixed_departments * POINT) * repeats, counts
+
+
+def _kept_matrix(network: Network) -> np.ndarray:
+    """Per network mentee: the mentor columns of its kept pairs, -1 padding."""
+    count = len(network.rows)
+    at = np.searchsorted(network.rows, network.kept_rows)
+    mine = (at < count) & (network.rows[np.minimum(at, count - 1)] == network.kept_rows)
+    at, cols = at[mine], network.kept_cols[mine]
+    per = np.bincount(at, minlength=count)
+    out = np.full((count, int(per.max(initial=0))), -1, np.int64)
+    order = np.argsort(at, kind="stable")
+    slot = np.arange(len(order)) - np.repeat(np.cumsum(per) - per, per)
+    out[at[order], slot] = cols[order]
     return out
-
-
-def _coverage_terms(model: cp_model.CpModel, network: Network, cells: NetworkCells, row: int, ks: list[int],
-                    x: list[cp_model.IntVar], scale: int) -> list[tuple[cp_model.IntVar, int]]:
-    """The ``y[i, g, k]`` of one mentee: the k-th mentor covering goal g, worth less each time."""
-    cohort = network.cohort
-    goals = np.flatnonzero(cohort.mentees.topics[row] > 0)
-    kept = _kept_of(network, row)
-    terms: list[tuple[cp_model.IntVar, int]] = []
-    for g in goals.tolist():
-        covering = [k for k in ks if cohort.mentors.topics[int(cells.cols[k]), g] > 0]
-        already = int((cohort.mentors.topics[kept, g] > 0).sum())
-        most = already + min(len(covering), int(network.wants[np.searchsorted(network.rows, row)]))
-        values = [goal_value(network.settings, k) for k in range(1, most + 1)]
-        ys = [model.new_bool_var(f"y{row}_{g}_{k}") for k in range(len(values))]
-        if not ys:
-            continue
-        model.add(sum(ys) <= already + sum(x[k] for k in covering))
-        terms += [(y, scale * v) for y, v in zip(ys, values)]
-    return terms
-
-
-def _department_terms(model: cp_model.CpModel, network: Network, cells: NetworkCells, row: int, ks: list[int],
-                      x: list[cp_model.IntVar], scale: int) -> list[tuple[cp_model.IntVar, int]]:
-    """``s[i, d]``: the mentee's mentors beyond the first from department d, each costing points."""
-    penalty = round(network.settings.prefer_mixed_departments * POINT)
-    if penalty <= 0:
-        return []
-    department = mentor_departments(network.cohort)
-    kept = _kept_of(network, row)
-    members: dict[int, list[int]] = {}
-    for k in ks:
-        d = int(department[int(cells.cols[k])])
-        if d >= 0:
-            members.setdefault(d, []).append(k)
-    terms: list[tuple[cp_model.IntVar, int]] = []
-    for d, in_d in sorted(members.items()):
-        already = int((department[kept] == d).sum())
-        if already + len(in_d) < 2:
-            continue
-        extra = model.new_int_var(0, already + len(in_d), f"s{row}_{d}")
-        model.add(extra >= already + sum(x[k] for k in in_d) - 1)
-        terms.append((extra, -scale * penalty))
-    return terms
 
 
 def mentor_departments(cohort: Cohort) -> np.ndarray:
@@ -366,15 +410,60 @@ def mentor_departments(cohort: Cohort) -> np.ndarray:
     return np.where(known, team, -1).astype(np.int64)
 
 
-def _kept_of(network: Network, row: int) -> np.ndarray:
-    """Mentor columns of the mentee's kept pairs (they count in its coverage and departments)."""
-    return network.kept_cols[network.kept_rows == row]
+# --------------------------------------------------------------------------- the model and solving
 
 
-# --------------------------------------------------------------------------- solving
+@dataclass
+class _Model:
+    """The CP-SAT model over the sets of some mentees, and its variables."""
+
+    model: cp_model.CpModel
+    z: np.ndarray
+    """Indices (into ``MentorSets``) of the sets the variables stand for."""
+    variables: list[cp_model.IntVar]
+    scale: int
 
 
-def _solver(network: Network, limit: float) -> cp_model.CpSolver:
+def build_model(network: Network, cells: NetworkCells, sets: MentorSets, mentees: np.ndarray, eligible: np.ndarray, *,
+                room: np.ndarray, relaxed: bool, places: int | None = None, bonus: int = 0,
+                hint: np.ndarray | None = None) -> _Model:
+    """One ``eligible`` set for each mentee of ``mentees`` (positions) within the mentors'
+    ``room``; maximise the sets' values, step 4's choice first among equals. ``relaxed``: each
+    set worth the most it could be with mentors outside the lists, between ``places`` less the
+    places outside the lists and ``places`` in the sets, at least ``bonus`` request units: its
+    bound bounds every pairing."""
+    model = cp_model.CpModel()
+    z = np.flatnonzero(np.isin(sets.mentee, mentees) & eligible)
+    variables = [model.new_bool_var(f"z{k}") for k in range(len(z))]
+    scale = int(sets.tiebreak.max(initial=0)) * len(mentees) + 1
+    for group in np.split(np.arange(len(z)), np.flatnonzero(np.diff(sets.mentee[z])) + 1):
+        if len(group):
+            model.add_exactly_one(variables[k] for k in group.tolist())
+    users: dict[int, list[int]] = {}
+    for k, members in enumerate(sets.cells[z].tolist()):
+        for cell in members:
+            if cell >= 0:
+                users.setdefault(int(cells.cols[cell]), []).append(k)
+    for col, ks in sorted(users.items()):
+        if len(ks) > room[col]:
+            model.add(sum(variables[k] for k in ks) <= int(room[col]))
+    if places is not None:
+        taken = sum(int(sets.size[s]) * variables[k] for k, s in enumerate(z.tolist()) if sets.size[s])
+        outside = np.minimum(network.wants, cells.outside_count)[mentees].sum() if relaxed else 0
+        model.add_linear_constraint(taken, places - int(outside), places)  # relaxed: some places outside the lists
+    if bonus > 0:
+        model.add(sum(int(sets.bonus[s]) * variables[k] for k, s in enumerate(z.tolist()) if sets.bonus[s]) >= bonus)
+    values = (sets.relaxed if relaxed else sets.value)[z] * scale + sets.tiebreak[z]
+    model.maximize(sum(int(v) * var for v, var in zip(values.tolist(), variables) if v))
+    hinted = np.zeros(len(sets.mentee), bool)
+    if hint is not None:
+        hinted[hint] = True
+    for k, s in enumerate(z.tolist()):
+        model.add_hint(variables[k], bool(hinted[s]))
+    return _Model(model, z, variables, scale)
+
+
+def _solver(limit: float) -> cp_model.CpSolver:
     """One worker, a fixed seed and a deterministic work limit: the same answer on every run."""
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -383,60 +472,130 @@ def _solver(network: Network, limit: float) -> cp_model.CpSolver:
     return solver
 
 
+EXACT_SETS = 20_000
+"""Up to this many eligible sets every network mentee is in one model and the bound is CP-SAT's
+(the example: about 1,000)."""
+
+
+POLISH_SETS = 5_000
+"""Past ``EXACT_SETS``, CP-SAT re-chooses the sets of the mentees the greedy pass could not serve
+their own best only up to this many sets (at 10,000 signups with a fifth wanting 2 mentors the
+model had 32,000 and CP-SAT on one worker took minutes: README, Performance)."""
+
+
 def solve_network(network: Network, cells: NetworkCells) -> tuple[np.ndarray, int, int]:
-    """(chosen cells as a mask of ``cells``, value, proven bound), values in 1/100 points."""
+    """(chosen cells as a mask of ``cells``, value, proven bound), values in 1/100 points.
+
+    Up to ``EXACT_SETS`` candidate sets every network mentee is in one model (step 4's places
+    and request units in total); its bound comes from the relaxed model (``MentorSets.relaxed``),
+    so "optimal" is proven over every allowed pairing. Past that, each mentee chooses among its
+    *eligible* sets (as many mentors as step 4 gave it, at least its request and choice units:
+    places and requests hold mentee by mentee): ``_greedy`` serves each its best set that still
+    fits, then the mentees it could not serve their own best go to CP-SAT (up to
+    ``POLISH_SETS`` sets) with everyone else's mentors fixed (the greedy choice as the hint); the bound is the plain one: every mentee at
+    the best any of its sets could be worth, capacity ignored.
+    """
+    sets = mentor_sets(network, cells)
+    count = len(network.rows)
+    best = np.full(count, np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(best, sets.mentee, sets.relaxed)
+    linear_set = np.full(count, -1, np.int64)
+    linear_set[sets.mentee[sets.linear]] = np.flatnonzero(sets.linear)
+    everyone = np.arange(count)
+    exact = len(sets.mentee) <= EXACT_SETS
+    eligible = (sets.size == sets.size[linear_set][sets.mentee]) & (sets.bonus >= sets.bonus[linear_set][sets.mentee])
+    if exact:  # places and requests in total, as step 4 counts them
+        eligible = np.ones(len(sets.mentee), bool)
+    own_best = _own_best(sets, eligible, count)
     limit = float(network.settings.solve_limit)
-    linear = np.array([(r, c) in network.linear for r, c in zip(cells.rows.tolist(), cells.cols.tolist())], bool)
-    cut = bool(((cells.outside_value >= 0) & (network.wants > 0)).any())
-    built = build_model(network, cells, relaxed=False)
-    for var, on in zip(built.x, linear.tolist()):
-        built.model.add_hint(var, on)
-    solver = _solver(network, limit / 2 if cut else limit)
-    status = solver.solve(built.model)
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = np.array([solver.boolean_value(v) for v in built.x], bool)
-    else:  # no solution within the limit: step 4's choice stands (a solution of the model)
-        chosen = linear
-    value = evaluate(network, cells, chosen)
-    bound = _proven_bound(solver, built.scale, network, cells)
-    if status == cp_model.OPTIMAL and not cut:
-        bound = value
-    if cut:
-        relaxed = build_model(network, cells, relaxed=True)
-        for var, on in zip(relaxed.x, chosen.tolist()):
-            relaxed.model.add_hint(var, on)
-        solver = _solver(network, limit / 2)
-        status = solver.solve(relaxed.model)
-        bound = _proven_bound(solver, relaxed.scale, network, cells)
-    return chosen, value, max(bound, value)
+    if exact:
+        chosen = linear_set.copy()
+        built = build_model(network, cells, sets, everyone, eligible, room=network.room, relaxed=False,
+                            places=network.places, bonus=network.bonus, hint=linear_set)
+        chosen = _solve(built, sets, chosen, limit / 2)
+    else:
+        chosen = _greedy(network, cells, sets, eligible, own_best, linear_set)
+        short = np.flatnonzero(chosen != own_best)  # served less than their own best: polished by CP-SAT
+        if len(short) and int((eligible & np.isin(sets.mentee, short)).sum()) <= POLISH_SETS:
+            others = np.setdiff1d(everyone, short)
+            used = np.bincount(cells.cols[_cells_of(cells, sets, chosen[others])], minlength=len(network.room))
+            built = build_model(network, cells, sets, short, eligible, room=network.room - used[:len(network.room)],
+                                relaxed=False, hint=chosen)
+            chosen = _solve(built, sets, chosen, limit)
+    value = int(sets.value[chosen].sum())
+    bound = int(best.sum())
+    if exact:
+        relaxed = build_model(network, cells, sets, everyone, np.ones(len(sets.mentee), bool), room=network.room,
+                              relaxed=True, places=network.places, bonus=network.bonus, hint=chosen)
+        solver = _solver(limit / 2)
+        solver.solve(relaxed.model)
+        bound = _proven_bound(solver, relaxed.scale, bound)
+    return _cells_of(cells, sets, chosen), value, max(bound, value)
 
 
-def _proven_bound(solver: cp_model.CpSolver, scale: int, network: Network, cells: NetworkCells) -> int:
-    """CP-SAT's proven bound of the objective without the tiebreak; if it has none (an
-    infinite bound), the plain one: every place at the best score plus every goal covered by
-    every mentor at full value."""
+def _solve(built: _Model, sets: MentorSets, chosen: np.ndarray, limit: float) -> np.ndarray:
+    """``chosen`` with the sets CP-SAT picked for the model's mentees (as is if it found none)."""
+    solver = _solver(limit)
+    if solver.solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        picked = built.z[[solver.boolean_value(v) for v in built.variables]]
+        chosen = chosen.copy()
+        chosen[sets.mentee[picked]] = picked
+    return chosen
+
+
+def _own_best(sets: MentorSets, eligible: np.ndarray, count: int) -> np.ndarray:
+    """Per mentee: its best eligible set on its own (ties: the tiebreak, step 4's set first)."""
+    key = sets.value * (int(sets.tiebreak.max(initial=0)) + 1) + sets.tiebreak
+    order = np.lexsort((-key, ~eligible, sets.mentee))
+    first = np.unique(sets.mentee[order], return_index=True)[1]
+    out = np.full(count, -1, np.int64)
+    out[sets.mentee[order[first]]] = order[first]
+    return out
+
+
+def _greedy(network: Network, cells: NetworkCells, sets: MentorSets, eligible: np.ndarray,
+            own_best: np.ndarray, linear_set: np.ndarray) -> np.ndarray:
+    """Per mentee, a set that fits, chosen in order of what the mentee could gain (then signup
+    order): its best eligible set that fits the room left, every mentee not yet served keeping
+    its step-4 mentors in reserve, so its step-4 set always still fits (a feasible pairing)."""
+    room = network.room.astype(np.int64).copy()
+
+    def members(k: int) -> np.ndarray:
+        cell = sets.cells[k]
+        return cells.cols[cell[cell >= 0]]
+
+    np.subtract.at(room, cells.cols[_cells_of(cells, sets, linear_set)], 1)  # each mentee's step-4 mentors in reserve
+    gain = sets.value[own_best] - sets.value[linear_set]
+    order = np.lexsort((np.arange(len(gain)), -gain))
+    key = sets.value * (int(sets.tiebreak.max(initial=0)) + 1) + sets.tiebreak
+    ranked = np.lexsort((-key, sets.mentee))
+    starts = np.searchsorted(sets.mentee[ranked], np.arange(len(network.rows) + 1))
+    chosen = linear_set.copy()
+    for i in order.tolist():
+        np.add.at(room, members(int(linear_set[i])), 1)  # the reserve released
+        for k in ranked[starts[i]:starts[i + 1]].tolist():
+            if eligible[k] and (room[members(k)] > 0).all():
+                chosen[i] = k
+                break
+            if k == own_best[i] and gain[i] == 0:
+                break
+        np.subtract.at(room, members(int(chosen[i])), 1)
+    return chosen
+
+
+def _cells_of(cells: NetworkCells, sets: MentorSets, chosen: np.ndarray) -> np.ndarray:
+    """The cells of the chosen sets, as a mask of ``cells`` (or their indices, for a subset)."""
+    members = sets.cells[chosen]
+    picked = members[members >= 0]
+    mask = np.zeros(len(cells.rows), bool)
+    mask[picked] = True
+    return mask
+
+
+def _proven_bound(solver: cp_model.CpSolver, scale: int, plain: int) -> int:
+    """CP-SAT's proven bound of the objective without the tiebreak (``plain`` if it has none)."""
     bound = solver.best_objective_bound
-    if math.isfinite(bound):
-        return int(bound) // scale
-    wants = network.wants + np.array([len(_kept_of(network, int(r))) for r in network.rows], np.int64)
-    goals = network.cohort.mentees.topics[network.rows].astype(bool).sum(axis=1)
-    return int(network.wants.sum()) * FULL + int((goals * wants).sum()) * goal_value(network.settings, 1)
-
-
-def evaluate(network: Network, cells: NetworkCells, chosen: np.ndarray) -> int:
-    """The network part of the objective of a choice of cells: scores + coverage - departments
-    (what the model maximises, without its tiebreak), in 1/100 points."""
-    cohort, settings = network.cohort, network.settings
-    department = mentor_departments(cohort)
-    penalty = round(settings.prefer_mixed_departments * POINT)
-    total = int(cells.scores[chosen].sum())
-    for row in network.rows.tolist():
-        mentors = np.concatenate([_kept_of(network, row), cells.cols[chosen & (cells.rows == row)]]).astype(np.int64)
-        counts = (cohort.mentors.topics[mentors][:, cohort.mentees.topics[row] > 0] > 0).sum(axis=0)
-        total += sum(goal_value(settings, k) for count in counts.tolist() for k in range(1, count + 1))
-        known = department[mentors][department[mentors] >= 0]
-        total -= penalty * (len(known) - len(np.unique(known)))
-    return total
+    return min(int(bound) // scale, plain) if math.isfinite(bound) else plain
 
 
 def _result(network: Network, cells: NetworkCells, solution: Solution, chosen: np.ndarray, value: int,
