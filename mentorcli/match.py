@@ -11,6 +11,8 @@
 4. solve (``matching.scale.optimum``): the best pairing over every allowed pair (most places, then
    the highest total; ``fair``: most places, then the highest lowest score), proven optimal;
    among equally good pairings places go to the earlier signups (``matching.tiebreak``);
+4b. networks (``matching.networks``): the mentors of mentees who want two or more, chosen again
+   to cover their goals together (everyone else's pairs stay); optimal or a proven bound;
 5. explain (``matching.explain``): why each pair was made, and why each person was left out.
 
 Design decisions the contract leaves open are documented beside the code they shape: blank
