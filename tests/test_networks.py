@@ -327,3 +327,23 @@ def test_networks_settings_at_their_limits(name: str, value: float, ok: bool) ->
     else:
         with pytest.raises(MentorError, match=f"networks.{name}"):
             config_from_dict({"networks": {name: value}})
+
+
+def test_mentees_past_the_scoring_budget_keep_their_mentors_and_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room to score one mentee only, the first is re-chosen and the second keeps step 4's
+    mentors; the bound still covers the second's best, so the status is a bound, not "optimal"."""
+    monkeypatch.setattr(networks, "BLOCK_CELLS", 1)
+    monkeypatch.setattr(networks, "SCORED_CELLS", 0)
+    monkeypatch.setattr(networks, "ALL_CANDIDATE_SETS", 0)
+    people = make_people([mentee("Mia", ("Alpha", "Beta")), mentee("Zed", ("Alpha", "Beta")),
+                          *[mentor(name, offers) for name, offers in (("Ann", ("Alpha",)), ("Amy", ("Alpha",)),
+                                                                      ("Al", ("Alpha",)), ("Ava", ("Alpha",)),
+                                                                      ("Bob", ("Beta",)), ("Bea", ("Beta",)))]])
+    step4 = match_people(people, settings(goal_value=0.0, prefer_mixed_departments=0.0))
+    result = match_people(people, Config())
+    assert mentors_of(result, people, "Zed") == mentors_of(step4, people, "Zed")
+    assert not {"Bob", "Bea"} & set(mentors_of(step4, people, "Zed"))  # step 4 gave Zed two Alpha mentors
+    assert "Alpha" in why_of(result, people, "Mia", mentors_of(result, people, "Mia")[0])
+    assert len(set(mentors_of(result, people, "Mia")) & {"Bob", "Bea"}) == 1
+    assert result.settings["networks.status"].startswith("within ")
+    assert result.settings["networks.bound"] >= result.settings["networks.value"] + 20 * 0.75  # Zed could gain Beta

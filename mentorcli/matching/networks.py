@@ -65,9 +65,10 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from mentorcli.config import NetworkSettings
-from mentorcli.matching.cohort import BLOCK_CELLS, Cohort
-from mentorcli.matching.criteria import FULL
+from mentorcli.matching.cohort import BLOCK_CELLS, Cells, Cohort
+from mentorcli.matching.criteria import FULL, pair_scores
 from mentorcli.matching.grid import score_rows
+from mentorcli.matching.rules import solver_allowed
 from mentorcli.matching.scale import Solution, _bonus_cells, _bonus_units
 
 POINT = FULL // 100
@@ -195,6 +196,11 @@ def goal_value(settings: NetworkSettings, k: int) -> int:
 # --------------------------------------------------------------------------- candidates
 
 
+SCORED_CELLS = 20_000_000
+"""Network mentees' cells scored for candidates at most (in signup order, about 10 s on two cores);
+the mentees past it keep their step-4 mentors and are bounded plainly (a fifth of 100,000
+signups wanting 2 mentors would need 500 million: README, Performance)."""
+
 ALL_CANDIDATE_SETS = 3_000
 """Up to this many sets in all, every allowed mentor with room is a candidate (the bundled
 example with all of them: 12,000 sets, 45 s of CP-SAT on a loaded host; with 20: 2,500, 2-3 s)."""
@@ -214,8 +220,9 @@ def candidate_cells(network: Network) -> NetworkCells:
     outside_count = np.zeros(len(network.rows), np.int64)
     outside_score = np.zeros(len(network.rows), np.int64)
     step = max(1, BLOCK_CELLS // max(len(cols), 1))
-    for start in range(0, len(network.rows), step):
-        block = network.rows[start:start + step]
+    scored_rows = min(len(network.rows), max(step, SCORED_CELLS // max(len(cols), 1)))
+    for start in range(0, scored_rows, step):
+        block = network.rows[start:min(start + step, scored_rows)]
         scores, allowed = score_rows(cohort, 0, 0, rows=block, cols=cols)
         if network.threshold is not None:
             allowed &= scores >= network.threshold
@@ -230,9 +237,31 @@ def candidate_cells(network: Network) -> NetworkCells:
         outside_score[start:start + len(block)] = np.where(outside, scores, 0).max(axis=1, initial=0)
         local, at = np.nonzero(listed)
         parts.append((block[local], cols[at], scores[local, at]))
+    if scored_rows < len(network.rows):  # past the budget: step 4's and the bonus cells only, bounded plainly
+        parts.append(_unscored(network, network.rows[scored_rows:], forced_rows, forced_cols))
+        rest = slice(scored_rows, None)
+        outside_count[rest] = len(cols)
+        outside_score[rest] = FULL
+        goals = (cohort.mentees.topics[network.rows[rest]] > 0).sum(axis=1)
+        outside_value[rest] = FULL + goals * round(settings.goal_value * POINT)
     cell_rows, cell_cols, cell_scores = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return NetworkCells(cell_rows, cell_cols, cell_scores, _bonus_units(cohort, cell_rows, cell_cols),
                  outside_value, outside_count, outside_score)
+
+
+def _unscored(network: Network, rows: np.ndarray, forced_rows: np.ndarray,
+              forced_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The forced cells of mentees past the scoring budget that the rules allow, with their scores."""
+    mine = np.isin(forced_rows, rows) & (network.room[forced_cols] > 0)
+    r, c = forced_rows[mine], forced_cols[mine]
+    keys = np.unique(r * max(len(network.room), 1) + c)
+    r, c = keys // max(len(network.room), 1), keys % max(len(network.room), 1)
+    cells = Cells.pairs(r, c)
+    allowed = solver_allowed(network.cohort, cells)
+    if network.threshold is not None:
+        allowed &= pair_scores(network.cohort, r, c) >= network.threshold
+    r, c = r[allowed], c[allowed]
+    return r, c, pair_scores(network.cohort, r, c).astype(np.int64)
 
 
 def _set_count(width: int, wants: int) -> int:
@@ -250,12 +279,13 @@ def _forced_cells(network: Network) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _forced_grid(block: np.ndarray, cols: np.ndarray, rows: np.ndarray, forced_cols: np.ndarray) -> np.ndarray:
-    row_at = {r: k for k, r in enumerate(block.tolist())}
-    col_at = {c: k for k, c in enumerate(cols.tolist())}
+    """The forced cells inside the grid ``block`` x ``cols`` (both ascending), as a mask."""
     grid = np.zeros((len(block), len(cols)), bool)
-    for r, c in zip(rows.tolist(), forced_cols.tolist()):
-        if r in row_at and c in col_at:
-            grid[row_at[r], col_at[c]] = True
+    i = np.searchsorted(block, rows)
+    j = np.searchsorted(cols, forced_cols)
+    inside = (i < len(block)) & (j < len(cols))
+    inside[inside] &= (block[i[inside]] == rows[inside]) & (cols[j[inside]] == forced_cols[inside])
+    grid[i[inside], j[inside]] = True
     return grid
 
 
