@@ -292,6 +292,8 @@ def _print_match_summary(run: pipeline.MatchRun) -> None:
     errors = sum(1 for p in run.problems if p.severity == "error")
     rows_not_used = f"{errors} row{'' if errors == 1 else 's'} not used"
     table.add_row("Problems", f"{len(run.problems)} ({rows_not_used}; see the Problems sheet)" if run.problems else "0")
+    if "networks" in summary:
+        table.add_row("Networks", f"{summary['networks']} ({result.settings['networks.mentees']} mentees with several mentors)")
     table.add_row("Written", escape(str(run.output)))
     err.print(table)
     for note in result.notes:

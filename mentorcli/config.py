@@ -46,6 +46,11 @@ LIMITS: dict[str, tuple[float, float]] = {
     "rules.ideal_experience_gap": (0, 60),
     "match.dense_limit": (1, 1_000_000_000),
     "match.candidates": (1, 1000),
+    "networks.goal_value": (0, 100),
+    "networks.repeat_goal_value": (0, 1),
+    "networks.prefer_mixed_departments": (0, 100),
+    "networks.candidates": (1, 1000),
+    "networks.solve_limit": (0.1, 3600),
     "schedule.months": (1, 36),
     "schedule.duration_minutes": (5, 480),
     "schedule.reminder_minutes": (0, 40_320),
@@ -122,6 +127,24 @@ class MatchSettings:
 
 
 @dataclass
+class NetworkSettings:
+    """Mentees who want two or more mentors (``matching.networks``): what a goal covered, a goal
+    covered again and mentors from one department are worth, in points of the 0-100 pair score."""
+
+    goal_value: float = 20.0
+    """Points for each of the mentee's goals the first time one of their mentors covers it."""
+    repeat_goal_value: float = 0.25
+    """Share of ``goal_value`` a goal is worth from the next mentor who covers it too (then its
+    square from the one after, and so on): 0 counts a goal once, 1 as often as it is covered."""
+    prefer_mixed_departments: float = 5.0
+    """Points lost for each further mentor from a department the mentee already has a mentor from."""
+    candidates: int = 20
+    """Mentors per such mentee the exact model considers (the best by what they could add)."""
+    solve_limit: float = 10.0
+    """Work limit of the exact solver (CP-SAT deterministic time, about seconds): the same on every run."""
+
+
+@dataclass
 class ScheduleSettings:
     months: int = 6
     duration_minutes: int = 30
@@ -187,6 +210,7 @@ class Config:
     weights: Weights = field(default_factory=Weights)
     rules: Rules = field(default_factory=Rules)
     match: MatchSettings = field(default_factory=MatchSettings)
+    networks: NetworkSettings = field(default_factory=NetworkSettings)
     availability: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_AVAILABILITY))
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     events: list[CohortEvent] = field(default_factory=list)
@@ -325,7 +349,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
-    known = {"cohort", "columns", "signups", "weights", "rules", "match", "availability",
+    known = {"cohort", "columns", "signups", "weights", "rules", "match", "networks", "availability",
              "schedule", "events", "report", "checkins", "circles"}
     for key in raw:
         if key not in known:
@@ -343,6 +367,7 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     cfg.match = _coerce(MatchSettings, _section(raw, "match", path), "match", path)
     if cfg.match.objective not in ("places", "fair"):
         raise MentorError('match.objective must be "places" or "fair"', path=path)
+    cfg.networks = _coerce(NetworkSettings, _section(raw, "networks", path), "networks", path)
     availability = _section(raw, "availability", path)
     if availability:
         cfg.availability = {}
@@ -460,6 +485,8 @@ _SECTION_NOTES = {
     "weights": "Relative weight of each criterion in the 0-100 pair score (normalised to sum 1).",
     "rules": "Hard rules: a pair that breaks one is never made.",
     "match": "How the exact solver works.",
+    "networks": ("Mentees who want two or more mentors: mentors chosen to cover their goals together\n"
+                 "(points of the 0-100 pair score; see README, Developmental networks)."),
     "availability": ("Availability answers -> weekly windows of local time (\"Mon-Fri 18:00-21:00\").\n"
                      "Answers are compared in lower case; add the exact options of your form."),
     "schedule": "Check-ins (`mentor schedule`): monthly unless `cadence` says otherwise.",
@@ -484,6 +511,11 @@ _SETTING_NOTES = {
     ("match", "dense_limit"): "mentees x mentors above which only the best candidates per mentee are kept",
     ("match", "candidates"): "candidates kept per mentee past dense_limit",
     ("match", "max_participants"): "larger cohorts are refused at once (tested up to 100,000; the work grows with mentees x mentors)",
+    ("networks", "goal_value"): "points for each of the mentee's goals the first of their mentors covers",
+    ("networks", "repeat_goal_value"): "share of that a goal is worth from the next mentor covering it (0 to 1)",
+    ("networks", "prefer_mixed_departments"): "points lost for each further mentor from the same department (0: no preference)",
+    ("networks", "candidates"): "mentors per such mentee the exact model considers",
+    ("networks", "solve_limit"): "exact solver's work limit (deterministic, about seconds); past it a proven bound is reported",
     ("schedule", "months"): "check-ins per pair (one a month)",
     ("schedule", "holidays"): 'country codes whose public holidays are avoided, e.g. ["GB", "US"]',
     ("schedule", "blackout"): "dates without check-ins, e.g. [2026-12-24, 2026-12-31]",

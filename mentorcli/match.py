@@ -11,6 +11,8 @@
 4. solve (``matching.scale.optimum``): the best pairing over every allowed pair (most places, then
    the highest total; ``fair``: most places, then the highest lowest score), proven optimal;
    among equally good pairings places go to the earlier signups (``matching.tiebreak``);
+4b. networks (``matching.networks``): the mentors of mentees who want two or more, chosen again
+   to cover their goals together (everyone else's pairs stay); optimal or a proven bound;
 5. explain (``matching.explain``): why each pair was made, and why each person was left out.
 
 Design decisions the contract leaves open are documented beside the code they shape: blank
@@ -44,6 +46,7 @@ from mentorcli.matching.explain import (
     why_texts,
 )
 from mentorcli.matching.grid import score_rows
+from mentorcli.matching.networks import NetworkResult, improve_networks, mentor_departments
 from mentorcli.matching.prepare import (
     _pairs_to_cells,
     _unique_cells,
@@ -53,7 +56,7 @@ from mentorcli.matching.prepare import (
 )
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.matching.scale import Solution, _nonzero_cells, _Problem, optimum
-from mentorcli.matching.words import PairFacts
+from mentorcli.matching.words import PairFacts, network_words
 from mentorcli.model import PEOPLE_COLUMNS, CircleMatch, MatchResult
 
 
@@ -88,9 +91,12 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
     capacity = np.maximum(cohort.mentors.limit - np.bincount(kept_cols, minlength=m), 0) if m else np.zeros(0, np.int64)
     # 2-4. score every allowed pair (criteria, rules) block by block, as the solver asks, and solve
     solution = optimum(cohort, wants, capacity, objective, progress)
+    # 4b. networks: mentees who want two or more mentors get mentors who cover their goals together
+    network = improve_networks(cohort, solution, wants, capacity, kept_rows, kept_cols)
+    solution = network.solution if network is not None else solution
     # 5. explain: the pairs with their Why, and a reason for each person left out
     result = _result(cohort, solution, kept, objective, progress,
-                     reserved_ids=[*(str(k[0]) for k in keep), *map(str, reserved_ids)])
+                     reserved_ids=[*(str(k[0]) for k in keep), *map(str, reserved_ids)], network=network)
     result.kept_problems = kept_problems
     result.problems.extend(assumed_zone_problems(cohort))
     return result
@@ -231,7 +237,8 @@ def pair_ids(kept_ids: Sequence[str], new_count: int) -> list[str]:
 
 @gc_paused()
 def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]], objective: str,
-            progress: Progress | None, reserved_ids: Sequence[str] = ()) -> MatchResult:
+            progress: Progress | None, reserved_ids: Sequence[str] = (),
+            network: NetworkResult | None = None) -> MatchResult:
     """Assemble pairs (kept first, then new in mentee signup order), reasons, mentors, settings.
 
     New pair IDs follow the highest of ``reserved_ids`` too (every kept pair asked for, dropped
@@ -283,7 +290,8 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
     whys = ["Kept from the earlier pairing (one of them no longer signed up in this role)"] * len(pairs)
     texts = why_texts(cohort, rows[ok], cols[ok], {name: values[ok] for name, values in criteria.items()},
                       [words[k] for k in ok.tolist()], pairs["kept"].to_numpy()[ok].tolist(),
-                      PairFacts.of(cohort, mentee[ok], mentor[ok]), progress)
+                      PairFacts.of(cohort, mentee[ok], mentor[ok]), progress,
+                      _network_words(cohort, network, rows[ok], cols[ok], mentee[ok], mentor[ok]))
     for k, text in zip(ok.tolist(), texts):
         whys[k] = text
     pairs["why"] = whys
@@ -316,6 +324,7 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
         "fair_floor": None if solution.threshold is None else solution.threshold / 100,
         "mentees": int(n),
         "mentors": int(m),
+        **(network.as_settings() if network is not None else {}),
     }
     return MatchResult(
         pairs=pairs, unmatched=unmatched, mentors=mentors, objective=objective,
@@ -324,6 +333,15 @@ def _result(cohort: Cohort, solution: Solution, kept: list[tuple[str, int, int]]
         mean_score=float(round(valid.mean(), 4)) if len(valid) else 0.0,
         notes=notes, settings=settings,
     )
+
+
+def _network_words(cohort: Cohort, network: NetworkResult | None, rows: np.ndarray, cols: np.ndarray,
+                   mentee: np.ndarray, mentor: np.ndarray) -> list[str] | None:
+    """The Why's words on what a network mentee's mentors cover together (None: no networks)."""
+    if network is None:
+        return None
+    return network_words(cohort, mentee.tolist(), mentor.tolist(), cols, mentor_departments(cohort)[cols],
+                         np.isin(rows, network.mentees).tolist())
 
 
 @dataclass

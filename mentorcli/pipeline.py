@@ -169,7 +169,9 @@ class MatchRun:
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` answer: exactly these keys. ``unmatched`` counts the rows of the
-        Unmatched sheet: mentees left without a mentor and mentors left with free places."""
+        Unmatched sheet: mentees left without a mentor and mentors left with free places.
+        ``networks`` (only when a mentee wants two or more mentors): "optimal" or "within X% of
+        the best possible", how the developmental networks were solved (``matching.networks``)."""
         return {
             "pairs": len(self.result.pairs),
             "matched_mentees": self.matched_mentees,
@@ -178,6 +180,7 @@ class MatchRun:
             "min_score": round(float(self.result.min_score), 4),
             "mean_score": round(float(self.result.mean_score), 4),
             "output": str(self.output),
+            **({"networks": self.result.settings["networks.status"]} if "networks.status" in self.result.settings else {}),
         }
 
 

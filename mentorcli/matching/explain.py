@@ -28,8 +28,9 @@ def _ordinal(rank: int) -> str:
     return ORDINALS.get(rank, f"{rank}th")
 
 
-def _sentence(head: list[str], shared: str, different: str, compared: bool = True) -> str:
-    """The Why from its parts: what comes first (kept, requests), what is shared, what differs.
+def _sentence(head: list[str], shared: str, different: str, compared: bool = True, network: str = "") -> str:
+    """The Why from its parts: what comes first (kept, requests), what is shared, what the
+    mentee's mentors cover together (``network``, a developmental network), what differs.
 
     ``compared`` False: no criterion could be compared (the score is the neutral 50); the Why
     says so first, with what the pair was made for (a choice, a request, kept)."""
@@ -39,6 +40,8 @@ def _sentence(head: list[str], shared: str, different: str, compared: bool = Tru
     else:
         text = ("; ".join([*head, shared]) if shared else "; ".join(head)) if head else shared
         text = text or "no answers to compare (neutral score)"
+    if network:
+        text += "; " + network
     if different:
         text += "; differs: " + different
     return text[:1].upper() + text[1:]
@@ -73,8 +76,9 @@ def _shared_and_differing(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, cr
 
 def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict[str, np.ndarray],
               bonus: Sequence[list[str]], kept: Sequence[bool], facts: PairFacts,
-              progress: Progress | None = None) -> list[str]:
-    """Plain words for each pair (cells ``rows``/``cols``): what it shares, then what differs.
+              progress: Progress | None = None, network: Sequence[str] | None = None) -> list[str]:
+    """Plain words for each pair (cells ``rows``/``cols``): what it shares, what the mentee's
+    mentors cover together (``network``: ``words.network_words``, "" for most pairs), then what differs.
 
     Column by column rather than pair by pair: each criterion's words are decided for all pairs at
     once, from each distinct answer (and pair of answers) worked out once; only the joining runs per
@@ -90,7 +94,9 @@ def why_texts(cohort: Cohort, rows: np.ndarray, cols: np.ndarray, criteria: dict
             if progress:
                 progress("explain", start, len(heads))
             end = start + 5000
-            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end], compared[start:end]))
+            together = network[start:end] if network is not None else [""] * len(heads[start:end])
+            texts.extend(map(_sentence, heads[start:end], shared[start:end], differing[start:end], compared[start:end],
+                             together))
     return texts
 
 

@@ -391,3 +391,62 @@ def language_words(block: PairBlock) -> Said:
     """The languages both speak (shared only), said whether or not the language rule is in force."""
     return Said((_shared_words(block.cohort, block.a, block.b, "languages",
                                lambda langs: f"both speak {_list_text(langs)}"),))
+
+
+# --------------------------------------------------------------------------- developmental networks
+
+
+def _network_phrase(key: tuple[_Options, int, int, int, int]) -> str:
+    """key: (the mentee's goals, which of them this mentor covers (bit mask), which the other
+    mentors cover, how many other mentors, departments: 1 all different, 0 this mentor shares
+    one with another of the mentee's mentors, -1 not known)."""
+    goals, mine, theirs, others, departments = key
+    labels = lambda mask: [label for j, label in enumerate(goals.labels) if mask >> j & 1]
+    own, other = labels(mine), labels(theirs)
+    who = "the other mentor covers" if others == 1 else f"the other {others} mentors cover"
+    parts = [f"one of {others + 1} mentors for the mentee's goals: this one covers "
+             + (_list_text(own, 6) if own else "none of them"),
+             f"{who} {_list_text(other, 6) if other else 'none of them'}"]
+    if goals.keys:
+        parts.append(f"together {(mine | theirs).bit_count()} of {_plural(len(goals.keys), 'goal')}")
+    if departments == 1:
+        parts.append("the mentors are from different departments")
+    elif departments == 0:
+        parts.append("same department as another of the mentee's mentors")
+    return "; ".join(parts)
+
+
+def network_words(cohort: Cohort, mentee: list[int], mentor: list[int], cols: np.ndarray,
+                  department: np.ndarray, in_network: Sequence[bool]) -> list[str]:
+    """Per pair: for a mentee in a developmental network (``in_network``, with two or more
+    mentors among these pairs), which of the mentee's goals this mentor covers and which the
+    other mentors cover, and whether their departments differ; "" for every other pair.
+
+    ``department``: each pair's mentor's department code (-1: not given). The other mentors are
+    not named: the Why goes into this pair's introduction, and who else mentors the mentee is
+    not this mentor's to read."""
+    out = [""] * len(mentee)
+    groups: dict[int, list[int]] = {}
+    for k, (person, member) in enumerate(zip(mentee, in_network)):
+        if member:
+            groups.setdefault(person, []).append(k)
+    groups = {person: ks for person, ks in groups.items() if len(ks) >= 2}
+    if not groups:
+        return out
+    at = [k for ks in groups.values() for k in ks]
+    wanted = _joined_options_of(cohort, [mentee[k] for k in at], "goals", "topics")
+    hits = dict(zip(at, _goal_hits(cohort, [mentor[k] for k in at], np.asarray(cols)[at], wanted)))
+    goals = dict(zip(at, wanted))
+    codes = np.asarray(department).tolist()
+    for ks in groups.values():
+        for k in ks:
+            others = [o for o in ks if o != k]
+            theirs = 0
+            for o in others:
+                theirs |= hits[o]
+            known = [codes[o] for o in ks]
+            departments = -1 if min(known) < 0 else 0 if codes[k] in [codes[o] for o in others] else 1
+            if departments == 1 and len(set(known)) < len(known):
+                departments = -1  # two others share one: not this pair's to say
+            out[k] = _network_phrase((goals[k], hits[k], theirs, len(others), departments))
+    return out
