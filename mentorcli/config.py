@@ -54,6 +54,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "report.missed_in_row": (1, 100),
     "report.low_rating": (0, 10),
     "report.min_group_size": (1, 100_000),
+    "nudge.first_meeting_days": (1, 3650),
+    "nudge.interval_days": (1, 3650),
+    "nudge.escalate_days": (1, 3650),
 }
 """Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
 enough that the solver's integer costs and the calendar's dates cannot overflow."""
@@ -161,6 +164,25 @@ class CheckinLogSettings:
 
 
 @dataclass
+class NudgeSettings:
+    """``mentor nudge``: when a relationship is reminded, and when the coordinator is asked to call.
+
+    The defaults follow the good practice the issue quotes, "contact both people twice in the
+    first month and monthly after": the introduction is the first contact (day 0), the
+    first-meeting reminder on day 14 the second; after that nobody is reminded of the same thing
+    more than once a month (30 days), and the contact due a month after that reminder (day 44,
+    about the report's 45-day at-risk mark for monthly check-ins) is the coordinator's own call.
+    """
+
+    first_meeting_days: int = 14
+    """Days after the introduction without a logged meeting before the first-meeting reminder."""
+    interval_days: int = 30
+    """Days before a person is reminded of the same thing again (the coordinator: the same relationship)."""
+    escalate_days: int = 44
+    """Days of silence (since the last check-in held, else the introduction) before the coordinator's digest."""
+
+
+@dataclass
 class Config:
     cohort: CohortSettings = field(default_factory=CohortSettings)
     columns: dict[str, str] = field(default_factory=dict)
@@ -173,6 +195,7 @@ class Config:
     events: list[CohortEvent] = field(default_factory=list)
     report: ReportSettings = field(default_factory=ReportSettings)
     checkins: CheckinLogSettings = field(default_factory=CheckinLogSettings)
+    nudge: NudgeSettings = field(default_factory=NudgeSettings)
     path: Path | None = None
 
     @property
@@ -306,7 +329,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
     known = {"cohort", "columns", "signups", "weights", "rules", "match", "availability",
-             "schedule", "events", "report", "checkins"}
+             "schedule", "events", "report", "checkins", "nudge"}
     for key in raw:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
@@ -351,7 +374,18 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     if not isinstance(columns, dict):
         raise MentorError("[checkins.columns] must be a table", path=path)
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
+    cfg.nudge = _nudge(_section(raw, "nudge", path), path)
     return cfg
+
+
+def _nudge(values: dict, path: Path) -> NudgeSettings:
+    """``[nudge]``: the coordinator is asked to call only after the people were reminded, never before."""
+    nudge = _coerce(NudgeSettings, values, "nudge", path)
+    if nudge.escalate_days < nudge.first_meeting_days:
+        raise MentorError(f"nudge.escalate_days ({nudge.escalate_days}) is less than nudge.first_meeting_days "
+                          f"({nudge.first_meeting_days}): the coordinator would be asked to call before the people "
+                          "were reminded", path=path, hint="Make escalate_days at least first_meeting_days.")
+    return nudge
 
 
 def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:
@@ -432,6 +466,8 @@ _SECTION_NOTES = {
     "events": "Cohort-wide events in every calendar (kick-off, midpoint, close).",
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
+    "nudge": ("Reminders (`mentor nudge`): contact both people twice in the first month (the introduction,\n"
+              "then a reminder if they have not met), monthly after; then the coordinator calls."),
 }
 _SETTING_NOTES = {
     ("cohort", "sponsor_emails"): "who gets the sponsor summary (aggregates only)",
@@ -465,6 +501,10 @@ _SETTING_NOTES = {
     ("report", "min_group_size"): "sponsor figures for smaller groups are withheld",
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
+    ("nudge", "first_meeting_days"): "days after the introduction without a logged meeting before a reminder",
+    ("nudge", "interval_days"): "nobody is reminded of the same thing again within this many days",
+    ("nudge", "escalate_days"): "days of silence (since the last check-in held, else the introduction) "
+                                "before the coordinator's digest of who needs a call",
 }
 _UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 
