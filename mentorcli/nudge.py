@@ -8,12 +8,10 @@ the outbox that ``mentor send`` delivers:
   introduction. Until then a relationship that has never met is left alone, even if a scheduled
   check-in went by: the first contact has that grace.
 - ``missed-checkins``: a relationship that has met has missed its latest scheduled check-ins (past
-  the as-of date, not held), or one that has never met and whose introduction date is unknown has
-  missed some.
+  the as-of date, not held).
 - the coordinator's digest: one email to ``[cohort] coordinator_email`` listing every relationship
   with one of the reasons above that has been silent ``[nudge] escalate_days`` (default 44) days
-  or more: since its last check-in held, else since the introduction, else since the first
-  check-in it missed.
+  or more: since its last check-in held, else since the introduction.
 
 A reminder goes to every member of the relationship (a pair, a mentor with several mentees, a
 circle) and holds that relationship's data only. Ended relationships (``PairingBook.ended``) are
@@ -21,9 +19,11 @@ never reminded.
 
 **The introduction date.** ``--introduced DATE`` when given (every relationship was introduced that
 day); otherwise the day ``mentor send`` delivered the relationship's introduction draft
-(``intro-<id>.eml``), read from the outbox's ``sent/sent.log``. A relationship with neither is not
-reminded of a first meeting and is named in the result (``not_introduced``); when the log records no
-introduction at all, the run stops and asks for ``--introduced``. Nothing is guessed.
+(``intro-<id>.eml``), read from the outbox's ``sent/sent.log``. A relationship with neither that has
+never met is not reminded of anything (its members may not know of each other or of their
+check-ins: it needs its introduction first) and is named in the result (``not_introduced``); when
+the log records no introduction at all, the run stops and asks for ``--introduced``. Nothing is
+guessed.
 
 **The nudge log.** ``OUTBOX/nudges.csv`` (columns ``as_of, relationship, email, kind, file``): one
 row per person reminded (kind ``first-meeting`` or ``missed-checkins``) and one per relationship in
@@ -221,12 +221,8 @@ class Standing:
     next_checkin: dt.datetime | None
 
     def silent_since(self) -> dt.date | None:
-        """Since when nothing happened: the last check-in held, else the introduction, else the first missed."""
-        if self.last_held is not None:
-            return self.last_held
-        if self.introduced is not None:
-            return self.introduced
-        return self.missed[0] if self.missed else None
+        """Since when nothing happened: the last check-in held, else the introduction (None: neither)."""
+        return self.last_held if self.last_held is not None else self.introduced
 
 
 @dataclass
@@ -235,9 +231,8 @@ class Due:
 
     standing: Standing
     kind: str
-    days: int
-    """For ``first-meeting``: days since the introduction; else days since the last check-in held (or the first missed)."""
-    silent_days: int | None
+    silent_days: int
+    """Days since the introduction (never met) or since the last check-in held."""
     escalate: bool
 
     @property
@@ -249,13 +244,11 @@ class Due:
         standing = self.standing
         if self.kind == FIRST_MEETING:
             assert standing.introduced is not None
-            return f"no meeting logged in the {self.days} days since the introduction on {long_day(standing.introduced)}"
+            return f"no meeting logged in the {self.silent_days} days since the introduction on {long_day(standing.introduced)}"
+        assert standing.last_held is not None
         count = len(standing.missed)
-        missed = f"{count} check-in{'s' if count != 1 else ''} missed"
-        last_missed = f"the last due {long_day(standing.missed[-1])}" if standing.missed else ""
-        if standing.last_held is None:
-            return f"{missed}, none held ({last_missed})"
-        return f"{missed} in a row ({last_missed}); last check-in held {long_day(standing.last_held)}"
+        return (f"{count} check-in{'s' if count != 1 else ''} missed in a row (the last due "
+                f"{long_day(standing.missed[-1])}); last check-in held {long_day(standing.last_held)}")
 
 
 @dataclass
@@ -312,20 +305,17 @@ def standings(book: PairingBook, report: CohortReport, introduced: dict[str, dt.
 def _due(standing: Standing, as_of: dt.date, config: Config) -> Due | None:
     """The reminder ``standing`` is owed, if any, and whether the coordinator should call."""
     settings = config.nudge
-    kind = None
-    days = 0
-    if standing.last_held is None and standing.introduced is not None:
-        days = (as_of - standing.introduced).days
-        if days >= settings.first_meeting_days:
-            kind = FIRST_MEETING
-    elif standing.missed:
-        kind = MISSED_CHECKINS
-        days = (as_of - (standing.last_held or standing.missed[0])).days
-    if kind is None:
-        return None
     start = standing.silent_since()
-    silent = None if start is None else (as_of - start).days
-    return Due(standing, kind, days, silent, silent is not None and silent >= settings.escalate_days)
+    if start is None:  # never met, never introduced: the introduction comes first
+        return None
+    days = (as_of - start).days
+    if standing.last_held is None and days >= settings.first_meeting_days:
+        kind = FIRST_MEETING
+    elif standing.last_held is not None and standing.missed:
+        kind = MISSED_CHECKINS
+    else:
+        return None
+    return Due(standing, kind, days, days >= settings.escalate_days)
 
 
 def plan_nudges(book: PairingBook, report: CohortReport, config: Config, *, introduced: dict[str, dt.date],
@@ -416,7 +406,7 @@ def reminder_context(due: Due, book: PairingBook, config: Config, as_of: dt.date
         "people": people,
         "names": names_text([person["name"] for person in people]),
         "introduced": long_day(standing.introduced) if standing.introduced else "",
-        "days": due.days,
+        "days": due.silent_days,
         "first_meeting_days": config.nudge.first_meeting_days,
         "missed_count": len(standing.missed),
         "missed_days": [long_day(day) for day in standing.missed],

@@ -572,8 +572,8 @@ class NudgeRun:
         if plan.not_introduced:
             notes.append(f"{len(plan.not_introduced)} relationship(s) never met and have no introduction date "
                          f"({first_ids(plan.not_introduced)}): {self.outcome.introductions.source} records no introduction "
-                         "sent to them, so they are not reminded of a first meeting (pass --introduced DATE if they "
-                         "were introduced another way)")
+                         "sent to them, so they are not reminded (send their introductions first, or pass "
+                         "--introduced DATE if they were introduced another way)")
         return notes
 
     def as_json(self) -> dict[str, Any]:
