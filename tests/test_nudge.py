@@ -385,6 +385,44 @@ def test_a_relationship_whose_introduction_was_never_sent_is_named_not_guessed(c
     assert len(outcome.plan.reminders) == len(names) - 1
 
 
+def test_a_reminder_for_one_relationship_does_not_hold_back_another_of_the_same_person(cohort):
+    """A mentor of two pairs reminded about the first: the second pair is another thing, reminded on its own day."""
+    config = load_config(cohort / "mentor.toml")
+    book = read_pairing_workbook(cohort / "pairs.xlsx", config)
+    mentor = book.pairs["mentor_email"].value_counts().index[0]
+    first, second = sorted(book.pairs.loc[book.pairs["mentor_email"] == mentor, "pair_id"])[:2]
+    sheet = cohort / "calendar" / "checkins.xlsx"
+    log_held(sheet, {pair: {1} for pair in members(cohort) if pair not in (first, second)}, on=dt.date(2027, 1, 6))
+    sent_dir = cohort / "outbox" / "sent"
+    sent_dir.mkdir()
+    # the send log as mentor send writes it: the second pair's introduction went out six days later
+    (sent_dir / "sent.log").write_text("".join(
+        f"{'2027-01-10' if name == f'intro-{second.lower()}.eml' else '2027-01-04'}T09:00:00Z\tsent\t{name}\t<{name}>\t2\n"
+        for name in sorted(p.name for p in (cohort / "outbox").glob("intro-*.eml"))), encoding="utf-8")
+    assert reminded(run_nudge(cohort, dt.date(2027, 1, 18), introduced=None)) == [(first, "first-meeting")]
+    later = run_nudge(cohort, dt.date(2027, 1, 24), introduced=None)
+    assert reminded(later) == [(second, "first-meeting")]
+    assert [(w.relationship, w.kind) for w in later.plan.waiting] == [(first, "first-meeting")]
+
+
+def test_the_log_counts_only_the_people_who_are_members_now(cohort):
+    """A row for someone no longer in the relationship (swapped out by hand) does not hold its members back."""
+    sheet = cohort / "calendar" / "checkins.xlsx"
+    ids = sorted({pair for pair, _ in starts(sheet)})
+    log_held(sheet, {pair: {1} for pair in ids[1:]}, on=INTRODUCED + dt.timedelta(days=3))
+    as_of = INTRODUCED + dt.timedelta(days=20)
+    member = members(cohort)[ids[0]][0]
+    (cohort / "outbox" / "nudges.csv").write_text(
+        "as_of,relationship,email,kind,file\n"
+        f"{as_of - dt.timedelta(days=2)},{ids[0]},swapped.out@example.org,first-meeting,old.eml\n"
+        f"{as_of - dt.timedelta(days=2)},{ids[1]},{member.upper()},first-meeting,other.eml\n", encoding="utf-8")
+    outcome = run_nudge(cohort, as_of)
+    assert reminded(outcome) == [(ids[0], "first-meeting")]
+    text = (cohort / "outbox" / "nudges.csv").read_text(encoding="utf-8")
+    assert text.startswith("as_of,relationship,email,kind,file\n" + f"{as_of - dt.timedelta(days=2)},{ids[0]},swapped")
+    assert text.count("\n") == 3 + len(members(cohort)[ids[0]])  # appended, the earlier rows kept as they were
+
+
 def test_no_introduction_date_at_all_stops_with_one_line(cli, cohort, monkeypatch):
     result = nudge_cli(cli, cohort, monkeypatch, "--as-of", "2027-02-01", code=1)
     assert result.stderr.count("\n") == 1 and "--introduced" in result.stderr
