@@ -179,7 +179,9 @@ class NudgeSettings:
     interval_days: int = 30
     """Days before a person is reminded of the same thing again (the coordinator: the same relationship)."""
     escalate_days: int = 44
-    """Days of silence (since the last check-in held, else the introduction) before the coordinator's digest."""
+    """Days of silence (since the last check-in held, else the introduction) before the coordinator's digest.
+    Only a relationship owed a reminder is listed, so a value below ``first_meeting_days`` lists one
+    that never met on the day of its first-meeting reminder, not before."""
 
 
 @dataclass
@@ -374,18 +376,8 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     if not isinstance(columns, dict):
         raise MentorError("[checkins.columns] must be a table", path=path)
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
-    cfg.nudge = _nudge(_section(raw, "nudge", path), path)
+    cfg.nudge = _coerce(NudgeSettings, _section(raw, "nudge", path), "nudge", path)
     return cfg
-
-
-def _nudge(values: dict, path: Path) -> NudgeSettings:
-    """``[nudge]``: the coordinator is asked to call only after the people were reminded, never before."""
-    nudge = _coerce(NudgeSettings, values, "nudge", path)
-    if nudge.escalate_days < nudge.first_meeting_days:
-        raise MentorError(f"nudge.escalate_days ({nudge.escalate_days}) is less than nudge.first_meeting_days "
-                          f"({nudge.first_meeting_days}): the coordinator would be asked to call before the people "
-                          "were reminded", path=path, hint="Make escalate_days at least first_meeting_days.")
-    return nudge
 
 
 def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:

@@ -59,6 +59,7 @@ from mentorcli.mail import (
     addressed_members,
     check_outbox,
     clean_header_text,
+    finished_drafts,
     format_local_time,
     introduction_bases,
     message_file_names,
@@ -498,12 +499,21 @@ class Written:
 
 @dataclass
 class NudgeOutcome:
-    """What ``nudge_outbox`` planned and wrote."""
+    """What ``nudge_outbox`` planned and wrote. ``unsent``: reminder drafts of earlier runs still in the
+    outbox (``mentor send`` moves what it delivered to ``sent/``): they go out with the new ones."""
 
     plan: NudgePlan
     written: list[Written]
     log: Path
     introductions: IntroductionDates
+    unsent: list[str] = field(default_factory=list)
+
+
+def unsent_reminders(out_dir: Path) -> list[str]:
+    """The names of earlier runs' reminder and digest drafts not yet delivered from ``out_dir``."""
+    if not Path(out_dir).is_dir():
+        return []
+    return [path.name for path in finished_drafts(Path(out_dir)) if path.name.startswith("nudge-")]
 
 
 def log_entries(drafts: Sequence[Draft], paths: Sequence[Path], as_of: dt.date) -> list[LogEntry]:
@@ -536,11 +546,12 @@ def nudge_outbox(book: PairingBook, report: CohortReport, config: Config, out_di
         raise MentorError(f"no introduction date is known: {dates.source} records no introduction sent by mentor send",
                           hint="Pass --introduced YYYY-MM-DD (the day the introductions went out).")
     drafts = build_drafts(plan, book, config, log, templates_dir=templates_dir)
+    unsent = unsent_reminders(out_dir)
     if not drafts:
-        return NudgeOutcome(plan, [], log.path, dates)
+        return NudgeOutcome(plan, [], log.path, dates, unsent)
     check_outbox([draft.base for draft in drafts], out_dir, force=force)
     with files.all_or_nothing():
         paths = write_outbox([(draft.base, draft.message) for draft in drafts], out_dir, force=force)
         files.atomic_write_text(log.path, log.appended(log_entries(drafts, paths, plan.as_of)), force=True)
     written = [Written(path, draft.kind, draft.relationships, len(draft.recipients)) for draft, path in zip(drafts, paths)]
-    return NudgeOutcome(plan, written, log.path, dates)
+    return NudgeOutcome(plan, written, log.path, dates, unsent)

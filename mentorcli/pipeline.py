@@ -569,6 +569,10 @@ class NudgeRun:
         if self.without_schedule:
             notes.append("no check-in schedule (checkins.xlsx) given: missed check-ins cannot be counted, "
                          "only first meetings")
+        if self.outcome.unsent:
+            notes.append(f"{len(self.outcome.unsent)} reminder draft(s) of an earlier run are still in {self.out} "
+                         f"({first_ids(self.outcome.unsent, 3)}): mentor send delivers them with the new ones; "
+                         "delete any you do not want sent")
         if plan.not_introduced:
             notes.append(f"{len(plan.not_introduced)} relationship(s) never met and have no introduction date "
                          f"({first_ids(plan.not_introduced)}): {self.outcome.introductions.source} records no introduction "
@@ -590,6 +594,7 @@ class NudgeRun:
                          "again_from": item.again.isoformat()} for item in plan.waiting],
             "not_introduced": list(plan.not_introduced),
             "ended": list(plan.ended),
+            "unsent_earlier": list(self.outcome.unsent),
             "nothing_new": self.nothing_new,
             "notes": self.notes(),
             "problems": [p.as_dict() for p in self.problems],

@@ -157,6 +157,7 @@ def test_example_cycle_nudges_exactly_the_pairs_that_need_it_and_a_rerun_writes_
                       "--json")
     rerun = json.loads(again.stdout)
     assert rerun["written"] == [] and rerun["nothing_new"] is True and rerun["reminded"] == []
+    assert rerun["unsent_earlier"] == sorted(expected) and "still in outbox" in again.stderr
     assert {(w["id"], w["kind"]) for w in rerun["waiting"]} == {(silent, "first-meeting"), (missed, "missed-checkins"),
                                                                  (silent, "escalation")}
     assert "Nothing new to write as of" in again.stderr
@@ -215,13 +216,16 @@ def test_first_meeting_reminder_at_exactly_first_meeting_days(cohort, days, expe
 
 def test_the_threshold_comes_from_mentor_toml(cohort):
     toml = cohort / "mentor.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + "\n[nudge]\nfirst_meeting_days = 20\nescalate_days = 30\n",
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[nudge]\nfirst_meeting_days = 20\nescalate_days = 10\n",
                     encoding="utf-8")
     sheet = cohort / "calendar" / "checkins.xlsx"
     ids = sorted({pair for pair, _ in starts(sheet)})
     log_held(sheet, {pair: {1} for pair in ids[1:]}, on=INTRODUCED + dt.timedelta(days=3))
-    assert reminded(run_nudge(cohort, INTRODUCED + dt.timedelta(days=19), out="a")) == []
-    assert reminded(run_nudge(cohort, INTRODUCED + dt.timedelta(days=20), out="b")) == [(ids[0], "first-meeting")]
+    before = run_nudge(cohort, INTRODUCED + dt.timedelta(days=19), out="a")
+    assert reminded(before) == [] and before.plan.escalations == []  # silent 19 days, but not owed a reminder yet
+    due = run_nudge(cohort, INTRODUCED + dt.timedelta(days=20), out="b")
+    assert reminded(due) == [(ids[0], "first-meeting")]
+    assert [d.relationship.id for d in due.plan.escalations] == [ids[0]]  # listed with its first reminder
 
 
 @pytest.mark.parametrize(("after", "again"), [(29, False), (30, True), (31, True)])
@@ -237,6 +241,7 @@ def test_a_reminder_is_written_again_only_after_interval_days(cohort, after, aga
     same = run_nudge(cohort, first_day)
     assert same.written == [] and reminded(same) == []
     later = run_nudge(cohort, first_day + dt.timedelta(days=after))
+    assert later.unsent == [first.written[0].file.name]  # not sent yet: said, so it is not sent twice by surprise
     assert reminded(later) == ([(ids[0], "first-meeting")] if again else [])
     names = [w.file.name for w in later.written if w.kind == "first-meeting"]
     assert names == ([f"nudge-{ids[0].lower()}-first-meeting-{first_day + dt.timedelta(days=after)}.eml"] if again else [])
