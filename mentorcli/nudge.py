@@ -100,11 +100,17 @@ class LogEntry:
 
 @dataclass
 class NudgeLog:
-    """``OUTBOX/nudges.csv`` as read: its rows, and its text to append to."""
+    """``OUTBOX/nudges.csv`` as read: its rows, and its text to append to. Looked up by relationship
+    (a log grows by a row per person reminded, and every relationship asks it once per run)."""
 
     path: Path
     entries: list[LogEntry] = field(default_factory=list)
     text: str = ""
+    _by_relationship: dict[str, list[LogEntry]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            self._by_relationship.setdefault(entry.relationship, []).append(entry)
 
     @classmethod
     def read(cls, out_dir: Path) -> NudgeLog:
@@ -126,14 +132,13 @@ class NudgeLog:
     def last(self, relationship: str, kind: str, emails: Sequence[str]) -> dt.date | None:
         """The latest day any of ``emails`` was logged for ``kind`` of ``relationship``, or None."""
         wanted = {email.strip().lower() for email in emails}
-        days = [entry.as_of for entry in self.entries
-                if entry.relationship == relationship and entry.kind == kind and entry.email in wanted]
+        days = [entry.as_of for entry in self._by_relationship.get(relationship, ())
+                if entry.kind == kind and entry.email in wanted]
         return max(days) if days else None
 
     def days_logged(self, relationship: str) -> list[dt.date]:
         """Every day the members of ``relationship`` were reminded (not counting digests), in order."""
-        return sorted({entry.as_of for entry in self.entries
-                       if entry.relationship == relationship and entry.kind in KINDS})
+        return sorted({entry.as_of for entry in self._by_relationship.get(relationship, ()) if entry.kind in KINDS})
 
     def appended(self, entries: Sequence[LogEntry]) -> str:
         """The log's text with ``entries`` added at the end (the earlier text kept as it was)."""
@@ -284,16 +289,16 @@ def standings(book: PairingBook, report: CohortReport, introduced: dict[str, dt.
     """Every relationship of the report that has not ended, in id order, from the report's own figures
     (last check-in held, missed check-ins in a row, next check-in): nothing re-counted here."""
     ended = {ending.relationship.id for ending in book.ended}
-    status = report.status.set_index("pair_id", drop=False)
+    status = {str(row["pair_id"]): row for row in report.status.to_dict("records")}
     missed = report.checkins[report.checkins["missed"]].sort_values("day", kind="stable")
     missed_days: dict[str, list[dt.date]] = {}
     for pair_id, day in zip(missed["pair_id"], missed["day"]):
         missed_days.setdefault(str(pair_id), []).append(pd.Timestamp(day).date())
     out = []
     for relationship in sorted(report.relationships, key=lambda r: r.id):
-        if relationship.id in ended or relationship.id not in status.index:
+        row = status.get(relationship.id)
+        if relationship.id in ended or row is None:
             continue
-        row = status.loc[relationship.id]
         in_row = int(row["missed_in_row"])
         trailing = missed_days.get(relationship.id, [])[-in_row:] if in_row else []
         next_checkin = None if pd.isna(row["next_checkin"]) else pd.Timestamp(row["next_checkin"]).to_pydatetime()
@@ -371,10 +376,17 @@ class Draft:
     recipients: list[str]
 
 
-def _people(book: PairingBook, relationship: Relationship, next_checkin: dt.datetime | None,
+def time_zones(book: PairingBook) -> dict[str, str]:
+    """Identity key -> the time zone People gives (first row wins, as everywhere)."""
+    zones: dict[str, str] = {}
+    for address, zone in zip(book.people["email"].astype(str).str.strip().str.lower(), book.people["timezone"].astype(str)):
+        zones.setdefault(address, zone)
+    return zones
+
+
+def _people(relationship: Relationship, next_checkin: dt.datetime | None, zones: dict[str, str],
             usual_zone: str) -> list[dict[str, Any]]:
     """The members as a reminder names them (mentees or peers first), each with the next check-in in their own time."""
-    zones = dict(zip(book.people["email"].astype(str).str.strip().str.lower(), book.people["timezone"].astype(str)))
     out = []
     for member in addressed_members(relationship):
         email_address = str(member.email).strip().lower()
@@ -396,10 +408,11 @@ def _base_context(config: Config, as_of: dt.date) -> dict[str, Any]:
     }
 
 
-def reminder_context(due: Due, book: PairingBook, config: Config, as_of: dt.date, usual_zone: str) -> dict[str, Any]:
-    """What a reminder template may show: this relationship's own dates and people, nothing of any other."""
+def reminder_context(due: Due, config: Config, as_of: dt.date, zones: dict[str, str], usual_zone: str) -> dict[str, Any]:
+    """What a reminder template may show: this relationship's own dates and people, nothing of any other.
+    ``zones``: ``time_zones(book)``; ``usual_zone``: the zone assumed for a member without one."""
     standing = due.standing
-    people = _people(book, standing.relationship, standing.next_checkin, usual_zone)
+    people = _people(standing.relationship, standing.next_checkin, zones, usual_zone)
     return {
         **_base_context(config, as_of),
         "kind": due.kind,
@@ -454,9 +467,10 @@ def build_drafts(plan: NudgePlan, book: PairingBook, config: Config, log: NudgeL
     templates_dir = config.folder / "templates" if templates_dir is None else templates_dir
     sender = (config.cohort.coordinator_name, config.cohort.coordinator_email)
     usual_zone = most_common_zone(book.people["timezone"]) if len(book.people) else "UTC"
+    zones = time_zones(book)
     drafts = []
     for due in plan.reminders:
-        context = reminder_context(due, book, config, plan.as_of, usual_zone)
+        context = reminder_context(due, config, plan.as_of, zones, usual_zone)
         to = [(person["name"], person["email"]) for person in context["people"]]
         try:
             message = render_message(TEMPLATES[due.kind], context, to=to, sender=sender,
