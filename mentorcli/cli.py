@@ -662,6 +662,105 @@ def end_command(
 
 # === end end ===
 
+# === commands: nudge ===
+
+
+def _parse_day(option: str) -> Callable[[str | None], datetime.date | None]:
+    """A YYYY-MM-DD option as a date; a wrong one is a command-line error (exit 2) on one line."""
+
+    def parse(value: str | None) -> datetime.date | None:
+        if value is None:
+            return None
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise typer.BadParameter(f"{option} must be a date written YYYY-MM-DD, e.g. 2027-02-01") from None
+
+    return parse
+
+
+NUDGE_SECTION = escape("[nudge]")  # rich would read the bare text as markup
+NUDGE_KINDS = {"first-meeting": "first meeting", "missed-checkins": "missed check-ins", "escalation": "digest"}
+
+
+def _print_nudge_summary(run: pipeline.NudgeRun) -> None:
+    """The coordinator's view of a nudge run on stderr: ids and counts, never names or addresses."""
+    plan, written = run.outcome.plan, run.outcome.written
+    for note in run.notes():
+        err.print(f"[yellow]Note:[/] {escape(note)}")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("As of", plan.as_of.isoformat())
+    table.add_row("Introduced", "the day given by --introduced" if run.outcome.introductions.source == "--introduced"
+                  else f"each introduction's day in {escape(run.outcome.introductions.source)}")
+    for kind in ("first-meeting", "missed-checkins"):
+        ids = [due.relationship.id for due in plan.reminders if due.kind == kind]
+        table.add_row(f"Reminded: {NUDGE_KINDS[kind]}", f"{len(ids)}" + (f" ({escape(_first_ids(ids))})" if ids else ""))
+    escalated = [due.relationship.id for due in plan.escalations]
+    table.add_row("Need a call", f"{len(escalated)}" + (f" ({escape(_first_ids(escalated))}; one digest to the "
+                                                        "coordinator)" if escalated else ""))
+    if plan.waiting:
+        table.add_row("Already reminded", f"{len(plan.waiting)} within {NUDGE_SECTION} interval_days (see {escape(str(run.outcome.log))})")
+    if plan.ended:
+        table.add_row("Ended", f"{len(plan.ended)} (never reminded)")
+    err.print(table)
+    for problem in run.problems[:20]:
+        err.print(f"[yellow]{escape(problem.severity)}:[/] {escape(problem.location())}: {escape(problem.problem)}")
+    if written:
+        err.print(f"Wrote {len(written)} email(s) to {escape(str(run.out))}/ (drafts: open one, or run mentor send); "
+                  f"logged in {escape(str(run.outcome.log))}.")
+    else:
+        err.print(f"Nothing new to write as of {plan.as_of.isoformat()}: every reminder due was already written "
+                  f"within {NUDGE_SECTION} interval_days ({escape(str(run.outcome.log))}), or none is due.")
+
+
+def _first_ids(ids: list[str]) -> str:
+    """The first ten ids, then "and N more" (the model's wording)."""
+    shown = ", ".join(ids[:10])
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+@app.command("nudge")
+@friendly_errors
+def nudge_command(
+    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
+    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", readable=False, help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx).")],
+    as_of: Annotated[
+        datetime.date | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", parser=_parse_day("--as-of"), help="The day the reminders are for (default: today)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="The outbox: the drafts and nudges.csv (the log of who was reminded) go here; its sent/sent.log dates the introductions.")] = Path("outbox"),
+    introduced: Annotated[
+        datetime.date | None,
+        typer.Option("--introduced", metavar="YYYY-MM-DD", parser=_parse_day("--introduced"), help="The day the introductions went out (default: each one's day in OUT/sent/sent.log, from mentor send)."),
+    ] = None,
+    calendar: Annotated[
+        Path | None,
+        typer.Option("--calendar", metavar="DIR", help="Folder with checkins.xlsx from `mentor schedule`, when it is not among the logs (default: calendar/, if it exists)."),
+    ] = None,
+    force: ForceOption = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remind relationships that have not met or have missed check-ins; one digest to the coordinator of who needs a call.
+
+    A reminder goes to every member; nobody is reminded of the same thing twice within
+    [nudge] interval_days (OUT/nudges.csv records every reminder written). A rerun writes only what is new.
+
+    Example: mentor nudge pairs.xlsx calendar/checkins.xlsx --as-of 2027-02-01 --out outbox
+    """
+    with err.status("Reading the pairing workbook…", spinner="dots") as status:
+        run = pipeline.nudge(pairs, logs, config=config, as_of=as_of, out=out, introduced=introduced,
+                             calendar=calendar, force=force,
+                             progress=lambda stage: status.update({"logs": "Reading check-in logs", "write": "Writing the reminders"}.get(stage, stage) + "…"))
+    _print_nudge_summary(run)
+    if as_json:
+        print_json(run.as_json())
+
+
+# === end nudge ===
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -62,6 +62,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "circles.min_size": (2, 1000),
     "circles.pricing_rounds": (1, 10_000),
     "circles.search_effort": (0, 100_000),
+    "nudge.first_meeting_days": (1, 3650),
+    "nudge.interval_days": (1, 3650),
+    "nudge.escalate_days": (1, 3650),
 }
 """Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
 enough that the solver's integer costs and the calendar's dates cannot overflow."""
@@ -203,6 +206,27 @@ class CircleSettings:
 
 
 @dataclass
+class NudgeSettings:
+    """``mentor nudge``: when a relationship is reminded, and when the coordinator is asked to call.
+
+    The defaults follow the good practice the issue quotes, "contact both people twice in the
+    first month and monthly after": the introduction is the first contact (day 0), the
+    first-meeting reminder on day 14 the second; after that nobody is reminded of the same thing
+    more than once a month (30 days), and the contact due a month after that reminder (day 44,
+    about the report's 45-day at-risk mark for monthly check-ins) is the coordinator's own call.
+    """
+
+    first_meeting_days: int = 14
+    """Days after the introduction without a logged meeting before the first-meeting reminder."""
+    interval_days: int = 30
+    """Days before a person is reminded of the same thing again (the coordinator: the same relationship)."""
+    escalate_days: int = 44
+    """Days of silence (since the last check-in held, else the introduction) before the coordinator's digest.
+    Only a relationship owed a reminder is listed, so a value below ``first_meeting_days`` lists one
+    that never met on the day of its first-meeting reminder, not before."""
+
+
+@dataclass
 class Config:
     cohort: CohortSettings = field(default_factory=CohortSettings)
     columns: dict[str, str] = field(default_factory=dict)
@@ -217,6 +241,7 @@ class Config:
     report: ReportSettings = field(default_factory=ReportSettings)
     checkins: CheckinLogSettings = field(default_factory=CheckinLogSettings)
     circles: CircleSettings = field(default_factory=CircleSettings)
+    nudge: NudgeSettings = field(default_factory=NudgeSettings)
     path: Path | None = None
 
     @property
@@ -350,7 +375,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
     known = {"cohort", "columns", "signups", "weights", "rules", "match", "networks", "availability",
-             "schedule", "events", "report", "checkins", "circles"}
+             "schedule", "events", "report", "checkins", "circles", "nudge"}
     for key in raw:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
@@ -397,6 +422,7 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
         raise MentorError("[checkins.columns] must be a table", path=path)
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
     cfg.circles = _circles(_section(raw, "circles", path), path)
+    cfg.nudge = _coerce(NudgeSettings, _section(raw, "nudge", path), "nudge", path)
     return cfg
 
 
@@ -494,6 +520,8 @@ _SECTION_NOTES = {
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
     "circles": "Circles (`mentor match --circles N` or `--peer-circles N`).",
+    "nudge": ("Reminders (`mentor nudge`): contact both people twice in the first month (the introduction,\n"
+              "then a reminder if they have not met), monthly after; then the coordinator calls."),
 }
 _SETTING_NOTES = {
     ("cohort", "sponsor_emails"): "who gets the sponsor summary (aggregates only)",
@@ -532,6 +560,10 @@ _SETTING_NOTES = {
     ("report", "min_group_size"): "sponsor figures for smaller groups are withheld",
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
+    ("nudge", "first_meeting_days"): "days after the introduction without a logged meeting before a reminder",
+    ("nudge", "interval_days"): "nobody is reminded of the same thing again within this many days",
+    ("nudge", "escalate_days"): "days of silence (since the last check-in held, else the introduction) "
+                                "before the coordinator's digest of who needs a call",
 }
 _SETTING_NOTES.update({
     ("circles", "min_size"): "fewest people in a circle, the mentor or facilitator included",

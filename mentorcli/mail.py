@@ -1066,6 +1066,15 @@ def _log_field(text: str) -> str:
     return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") else "?" for ch in str(text))
 
 
+def _note_sent_time(sent_at: dict[str, dt.datetime], name: str, stamp: str) -> None:
+    """Keep the first time ``name`` was sent; a line whose time cannot be read dates nothing."""
+    try:
+        moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return
+    sent_at.setdefault(name, moment)
+
+
 @dataclass
 class SendLog:
     """``sent/sent.log``: one tab-separated line per event, appended and flushed to disk each time.
@@ -1083,6 +1092,8 @@ class SendLog:
     done: set[str] = field(default_factory=set)
     owed: dict[str, list[str]] = field(default_factory=dict)
     unsure: dict[str, str] = field(default_factory=dict)
+    sent_at: dict[str, dt.datetime] = field(default_factory=dict)
+    """File name -> UTC time of its first ``sent`` line (``mentor nudge`` dates introductions by it)."""
 
     @classmethod
     def read(cls, outbox: Path) -> SendLog:
@@ -1105,6 +1116,7 @@ class SendLog:
                 refused.setdefault(message_id, []).append(parts[4])
             elif event == "sent":
                 log.done.add(message_id)
+                _note_sent_time(log.sent_at, name, parts[0])
                 log.owed.pop(message_id, None)
                 log.unsure.pop(message_id, None)
             elif event == "partial":

@@ -43,7 +43,8 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
-from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster
+from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster, first_ids
+from mentorcli.nudge import NudgeOutcome, nudge_outbox
 from mentorcli.report import (
     CohortReport,
     build_report,
@@ -662,6 +663,84 @@ def end(pairs: str | Path, relationship_id: str, *, reason: str, on: dt.date | N
     settings = load_settings(config)
     book = read_pairing_workbook(pairs, settings, check_rules=False)
     return end_relationship(book, relationship_id, reason, on or dt.date.today())
+
+
+# --------------------------------------------------------------------------- nudge
+
+
+@dataclass
+class NudgeRun:
+    """The reminders and the coordinator's digest ``mentor nudge`` wrote, and why others were not written."""
+
+    book: PairingBook
+    outcome: NudgeOutcome
+    out: Path
+    problems: list[Problem] = field(default_factory=list)
+    without_schedule: bool = False  # no checkins.xlsx: missed check-ins cannot be counted
+
+    @property
+    def nothing_new(self) -> bool:
+        return not self.outcome.written
+
+    def notes(self) -> list[str]:
+        """What the coordinator should know, in plain words (relationship ids only, no personal data)."""
+        plan, notes = self.outcome.plan, []
+        if self.without_schedule:
+            notes.append("no check-in schedule (checkins.xlsx) given: missed check-ins cannot be counted, "
+                         "only first meetings")
+        if self.outcome.unsent:
+            notes.append(f"{len(self.outcome.unsent)} reminder draft(s) of an earlier run are still in {self.out} "
+                         f"({first_ids(self.outcome.unsent, 3)}): mentor send delivers them with the new ones; "
+                         "delete any you do not want sent")
+        if plan.not_introduced:
+            notes.append(f"{len(plan.not_introduced)} relationship(s) never met and have no introduction date "
+                         f"({first_ids(plan.not_introduced)}): {self.outcome.introductions.source} records no introduction "
+                         "sent to them, so they are not reminded (send their introductions first, or pass "
+                         "--introduced DATE if they were introduced another way)")
+        return notes
+
+    def as_json(self) -> dict[str, Any]:
+        plan = self.outcome.plan
+        return {
+            "as_of": plan.as_of.isoformat(),
+            "out": str(self.out),
+            "log": str(self.outcome.log),
+            "introduced_from": self.outcome.introductions.source,
+            "written": [item.as_dict() for item in self.outcome.written],
+            "reminded": [{"id": due.relationship.id, "kind": due.kind} for due in plan.reminders],
+            "escalated": [due.relationship.id for due in plan.escalations],
+            "waiting": [{"id": item.relationship, "kind": item.kind, "last": item.last.isoformat(),
+                         "again_from": item.again.isoformat()} for item in plan.waiting],
+            "not_introduced": list(plan.not_introduced),
+            "ended": list(plan.ended),
+            "unsent_earlier": list(self.outcome.unsent),
+            "nothing_new": self.nothing_new,
+            "notes": self.notes(),
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def nudge(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
+          out: str | Path = "outbox", introduced: dt.date | None = None, calendar: str | Path | None = None,
+          force: bool = False, progress: Progress | None = None) -> NudgeRun:
+    """Reminders to the relationships that have not met or have missed check-ins, and one digest to
+    the coordinator of those silent for ``[nudge] escalate_days``, as ``.eml`` drafts in ``out``
+    (``mentorcli.nudge``). The logs are read as ``report`` reads them; ``introduced`` is the day the
+    introductions went out (default: each one's day in ``out/sent/sent.log``). A rerun writes only
+    what ``out/nudges.csv`` does not already record inside ``[nudge] interval_days``."""
+    settings = load_settings(config)
+    say = progress or _quiet
+    book = read_pairing_workbook(pairs, settings)
+    say("logs")
+    found = report_logs(logs, calendar)
+    schedule = read_schedule(found.paths)
+    log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
+    day = as_of or dt.date.today()
+    standing = build_report(book, schedule, log_rows, settings, as_of=day, problems=problems)
+    say("write")
+    outcome = nudge_outbox(book, standing, settings, Path(out), introduced=introduced, force=force)
+    return NudgeRun(book=book, outcome=outcome, out=Path(out), problems=[*book.problems, *standing.problems],
+                    without_schedule=not found.has_schedule)
 
 
 # --------------------------------------------------------------------------- send
