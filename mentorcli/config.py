@@ -54,6 +54,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "report.missed_in_row": (1, 100),
     "report.low_rating": (0, 10),
     "report.min_group_size": (1, 100_000),
+    "surveys.duplicate_days": (0, 3650),
 }
 """Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
 enough that the solver's integer costs and the calendar's dates cannot overflow."""
@@ -160,6 +161,28 @@ class CheckinLogSettings:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+SURVEY_COLUMN_FIELDS: dict[str, str] = {
+    "email": "the respondent's email address: the identity key (required)",
+    "partner": "who their mentor or mentee is (only needed from people in several relationships)",
+    "quality": "how the relationship is going, 1-5",
+    "recommend": "would recommend the programme, 0-10",
+    "goal_progress": "progress towards their goals, 1-5",
+    "comments": "free text: the coordinator's private view only",
+    "timestamp": "when the form was submitted (Google: Timestamp; Microsoft: Completion time)",
+}
+"""Every field ``[surveys.columns]`` can map, with what it holds."""
+
+
+@dataclass
+class SurveySettings:
+    """Survey form exports read back by ``mentor report --surveys``."""
+
+    duplicate_days: int = 30
+    """Two answers of one person to the same survey within this many days are one round answered
+    twice (the later stands); a pulse answered further apart is the next round."""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Config:
     cohort: CohortSettings = field(default_factory=CohortSettings)
@@ -173,6 +196,7 @@ class Config:
     events: list[CohortEvent] = field(default_factory=list)
     report: ReportSettings = field(default_factory=ReportSettings)
     checkins: CheckinLogSettings = field(default_factory=CheckinLogSettings)
+    surveys: SurveySettings = field(default_factory=SurveySettings)
     path: Path | None = None
 
     @property
@@ -306,7 +330,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
     known = {"cohort", "columns", "signups", "weights", "rules", "match", "availability",
-             "schedule", "events", "report", "checkins"}
+             "schedule", "events", "report", "checkins", "surveys"}
     for key in raw:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
@@ -351,7 +375,23 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     if not isinstance(columns, dict):
         raise MentorError("[checkins.columns] must be a table", path=path)
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
+    cfg.surveys = _surveys(_section(raw, "surveys", path), path)
     return cfg
+
+
+def _surveys(values: dict, path: Path) -> SurveySettings:
+    """``[surveys]`` and ``[surveys.columns]``: each column key a field surveys read."""
+    values = dict(values)
+    columns = values.pop("columns", {})
+    if not isinstance(columns, dict):
+        raise MentorError("[surveys.columns] must be a table", path=path)
+    settings = _coerce(SurveySettings, values, "surveys", path)
+    settings.columns = _text_table(columns, "surveys.columns", path)
+    for key in settings.columns:
+        if key not in SURVEY_COLUMN_FIELDS:
+            raise MentorError(f"unknown field surveys.columns.{key}", path=path,
+                              hint=f"Known fields: {', '.join(SURVEY_COLUMN_FIELDS)}.")
+    return settings
 
 
 def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:
@@ -432,6 +472,8 @@ _SECTION_NOTES = {
     "events": "Cohort-wide events in every calendar (kick-off, midpoint, close).",
     "report": "Progress reports (`mentor report`).",
     "checkins": "A check-in form export to read as check-in logs: [checkins.columns] field = \"header\".",
+    "surveys": ("Survey form exports (`mentor report --surveys`): question sets from `mentor survey questions`;\n"
+                "headers are detected, [surveys.columns] field = \"header\" overrides."),
 }
 _SETTING_NOTES = {
     ("cohort", "sponsor_emails"): "who gets the sponsor summary (aggregates only)",
@@ -465,6 +507,7 @@ _SETTING_NOTES = {
     ("report", "min_group_size"): "sponsor figures for smaller groups are withheld",
     ("report", "group_by"): 'mentee field the sponsor summary breaks figures out by: "industry", '
                             '"organisation", "department", "location" or "" for none',
+    ("surveys", "duplicate_days"): "two answers of one person to one survey this close: the later stands",
 }
 _UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 
@@ -531,6 +574,8 @@ def _table_lines(section: str, settings: Any) -> list[str]:
         lines += ["", f"[{section}.{name}]"]
         if table:
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        elif section == "surveys":
+            lines += [f'# {key} = ""  # {note}' for key, note in SURVEY_COLUMN_FIELDS.items()]
         else:
             lines += [
                 '# field = "Header in the form export"; fields: email (required), date, rating (1-5),',

@@ -67,6 +67,7 @@ from mentorcli.model import (
 )
 from mentorcli.normalize import MAX_YEAR, MIN_YEAR
 from mentorcli.schedule import read_checkins
+from mentorcli.surveys import SurveyFigures, SurveySummary
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
 from mentorcli.xlsx import (
@@ -706,6 +707,8 @@ class CohortReport:
     problems: list[Problem] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
     """The workbook's relationships, in the order of ``status`` (one status row each)."""
+    surveys: SurveySummary | None = None
+    """Survey figures (``mentor report --surveys``, ``surveys.summarise``); None without surveys."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -1036,7 +1039,7 @@ def report_summary(report: CohortReport) -> dict[str, Any]:
         "at_risk": [{"pair_id": p, "reason": r} for p, r in zip(at_risk["pair_id"], at_risk["reason"])],
         "by_month": report.by_month.to_dict(orient="records"),
         "problems": [p.as_dict() for p in report.problems],
-    }
+    } | ({"surveys": report.surveys.sponsor_view()} if report.surveys is not None else {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1182,6 +1185,7 @@ def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: P
         "at_risk": _status_rows(report.at_risk),
         "pairs": _status_rows(report.status),
         "problems": [p.as_dict() | {"where": p.location()} for p in report.problems],
+        "surveys": survey_page_context(report),
     }
     return render_template(html_page_env(templates_dir), "report.html.j2", context)
 
@@ -1293,6 +1297,7 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
                                  write_empty=True)], filters=False),
         table("Problems", [Column(title, [_problem_cell(fields[c]) for fields in problem_rows], ANY, width=width,
                                   write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
+        *survey_sheets(report),
     ]
 
 
@@ -1666,6 +1671,7 @@ def sponsor_context(report: CohortReport, book: PairingBook, config: Config) -> 
         "progress": _progress_summary(report.status, minimum),
         "min_group_size": minimum,
         "settings": report.settings,
+        "surveys": survey_sponsor_context(report),
     }
 
 
@@ -1681,3 +1687,101 @@ def sponsor_message(
                              sender=_sender(config), subject=subject, templates_dir=templates_dir,
                              date=report.as_of)
     return sponsor_stem(report), message
+
+
+# ---------------------------------------------------------------------------------------------
+# Surveys (``mentor report --surveys``): the coordinator's per-relationship view, the sponsor's aggregates
+# ---------------------------------------------------------------------------------------------
+
+SURVEY_SHEET = "Surveys"
+SURVEY_COMMENTS_SHEET = "Survey Comments"
+_SURVEY_COLUMNS = (("Pair ID", 9), ("Members", 40), ("Responses", 10), ("Quality (1-5)", 10),
+                   ("Would Recommend (0-10)", 12), ("Goal Progress First (1-5)", 12),
+                   ("Goal Progress Latest (1-5)", 12))
+_SURVEY_COMMENT_COLUMNS = (("Pair ID", 9), ("Survey", 10), ("Name", 22), ("Email", 28), ("Submitted", 12),
+                           ("Comment", 80))
+
+
+def _survey_figures(figures: SurveyFigures | None) -> dict[str, Any] | None:
+    """Figures as display text: means to one decimal, NPS signed, "" where nobody answered."""
+    if figures is None:
+        return None
+    return {
+        "responses": figures.responses, "respondents": figures.respondents, "relationships": figures.relationships,
+        "quality": _fmt_number(figures.quality), "recommend": _fmt_number(figures.recommend),
+        "nps": "" if figures.nps is None else f"{figures.nps:+.0f}",
+        "goal_first": _fmt_number(figures.goal_first), "goal_latest": _fmt_number(figures.goal_latest),
+    }
+
+
+def _member_names(relationship: Relationship) -> str:
+    return "; ".join(str(member.name) or member.email for member in relationship.members)
+
+
+def survey_page_context(report: CohortReport) -> dict[str, Any] | None:
+    """The coordinator's survey section of ``cohort.html``: figures per relationship with its
+    members' names and comments (private: this page and ``cohort.xlsx`` only). None without surveys."""
+    summary = report.surveys
+    if summary is None:
+        return None
+    names = {member.email: str(member.name) for entry in summary.relationships
+             for member in entry.relationship.members}
+    rows = []
+    for entry in summary.relationships:
+        rows.append({"pair_id": entry.relationship.id, "members": _member_names(entry.relationship),
+                     **(_survey_figures(entry.figures) or {}),
+                     "comments": [{"kind": c.kind, "name": names.get(c.email, c.email),
+                                   "submitted": c.submitted.isoformat() if c.submitted else "", "text": c.text}
+                                  for c in entry.comments]})
+    return {"responses": summary.responses, "respondents": summary.respondents, "by_kind": summary.by_kind,
+            "overall": _survey_figures(summary.everyone), "relationships": rows}
+
+
+def _survey_cell(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def survey_sheets(report: CohortReport) -> list[TableSheet]:
+    """``cohort.xlsx``'s Surveys sheet (a row per relationship) and Survey Comments sheet (the
+    coordinator's private view of the free-text answers); none without surveys."""
+    summary = report.surveys
+    if summary is None:
+        return []
+    entries = summary.relationships
+    values: list[list[Any]] = [
+        [entry.relationship.id for entry in entries],
+        [_member_names(entry.relationship) for entry in entries],
+        [entry.figures.responses for entry in entries],
+        [_survey_cell(entry.figures.quality) for entry in entries],
+        [_survey_cell(entry.figures.recommend) for entry in entries],
+        [_survey_cell(entry.figures.goal_first) for entry in entries],
+        [_survey_cell(entry.figures.goal_latest) for entry in entries],
+    ]
+    kinds = (TEXT, TEXT, NUMBER, NUMBER, NUMBER, NUMBER, NUMBER)
+    formats = (None, None, None, "0.0", "0.0", "0.0", "0.0")
+    figures_sheet = TableSheet(SURVEY_SHEET, [
+        Column(title, cells, kind, number_format, width, write_empty=True)
+        for (title, width), cells, kind, number_format in zip(_SURVEY_COLUMNS, values, kinds, formats)
+    ], COHORT_HEADER_FORMAT, autofilter=True, filter_min_rows=1, by_rows=True)
+    names = {member.email: str(member.name) for entry in entries for member in entry.relationship.members}
+    comments = [(entry.relationship.id, c.kind, names.get(c.email, ""), c.email,
+                 c.submitted.isoformat() if c.submitted else "", c.text)
+                for entry in entries for c in entry.comments]
+    comments_sheet = TableSheet(SURVEY_COMMENTS_SHEET, [
+        Column(title, [str(row[n]) for row in comments], TEXT, width=width,
+               text_format={"text_wrap": True} if title == "Comment" else None, write_empty=True)
+        for n, (title, width) in enumerate(_SURVEY_COMMENT_COLUMNS)
+    ], COHORT_HEADER_FORMAT, autofilter=True, filter_min_rows=1, by_rows=True)
+    return [figures_sheet, comments_sheet]
+
+
+def survey_sponsor_context(report: CohortReport) -> dict[str, Any] | None:
+    """The sponsor summary's survey part: aggregates only (``SurveySummary.sponsor_view``: overall
+    and groups of at least ``min_group_size`` respondents), never a name, email or comment."""
+    summary = report.surveys
+    if summary is None:
+        return None
+    return {"responses": summary.responses, "respondents": summary.respondents, "by_kind": summary.by_kind,
+            "overall": _survey_figures(summary.overall), "group_by": summary.group_field,
+            "groups": [{"label": group.label, **(_survey_figures(group.figures) or {})} for group in summary.groups],
+            "min_group_size": summary.min_group_size}
