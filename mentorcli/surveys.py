@@ -546,8 +546,8 @@ def _answer(cells: Mapping[str, str], stamp: dt.datetime | None | bool, columns:
         report("timestamp", "warning", "the submission time cannot be read; the answer is used without a date")
     submitted = stamp if isinstance(stamp, dt.datetime) else None
     usable, relationship_id = _relationship_of(email, clean_text(cells.get("partner", "")), relationships,
-                                               lambda severity, text: report("partner" if "partner" in columns.fields
-                                                                             else "email", severity, text))
+                                               report if "partner" in columns.fields else
+                                               lambda _name, severity, text: report("email", severity, text))
     if not usable:
         return None
     return SurveyAnswer(kind=columns.kind, email=email, relationship_id=relationship_id,
@@ -563,17 +563,18 @@ def _relationship_of(email: str, partner: str, relationships: Mapping[str, list[
     mine = relationships.get(email, [])
     ids = [r.id for r in mine]
     if not ids:
-        report("error", "this person is in no relationship of the pairing workbook; not used")
+        report("email", "error", "this person is in no relationship of the pairing workbook; not used")
         return False, None
     if len(ids) == 1:
         return True, ids[0]
-    named = _words(partner)
+    address, named = partner.strip().lower(), _words(partner)
     chosen = [r.id for r in mine if named and any(
-        named in (m.email.strip().lower(), _words(m.name)) for m in r.members if m.email.strip().lower() != email)]
+        address == m.email.strip().lower() or named == _words(m.name)
+        for m in r.members if m.email.strip().lower() != email)]
     chosen = list(dict.fromkeys(chosen))
     if len(chosen) == 1:
         return True, chosen[0]
-    report("warning", f"this person is in {len(ids)} relationships ({', '.join(ids)}) and the partner answer "
+    report("partner", "warning", f"this person is in {len(ids)} relationships ({', '.join(ids)}) and the partner answer "
                       "does not name one of them exactly: counted in the cohort figures only")
     return True, None
 
