@@ -1724,7 +1724,7 @@ def survey_page_context(report: CohortReport) -> dict[str, Any] | None:
     summary = report.surveys
     if summary is None:
         return None
-    names = {member.email: str(member.name) for entry in summary.relationships
+    names = {_email_key(member.email): str(member.name) for entry in summary.relationships
              for member in entry.relationship.members}
     rows = []
     for entry in summary.relationships:
@@ -1763,7 +1763,7 @@ def survey_sheets(report: CohortReport) -> list[TableSheet]:
         Column(title, cells, kind, number_format, width, write_empty=True)
         for (title, width), cells, kind, number_format in zip(_SURVEY_COLUMNS, values, kinds, formats)
     ], COHORT_HEADER_FORMAT, autofilter=True, filter_min_rows=1, by_rows=True)
-    names = {member.email: str(member.name) for entry in entries for member in entry.relationship.members}
+    names = {_email_key(member.email): str(member.name) for entry in entries for member in entry.relationship.members}
     comments = [(entry.relationship.id, c.kind, names.get(c.email, ""), c.email,
                  c.submitted.isoformat() if c.submitted else "", c.text)
                 for entry in entries for c in entry.comments]

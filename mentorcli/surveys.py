@@ -343,7 +343,8 @@ def _kind_of(headers: Sequence[str], sets: Sequence[QuestionSet], path: str) -> 
 
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _OUT_OF = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:/|out of|of)\s*(\d+)$")
-_LABELLED = re.compile(r"^(\d+)\s*(?:[-\u2013\u2014:.)=]\s*|\(\s*|\s+)(?=.*[a-z])(.+?)\)?$")
+_LABELLED = re.compile(r"^(\d+)\s*(?:[-\u2013\u2014:.)=]|\()\s*(?=[^\d]*[a-z])([^\d]+?)\)?$")
+"""A number, a separator and its label ("4 - Good", "10 (Extremely likely)"); no second number ("4 or 5")."""
 _AGREEMENT = {"strongly disagree": 1, "disagree": 2, "neither agree nor disagree": 3, "neutral": 3,
               "agree": 4, "strongly agree": 5}
 """The standard five-point agreement scale: only for the 1-5 questions."""
