@@ -286,6 +286,23 @@ def test_every_bad_value_is_reported_by_row_and_every_row_used_or_reported(tmp_p
     assert "stranger@example.net" not in " ".join(p.problem for p in read.problems)  # row numbers, not values
 
 
+def test_a_comment_keeps_no_control_character_and_a_formula_stays_text(tmp_path):
+    rows = [{"email": "ann@example.org", "quality": 4, "comments": "=1+1 \x1b[31mred\x1b[0m \u202eevil"}]
+    read = read_surveys([microsoft_export(tmp_path / "pulse.xlsx", "pulse", rows)], make_book(), Config())
+    assert read.answers[0].comments == "=1+1 [31mred[0m evil"
+
+
+def test_a_row_the_reader_found_broken_is_reported_and_not_used(tmp_path):
+    path = google_export(tmp_path / "pulse.csv", "pulse", [
+        {"email": "ann@example.org", "quality": "4", "comments": "Zo\u00eb says hi"},
+        {"email": "cat@example.org", "quality": "MARK"}])
+    path.write_bytes(path.read_bytes().replace(b"MARK", b"3 - caf\xe9"))  # one line not in UTF-8
+    read = read_surveys([path], make_book(), Config())
+    broken = [p.row for p in read.problems if p.severity == "error" and "another encoding" in p.problem]
+    assert len(broken) == 1 and len(read.problems) == 1  # the reader's own words, on its row
+    assert [a.row for a in read.answers] == [row for row in (2, 3) if row not in broken]
+
+
 def test_a_person_in_two_pairs_is_placed_by_the_partner_answer(tmp_path):
     rows = [{"email": "bob@example.org", "partner": "ann@example.org", "quality": "5"},
             {"email": "bob@example.org", "partner": " eve  EVANS", "quality": "2"},
@@ -293,6 +310,20 @@ def test_a_person_in_two_pairs_is_placed_by_the_partner_answer(tmp_path):
     read = read_surveys([google_export(tmp_path / "pulse.csv", "pulse", rows)], make_book(), Config())
     assert [(a.row, a.relationship_id) for a in read.answers] == [(2, "P001"), (3, "P003"), (4, None)]
     assert [(p.row, p.severity) for p in read.problems] == [(4, "warning")]  # no duplicate: different relationships
+
+
+def test_a_partner_named_in_two_of_ones_relationships_is_no_guess(tmp_path):
+    pair = Relationship("P001", (Member("bob@example.org", "Bob Baker", "mentor"),
+                                 Member("ann@example.org", "Ann Archer", "mentee")))
+    circle = Relationship("C001", (Member("dan@example.org", "Dan Dixon", "facilitator"),
+                                   Member("bob@example.org", "Bob Baker", "peer"),
+                                   Member("ann@example.org", "Ann Archer", "peer")))
+    rows = [{"email": "bob@example.org", "partner": "Ann Archer", "quality": "4"},
+            {"email": "bob@example.org", "partner": "Dan Dixon", "quality": "5"}]
+    read = read_surveys([google_export(tmp_path / "pulse.csv", "pulse", rows)], make_book(), Config(),
+                        relationships=[pair, circle])
+    assert [(a.row, a.relationship_id) for a in read.answers] == [(2, None), (3, "C001")]
+    assert [(p.row, p.severity) for p in read.problems] == [(2, "warning")]
 
 
 def test_a_circle_member_maps_to_the_circle(tmp_path):
@@ -407,6 +438,9 @@ def test_goal_progress_first_and_latest_and_the_recommend_scores():
     assert (figures.responses, figures.respondents, figures.quality, figures.recommend) == (3, 2, 4.0, 8.0)
     assert (figures.goal_first, figures.goal_latest) == (2.5, 3.5)  # Ann 2 -> 4, Bob 3 -> 3
     assert figures.nps == 0.0  # one promoter (10), one detractor (6)
+    passive = summarise([answer("ann@example.org", "P001", recommend=10), answer("bob@example.org", "P001", recommend=8),
+                         answer("cat@example.org", "P002", recommend=7)], make_book().relationships())
+    assert passive.everyone.nps == pytest.approx(33.3)  # 8 and 7 are passives: 1 promoter of 3
     assert summary.relationships[1].figures.responses == 0 and summary.relationships[1].figures.quality is None
     assert [c.text for c in summary.relationships[0].comments] == ["thanks"]
 
@@ -493,6 +527,19 @@ def test_the_sponsor_summary_shows_aggregates_only(tmp_path):
     body = message.as_string()
     assert "Relationship quality (1-5): 3.0" in message.get_body(("plain",)).get_content()
     assert COMMENT not in body and "Ann" not in body and "ann@" not in body and "cat@" not in body
+
+
+def test_the_sponsor_summary_shows_no_survey_figure_under_min_group_size(tmp_path):
+    answers = [answer("ann@example.org", "P001", quality=1, recommend=2),
+               answer("cat@example.org", "P002", quality=2, recommend=3)]
+    report, book, config = report_with(tmp_path, answers, min_group_size=3)
+    from mentorcli.report import sponsor_message
+
+    _stem, message = sponsor_message(report, book, config)
+    for part in ("plain", "html"):
+        body = message.get_body((part,)).get_content()
+        assert "Fewer than 3 people answered" in body
+        assert "Relationship quality" not in body and "net promoter" not in body
 
 
 def test_report_outputs_without_surveys_name_no_survey(tmp_path):
