@@ -7,6 +7,7 @@ Messages and progress go to stderr (rich); data and ``--json`` go to stdout. A
 from __future__ import annotations
 
 import datetime
+import enum
 import functools
 import importlib.util
 import json
@@ -74,6 +75,14 @@ ConfigOption = Annotated[
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace existing output files (the old file is kept as a .bak backup).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+class SurveyKindChoice(str, enum.Enum):
+    """The surveys (``model.SurveyKind``), as a choice typer lists in --help."""
+
+    pulse = "pulse"
+    midpoint = "midpoint"
+    closing = "closing"
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -540,7 +549,7 @@ def send_command(
 
 # === commands: report ===
 
-REPORT_STAGES = {"logs": "Reading check-in logs", "build": "Building the report",
+REPORT_STAGES = {"surveys": "Reading the survey exports", "logs": "Reading check-in logs", "build": "Building the report",
                  "html": "Drawing the cohort report", "xlsx": "Writing the status workbook",
                  "emails": "Preparing the emails", "write": "Writing the report and the emails"}
 
@@ -564,6 +573,8 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
     rating = "n/a" if totals["mean_rating"] is None else f"{totals['mean_rating']:.1f}"
     table.add_row("Ratings", f"mean {rating} from {totals['ratings']}")
     table.add_row("At risk", str(totals["pairs_at_risk"]))
+    if report.surveys is not None:
+        table.add_row("Surveys", _survey_line(report.surveys))
     errors = sum(1 for p in report.problems if p.severity == "error")
     table.add_row("Problems", f"{len(report.problems)} ({errors} log rows not used; see the Problems sheet)"
                   if report.problems else "0")
@@ -600,10 +611,21 @@ def report_command(
     force: ForceOption = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    surveys: Annotated[
+        list[Path] | None,
+        typer.Option("--surveys", metavar="FILE", readable=False,
+                     help="A survey form export (.csv/.xlsx) to add to the report; repeat for each survey."),
+    ] = None,
+    survey_kind: Annotated[
+        SurveyKindChoice | None,
+        typer.Option("--survey-kind", help="Which survey the --surveys exports answer (default: told by their questions)."),
+    ] = None,
 ) -> None:
     """Progress report: cohort.html, cohort.xlsx, one email per participant and a sponsor summary.
 
     Example: mentor report pairs.xlsx calendar/checkins.xlsx checkin-form.csv --as-of 2026-04-10 --out reports
+
+    Example: mentor report pairs.xlsx calendar/checkins.xlsx --surveys pulse.csv --surveys midpoint.xlsx
     """
     status = err.status("Reading the pairing workbook…", spinner="dots")
     status.start()
@@ -617,7 +639,8 @@ def report_command(
 
     try:
         run = pipeline.report(pairs, logs, config=config, as_of=as_of.date() if as_of else None, out=out,
-                              calendar=calendar, force=force, progress=on_stage)
+                              calendar=calendar, force=force, progress=on_stage, surveys=surveys or (),
+                              survey_kind=survey_kind.value if survey_kind else None)
     finally:
         status.stop()
     if run.schedule_added is not None:
@@ -760,6 +783,48 @@ def nudge_command(
 
 
 # === end nudge ===
+
+
+# === survey ===
+
+survey_app = typer.Typer(help="Pulse, mid-point and closing surveys: the questions to paste into Google or Microsoft Forms.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(survey_app, name="survey")
+
+
+def _survey_line(summary: Any) -> str:
+    """The report summary's Surveys line (the coordinator's: every answer, however few)."""
+    figures = summary.everyone
+    quality = "n/a" if figures.quality is None else f"{figures.quality:.1f}"
+    recommend = "n/a" if figures.recommend is None else f"{figures.recommend:.1f}"
+    return f"{figures.responses} answers from {figures.respondents} people; quality {quality}/5, would recommend {recommend}/10"
+
+
+@survey_app.command("questions")
+@friendly_errors
+def survey_questions_command(
+    kind: Annotated[SurveyKindChoice, typer.Argument(metavar="KIND", help="Which survey: pulse (day 30, then every 60 days), midpoint or closing.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write the question set to FILE instead of printing it.")] = None,
+    force: ForceOption = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a survey's questions with each one's form item type, to paste into Google or Microsoft Forms.
+
+    Example: mentor survey questions pulse
+
+    Example: mentor survey questions closing --out closing-survey.txt
+    """
+    run = pipeline.survey_questions(kind.value, config=config, out=out, force=force)
+    if as_json:
+        print_json(run.as_json())
+    elif run.written is not None:
+        err.print(f"Wrote the {kind.value} survey's questions to {escape(str(run.written))}.")
+    else:
+        sys.stdout.write(run.text)
+
+
+# === end survey ===
 
 
 def main() -> None:

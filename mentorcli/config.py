@@ -65,6 +65,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "nudge.first_meeting_days": (1, 3650),
     "nudge.interval_days": (1, 3650),
     "nudge.escalate_days": (1, 3650),
+    "surveys.duplicate_days": (0, 3650),
 }
 """Allowed range of every number in ``mentor.toml``: far beyond any real cohort, and small
 enough that the solver's integer costs and the calendar's dates cannot overflow."""
@@ -189,6 +190,28 @@ class CheckinLogSettings:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+SURVEY_COLUMN_FIELDS: dict[str, str] = {
+    "email": "the respondent's email address: the identity key (required)",
+    "partner": "who their mentor or mentee is (only needed from people in several relationships)",
+    "quality": "how the relationship is going, 1-5",
+    "recommend": "would recommend the programme, 0-10",
+    "goal_progress": "progress towards their goals, 1-5",
+    "comments": "free text: the coordinator's private view only",
+    "timestamp": "when the form was submitted (Google: Timestamp; Microsoft: Completion time)",
+}
+"""Every field ``[surveys.columns]`` can map, with what it holds."""
+
+
+@dataclass
+class SurveySettings:
+    """Survey form exports read back by ``mentor report --surveys``."""
+
+    duplicate_days: int = 30
+    """Two answers of one person to the same survey within this many days are one round answered
+    twice (the later stands); a pulse answered further apart is the next round."""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class CircleSettings:
     """Circles (``mentor match --circles N`` / ``--peer-circles N``): who forms them and how hard the solver works."""
@@ -242,6 +265,7 @@ class Config:
     checkins: CheckinLogSettings = field(default_factory=CheckinLogSettings)
     circles: CircleSettings = field(default_factory=CircleSettings)
     nudge: NudgeSettings = field(default_factory=NudgeSettings)
+    surveys: SurveySettings = field(default_factory=SurveySettings)
     path: Path | None = None
 
     @property
@@ -375,7 +399,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     """The ``Config`` for an already-parsed TOML document (used by tests and Python callers)."""
     known = {"cohort", "columns", "signups", "weights", "rules", "match", "networks", "availability",
-             "schedule", "events", "report", "checkins", "circles", "nudge"}
+             "schedule", "events", "report", "checkins", "circles", "nudge", "surveys"}
     for key in raw:
         if key not in known:
             raise MentorError(f"unknown section [{key}]", path=path, hint=f"Known sections: {', '.join(sorted(known))}.")
@@ -423,6 +447,7 @@ def config_from_dict(raw: dict, path: Path = Path(CONFIG_NAME)) -> Config:
     cfg.checkins = CheckinLogSettings(columns=_text_table(columns, "checkins.columns", path))
     cfg.circles = _circles(_section(raw, "circles", path), path)
     cfg.nudge = _coerce(NudgeSettings, _section(raw, "nudge", path), "nudge", path)
+    cfg.surveys = _surveys(_section(raw, "surveys", path), path)
     return cfg
 
 
@@ -437,6 +462,21 @@ def _circles(values: dict, path: Path) -> CircleSettings:
         raise MentorError("circles.peer_roles must list roles from mentor, mentee and both, like [\"both\"]", path=path)
     circles.peer_roles = sorted({r.strip().lower() for r in roles}, key=CIRCLE_ROLES.index)
     return circles
+
+
+def _surveys(values: dict, path: Path) -> SurveySettings:
+    """``[surveys]`` and ``[surveys.columns]``: each column key a field surveys read."""
+    values = dict(values)
+    columns = values.pop("columns", {})
+    if not isinstance(columns, dict):
+        raise MentorError("[surveys.columns] must be a table", path=path)
+    settings = _coerce(SurveySettings, values, "surveys", path)
+    settings.columns = _text_table(columns, "surveys.columns", path)
+    for key in settings.columns:
+        if key not in SURVEY_COLUMN_FIELDS:
+            raise MentorError(f"unknown field surveys.columns.{key}", path=path,
+                              hint=f"Known fields: {', '.join(SURVEY_COLUMN_FIELDS)}.")
+    return settings
 
 
 def _text_table(table: dict, section: str, path: Path) -> dict[str, str]:
@@ -522,6 +562,8 @@ _SECTION_NOTES = {
     "circles": "Circles (`mentor match --circles N` or `--peer-circles N`).",
     "nudge": ("Reminders (`mentor nudge`): contact both people twice in the first month (the introduction,\n"
               "then a reminder if they have not met), monthly after; then the coordinator calls."),
+    "surveys": ("Survey form exports (`mentor report --surveys`): question sets from `mentor survey questions`;\n"
+                "headers are detected, [surveys.columns] field = \"header\" overrides."),
 }
 _SETTING_NOTES = {
     ("cohort", "sponsor_emails"): "who gets the sponsor summary (aggregates only)",
@@ -564,6 +606,7 @@ _SETTING_NOTES = {
     ("nudge", "interval_days"): "nobody is reminded of the same thing again within this many days",
     ("nudge", "escalate_days"): "days of silence (since the last check-in held, else the introduction) "
                                 "before the coordinator's digest of who needs a call",
+    ("surveys", "duplicate_days"): "two answers of one person to one survey this close: the later stands",
 }
 _SETTING_NOTES.update({
     ("circles", "min_size"): "fewest people in a circle, the mentor or facilitator included",
@@ -637,6 +680,8 @@ def _table_lines(section: str, settings: Any) -> list[str]:
         lines += ["", f"[{section}.{name}]"]
         if table:
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        elif section == "surveys":
+            lines += [f'# {key} = ""  # {note}' for key, note in SURVEY_COLUMN_FIELDS.items()]
         else:
             lines += [
                 '# field = "Header in the form export"; fields: email (required), date, rating (1-5),',

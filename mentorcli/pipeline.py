@@ -69,6 +69,7 @@ from mentorcli.signups import (
     read_signups,
     read_table,
 )
+from mentorcli.surveys import SurveyRead, question_set, read_surveys, render_questions, summarise
 from mentorcli.updates import (
     ChangeFile,
     build_change_messages,
@@ -632,20 +633,28 @@ def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> Repo
 
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
            out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
-           progress: Progress | None = None) -> ReportRun:
+           progress: Progress | None = None, surveys: Sequence[str | Path] = (),
+           survey_kind: str | None = None) -> ReportRun:
     """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
     ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
-    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``."""
+    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write`` (``surveys`` first when given).
+    ``surveys``: survey form exports (``surveys.read_surveys``; ``survey_kind`` for all of them
+    instead of detecting it): their figures join the report, their problems its Problems."""
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
     book = read_pairing_workbook(pairs, settings)
+    survey_read = report_surveys(surveys, book, settings, survey_kind, say)
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)
     log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
+    problems = [*problems, *(survey_read.problems if survey_read else [])]
     say("build")
     cohort = build_report(book, schedule, log_rows, settings, as_of=as_of or dt.date.today(), problems=problems)
+    if survey_read is not None:
+        cohort.surveys = summarise(survey_read.answers, cohort.relationships, people=book.people,
+                                   group_by=settings.report.group_by, min_group_size=settings.report.min_group_size)
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
     return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
                      without_schedule=not found.has_schedule)
@@ -741,6 +750,41 @@ def nudge(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = 
     outcome = nudge_outbox(book, standing, settings, Path(out), introduced=introduced, force=force)
     return NudgeRun(book=book, outcome=outcome, out=Path(out), problems=[*book.problems, *standing.problems],
                     without_schedule=not found.has_schedule)
+
+
+def report_surveys(paths: Sequence[str | Path], book: PairingBook, settings: Config, kind: str | None,
+                   say: Progress) -> SurveyRead | None:
+    """The survey exports ``report --surveys`` names, read against the workbook; None when none."""
+    if not paths:
+        return None
+    say("surveys")
+    return read_surveys(paths, book, settings, kind=kind)
+
+
+# --------------------------------------------------------------------------- survey questions
+
+
+@dataclass
+class SurveyQuestionsRun:
+    """A survey's question set as ``mentor survey questions`` prints (or writes) it."""
+
+    kind: str
+    text: str
+    written: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "written": None if self.written is None else str(self.written)}
+
+
+def survey_questions(kind: str, *, config: ConfigArg = None, out: str | Path | None = None,
+                     force: bool = False) -> SurveyQuestionsRun:
+    """The question set of the ``kind`` survey (pulse, midpoint, closing) as text to paste into
+    Google Forms or Microsoft Forms; written to ``out`` when given. The cohort's own
+    ``templates/surveys/<kind>.toml`` replaces the shipped one."""
+    settings = load_settings(config)
+    text = render_questions(question_set(kind, settings.folder / "templates"))
+    written = atomic_write_text(out, text, force=force) if out is not None else None
+    return SurveyQuestionsRun(kind=kind, text=text, written=written)
 
 
 # --------------------------------------------------------------------------- send

@@ -67,6 +67,7 @@ from mentorcli.model import (
 )
 from mentorcli.normalize import MAX_YEAR, MIN_YEAR
 from mentorcli.schedule import read_checkins
+from mentorcli.surveys import SurveyFigures, SurveySummary
 from mentorcli.tz import tzinfo_for
 from mentorcli.untrusted import without_controls
 from mentorcli.xlsx import (
@@ -711,6 +712,8 @@ class CohortReport:
     """Relationships ended before (``_ended_status``): never at risk, counted up to their end date."""
     attendance: pd.DataFrame | None = None
     """A circles workbook's members, one row each (``ATTENDANCE_COLUMNS``); None for pairs."""
+    surveys: SurveySummary | None = None
+    """Survey figures (``mentor report --surveys``, ``surveys.summarise``); None without surveys."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -1134,6 +1137,8 @@ def report_summary(report: CohortReport) -> dict[str, Any]:
         summary["ended"] = _ended_summary(report)
     if report.attendance is not None:
         summary["stopped_coming"] = stopped_coming(report.attendance)
+    if report.surveys is not None:
+        summary["surveys"] = report.surveys.sponsor_view()
     return summary
 
 
@@ -1280,6 +1285,7 @@ def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: P
         "at_risk": _status_rows(report.at_risk),
         "pairs": _status_rows(report.status),
         "problems": [p.as_dict() | {"where": p.location()} for p in report.problems],
+        "surveys": survey_page_context(report),
     }
     if report.attendance is not None:
         context["attendance"] = attendance_rows(report.attendance)
@@ -1394,6 +1400,7 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
         table("Problems", [Column(title, [_problem_cell(fields[c]) for fields in problem_rows], ANY, width=width,
                                   write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
         *([table("Attendance", attendance_columns(report.attendance))] if report.attendance is not None else []),
+        *survey_sheets(report),
     ] + ([table("Ended", _ended_sheet(report))] if len(report.ended) else [])
 
 
@@ -1769,6 +1776,7 @@ def sponsor_context(report: CohortReport, book: PairingBook, config: Config) -> 
         "progress": _progress_summary(report.status, minimum),
         "min_group_size": minimum,
         "settings": report.settings,
+        "surveys": survey_sponsor_context(report),
     }
 
 
@@ -1900,3 +1908,101 @@ def own_attendance(attendance: pd.DataFrame, pair_id: str, email: str) -> dict[s
     record = mine.iloc[0]
     return {"circle_held": int(record["circle_held"]), "attended": int(record["attended"]),
             "stopped": bool(record["stopped"])}
+
+
+# ---------------------------------------------------------------------------------------------
+# Surveys (``mentor report --surveys``): the coordinator's per-relationship view, the sponsor's aggregates
+# ---------------------------------------------------------------------------------------------
+
+SURVEY_SHEET = "Surveys"
+SURVEY_COMMENTS_SHEET = "Survey Comments"
+_SURVEY_COLUMNS = (("Pair ID", 9), ("Members", 40), ("Responses", 10), ("Quality (1-5)", 10),
+                   ("Would Recommend (0-10)", 12), ("Goal Progress First (1-5)", 12),
+                   ("Goal Progress Latest (1-5)", 12))
+_SURVEY_COMMENT_COLUMNS = (("Pair ID", 9), ("Survey", 10), ("Name", 22), ("Email", 28), ("Submitted", 12),
+                           ("Comment", 80))
+
+
+def _survey_figures(figures: SurveyFigures | None) -> dict[str, Any] | None:
+    """Figures as display text: means to one decimal, NPS signed, "" where nobody answered."""
+    if figures is None:
+        return None
+    return {
+        "responses": figures.responses, "respondents": figures.respondents, "relationships": figures.relationships,
+        "quality": _fmt_number(figures.quality), "recommend": _fmt_number(figures.recommend),
+        "nps": "" if figures.nps is None else f"{figures.nps:+.0f}",
+        "goal_first": _fmt_number(figures.goal_first), "goal_latest": _fmt_number(figures.goal_latest),
+    }
+
+
+def _member_names(relationship: Relationship) -> str:
+    return "; ".join(str(member.name) or member.email for member in relationship.members)
+
+
+def survey_page_context(report: CohortReport) -> dict[str, Any] | None:
+    """The coordinator's survey section of ``cohort.html``: figures per relationship with its
+    members' names and comments (private: this page and ``cohort.xlsx`` only). None without surveys."""
+    summary = report.surveys
+    if summary is None:
+        return None
+    names = {_email_key(member.email): str(member.name) for entry in summary.relationships
+             for member in entry.relationship.members}
+    rows = []
+    for entry in summary.relationships:
+        rows.append({"pair_id": entry.relationship.id, "members": _member_names(entry.relationship),
+                     **(_survey_figures(entry.figures) or {}),
+                     "comments": [{"kind": c.kind, "name": names.get(c.email, c.email),
+                                   "submitted": c.submitted.isoformat() if c.submitted else "", "text": c.text}
+                                  for c in entry.comments]})
+    return {"responses": summary.responses, "respondents": summary.respondents, "by_kind": summary.by_kind,
+            "overall": _survey_figures(summary.everyone), "relationships": rows}
+
+
+def _survey_cell(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def survey_sheets(report: CohortReport) -> list[TableSheet]:
+    """``cohort.xlsx``'s Surveys sheet (a row per relationship) and Survey Comments sheet (the
+    coordinator's private view of the free-text answers); none without surveys."""
+    summary = report.surveys
+    if summary is None:
+        return []
+    entries = summary.relationships
+    values: list[list[Any]] = [
+        [entry.relationship.id for entry in entries],
+        [_member_names(entry.relationship) for entry in entries],
+        [entry.figures.responses for entry in entries],
+        [_survey_cell(entry.figures.quality) for entry in entries],
+        [_survey_cell(entry.figures.recommend) for entry in entries],
+        [_survey_cell(entry.figures.goal_first) for entry in entries],
+        [_survey_cell(entry.figures.goal_latest) for entry in entries],
+    ]
+    kinds = (TEXT, TEXT, NUMBER, NUMBER, NUMBER, NUMBER, NUMBER)
+    formats = (None, None, None, "0.0", "0.0", "0.0", "0.0")
+    figures_sheet = TableSheet(SURVEY_SHEET, [
+        Column(title, cells, kind, number_format, width, write_empty=True)
+        for (title, width), cells, kind, number_format in zip(_SURVEY_COLUMNS, values, kinds, formats)
+    ], COHORT_HEADER_FORMAT, autofilter=True, filter_min_rows=1, by_rows=True)
+    names = {_email_key(member.email): str(member.name) for entry in entries for member in entry.relationship.members}
+    comments = [(entry.relationship.id, c.kind, names.get(c.email, ""), c.email,
+                 c.submitted.isoformat() if c.submitted else "", c.text)
+                for entry in entries for c in entry.comments]
+    comments_sheet = TableSheet(SURVEY_COMMENTS_SHEET, [
+        Column(title, [str(row[n]) for row in comments], TEXT, width=width,
+               text_format={"text_wrap": True} if title == "Comment" else None, write_empty=True)
+        for n, (title, width) in enumerate(_SURVEY_COMMENT_COLUMNS)
+    ], COHORT_HEADER_FORMAT, autofilter=True, filter_min_rows=1, by_rows=True)
+    return [figures_sheet, comments_sheet]
+
+
+def survey_sponsor_context(report: CohortReport) -> dict[str, Any] | None:
+    """The sponsor summary's survey part: aggregates only (``SurveySummary.sponsor_view``: overall
+    and groups of at least ``min_group_size`` respondents), never a name, email or comment."""
+    summary = report.surveys
+    if summary is None:
+        return None
+    return {"responses": summary.responses, "respondents": summary.respondents, "by_kind": summary.by_kind,
+            "overall": _survey_figures(summary.overall), "group_by": summary.group_field,
+            "groups": [{"label": group.label, **(_survey_figures(group.figures) or {})} for group in summary.groups],
+            "min_group_size": summary.min_group_size}
