@@ -29,6 +29,7 @@ import numpy as np
 
 from mentorcli import match as matching
 from mentorcli.availability import check_config_windows
+from mentorcli.closing import ClosingReport, build_closing, closing_book, closing_summary, write_closing
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_write_text, check_targets
@@ -41,7 +42,7 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
-from mentorcli.model import MatchResult, PairingBook, Problem, Roster
+from mentorcli.model import MatchResult, PairingBook, Problem, Roster, SurveyAnswer
 from mentorcli.report import (
     CohortReport,
     build_report,
@@ -490,8 +491,11 @@ class ReportRun:
     out: Path
     schedule_added: Path | None = None  # the calendar's checkins.xlsx, read beside the logs given
     without_schedule: bool = False  # no check-in schedule at all: nothing counted as missed
+    closing: ClosingReport | None = None  # `report --final`: the closing report written instead
 
     def as_json(self) -> dict[str, Any]:
+        if self.closing is not None:
+            return closing_summary(self.closing) | {"written": [str(p) for p in self.written]}
         return report_summary(self.report) | {"written": [str(p) for p in self.written]}
 
 
@@ -526,14 +530,21 @@ def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> Repo
 
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
            out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
-           progress: Progress | None = None) -> ReportRun:
+           progress: Progress | None = None, final: bool = False, outbox: str | Path | None = None,
+           surveys: Sequence[SurveyAnswer] = ()) -> ReportRun:
     """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
     ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
-    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``."""
+    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``. With ``final``, the closing
+    report instead (``final_report``); ``outbox`` and ``surveys`` go with it."""
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
     book = read_pairing_workbook(pairs, settings)
+    if final:
+        return final_report(book, logs, settings, as_of=as_of or dt.date.today(), out=out, outbox=outbox,
+                            calendar=calendar, force=force, surveys=surveys, progress=say)
+    if outbox is not None:
+        raise MentorError("--outbox goes with --final", hint="The progress report writes its drafts to OUT/outbox.")
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)
@@ -543,6 +554,27 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
     return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
                      without_schedule=not found.has_schedule)
+
+
+def final_report(book: PairingBook, logs: Sequence[str | Path], settings: Config, *, as_of: dt.date,
+                 out: Path, outbox: str | Path | None = None, calendar: str | Path | None = None,
+                 force: bool = False, surveys: Sequence[SurveyAnswer] = (),
+                 progress: Progress | None = None) -> ReportRun:
+    """``mentor report --final``: ``closing.html``, ``closing.xlsx``, a thank-you draft per participant
+    and the sponsors' closing summary (``closing.py``), from the same logs as the progress report,
+    with the workbook's ended relationships counted up to their end date. ``surveys``: the survey
+    answers read back (none until a survey export is given)."""
+    say = progress or _quiet
+    say("logs")
+    found = report_logs(logs, calendar)
+    schedule = read_schedule(found.paths)
+    log_rows, problems = read_checkin_logs(found.paths, closing_book(book), settings, schedule=schedule)
+    say("build")
+    closing = build_closing(book, schedule, log_rows, settings, as_of=as_of, surveys=surveys, problems=problems)
+    say("write")
+    written = write_closing(closing, settings, out, book_path=book.path, outbox=outbox, force=force)
+    return ReportRun(book=book, report=closing.cohort, written=written, out=out, schedule_added=found.added,
+                     without_schedule=not found.has_schedule, closing=closing)
 
 
 # --------------------------------------------------------------------------- send
