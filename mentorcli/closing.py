@@ -589,7 +589,7 @@ def thanks_contexts(closing: ClosingReport, config: Config) -> list[dict[str, An
                 "kind": row.kind,
                 "role": me.role,
                 "partners": [{"name": str(o.name), "role": _part_for(me, o)} for o in members if o is not me],
-                "members": [{"name": str(o.name), "role": o.role, "me": o is me} for o in members],
+                "members": [{"name": str(o.name), "role": o.role, "me": o is me} for o in row.relationship.members],
                 "outcome": row.outcome,
                 "ended_on": _day(row.ended_on),
                 "held": row.held,
