@@ -221,14 +221,16 @@ def build_closing(
               zip(report.status["pair_id"], report.status["held"], report.status["scheduled_to_date"])}
     found = [*problems, *report.problems]
     everything = closing_book(book)
-    for day in sorted({e.ended_on for e in endings}):
-        ids = {e.relationship.id for e in endings if e.ended_on == day}
+    found.extend(_unknown_schedule_problems(schedule, everything))
+    last_day = {e.relationship.id: min(e.ended_on, as_of) for e in endings}
+    for day in sorted(set(last_day.values())):
+        ids = {rid for rid, end in last_day.items() if end == day}
         part = _restricted(everything, ids)
         ended_report = build_report(part, _schedule_of(schedule, part), logs, config, as_of=day)
         counts.update({pid: (int(h), int(s)) for pid, h, s in zip(
             ended_report.status["pair_id"], ended_report.status["held"], ended_report.status["scheduled_to_date"])})
-    found.extend(_after_end_problems(logs, endings))
-    cutoffs = {r.id: as_of for r in lasted} | {e.relationship.id: e.ended_on for e in endings}
+    found.extend(_after_end_problems(logs, last_day))
+    cutoffs = {r.id: as_of for r in lasted} | last_day
     progress = _logged_progress(logs, cutoffs)
     all_relationships = [*lasted, *(e.relationship for e in endings)]
     placed, survey_problems = place_answers(surveys, all_relationships)
@@ -253,10 +255,29 @@ def _closing_row(relationship: Relationship, outcome: Outcome, ended_on: dt.date
                                survey=survey_figures(placed.get(relationship.id, {})))
 
 
-def _after_end_problems(logs: pd.DataFrame, endings: Sequence[Ending]) -> list[Problem]:
-    """A warning for each check-in logged as held after its relationship ended: not counted."""
+def _unknown_schedule_problems(schedule: pd.DataFrame | None, everything: PairingBook) -> list[Problem]:
+    """One warning per pair of the schedule that is neither in the workbook nor ended: not counted."""
+    if schedule is None or schedule.empty:
+        return []
+    keys = set(zip(everything.pairs["mentee_email"].map(_key), everything.pairs["mentor_email"].map(_key)))
+    known = [(_key(a), _key(b)) in keys for a, b in zip(schedule["mentee_email"], schedule["mentor_email"])]
+    unknown = schedule[[not k for k in known]]
+    files_of = unknown["file"].astype(str) if "file" in unknown else pd.Series("check-in schedule", index=unknown.index)
+    out = []
+    for (file, pair), group in unknown.assign(file=files_of).groupby(["file", "pair_id"], sort=True):
+        rows = pd.to_numeric(group["row"], errors="coerce") if "row" in group else pd.Series(dtype=float)
+        first = None if rows.dropna().empty else int(rows.min())
+        out.append(Problem(file=str(file), sheet="Check-ins", row=first, column="Pair ID", severity="warning",
+                           problem=f"the {len(group)} scheduled check-in(s) of {pair} are not counted: the pair is "
+                                   "neither in the pairing workbook nor among the ended ones"))
+    return out
+
+
+def _after_end_problems(logs: pd.DataFrame, last_day: dict[str, dt.date]) -> list[Problem]:
+    """A warning for each check-in logged as held after its relationship ended (or after the close,
+    if that came first): not counted."""
     out: list[Problem] = []
-    ended_on = {e.relationship.id: pd.Timestamp(e.ended_on) for e in endings}
+    ended_on = {rid: pd.Timestamp(day) for rid, day in last_day.items()}
     if not ended_on or logs.empty:
         return out
     late = logs[logs["held"] & logs["pair_id"].isin(ended_on)]
@@ -594,8 +615,9 @@ def thanks_contexts(closing: ClosingReport, config: Config) -> list[dict[str, An
                 "ended_on": _day(row.ended_on),
                 "held": row.held,
                 "scheduled": row.scheduled,
-                "progress_first": row.progress_first,
-                "progress_last": row.progress_last,
+                # a circle's logged progress is one member's row: only a pair's is the reader's own
+                "progress_first": row.progress_first if row.kind == "pair" else "",
+                "progress_last": row.progress_last if row.kind == "pair" else "",
                 "own_first": _number(own[0]) if own else "",
                 "own_last": _number(own[-1]) if own else "",
                 "own_answers": len(own),

@@ -220,6 +220,9 @@ def test_closing_cycle_thank_yous_hold_only_their_own_relationship_and_are_deliv
             if email not in allowed:
                 assert not mentions(text, email) and not mentions(text, name), (path.name, name)
         assert NOTE not in text and COMMENT not in text and "Kavya moved" not in text and "too busy" not in text
+    pair_text = body_text(parsed(next(p for p in drafts if "p001" in p.name or p.name.endswith(
+        p001.others[0].email.replace(".", "-").replace("@", "-") + ".eml")))[0])
+    assert "Goal progress in your check-ins: 20% at the first, 80% at the last." in pair_text
 
     mentee_text = body_text(parsed(next(p for p in drafts if mentee.replace(".", "-").replace("@", "-") in p.name))[0])
     assert "2.0 at the first, 4.0 at the last" in mentee_text  # their own survey answers ...
@@ -251,6 +254,7 @@ def test_circles_thank_you_to_each_member_lists_the_circle(cohort) -> None:
             assert "Your circle:" in text and f"you ({me.role})" in text
             for other in relationship.members:
                 assert other is me or mentions(text, f"{other.name} ({other.role})"), (me.name, other.name)
+            assert "Goal progress in your check-ins" not in text  # logged on one member's row: not everyone's
     facilitator = body_text(messages["thanks-2027-07-01-farah-okafor-example-net"])
     assert "Gus Lindqvist (peer) and Hana Mori (peer)" in facilitator and f"ended on {end_day.isoformat()}" in facilitator
 
@@ -258,20 +262,21 @@ def test_circles_thank_you_to_each_member_lists_the_circle(cohort) -> None:
 # --------------------------------------------------------------------------- counting up to the end
 
 
-@pytest.mark.parametrize(("shift", "held"), [(0, 3), (-1, 2)])
-def test_held_and_scheduled_count_up_to_the_end_date_inclusive(cohort, shift, held) -> None:
+@pytest.mark.parametrize(("shift", "held", "scheduled", "late"), [(0, 3, 3, 1), (-1, 2, 2, 2), (200, 4, 6, 0)])
+def test_held_and_scheduled_count_up_to_the_end_date_inclusive(cohort, shift, held, scheduled, late) -> None:
     """Ended on the day of the third check-in: it counts (3 of 3), the one a day later does not.
-    Ended one day earlier: the third is itself a day after the end (2 of 2)."""
+    Ended one day earlier: the third is itself a day after the end (2 of 2). Ended after the
+    close: counted up to the close (the fourth, a day after the third, counts; all 6 were due)."""
     folder, end_day = cohort
     config = settings(folder)
     ended_on = end_day + dt.timedelta(days=shift)
     closing = closing_of(folder, ended(read_pairing_workbook(folder / "pairs.xlsx", config),
                                        {ENDED_ID: (ended_on, "left the company")}), config)
     (row,) = [r for r in closing.relationships if r.relationship.id == ENDED_ID]
-    assert (row.outcome, row.ended_on, row.held, row.scheduled) == ("ended", ended_on, held, held)
+    assert (row.outcome, row.ended_on, row.held, row.scheduled) == ("ended", ended_on, held, scheduled)
     assert row.progress_first == "20%" and row.progress_last == f"{20 * held}%"
-    late = [p for p in closing.problems if ENDED_ID in p.problem and "after it ended" in p.problem]
-    assert len(late) == 4 - held and all(p.column == "Date Held" and p.row for p in late)
+    after = [p for p in closing.problems if ENDED_ID in p.problem and "after it ended" in p.problem]
+    assert len(after) == late and all(p.column == "Date Held" and p.row for p in after)
     lasted = next(r for r in closing.relationships if r.relationship.id == "P001")
     assert (lasted.outcome, lasted.held, lasted.scheduled) == ("lasted", 4, 6)
     assert closing.totals["ended"] == 1 and closing.totals["lasted"] == len(closing.relationships) - 1
@@ -419,6 +424,17 @@ def test_report_final_command_writes_the_closing_set_and_json(cohort, cli, tmp_p
     assert cli(*args, "--force").exit_code == 0
     lone = cli("report", "pairs.xlsx", "calendar/checkins.xlsx", "--outbox", tmp_path / "x", "--out", tmp_path / "y")
     assert lone.exit_code == 1 and "--outbox goes with --final" in lone.stderr and not (tmp_path / "y").exists()
+
+
+def test_a_scheduled_pair_neither_in_the_workbook_nor_ended_is_reported(cohort) -> None:
+    folder, _ = cohort
+    config = settings(folder)
+    book = read_pairing_workbook(folder / "pairs.xlsx", config)
+    gone = PairingBook(book.path, book.pairs[book.pairs["pair_id"] != "P005"].reset_index(drop=True), book.people)
+    closing = closing_of(folder, gone, config)
+    (problem,) = [p for p in closing.problems if "neither in the pairing workbook" in p.problem]
+    assert "P005" in problem.problem and "6 scheduled" in problem.problem and problem.row is not None
+    assert "P005" not in {r.relationship.id for r in closing.relationships}
 
 
 def test_an_ended_id_also_among_the_pairs_is_refused(cohort) -> None:
