@@ -539,12 +539,12 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
+    if outbox is not None and not final:
+        raise MentorError("--outbox goes with --final", hint="The progress report writes its drafts to OUT/outbox.")
     book = read_pairing_workbook(pairs, settings)
     if final:
         return final_report(book, logs, settings, as_of=as_of or dt.date.today(), out=out, outbox=outbox,
                             calendar=calendar, force=force, surveys=surveys, progress=say)
-    if outbox is not None:
-        raise MentorError("--outbox goes with --final", hint="The progress report writes its drafts to OUT/outbox.")
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)

@@ -122,7 +122,8 @@ def ended(book: PairingBook, endings: dict[str, tuple[dt.date, str]]) -> Pairing
 def as_circle(book: PairingBook) -> tuple[PairingBook, str]:
     """``book`` with the two mentees of one mentor in one relationship (a mentor-led circle)."""
     pairs = book.pairs.copy()
-    counts = pairs["mentor_email"].value_counts()
+    logged = pairs[pairs["pair_id"].str[1:].astype(int) <= 30]  # both pairs met (see _fill)
+    counts = logged["mentor_email"].value_counts()
     mentor = min(counts[counts >= 2].index)
     rows = pairs.index[pairs["mentor_email"] == mentor][:2]
     first = str(pairs.at[rows[0], "pair_id"])
@@ -246,15 +247,18 @@ def test_circles_thank_you_to_each_member_lists_the_circle(cohort) -> None:
     closing = closing_of(folder, book, config)
     rows = {r.relationship.id: r for r in closing.relationships}
     assert rows[circle_id].kind == "circle" and rows["C900"].kind == "circle" and rows["P001"].kind == "pair"
+    assert rows[circle_id].progress_last and rows[circle_id].held > 0  # logged: the coordinator sees it
     messages = dict(closing_messages(closing, config))
     for relationship in (rows[circle_id].relationship, PEER_CIRCLE):
         for me in relationship.members:
             (stem,) = [s for s in messages if s.endswith(me.email.replace(".", "-").replace("@", "-"))]
-            text = body_text(messages[stem])
-            assert "Your circle:" in text and f"you ({me.role})" in text
-            for other in relationship.members:
-                assert other is me or mentions(text, f"{other.name} ({other.role})"), (me.name, other.name)
-            assert "Goal progress in your check-ins" not in text  # logged on one member's row: not everyone's
+            for kind, heading in (("plain", "\n== "), ("html", "<h2")):
+                text = messages[stem].get_body((kind,)).get_content()
+                (section,) = [part for part in text.split(heading) if "Your circle:" in part]
+                assert f"you ({me.role})" in section, kind
+                for other in relationship.members:
+                    assert other is me or mentions(section, f"{other.name} ({other.role})"), (me.name, other.name)
+                assert "Goal progress in your check-ins" not in section  # logged on one member's row
     facilitator = body_text(messages["thanks-2027-07-01-farah-okafor-example-net"])
     assert "Gus Lindqvist (peer) and Hana Mori (peer)" in facilitator and f"ended on {end_day.isoformat()}" in facilitator
 
@@ -320,7 +324,7 @@ def test_sponsor_breaks_out_no_group_under_min_group_size(cohort, count, shown) 
     text = sponsor_text(closing_of(folder, book, config, surveys), config)
     assert ("time or workload: 5" in text) is shown
     assert ("relationship quality 2.0 of 5" in text) is shown
-    assert ("Goal progress in the surveys (5 respondents)" in text) is shown
+    assert ("Goal progress in the surveys" in text) is shown and ("4.0 at the last" in text) is shown
     assert f"ended early: {count}" in text
     assert "time or workload" in text if shown else "time or workload" not in text
 
@@ -363,18 +367,25 @@ def test_survey_answers_are_placed_in_their_own_relationship_or_reported(cohort)
     book = ended(read_pairing_workbook(folder / "pairs.xlsx", config), {ENDED_ID: (end_day, "busy")})
     p001, p003 = (next(r for r in book.relationships() if r.id == pid) for pid in ("P001", "P003"))
     me = p001.others[0].email
+    counts = book.pairs["mentor_email"].value_counts()
+    busy = min(counts[counts >= 2].index)
+    twice = sorted(book.pairs.loc[book.pairs["mentor_email"] == busy, "pair_id"])
     surveys = [answer(me, "pulse", "2027-02-01", progress=2, quality=3, recommend=6, row=2),
                answer(me, "closing", "2027-06-20", progress=4, quality=5, recommend=10, row=3),
                answer(me, "closing", "2027-06-20", rid="P003", row=4),  # names a relationship she is not in
-               answer("nobody@example.org", "closing", "2027-06-20", row=5)]
+               answer("nobody@example.org", "closing", "2027-06-20", row=5),
+               answer(busy, "closing", "2027-06-20", row=6),  # a mentor of two pairs: which one?
+               answer(busy, "closing", "2027-06-20", rid=twice[0], quality=1, row=7)]
     closing = closing_of(folder, book, config, surveys)
     rows = {r.relationship.id: r for r in closing.relationships}
     figures = rows["P001"].survey
     assert (figures.answers, figures.quality, figures.recommend, figures.progress_first, figures.progress_last) == (
         2, 4.0, 8.0, 2.0, 4.0)
     assert rows[p003.id].survey.answers == 0
-    assert sorted(p.row for p in closing.problems if p.file == "survey.csv") == [4, 5]
-    assert closing.totals["net_promoter"] == 0.0  # one promoter (10), one detractor (6)
+    assert sorted(p.row for p in closing.problems if p.file == "survey.csv") == [4, 5, 6]
+    assert (rows[twice[0]].survey.answers, rows[twice[0]].survey.quality) == (1, 1.0)
+    assert rows[twice[1]].survey.answers == 0
+    assert closing.totals["net_promoter"] == 33.3  # promoters 10 and 9, one detractor (6), of 3
 
 
 # --------------------------------------------------------------------------- files and the command
