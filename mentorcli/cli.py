@@ -594,6 +594,35 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
         err.print(f"… and {len(report.problems) - 20} more problems (see the Problems sheet of cohort.xlsx).")
 
 
+def _print_closing_summary(run: pipeline.ReportRun) -> None:
+    """The coordinator's view of the closing report on stderr: figures, endings by category, problems."""
+    closing = run.closing
+    if closing is None:
+        return
+    if run.without_schedule:
+        err.print("[yellow]Note:[/] no check-in schedule (checkins.xlsx) given: only logged check-ins are counted.")
+    _print_book_problems(run.book.problems)
+    totals = closing.totals
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rate = "n/a" if totals["held_rate"] is None else f"{100 * totals['held_rate']:.0f}%"
+    table.add_row("Closed", closing.as_of.isoformat())
+    table.add_row("Relationships", f"{totals['relationships']}: {totals['lasted']} lasted, {totals['ended']} ended")
+    table.add_row("Check-ins", f"{totals['held']} held of {totals['scheduled']} scheduled ({rate})")
+    table.add_row("Survey answers", str(totals["survey_answers"]))
+    table.add_row("Problems", str(len(closing.problems)))
+    drafts = sum(1 for p in run.written if p.suffix == ".eml")
+    table.add_row("Written", f"{escape(str(run.out))}/: closing.html, closing.xlsx; {drafts} draft(s) to send")
+    err.print(table)
+    for ending in closing.endings:
+        err.print(f"Ended ({escape(ending['category'])}): {escape(', '.join(ending['ids']))}")
+    for problem in closing.problems[:20]:
+        err.print(f"[yellow]{escape(problem.severity)}:[/] {escape(problem.location())}: {escape(problem.problem)}")
+    if len(closing.problems) > 20:
+        err.print(f"… and {len(closing.problems) - 20} more problems (see the Problems sheet of closing.xlsx).")
+
+
 @app.command("report")
 @friendly_errors
 def report_command(
@@ -620,12 +649,22 @@ def report_command(
         SurveyKindChoice | None,
         typer.Option("--survey-kind", help="Which survey the --surveys exports answer (default: told by their questions)."),
     ] = None,
+    final: Annotated[
+        bool,
+        typer.Option("--final", help="Close the programme: closing.html, closing.xlsx, a thank-you draft per participant and the sponsors' closing summary, instead of the progress report."),
+    ] = False,
+    outbox: Annotated[
+        Path | None,
+        typer.Option("--outbox", metavar="DIR", help="With --final: folder for the thank-you drafts and the closing summary (default: OUT/outbox)."),
+    ] = None,
 ) -> None:
     """Progress report: cohort.html, cohort.xlsx, one email per participant and a sponsor summary.
 
     Example: mentor report pairs.xlsx calendar/checkins.xlsx checkin-form.csv --as-of 2026-04-10 --out reports
 
     Example: mentor report pairs.xlsx calendar/checkins.xlsx --surveys pulse.csv --surveys midpoint.xlsx
+
+    Example (closing the programme): mentor report pairs.xlsx calendar/checkins.xlsx --final --as-of 2027-07-01 --out closing
     """
     status = err.status("Reading the pairing workbook…", spinner="dots")
     status.start()
@@ -640,9 +679,14 @@ def report_command(
     try:
         run = pipeline.report(pairs, logs, config=config, as_of=as_of.date() if as_of else None, out=out,
                               calendar=calendar, force=force, progress=on_stage, surveys=surveys or (),
-                              survey_kind=survey_kind.value if survey_kind else None)
+                              survey_kind=survey_kind.value if survey_kind else None, final=final, outbox=outbox)
     finally:
         status.stop()
+    if run.closing is not None:
+        _print_closing_summary(run)
+        if as_json:
+            print_json(run.as_json())
+        return
     if run.schedule_added is not None:
         err.print(f"Using the check-in schedule {escape(str(run.schedule_added))}.")
     if run.without_schedule:

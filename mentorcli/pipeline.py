@@ -29,6 +29,7 @@ import numpy as np
 
 from mentorcli import match as matching
 from mentorcli.availability import check_config_windows
+from mentorcli.closing import ClosingReport, build_closing, closing_book, closing_summary, write_closing
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
 from mentorcli.ending import EndResult, end_relationship, left_alone, second_rematch_problems
 from mentorcli.ending import avoid_pairs as ending_avoid_pairs
@@ -43,7 +44,7 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
-from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster, first_ids
+from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster, SurveyAnswer, first_ids
 from mentorcli.nudge import NudgeOutcome, nudge_outbox
 from mentorcli.report import (
     CohortReport,
@@ -597,8 +598,11 @@ class ReportRun:
     out: Path
     schedule_added: Path | None = None  # the calendar's checkins.xlsx, read beside the logs given
     without_schedule: bool = False  # no check-in schedule at all: nothing counted as missed
+    closing: ClosingReport | None = None  # `report --final`: the closing report written instead
 
     def as_json(self) -> dict[str, Any]:
+        if self.closing is not None:
+            return closing_summary(self.closing) | {"written": [str(p) for p in self.written]}
         return report_summary(self.report) | {"written": [str(p) for p in self.written]}
 
 
@@ -634,22 +638,30 @@ def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> Repo
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
            out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
            progress: Progress | None = None, surveys: Sequence[str | Path] = (),
-           survey_kind: str | None = None) -> ReportRun:
+           survey_kind: str | None = None, final: bool = False, outbox: str | Path | None = None) -> ReportRun:
     """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
     ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
     ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write`` (``surveys`` first when given).
     ``surveys``: survey form exports (``surveys.read_surveys``; ``survey_kind`` for all of them
-    instead of detecting it): their figures join the report, their problems its Problems."""
+    instead of detecting it): their figures join the report, their problems its Problems. With
+    ``final``, the closing report instead (``final_report``); ``outbox`` goes with it."""
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
+    if outbox is not None and not final:
+        raise MentorError("--outbox goes with --final", hint="The progress report writes its drafts to OUT/outbox.")
     book = read_pairing_workbook(pairs, settings)
     survey_read = report_surveys(surveys, book, settings, survey_kind, say)
+    survey_problems = survey_read.problems if survey_read else []
+    if final:
+        return final_report(book, logs, settings, as_of=as_of or dt.date.today(), out=out, outbox=outbox,
+                            calendar=calendar, force=force, surveys=survey_read.answers if survey_read else (),
+                            survey_problems=survey_problems, progress=say)
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)
     log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
-    problems = [*problems, *(survey_read.problems if survey_read else [])]
+    problems = [*problems, *survey_problems]
     say("build")
     cohort = build_report(book, schedule, log_rows, settings, as_of=as_of or dt.date.today(), problems=problems)
     if survey_read is not None:
@@ -785,6 +797,28 @@ def survey_questions(kind: str, *, config: ConfigArg = None, out: str | Path | N
     text = render_questions(question_set(kind, settings.folder / "templates"))
     written = atomic_write_text(out, text, force=force) if out is not None else None
     return SurveyQuestionsRun(kind=kind, text=text, written=written)
+
+
+def final_report(book: PairingBook, logs: Sequence[str | Path], settings: Config, *, as_of: dt.date,
+                 out: Path, outbox: str | Path | None = None, calendar: str | Path | None = None,
+                 force: bool = False, surveys: Sequence[SurveyAnswer] = (),
+                 survey_problems: Sequence[Problem] = (), progress: Progress | None = None) -> ReportRun:
+    """``mentor report --final``: ``closing.html``, ``closing.xlsx``, a thank-you draft per participant
+    and the sponsors' closing summary (``closing.py``), from the same logs as the progress report,
+    with the workbook's ended relationships counted up to their end date. ``surveys``: the survey
+    answers read back (none until a survey export is given)."""
+    say = progress or _quiet
+    say("logs")
+    found = report_logs(logs, calendar)
+    schedule = read_schedule(found.paths)
+    log_rows, problems = read_checkin_logs(found.paths, closing_book(book), settings, schedule=schedule)
+    problems = [*problems, *survey_problems]
+    say("build")
+    closing = build_closing(book, schedule, log_rows, settings, as_of=as_of, surveys=surveys, problems=problems)
+    say("write")
+    written = write_closing(closing, settings, out, book_path=book.path, outbox=outbox, force=force)
+    return ReportRun(book=book, report=closing.cohort, written=written, out=out, schedule_added=found.added,
+                     without_schedule=not found.has_schedule, closing=closing)
 
 
 # --------------------------------------------------------------------------- send
