@@ -32,6 +32,7 @@ from mentorcli.availability import check_config_windows
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_write_text, check_targets
+from mentorcli.history import History, cohort_month, earlier_cohort_cells, earlier_figures, read_history
 from mentorcli.mail import (
     SendItem,
     SendReport,
@@ -45,9 +46,11 @@ from mentorcli.model import MatchResult, PairingBook, Problem, Roster
 from mentorcli.report import (
     CohortReport,
     build_report,
+    cohort_figures,
     is_checkin_sheet,
     read_checkin_logs,
     read_schedule,
+    report_comparison,
     report_summary,
     write_report,
 )
@@ -154,6 +157,7 @@ class MatchRun:
     result: MatchResult
     output: Path
     problems: list[Problem]
+    history: HistoryMatch | None = None  # --history: what the earlier cohorts changed
 
     @property
     def matched_mentees(self) -> int:
@@ -174,7 +178,37 @@ class MatchRun:
             "min_score": round(float(self.result.min_score), 4),
             "mean_score": round(float(self.result.mean_score), 4),
             "output": str(self.output),
-        }
+        } | ({"history": self.history.as_json()} if self.history else {})
+
+
+@dataclass
+class HistoryMatch:
+    """What ``match --history DIR`` took from the earlier cohorts: how many, the earlier pairs
+    among these signups (never made again) and who of them took part before."""
+
+    folder: Path
+    cohorts: list[str]
+    pairs_avoided: int
+    took_part_before: int
+    participants: int
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), "earlier_cohorts": self.cohorts, "earlier_pairs_avoided": self.pairs_avoided,
+                "took_part_before": self.took_part_before, "participants": self.participants, "notes": self.notes}
+
+
+def history_for_match(earlier: History, roster: Roster) -> tuple[list[tuple[str, str]], HistoryMatch]:
+    """The earlier pairs both of whose people signed up again (the matcher's avoid list; the rest
+    could not be repeated anyway and would only be noted as unknown), and the summary."""
+    emails = roster.people["email"].tolist()
+    present = set(emails)
+    pairs = [(a, b) for a, b in earlier.shared_pairs() if a in present and b in present]
+    before = earlier.took_part()
+    summary = HistoryMatch(folder=earlier.folder, cohorts=[c.label for c in earlier.cohorts], pairs_avoided=len(pairs),
+                           took_part_before=sum(1 for email in emails if email in before),
+                           participants=len(emails), notes=list(earlier.notes))
+    return pairs, summary
 
 
 OUTPUT_SUFFIXES = (".xlsx", ".csv")
@@ -309,12 +343,16 @@ def match(
     avoid_pairs: Sequence[str | Path] = (),
     objective: str | None = None,
     export_scores: str | Path | None = None,
+    history: str | Path | None = None,
     progress: Progress | None = None,
 ) -> MatchRun:
     """Read signups, match, write the workbook (or pairs CSV): ``mentor match`` as one call.
 
     Every output target is checked before the slow work starts, so a refused overwrite costs
     nothing. ``progress`` receives a short line of text as the work advances (for a display).
+    ``history``: a folder of earlier cohorts' workbooks (``history.read_history``): nobody is
+    paired with someone they shared a relationship with there, and the People sheet says who
+    took part before.
     """
     settings = load_settings(config)
     say = progress or _quiet
@@ -331,11 +369,17 @@ def match(
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
+    earlier = read_history(history, settings, exclude=[output]) if history is not None else None
 
     check_signup_rows(signups, settings)
     say("Reading signups")
     roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
     check_match_size(len(roster.people), settings, signups)
+    history_run = None
+    if earlier is not None:
+        earlier_pairs, history_run = history_for_match(earlier, roster)
+        avoid += earlier_pairs
+        roster.problems = [*roster.problems, *earlier.problems]
     if keep_book:
         # what no longer holds in the kept workbook belongs beside the signup problems
         roster.problems = [*roster.problems, *keep_book.problems]
@@ -352,8 +396,10 @@ def match(
     if output.suffix.lower() == ".csv":
         write_pairs_csv(output, roster, result, force=force)
     else:
-        write_pairing_workbook(output, roster, result, settings, force=force)
-    return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)])
+        write_pairing_workbook(output, roster, result, settings, force=force, earlier_cohorts=None if earlier is None
+                               else earlier_cohort_cells(earlier, roster.people["email"].tolist()))
+    return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)],
+                    history=history_run)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -490,9 +536,17 @@ class ReportRun:
     out: Path
     schedule_added: Path | None = None  # the calendar's checkins.xlsx, read beside the logs given
     without_schedule: bool = False  # no check-in schedule at all: nothing counted as missed
+    history: History | None = None  # --history: the earlier cohorts compared
+
+    def comparison(self) -> dict[str, Any] | None:
+        """The table across cohorts the sponsor sees (``report.cohort_comparison``); None without history."""
+        return report_comparison(self.report)
 
     def as_json(self) -> dict[str, Any]:
-        return report_summary(self.report) | {"written": [str(p) for p in self.written]}
+        earlier = {} if self.history is None else {"history": {
+            "folder": str(self.history.folder), "earlier_cohorts": [c.label for c in self.history.cohorts],
+            "notes": self.history.notes}}
+        return report_summary(self.report) | earlier | {"written": [str(p) for p in self.written]}
 
 
 @dataclass
@@ -526,23 +580,29 @@ def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> Repo
 
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
            out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
-           progress: Progress | None = None) -> ReportRun:
+           history: str | Path | None = None, progress: Progress | None = None) -> ReportRun:
     """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
     ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
-    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``."""
+    ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write``. ``history``: a folder of earlier
+    cohorts' workbooks: the summaries compare this cohort with them (counts only)."""
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
     book = read_pairing_workbook(pairs, settings)
+    earlier = read_history(history, settings, exclude=[pairs]) if history is not None else None
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)
     log_rows, problems = read_checkin_logs(found.paths, book, settings, schedule=schedule)
     say("build")
     cohort = build_report(book, schedule, log_rows, settings, as_of=as_of or dt.date.today(), problems=problems)
+    if earlier is not None:
+        this_cohort = cohort_figures(book, cohort.totals, label=settings.cohort.name, when=cohort_month(book.path),
+                                     current=True)
+        cohort.cohorts = [*earlier_figures(earlier, settings, as_of=cohort.as_of), this_cohort]
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
     return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
-                     without_schedule=not found.has_schedule)
+                     without_schedule=not found.has_schedule, history=earlier)
 
 
 # --------------------------------------------------------------------------- send
