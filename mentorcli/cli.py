@@ -351,6 +351,7 @@ def match_command(
     """Pair mentees with mentors exactly (most pairs, then best total score) and write the pairing workbook.
 
     Example: mentor match signups.xlsx -o pairs.xlsx --avoid-pairs 2025.xlsx
+
     Example: mentor match signups.xlsx -o 2027-spring/pairs.xlsx --history cohorts
     """
     with err.status("Starting…", spinner="dots") as status:
@@ -583,6 +584,7 @@ def report_command(
     """Progress report: cohort.html, cohort.xlsx, one email per participant and a sponsor summary.
 
     Example: mentor report pairs.xlsx calendar/checkins.xlsx checkin-form.csv --as-of 2026-04-10 --out reports
+
     Example: mentor report pairs.xlsx calendar/checkins.xlsx --history cohorts --out reports
     """
     status = err.status("Reading the pairing workbook…", spinner="dots")
