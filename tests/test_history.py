@@ -334,7 +334,10 @@ def test_sponsor_comparison_at_the_limit_shows_each_cohort_and_holds_no_name(coh
     assert rows["2025-autumn"]["held_rate"] is None  # no check-in sheet beside it
     assert rows["Guild Mentoring 2027"]["current"] is True
     text = sponsor_text(work)
-    assert "Compared with earlier cohorts" in text and "2025-spring" in text and "67%" in text
+    assert "\n".join(line for line in text.splitlines() if line.startswith(("  2025-", "  Guild"))) == (
+        "  2025-spring (2025-03): 5, 2, 80%, 67%, 0\n"
+        "  2025-autumn (2025-09): 3, 2, 100%, n/a, 0\n"
+        "  Guild Mentoring 2027 (2027-01, this cohort): 5, 2, 80%, 0%, 0")
     for secret in every_name_and_email(work):
         assert secret not in text
     sheet = pd.read_excel(work / "reports" / "cohort.xlsx", sheet_name="Cohorts", engine="openpyxl")
@@ -411,3 +414,21 @@ def test_earlier_workbook_read_back_is_unchanged(cohorts):
     read_history(cohorts / "history", load_config(cohorts / "mentor.toml"))
     assert path.read_bytes() == before
     assert len(read_pairing_workbook(path, load_config(cohorts / "mentor.toml")).pairs) == 2
+
+
+def test_several_workbooks_in_one_folder_get_no_checkin_log(cohorts, tmp_path):
+    """Whose log a shared checkins.xlsx is cannot be known: none gets it, and a note says so."""
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shutil.copy(cohorts / "history" / "2025-spring" / "pairs.xlsx", flat / "spring.xlsx")
+    shutil.copy(cohorts / "history" / "2025-autumn" / "pairs.xlsx", flat / "autumn.xlsx")
+    shutil.copy(cohorts / "history" / "2025-spring" / "calendar" / "checkins.xlsx", flat / "checkins.xlsx")
+    history = read_history(flat, load_config(cohorts / "mentor.toml"))
+    assert [(c.label, c.checkins) for c in history.cohorts] == [("spring", None), ("autumn", None)]
+    assert "the --history folder holds several pairing workbooks: its check-in sheet is not counted for any " \
+           "(give each cohort a folder of its own)" in history.notes
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(flat / "spring.xlsx", alone / "spring.xlsx")
+    shutil.copy(flat / "checkins.xlsx", alone / "checkins.xlsx")
+    assert read_history(alone, load_config(cohorts / "mentor.toml")).cohorts[0].checkins == alone / "checkins.xlsx"
