@@ -216,8 +216,8 @@ def _unique_labels(cohorts: list[EarlierCohort], folder: Path) -> list[EarlierCo
 
 def read_history(folder: str | Path, config: Config, *, exclude: Sequence[str | Path] = ()) -> History:
     """Every earlier cohort's pairing workbook in ``folder`` (see the module's docstring for where
-    they are found), oldest first (by month, then by path). ``exclude``: the workbook being
-    written or reported on now. A folder with no pairing workbook is an error: ``--history`` was
+    they are found), oldest first (by month, then by path). ``exclude``: this cohort's own
+    workbooks (the one written or reported on now, the one ``--keep`` keeps). A folder with no pairing workbook is an error: ``--history`` was
     given for a reason, and matching as if no earlier pair existed would be a wrong guess."""
     folder = Path(folder)
     if not folder.is_dir():

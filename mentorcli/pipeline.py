@@ -369,7 +369,7 @@ def match(
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
-    earlier = read_history(history, settings, exclude=[output]) if history is not None else None
+    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
 
     check_signup_rows(signups, settings)
     say("Reading signups")

@@ -432,3 +432,15 @@ def test_several_workbooks_in_one_folder_get_no_checkin_log(cohorts, tmp_path):
     shutil.copy(flat / "spring.xlsx", alone / "spring.xlsx")
     shutil.copy(flat / "checkins.xlsx", alone / "checkins.xlsx")
     assert read_history(alone, load_config(cohorts / "mentor.toml")).cohorts[0].checkins == alone / "checkins.xlsx"
+
+
+def test_the_kept_workbook_in_the_folder_is_not_an_earlier_cohort(cohorts, tmp_path):
+    """``--keep`` keeps this cohort's pairs: the same workbook is not also a cohort never to repeat."""
+    work = fresh(cohorts, tmp_path)
+    kept = work / "history" / "2027" / "pairs.xlsx"
+    kept.parent.mkdir()
+    pipeline.match([work / "now.csv"], config=work / "mentor.toml", output=kept, history=work / "history")
+    run = pipeline.match([work / "now.csv"], config=work / "mentor.toml", output=work / "again.xlsx", keep=kept,
+                         history=work / "history")
+    assert pairs_of(work / "again.xlsx") == pairs_of(kept)
+    assert run.history is not None and run.history.cohorts == ["2025-spring", "2025-autumn"]
