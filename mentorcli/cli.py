@@ -281,6 +281,22 @@ def init_command(
 
 # === commands: match ===
 
+HistoryOption = Annotated[Path | None, typer.Option("--history", metavar="DIR", file_okay=False, help="Folder of earlier cohorts' pairing workbooks (DIR/*.xlsx or DIR/<cohort>/pairs.xlsx): never repeat a pair, mark who took part before (match); compare cohorts (report).")]
+
+
+def _print_history_notes(notes: list[str]) -> None:
+    for note in notes:
+        err.print(f"[yellow]History:[/] {escape(note)}")
+
+
+def _print_match_history(history: pipeline.HistoryMatch) -> None:
+    """What the earlier cohorts changed, on stderr: counts only."""
+    _print_history_notes(history.notes)
+    err.print(f"[bold]Earlier cohorts:[/] {len(history.cohorts)} in {escape(str(history.folder))} "
+              f"({escape(', '.join(history.cohorts))}); {history.pairs_avoided} earlier pair(s) among these signups "
+              f"not repeated; {history.took_part_before} of {history.participants} took part before "
+              "(People sheet, Earlier Cohorts column)")
+
 def _print_match_summary(run: pipeline.MatchRun) -> None:
     """The coordinator's view of a match run, on stderr: counts, scores, notes, where it went."""
     result = run.result
@@ -340,6 +356,7 @@ def match_command(
     avoid_pairs: Annotated[list[Path] | None, typer.Option("--avoid-pairs", metavar="FILE", help="Never repeat a pair listed here (an earlier pairs.xlsx, or a CSV of mentee and mentor emails). Repeatable.")] = None,
     objective: Annotated[str | None, typer.Option("--objective", metavar="places|fair", callback=_check_choice("places", "fair"), help="places: most pairs, then best total score; fair: best lowest score first (default from mentor.toml).")] = None,
     export_scores: Annotated[Path | None, typer.Option("--export-scores", metavar="FILE.csv", help="Also write mentee_email,mentor_email,score,bonus,kept for every kept and every allowed pair.")] = None,
+    history: HistoryOption = None,
     as_json: JsonOption = False,
     circles: Annotated[int | None, typer.Option("--circles", metavar="N", min=1, max=1000, help="Form circles of one mentor and up to N mentees sharing a goal and a weekly window, instead of pairs. Example: mentor match signups.xlsx --circles 4 -o circles.xlsx")] = None,
     peer_circles: Annotated[int | None, typer.Option("--peer-circles", metavar="N", min=2, max=1000, help="Form circles of N peers (signed up as both or peer; see [circles] peer_roles) with a facilitator, instead of pairs. Example: mentor match signups.xlsx --peer-circles 5 -o circles.xlsx")] = None,
@@ -352,17 +369,21 @@ def match_command(
     Example: mentor match signups.xlsx -o pairs.xlsx --avoid-pairs 2025.xlsx
 
     Example: mentor match signups.xlsx --circles 4 -o circles.xlsx
+
+    Example: mentor match signups.xlsx -o 2027-spring/pairs.xlsx --history cohorts
     """
     with err.status("Starting…", spinner="dots") as status:
         run = pipeline.match(
             signups, config=config, output=output, force=force, role=role, sheet=sheet, keep=keep,
-            avoid_pairs=avoid_pairs or (), objective=objective, export_scores=export_scores,
+            avoid_pairs=avoid_pairs or (), objective=objective, export_scores=export_scores, history=history,
             progress=lambda text: status.update(escape(text) + "…"), circles=circles, peer_circles=peer_circles,
         )
     if isinstance(run, pipeline.CircleRun):
         _print_circle_summary(run)
     else:
         _print_match_summary(run)
+        if run.history is not None:
+            _print_match_history(run.history)
     for problem in run.problems:  # --keep with ended relationships: someone rematched a second time
         if problem.sheet == "Ended":
             err.print(f"[yellow]Rematch warning:[/] {escape(problem.location())}: {escape(problem.problem)}")
@@ -639,6 +660,7 @@ def report_command(
     ] = None,
     force: ForceOption = False,
     config: ConfigOption = None,
+    history: HistoryOption = None,
     as_json: JsonOption = False,
     surveys: Annotated[
         list[Path] | None,
@@ -665,6 +687,8 @@ def report_command(
     Example: mentor report pairs.xlsx calendar/checkins.xlsx --surveys pulse.csv --surveys midpoint.xlsx
 
     Example (closing the programme): mentor report pairs.xlsx calendar/checkins.xlsx --final --as-of 2027-07-01 --out closing
+
+    Example: mentor report pairs.xlsx calendar/checkins.xlsx --history cohorts --out reports
     """
     status = err.status("Reading the pairing workbook…", spinner="dots")
     status.start()
@@ -678,7 +702,7 @@ def report_command(
 
     try:
         run = pipeline.report(pairs, logs, config=config, as_of=as_of.date() if as_of else None, out=out,
-                              calendar=calendar, force=force, progress=on_stage, surveys=surveys or (),
+                              calendar=calendar, force=force, history=history, progress=on_stage, surveys=surveys or (),
                               survey_kind=survey_kind.value if survey_kind else None, final=final, outbox=outbox)
     finally:
         status.stop()
@@ -694,8 +718,30 @@ def report_command(
                   "nothing is counted as missed.")
     _print_book_problems(run.book.problems)
     _print_report_summary(run)
+    if run.history is not None:
+        _print_report_history(run)
     if as_json:
         print_json(run.as_json())
+
+
+def _print_report_history(run: pipeline.ReportRun) -> None:
+    """The comparison across cohorts as the sponsor sees it (counts only), on stderr."""
+    assert run.history is not None
+    _print_history_notes(run.history.notes)
+    comparison = run.comparison()
+    if comparison is None:
+        return
+    table = Table(title="Compared with earlier cohorts", pad_edge=False)
+    for name in ("Cohort", "When", "Participants", "Relationships", "Matched", "Check-ins held", "Ended"):
+        table.add_column(name, justify="left" if name in ("Cohort", "When") else "right")
+    for row in comparison["rows"]:
+        label = row["cohort"] + (" (this cohort)" if row["current"] else "")
+        table.add_row(escape(label), escape(row["when"]), str(row["participants"]), str(row["relationships"]),
+                      row["matched_pct"], row["held_pct"], str(row["ended"]))
+    err.print(table)
+    if comparison["withheld"]:
+        err.print(f"{comparison['withheld']} earlier cohort(s) of fewer than {comparison['min_group_size']} pairs "
+                  "are too small to show.")
 
 
 # === end report ===

@@ -35,6 +35,7 @@ from mentorcli.ending import EndResult, end_relationship, left_alone, second_rem
 from mentorcli.ending import avoid_pairs as ending_avoid_pairs
 from mentorcli.errors import MentorError
 from mentorcli.files import atomic_write_text, check_targets
+from mentorcli.history import History, cohort_month, earlier_cohort_cells, earlier_figures, read_history
 from mentorcli.mail import (
     SendItem,
     SendReport,
@@ -49,9 +50,11 @@ from mentorcli.nudge import NudgeOutcome, nudge_outbox
 from mentorcli.report import (
     CohortReport,
     build_report,
+    cohort_figures,
     is_checkin_sheet,
     read_checkin_logs,
     read_schedule,
+    report_comparison,
     report_summary,
     write_report,
 )
@@ -161,6 +164,7 @@ class MatchRun:
     result: MatchResult
     output: Path
     problems: list[Problem]
+    history: HistoryMatch | None = None  # --history: what the earlier cohorts changed
 
     @property
     def matched_mentees(self) -> int:
@@ -184,7 +188,37 @@ class MatchRun:
             "mean_score": round(float(self.result.mean_score), 4),
             "output": str(self.output),
             **({"networks": self.result.settings["networks.status"]} if "networks.status" in self.result.settings else {}),
-        }
+        } | ({"history": self.history.as_json()} if self.history else {})
+
+
+@dataclass
+class HistoryMatch:
+    """What ``match --history DIR`` took from the earlier cohorts: how many, the earlier pairs
+    among these signups (never made again) and who of them took part before."""
+
+    folder: Path
+    cohorts: list[str]
+    pairs_avoided: int
+    took_part_before: int
+    participants: int
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), "earlier_cohorts": self.cohorts, "earlier_pairs_avoided": self.pairs_avoided,
+                "took_part_before": self.took_part_before, "participants": self.participants, "notes": self.notes}
+
+
+def history_for_match(earlier: History, roster: Roster) -> tuple[list[tuple[str, str]], HistoryMatch]:
+    """The earlier pairs both of whose people signed up again (the matcher's avoid list; the rest
+    could not be repeated anyway and would only be noted as unknown), and the summary."""
+    emails = roster.people["email"].tolist()
+    present = set(emails)
+    pairs = [(a, b) for a, b in earlier.shared_pairs() if a in present and b in present]
+    before = earlier.took_part()
+    summary = HistoryMatch(folder=earlier.folder, cohorts=[c.label for c in earlier.cohorts], pairs_avoided=len(pairs),
+                           took_part_before=sum(1 for email in emails if email in before),
+                           participants=len(emails), notes=list(earlier.notes))
+    return pairs, summary
 
 
 OUTPUT_SUFFIXES = (".xlsx", ".csv")
@@ -328,6 +362,7 @@ def match(
     avoid_pairs: Sequence[str | Path] = (),
     objective: str | None = None,
     export_scores: str | Path | None = None,
+    history: str | Path | None = None,
     progress: Progress | None = None,
     circles: int | None = None,
     peer_circles: int | None = None,
@@ -337,6 +372,9 @@ def match(
     Every output target is checked before the slow work starts, so a refused overwrite costs
     nothing. ``progress`` receives a short line of text as the work advances (for a display).
     ``circles`` / ``peer_circles`` (one at most): form circles instead of pairs (``CircleRun``).
+    ``history``: a folder of earlier cohorts' workbooks (``history.read_history``): nobody is
+    paired with someone they shared a relationship with there, and the People sheet says who
+    took part before.
     """
     if circles is not None or peer_circles is not None:
         return _match_circles(signups, config=config, output=output, force=force, role=role, sheet=sheet,
@@ -359,11 +397,17 @@ def match(
         avoid += read_pair_list(pair_file)
     ended = keep_book.ended if keep_book else []
     avoid += ending_avoid_pairs(ended)  # people of an ended relationship are never put together again
+    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
 
     check_signup_rows(signups, settings)
     say("Reading signups")
     roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
     check_match_size(len(roster.people), settings, signups)
+    history_run = None
+    if earlier is not None:
+        earlier_pairs, history_run = history_for_match(earlier, roster)
+        avoid += earlier_pairs
+        roster.problems = [*roster.problems, *earlier.problems]
     if keep_book:
         # what no longer holds in the kept workbook belongs beside the signup problems
         roster.problems = [*roster.problems, *keep_book.problems]
@@ -384,8 +428,11 @@ def match(
     if output.suffix.lower() == ".csv":
         write_pairs_csv(output, roster, result, force=force)
     else:
-        write_pairing_workbook(output, roster, result, settings, force=force, ended=ended)
-    return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)])
+        write_pairing_workbook(output, roster, result, settings, force=force, ended=ended,
+                               earlier_cohorts=None if earlier is None
+                               else earlier_cohort_cells(earlier, roster.people["email"].tolist()))
+    return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)],
+                    history=history_run)
 
 
 # --------------------------------------------------------------------------- match: circles
@@ -599,11 +646,19 @@ class ReportRun:
     schedule_added: Path | None = None  # the calendar's checkins.xlsx, read beside the logs given
     without_schedule: bool = False  # no check-in schedule at all: nothing counted as missed
     closing: ClosingReport | None = None  # `report --final`: the closing report written instead
+    history: History | None = None  # --history: the earlier cohorts compared
+
+    def comparison(self) -> dict[str, Any] | None:
+        """The table across cohorts the sponsor sees (``report.cohort_comparison``); None without history."""
+        return report_comparison(self.report)
 
     def as_json(self) -> dict[str, Any]:
         if self.closing is not None:
             return closing_summary(self.closing) | {"written": [str(p) for p in self.written]}
-        return report_summary(self.report) | {"written": [str(p) for p in self.written]}
+        earlier = {} if self.history is None else {"history": {
+            "folder": str(self.history.folder), "earlier_cohorts": [c.label for c in self.history.cohorts],
+            "notes": self.history.notes}}
+        return report_summary(self.report) | earlier | {"written": [str(p) for p in self.written]}
 
 
 @dataclass
@@ -637,19 +692,23 @@ def report_logs(logs: Sequence[str | Path], calendar: str | Path | None) -> Repo
 
 def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg = None, as_of: dt.date | None = None,
            out: str | Path = "reports", calendar: str | Path | None = None, force: bool = False,
-           progress: Progress | None = None, surveys: Sequence[str | Path] = (),
+           history: str | Path | None = None, progress: Progress | None = None, surveys: Sequence[str | Path] = (),
            survey_kind: str | None = None, final: bool = False, outbox: str | Path | None = None) -> ReportRun:
     """``cohort.html``, ``cohort.xlsx``, one email per participant and a sponsor summary, as of
     ``as_of`` (default today). ``progress`` receives the stage: ``logs``, ``build``, then
     ``write_report``'s ``html``, ``xlsx``, ``emails``, ``write`` (``surveys`` first when given).
-    ``surveys``: survey form exports (``surveys.read_surveys``; ``survey_kind`` for all of them
-    instead of detecting it): their figures join the report, their problems its Problems. With
-    ``final``, the closing report instead (``final_report``); ``outbox`` goes with it."""
+    ``history``: a folder of earlier cohorts' workbooks: the summaries compare this cohort with
+    them (counts only). ``surveys``: survey form exports (``surveys.read_surveys``; ``survey_kind``
+    for all of them instead of detecting it): their figures join the report, their problems its
+    Problems. With ``final``, the closing report instead (``final_report``); ``outbox`` goes with it."""
     settings = load_settings(config)
     say = progress or _quiet
     out = Path(out)
     if outbox is not None and not final:
         raise MentorError("--outbox goes with --final", hint="The progress report writes its drafts to OUT/outbox.")
+    if history is not None and final:
+        raise MentorError("--history goes with the progress report, not --final",
+                          hint="Run mentor report --history DIR for the comparison across cohorts.")
     book = read_pairing_workbook(pairs, settings)
     survey_read = report_surveys(surveys, book, settings, survey_kind, say)
     survey_problems = survey_read.problems if survey_read else []
@@ -657,6 +716,7 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
         return final_report(book, logs, settings, as_of=as_of or dt.date.today(), out=out, outbox=outbox,
                             calendar=calendar, force=force, surveys=survey_read.answers if survey_read else (),
                             survey_problems=survey_problems, progress=say)
+    earlier = read_history(history, settings, exclude=[pairs]) if history is not None else None
     say("logs")
     found = report_logs(logs, calendar)
     schedule = read_schedule(found.paths)
@@ -667,9 +727,13 @@ def report(pairs: str | Path, logs: Sequence[str | Path], *, config: ConfigArg =
     if survey_read is not None:
         cohort.surveys = summarise(survey_read.answers, cohort.relationships, people=book.people,
                                    group_by=settings.report.group_by, min_group_size=settings.report.min_group_size)
+    if earlier is not None:
+        this_cohort = cohort_figures(book, cohort.totals, label=settings.cohort.name, when=cohort_month(book.path),
+                                     current=True)
+        cohort.cohorts = [*earlier_figures(earlier, settings, as_of=cohort.as_of), this_cohort]
     written = write_report(cohort, book, settings, out, force=force, on_stage=say)
     return ReportRun(book=book, report=cohort, written=written, out=out, schedule_added=found.added,
-                     without_schedule=not found.has_schedule)
+                     without_schedule=not found.has_schedule, history=earlier)
 
 
 # --------------------------------------------------------------------------- end

@@ -714,6 +714,8 @@ class CohortReport:
     """A circles workbook's members, one row each (``ATTENDANCE_COLUMNS``); None for pairs."""
     surveys: SurveySummary | None = None
     """Survey figures (``mentor report --surveys``, ``surveys.summarise``); None without surveys."""
+    cohorts: list[CohortFigures] = field(default_factory=list)
+    """``--history``: earlier cohorts' figures and this one's (``current``), for ``cohort_comparison``."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -1139,6 +1141,8 @@ def report_summary(report: CohortReport) -> dict[str, Any]:
         summary["stopped_coming"] = stopped_coming(report.attendance)
     if report.surveys is not None:
         summary["surveys"] = report.surveys.sponsor_view()
+    if report.cohorts:
+        summary["cohorts"] = report_comparison(report)
     return summary
 
 
@@ -1286,6 +1290,7 @@ def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: P
         "pairs": _status_rows(report.status),
         "problems": [p.as_dict() | {"where": p.location()} for p in report.problems],
         "surveys": survey_page_context(report),
+        "comparison": report_comparison(report),
     }
     if report.attendance is not None:
         context["attendance"] = attendance_rows(report.attendance)
@@ -1401,6 +1406,8 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
                                   write_empty=True) for c, (title, width) in enumerate(_PROBLEM_COLUMNS)]),
         *([table("Attendance", attendance_columns(report.attendance))] if report.attendance is not None else []),
         *survey_sheets(report),
+        *([table("Cohorts", comparison_sheet_columns(comparison), filters=False)]
+          if (comparison := report_comparison(report)) else []),
     ] + ([table("Ended", _ended_sheet(report))] if len(report.ended) else [])
 
 
@@ -1777,6 +1784,7 @@ def sponsor_context(report: CohortReport, book: PairingBook, config: Config) -> 
         "min_group_size": minimum,
         "settings": report.settings,
         "surveys": survey_sponsor_context(report),
+        "comparison": report_comparison(report),
     }
 
 
@@ -2006,3 +2014,99 @@ def survey_sponsor_context(report: CohortReport) -> dict[str, Any] | None:
             "overall": _survey_figures(summary.overall), "group_by": summary.group_field,
             "groups": [{"label": group.label, **(_survey_figures(group.figures) or {})} for group in summary.groups],
             "min_group_size": summary.min_group_size}
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing cohorts (``mentor report --history DIR``)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortFigures:
+    """One cohort's counts for the comparison across cohorts: aggregates only, never a name.
+
+    ``participants``: everyone on the cohort's People sheet; ``matched``: how many of them were
+    in a relationship (ended ones included); ``relationships``: current and ended; ``held`` and
+    ``due``: check-ins held and scheduled up to the report date (``due`` 0 when no schedule is known).
+    """
+
+    label: str
+    when: str
+    participants: int
+    matched: int
+    relationships: int
+    ended: int
+    held: int
+    due: int
+    current: bool = False
+
+
+def cohort_figures(book: PairingBook, totals: dict[str, Any] | None, *, label: str, when: str = "",
+                   current: bool = False) -> CohortFigures:
+    """The counts of one cohort from its workbook and (when its check-ins are known) its report totals."""
+    everyone = [*book.relationships(), *(ending.relationship for ending in book.ended)]
+    in_relationship = {_email_key(m.email) for relationship in everyone for m in relationship.members}
+    signed_up = {_email_key(email) for email in book.people["email"].tolist()}
+    return CohortFigures(label=label, when=when, participants=len(signed_up),
+                         matched=len(signed_up & in_relationship), relationships=len(everyone), ended=len(book.ended),
+                         held=int(totals["held"]) if totals else 0,
+                         due=int(totals["scheduled_to_date"]) if totals else 0, current=current)
+
+
+def _comparison_row(label: str, when: str, figures: Sequence[CohortFigures], current: bool) -> dict[str, Any]:
+    participants = sum(f.participants for f in figures)
+    matched = sum(f.matched for f in figures)
+    held, due = sum(f.held for f in figures), sum(f.due for f in figures)
+    matched_share = round(matched / participants, 4) if participants else None
+    held_rate = round(held / due, 4) if due else None
+    return {"cohort": label, "when": when, "participants": participants,
+            "relationships": sum(f.relationships for f in figures), "matched_share": matched_share,
+            "held_rate": held_rate, "ended": sum(f.ended for f in figures), "current": current,
+            "matched_pct": _fmt_percent(matched_share), "held_pct": _fmt_percent(held_rate)}
+
+
+def cohort_comparison(figures: Sequence[CohortFigures], min_group_size: int) -> dict[str, Any] | None:
+    """The sponsor's table across cohorts: each earlier cohort in the order given, then this one.
+
+    An earlier cohort of fewer than ``min_group_size`` relationships is not broken out: it is
+    folded into "other earlier cohorts"; when that fold is itself too small, the smallest shown
+    cohorts join it, and a fold that stays too small is left out (``withheld`` counts the cohorts
+    not shown at all). This cohort is always shown: its totals are in the summary already.
+    None when there is nothing to compare.
+    """
+    if not figures:
+        return None
+    minimum = max(1, int(min_group_size))
+    earlier = [f for f in figures if not f.current]
+    by_size = sorted(range(len(earlier)), key=lambda i: (-earlier[i].relationships, i))
+    shown = [i for i in by_size if earlier[i].relationships >= minimum]
+    folded = [i for i in by_size if earlier[i].relationships < minimum]
+    while folded and sum(earlier[i].relationships for i in folded) < minimum and shown:
+        folded.append(shown.pop())
+    rows = [_comparison_row(earlier[i].label, earlier[i].when, [earlier[i]], False) for i in sorted(shown)]
+    withheld = 0
+    if folded and sum(earlier[i].relationships for i in folded) >= minimum:
+        rows.append(_comparison_row(f"other earlier cohorts ({len(folded)})", "", [earlier[i] for i in folded], False))
+    else:
+        withheld = len(folded)
+    rows += [_comparison_row(f.label, f.when, [f], True) for f in figures if f.current]
+    return {"rows": rows, "min_group_size": minimum, "withheld": withheld, "earlier": len(earlier)}
+
+
+def report_comparison(report: CohortReport) -> dict[str, Any] | None:
+    """``cohort_comparison`` of the cohorts the report was given (None without ``--history``)."""
+    return cohort_comparison(report.cohorts, int(report.settings.get("min_group_size", 1)))
+
+
+_COMPARISON_COLUMNS = (("Cohort", "cohort", TEXT, None, 28), ("When", "when", TEXT, None, 10),
+                       ("Participants", "participants", NUMBER, "0", 12),
+                       ("Relationships", "relationships", NUMBER, "0", 13),
+                       ("Matched", "matched_share", NUMBER, "0%", 9), ("Check-ins Held", "held_rate", NUMBER, "0%", 14),
+                       ("Ended", "ended", NUMBER, "0", 8))
+
+
+def comparison_sheet_columns(comparison: dict[str, Any]) -> list[Column]:
+    """The Cohorts sheet of ``cohort.xlsx``: the comparison table, shares as percentages."""
+    rows = comparison["rows"]
+    return [Column(title, [row[key] for row in rows], kind, number_format, width, write_empty=True)
+            for title, key, kind, number_format, width in _COMPARISON_COLUMNS]

@@ -76,6 +76,8 @@ PEOPLE_SHEET_FIELDS: tuple[tuple[str, str], ...] = (
     ("Capacity", "capacity"), ("Wants", "wants"), ("Avoid", "avoid"), ("Choices", "choices"),
 )
 PEOPLE_REQUIRED = ("Name", "Email", "Role")
+EARLIER_COHORTS = "Earlier Cohorts"
+"""People column written only with ``mentor match --history``; read back by nothing (a note for the coordinator)."""
 PAIRS_REQUIRED = ("Pair ID", "Mentee Email", "Mentor Email")
 NUMBER_FIELDS = {"experience", "capacity", "wants"}
 
@@ -212,9 +214,11 @@ def mentors_columns(roster: Roster, result: MatchResult) -> list[Column]:
     ]
 
 
-def people_columns(people: pd.DataFrame) -> list[Column]:
+def people_columns(people: pd.DataFrame, earlier_cohorts: Sequence[str] | None = None) -> list[Column]:
     """The People sheet. Capacity is left blank for pure mentees and Wants for pure mentors:
-    a number there would mean nothing, and a reader takes blank as 0."""
+    a number there would mean nothing, and a reader takes blank as 0. ``earlier_cohorts``
+    (``--history``): one cell per person, what they did in earlier cohorts (blank: new), as the
+    last column; without it the sheet is as it always was."""
     roles = people["role"].to_numpy(dtype=object)
     meaningful = {"capacity": roles != "mentee", "wants": roles != "mentor"}
     columns = []
@@ -226,6 +230,8 @@ def people_columns(people: pd.DataFrame) -> list[Column]:
             columns.append(Column(header, values, NUMBER, None if name == "experience" else "0"))
         else:
             columns.append(Column(header, _text_values(people[name])))
+    if earlier_cohorts is not None:
+        columns.append(Column(EARLIER_COHORTS, list(earlier_cohorts)))
     return columns
 
 
@@ -330,9 +336,11 @@ def table_sheets(sheets: dict[str, list[Column]]) -> list[TableSheet]:
 
 
 def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult, config: Config, *, force: bool,
-                           ended: Sequence[Ending] = ()) -> Path:
+                           ended: Sequence[Ending] = (), earlier_cohorts: Sequence[str] | None = None) -> Path:
     """Write ``pairs.xlsx``: Pairs, Unmatched, Mentors, Problems, People, Settings (and Ended, the
     relationships ended before, when there are any: ``ended_columns``).
+
+    ``earlier_cohorts`` (``--history``) adds the People sheet's "Earlier Cohorts" column.
 
     Refuses to replace an existing file unless ``force`` (then the old one is kept as a backup);
     the file appears only when complete. Same roster, result and config give the same bytes.
@@ -344,7 +352,7 @@ def write_pairing_workbook(path: str | Path, roster: Roster, result: MatchResult
             UNMATCHED: unmatched_columns(roster, result),
             MENTORS: mentors_columns(roster, result),
             PROBLEMS: problems_columns([*roster.problems, *match_problems(result)]),
-            PEOPLE: people_columns(roster.people),
+            PEOPLE: people_columns(roster.people, earlier_cohorts),
             SETTINGS: settings_columns(settings_rows(roster, result, config)),
         }
         if ended:
