@@ -444,3 +444,17 @@ def test_the_kept_workbook_in_the_folder_is_not_an_earlier_cohort(cohorts, tmp_p
                          history=work / "history")
     assert pairs_of(work / "again.xlsx") == pairs_of(kept)
     assert run.history is not None and run.history.cohorts == ["2025-spring", "2025-autumn"]
+
+
+def test_report_command_prints_the_comparison_and_json(cohorts, tmp_path, cli, monkeypatch):
+    work = fresh(cohorts, tmp_path, minimum=2)
+    monkeypatch.chdir(work)
+    assert cli("match", "now.csv", "-o", "pairs.xlsx", "--history", "history").exit_code == 0
+    assert cli("schedule", "pairs.xlsx", "--start", "2027-02-01", "--months", "3").exit_code == 0
+    result = cli("report", "pairs.xlsx", "calendar/checkins.xlsx", "--as-of", "2027-06-01", "--history", "history",
+                 "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "Compared with earlier cohorts" in result.stderr and "2025-autumn" in result.stderr
+    answer = json.loads(result.stdout)
+    assert [row["cohort"] for row in answer["cohorts"]["rows"]] == ["2025-spring", "2025-autumn", "Guild Mentoring 2027"]
+    assert answer["history"]["earlier_cohorts"] == ["2025-spring", "2025-autumn"]
