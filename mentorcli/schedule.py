@@ -887,7 +887,7 @@ def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np
     if out and profile.out_all[p] and len(members) > 2:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
-            f"no time suits all {len(members)} members: least bad time ({weekday}s {_hhmm(start, members[0])} "
+            f"no common availability: no time suits all {len(members)} members; least bad time ({weekday}s {_hhmm(start, members[0])} "
             f"for {members[0].name}), {len(members) - len(out)} of {len(members)} free; "
             f"{_and_list([member.name for member in out])} cannot make it (outside their availability)"
         )

@@ -843,7 +843,8 @@ def read_pairing_workbook(path: str | Path, config: Config, *, check_rules: bool
     repeat is left out and reported as an error; a pair that breaks capacity, wants or a
     matching rule is kept (the coordinator may mean it) and reported as a warning.
     ``check_rules=False`` skips that last check: ``mentor match --keep`` checks capacity and the
-    rules against the new signups instead of the workbook's own People sheet.
+    rules against the new signups instead of the workbook's own People sheet. A workbook with a
+    Circles sheet and no Pairs rows is read by ``read_circles_book`` (the circles' pair view).
     """
     path = Path(path)
     with gc_paused():

@@ -434,10 +434,10 @@ def test_no_time_for_everyone_gives_the_least_bad_time_flagged(folder: Path, men
     assert len(checkins) == 3 * MONTHS
     name_three = run.book.person(three)["name"]
     for flag in checkins["flag"]:
-        assert "no time suits all 4 members" in flag and "3 of 4 free" in flag
+        assert "no common availability: no time suits all 4 members" in flag and "3 of 4 free" in flag
         assert f"{name_three} cannot make it" in flag
     local = checkins["start_utc"].dt.tz_convert("Europe/London")
-    assert (local.dt.weekday < 5).all() and (local.dt.hour >= 18).all()
+    assert (local.dt.day_of_week < 5).all() and (local.dt.hour >= 18).all()
     notes = [n for n in run.plan.notes if n.startswith("circle C001")]
     assert notes == [("circle C001: no time suits every member; the least bad time leaves out Circles row 5 "
                      "(flagged in checkins.xlsx)")]
@@ -459,7 +459,7 @@ def test_least_bad_time_keeps_the_lead_free_before_counting_members(folder: Path
     set_people(path, changes)
     run = pipeline.schedule(path, config=folder / "mentor.toml", start=_date(START), months=MONTHS, out=folder / "lead-cal")
     local = run.plan.checkins["start_utc"].dt.tz_convert("Europe/London")
-    assert (local.dt.weekday < 5).all() and (local.dt.hour >= 18).all()
+    assert (local.dt.day_of_week < 5).all() and (local.dt.hour >= 18).all()
     assert all("2 of 5 free" in flag for flag in run.plan.checkins["flag"])
 
 
