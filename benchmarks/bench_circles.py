@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_match import synthetic_people  # noqa: E402
+from bench_match import synthetic_people
 
-from mentorcli.config import Config  # noqa: E402
-from mentorcli.match import match_circles  # noqa: E402
+from mentorcli.config import Config
+from mentorcli.match import match_circles
 
 SIZES = {"mentor-led": 4, "peer": 5}
 
