@@ -43,6 +43,9 @@ ENUMERATE_LIMIT = 20_000
 """Up to this many possible circles, every one is listed and the integer search over them all is
 exact (a small cohort gets "optimal" proven by CP-SAT, not just a bound)."""
 COLUMNS_PER_LEAD = 3
+MIP_GAP = 1e-6
+"""The integer search stops within this share of the columns' best (the objective counts places in
+units larger than every score together, so this is a small share of the total score)."""
 NODES_PER_UNIT = 1000
 """Branch-and-bound nodes of the integer search per unit of ``[circles] search_effort``."""
 """Columns a lead may add per pricing round (its best (goal, window) choices)."""
@@ -402,7 +405,7 @@ def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, ef
     values = np.array([c.value for c in columns], dtype=float)
     result = milp(-values, constraints=LinearConstraint(_incidence(model, columns), -np.inf, model.rhs.astype(float)),
                   integrality=np.ones(len(columns)), bounds=Bounds(0, 1),
-                  options={"mip_rel_gap": 0.0, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True})
+                  options={"mip_rel_gap": MIP_GAP, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True})
     chosen = start
     proven = False
     if result.x is not None:
