@@ -38,7 +38,11 @@ def run_one(n: int, kind: str) -> dict:
     if kind == "peer":
         config.circles = dataclasses.replace(config.circles, peer_roles=["mentor", "mentee", "both"])
     start = time.perf_counter()
-    result = match_circles(people, config, size=SIZES[kind], kind=kind)
+
+    def progress(step: str, done: int, total: int) -> None:
+        print(f"{time.perf_counter() - start:7.1f} s  {step} {done}", file=sys.stderr, flush=True)
+
+    result = match_circles(people, config, size=SIZES[kind], kind=kind, progress=progress)
     seconds = time.perf_counter() - start
     settings = result.settings
     return {"n": n, "kind": kind, "seconds": round(seconds, 1), "circles": len(result.circles),

@@ -193,6 +193,8 @@ def _check_every_circle(people: pd.DataFrame, config: Config, result, size: int)
         seen += list(members)
         if result.kind == "peer":
             seen.append(lead)
+            years = people["experience"].fillna(-1)
+            assert all((years[lead], -lead) > (years[m], -m) for m in members), "the facilitator is not the most experienced"
     assert len(seen) == len(set(seen)), "someone is in two circles"
 
 
