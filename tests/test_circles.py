@@ -338,6 +338,9 @@ def test_cli_circles_on_the_bundled_example(cli, example_dir, option, size, lead
     assert settings_rows["Solution"] == data["status"]
     assert re.fullmatch(r"optimal|within \d+\.\d\d% of the best possible", settings_rows["Solution"])
     assert int(settings_rows["Bound"]) >= int(settings_rows["result.objective"])
+    proven = int(settings_rows["Bound"]) == int(settings_rows["result.objective"])
+    assert (settings_rows["Solution"] == "optimal") == proven
+    assert data["gap_percent"] == (0 if proven else pytest.approx(float(re.findall(r"[\d.]+", data["status"])[0])))
     assert data["status"] in result.stderr
 
 
