@@ -397,7 +397,12 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
 def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, effort: float) -> tuple[list[int], int, bool]:
     """The best set of columns (HiGHS branch and bound, single-threaded and deterministic, within a
     node budget of ``effort`` x ``NODES_PER_UNIT``), or the LP rounded greedily if that is better;
-    and whether it is proven the best of these columns."""
+    and whether it is proven the best of these columns.
+
+    ``effort`` seconds is also a wall-clock cap: a large cohort on a slow host stops there rather
+    than run for an hour, and only then may the circles depend on the host's speed (the status
+    then gives the gap to the bound, which stays proven either way).
+    """
     if not columns:
         return [], 0, True
     row_of = _row_of(model)
@@ -405,7 +410,8 @@ def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, ef
     values = np.array([c.value for c in columns], dtype=float)
     result = milp(-values, constraints=LinearConstraint(_incidence(model, columns), -np.inf, model.rhs.astype(float)),
                   integrality=np.ones(len(columns)), bounds=Bounds(0, 1),
-                  options={"mip_rel_gap": MIP_GAP, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True})
+                  options={"mip_rel_gap": MIP_GAP, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True,
+                           "time_limit": max(float(effort), 1.0)})
     chosen = start
     proven = False
     if result.x is not None:
