@@ -152,7 +152,7 @@ def brute_force(people: pd.DataFrame, config: Config, size: int, kind: str) -> t
                     circles.append((lead, frozenset(members), places, round(score * 100)))
     limit = {lead: int(people.at[lead, "capacity"]) if kind == "mentor-led" else 1 for lead in leads}
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def best(k: int, used: frozenset[int], led: tuple[tuple[int, int], ...]) -> tuple[int, int]:
         if k == len(circles):
             return (0, 0)
