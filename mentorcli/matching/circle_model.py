@@ -285,8 +285,11 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
     positive = order[gain[order] > 0]
     take_pos, totals = _greedy(model, combos[positive], lead.classes[positive], gain[positive], base)
     short = np.flatnonzero(take_pos.sum(axis=0) < model.min_members)
-    short = short[totals[short] > threshold]  # the fill of a short circle only lowers its total
-    totals[np.flatnonzero(take_pos.sum(axis=0) < model.min_members)] = -np.inf
+    # a short circle needs members without a positive gain to reach min_members: they only lower
+    # its total, so the positive members' total bounds it and only the promising ones are filled
+    upper_short = base + np.where(take_pos[:, short], gain[positive][:, None], 0.0).sum(axis=0)
+    totals[short] = -np.inf
+    short = short[upper_short > threshold]
     take_all = np.zeros((0, 0), bool)
     if len(short):
         take_all, totals_short = _greedy(model, combos[order][:, short], lead.classes[order], gain[order], base)
