@@ -43,6 +43,9 @@ ENUMERATE_LIMIT = 20_000
 """Up to this many possible circles, every one is listed and the integer search over them all is
 exact (a small cohort gets "optimal" proven by CP-SAT, not just a bound)."""
 COLUMNS_PER_LEAD = 3
+MIP_GAP = 1e-6
+"""The integer search stops within this share of the columns' best (the objective counts places in
+units larger than every score together, so this is a small share of the total score)."""
 NODES_PER_UNIT = 1000
 """Branch-and-bound nodes of the integer search per unit of ``[circles] search_effort``."""
 """Columns a lead may add per pricing round (its best (goal, window) choices)."""
@@ -282,8 +285,11 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
     positive = order[gain[order] > 0]
     take_pos, totals = _greedy(model, combos[positive], lead.classes[positive], gain[positive], base)
     short = np.flatnonzero(take_pos.sum(axis=0) < model.min_members)
-    short = short[totals[short] > threshold]  # the fill of a short circle only lowers its total
-    totals[np.flatnonzero(take_pos.sum(axis=0) < model.min_members)] = -np.inf
+    # a short circle needs members without a positive gain to reach min_members: they only lower
+    # its total, so the positive members' total bounds it and only the promising ones are filled
+    upper_short = base + np.where(take_pos[:, short], gain[positive][:, None], 0.0).sum(axis=0)
+    totals[short] = -np.inf
+    short = short[upper_short > threshold]
     take_all = np.zeros((0, 0), bool)
     if len(short):
         take_all, totals_short = _greedy(model, combos[order][:, short], lead.classes[order], gain[order], base)
@@ -394,7 +400,12 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
 def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, effort: float) -> tuple[list[int], int, bool]:
     """The best set of columns (HiGHS branch and bound, single-threaded and deterministic, within a
     node budget of ``effort`` x ``NODES_PER_UNIT``), or the LP rounded greedily if that is better;
-    and whether it is proven the best of these columns."""
+    and whether it is proven the best of these columns.
+
+    ``effort`` seconds is also a wall-clock cap: a large cohort on a slow host stops there rather
+    than run for an hour, and only then may the circles depend on the host's speed (the status
+    then gives the gap to the bound, which stays proven either way).
+    """
     if not columns:
         return [], 0, True
     row_of = _row_of(model)
@@ -402,7 +413,8 @@ def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, ef
     values = np.array([c.value for c in columns], dtype=float)
     result = milp(-values, constraints=LinearConstraint(_incidence(model, columns), -np.inf, model.rhs.astype(float)),
                   integrality=np.ones(len(columns)), bounds=Bounds(0, 1),
-                  options={"mip_rel_gap": 0.0, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True})
+                  options={"mip_rel_gap": MIP_GAP, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True,
+                           "time_limit": max(float(effort), 1.0)})
     chosen = start
     proven = False
     if result.x is not None:
