@@ -320,7 +320,8 @@ def test_the_example_networks_cover_at_least_as_many_goals_and_keep_everyone_els
                                                    ("repeat_goal_value", 1.01, False), ("repeat_goal_value", -0.01, False),
                                                    ("goal_value", 100, True), ("goal_value", 100.5, False),
                                                    ("prefer_mixed_departments", 0, True), ("candidates", 0, False),
-                                                   ("candidates", 1, True), ("solve_limit", 0.05, False)])
+                                                   ("candidates", 1, True), ("solve_limit", 0, True),
+                                                   ("solve_limit", -0.01, False)])
 def test_networks_settings_at_their_limits(name: str, value: float, ok: bool) -> None:
     if ok:
         assert getattr(config_from_dict({"networks": {name: value}}).networks, name) == value
