@@ -558,8 +558,8 @@ def solve_network(network: Network, cells: NetworkCells) -> tuple[np.ndarray, in
         relaxed = build_model(network, cells, sets, everyone, np.ones(len(sets.mentee), bool), room=network.room,
                               relaxed=True, places=network.places, bonus=network.bonus, hint=chosen)
         solver = _solver(limit / 2)
-        solver.solve(relaxed.model)
-        bound = _proven_bound(solver, relaxed.scale, bound)
+        if solver.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # else no bound was proven
+            bound = _proven_bound(solver, relaxed.scale, bound)
     return _cells_of(cells, sets, chosen), value, max(bound, value)
 
 
