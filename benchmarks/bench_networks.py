@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_match import peak_mb, synthetic_people  # noqa: E402
+from bench_match import peak_mb, synthetic_people
 
-from mentorcli import match  # noqa: E402
-from mentorcli.config import Config  # noqa: E402
-from mentorcli.matching import networks  # noqa: E402
-from mentorcli.matching.scale import optimum  # noqa: E402
+from mentorcli import match
+from mentorcli.config import Config
+from mentorcli.matching import networks
+from mentorcli.matching.scale import optimum
 
 
 def measure(n: int, share: float) -> dict:

@@ -50,7 +50,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "networks.repeat_goal_value": (0, 1),
     "networks.prefer_mixed_departments": (0, 100),
     "networks.candidates": (1, 1000),
-    "networks.solve_limit": (0.1, 3600),
+    "networks.solve_limit": (0, 3600),
     "schedule.months": (1, 36),
     "schedule.duration_minutes": (5, 480),
     "schedule.reminder_minutes": (0, 40_320),

@@ -22,7 +22,6 @@ from mentorcli.match import match_people, score_matrix
 from mentorcli.matching import networks
 from mentorcli.model import make_people
 from mentorcli.signups import read_signups
-
 from tests.conftest import EXAMPLES
 
 
@@ -320,7 +319,8 @@ def test_the_example_networks_cover_at_least_as_many_goals_and_keep_everyone_els
                                                    ("repeat_goal_value", 1.01, False), ("repeat_goal_value", -0.01, False),
                                                    ("goal_value", 100, True), ("goal_value", 100.5, False),
                                                    ("prefer_mixed_departments", 0, True), ("candidates", 0, False),
-                                                   ("candidates", 1, True), ("solve_limit", 0.05, False)])
+                                                   ("candidates", 1, True), ("solve_limit", 0, True),
+                                                   ("solve_limit", -0.01, False)])
 def test_networks_settings_at_their_limits(name: str, value: float, ok: bool) -> None:
     if ok:
         assert getattr(config_from_dict({"networks": {name: value}}).networks, name) == value
@@ -347,3 +347,13 @@ def test_mentees_past_the_scoring_budget_keep_their_mentors_and_are_bounded(monk
     assert len(set(mentors_of(result, people, "Mia")) & {"Bob", "Bea"}) == 1
     assert result.settings["networks.status"].startswith("within ")
     assert result.settings["networks.bound"] >= result.settings["networks.value"] + 20 * 0.75  # Zed could gain Beta
+
+
+def test_no_solver_work_keeps_step_4_and_proves_no_more_than_it_can() -> None:
+    """solve_limit = 0: CP-SAT proves nothing, so the answer is step 4's choice and the status a
+    bound from each mentee's own best, never "optimal" by accident."""
+    people = make_people(A_A_B)
+    result = match_people(people, settings(solve_limit=0.0))
+    assert mentors_of(result, people, "Mia") == ["Amy", "Ann"]
+    assert result.settings["networks.status"].startswith("within ")
+    assert result.settings["networks.bound"] >= match_people(people, Config()).settings["networks.value"]

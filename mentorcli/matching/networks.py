@@ -196,10 +196,10 @@ def goal_value(settings: NetworkSettings, k: int) -> int:
 # --------------------------------------------------------------------------- candidates
 
 
-SCORED_CELLS = 20_000_000
-"""Network mentees' cells scored for candidates at most (in signup order, about 10 s on two cores);
-the mentees past it keep their step-4 mentors and are bounded plainly (a fifth of 100,000
-signups wanting 2 mentors would need 500 million: README, Performance)."""
+SCORED_CELLS = 10_000_000
+"""Network mentees' cells scored for candidates at most (in signup order; 20 million took 11.6 s
+on a loaded host); the mentees past it keep their step-4 mentors and are bounded plainly (a
+fifth of 100,000 signups wanting 2 mentors would need about 400 million: README, Performance)."""
 
 ALL_CANDIDATE_SETS = 3_000
 """Up to this many sets in all, every allowed mentor with room is a candidate (the bundled
@@ -558,8 +558,8 @@ def solve_network(network: Network, cells: NetworkCells) -> tuple[np.ndarray, in
         relaxed = build_model(network, cells, sets, everyone, np.ones(len(sets.mentee), bool), room=network.room,
                               relaxed=True, places=network.places, bonus=network.bonus, hint=chosen)
         solver = _solver(limit / 2)
-        solver.solve(relaxed.model)
-        bound = _proven_bound(solver, relaxed.scale, bound)
+        if solver.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # else no bound was proven
+            bound = _proven_bound(solver, relaxed.scale, bound)
     return _cells_of(cells, sets, chosen), value, max(bound, value)
 
 
