@@ -407,5 +407,21 @@ def _unmatched(cohort: Cohort, pool: _Pool, model: CircleModel, columns: list, k
                 reason = (f"{led_by}{also}, but the circles chosen place more people, or score higher, without them "
                           "(the most places, then the best total)")
         records.append((person, role, reason))
+    records += _outside_the_pool(cohort, pool, kind)
+    records.sort(key=lambda record: record[0])
     return pd.DataFrame(records, columns=["person", "role", "reason"]).astype({"person": int})
+
+
+def _outside_the_pool(cohort: Cohort, pool: _Pool, kind: str) -> list[tuple[int, str, str]]:
+    """Everyone who may neither lead nor join this kind of circle, with the reason: the workbook's
+    reader warns about anyone in People who is in no circle and not on Unmatched."""
+    roles = cohort.people["role"].astype(str).str.lower().tolist()
+    inside = set(pool.people.tolist())
+    if kind == "peer":
+        peers = " or ".join(f'"{role}"' for role in cohort.config.circles.peer_roles)
+        why = f"peer circles are formed of those who signed up as {peers} ([circles] peer_roles)"
+    else:
+        why = "can neither lead a circle (a mentor who can take mentees) nor join one (a mentee who wants a mentor)"
+    return [(person, roles[person], f"signed up as {roles[person]}: {why}")
+            for person in range(len(roles)) if person not in inside]
 
