@@ -599,6 +599,8 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
     errors = sum(1 for p in report.problems if p.severity == "error")
     table.add_row("Problems", f"{len(report.problems)} ({errors} log rows not used; see the Problems sheet)"
                   if report.problems else "0")
+    if run.book.problems:
+        table.add_row("Workbook problems", f"{len(run.book.problems)} (listed above; also on the Problems sheet)")
     emails = sum(1 for p in written if p.suffix == ".eml")
     table.add_row("Written", f"{escape(str(out))}/: cohort.html, cohort.xlsx, {emails} email(s) in outbox/")
     err.print(table)

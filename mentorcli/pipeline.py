@@ -658,7 +658,8 @@ class ReportRun:
         earlier = {} if self.history is None else {"history": {
             "folder": str(self.history.folder), "earlier_cohorts": [c.label for c in self.history.cohorts],
             "notes": self.history.notes}}
-        return report_summary(self.report) | earlier | {"written": [str(p) for p in self.written]}
+        workbook = {"workbook_problems": [p.as_dict() for p in self.book.problems]} if self.book.problems else {}
+        return report_summary(self.report) | earlier | workbook | {"written": [str(p) for p in self.written]}
 
 
 @dataclass

@@ -711,3 +711,20 @@ def test_end_through_python(tmp_path: Path) -> None:
     with pytest.raises(MentorError):
         pipeline.end(workbook, "P003", reason="again")
     assert zipfile.is_zipfile(io.BytesIO(workbook.read_bytes()))
+
+
+def test_report_json_lists_the_workbooks_own_problems_by_row(cli, scheduled, tmp_path) -> None:
+    """A Status the reader cannot read is printed on screen by row; ``--json`` carries it too, and
+    the screen counts it (before, the summary said "Problems 0" right under the error lines)."""
+    workbook, calendar = scheduled
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Pairs"]
+    ws.cell(1, ws.max_column + 1, "Status")
+    ws.cell(3, ws.max_column, "Endd")
+    wb.save(workbook)
+    result = cli("report", workbook, calendar / "checkins.xlsx", "--as-of", "2026-07-01", "--out", "reports", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [(p["sheet"], p["row"], p["column"], p["severity"]) for p in answer["workbook_problems"]] == [
+        ("Pairs", 3, "Status", "error")]
+    assert "Workbook problems" in result.stderr and "Endd" not in result.stderr
