@@ -269,9 +269,9 @@ def _setting_text(value: Any) -> str:
     return str(value)
 
 
-def settings_rows(roster: Roster, result: MatchResult, config: Config) -> list[tuple[str, str]]:
-    """What produced this workbook: enough to reproduce it, and to tell two runs apart."""
-    rows: list[tuple[str, Any]] = [("tool", f"mentorcli {__version__}"), ("objective", result.objective)]
+def source_rows(roster: Roster) -> list[tuple[str, Any]]:
+    """The Settings rows naming each input file (path, sha256, sheet, role, rows): pairs and circles alike."""
+    rows: list[tuple[str, Any]] = []
     for number, source in enumerate(roster.sources, 1):
         rows += [
             (f"input {number}", source.path),
@@ -280,6 +280,13 @@ def settings_rows(roster: Roster, result: MatchResult, config: Config) -> list[t
             (f"input {number} role", source.role or ""),
             (f"input {number} rows", source.rows),
         ]
+    return rows
+
+
+def settings_rows(roster: Roster, result: MatchResult, config: Config) -> list[tuple[str, str]]:
+    """What produced this workbook: enough to reproduce it, and to tell two runs apart."""
+    rows: list[tuple[str, Any]] = [("tool", f"mentorcli {__version__}"), ("objective", result.objective)]
+    rows += source_rows(roster)
     rows += list(config.as_settings().items())
     rows += [(key if "." in key else f"solver.{key}", value) for key, value in sorted(result.settings.items())]
     rows += [
@@ -434,14 +441,7 @@ def circle_settings_rows(roster: Roster, circle_match: CircleMatch, config: Conf
         ("Solution", circle_match.status),
         ("Bound", int(circle_match.bound)),
     ]
-    for number, source in enumerate(roster.sources, 1):
-        rows += [
-            (f"input {number}", source.path),
-            (f"input {number} sha256", source.sha256),
-            (f"input {number} sheet", source.sheet),
-            (f"input {number} role", source.role or ""),
-            (f"input {number} rows", source.rows),
-        ]
+    rows += source_rows(roster)
     rows += list(config.as_settings().items())
     rows += [(f"circles.{f.name}", getattr(config.circles, f.name)) for f in fields(config.circles)]
     rows += [(f"solver.{key}", value) for key, value in sorted(settings.items())]
