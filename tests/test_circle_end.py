@@ -216,3 +216,16 @@ def test_peer_circles_never_form_an_earlier_peer_circle_again(folder: Path) -> N
     assert answer["circles"] == 0
     unmatched = {r[1] for r in openpyxl.load_workbook(folder / "new.xlsx")["Unmatched"].iter_rows(min_row=2, values_only=True)}
     assert set(earlier.emails) <= {str(e).lower() for e in unmatched}
+
+
+# --------------------------------------------------------------------------- match --circles --keep
+
+
+@pytest.mark.parametrize("option, size", [("--circles", 4), ("--peer-circles", 5)])
+def test_keep_with_circles_is_refused_in_one_line_and_writes_nothing(folder: Path, option, size) -> None:
+    """Rematching circles is not built: --keep is refused, never silently ignored (a fresh set of
+    circles would break every circle still going on)."""
+    done = mentor(folder, "match", "signups.xlsx", option, size, "--keep", "circles.xlsx", "-o", "new.xlsx", code=1)
+    assert "--keep is not available with circles yet" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) <= 2
+    assert not (folder / "new.xlsx").exists()
