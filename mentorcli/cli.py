@@ -382,8 +382,8 @@ def match_command(
         _print_circle_summary(run)
     else:
         _print_match_summary(run)
-        if run.history is not None:
-            _print_match_history(run.history)
+    if run.history is not None:
+        _print_match_history(run.history)
     for problem in run.problems:  # --keep with ended relationships: someone rematched a second time
         if problem.sheet == "Ended":
             err.print(f"[yellow]Rematch warning:[/] {escape(problem.location())}: {escape(problem.problem)}")
@@ -770,7 +770,7 @@ def end_command(
     result = pipeline.end(pairs, relationship_id, reason=reason, on=on, config=config)
     ended = result.ending
     err.print(f"Ended {escape(ended.relationship.id)} on {ended.ended_on.isoformat()} ({_plural(len(ended.relationship.members), 'member')}): "
-              f"Pairs row(s) {', '.join(map(str, result.emptied_rows))} emptied, Ended sheet row(s) "
+              f"{result.sheet} row(s) {', '.join(map(str, result.emptied_rows))} emptied, Ended sheet row(s) "
               f"{', '.join(map(str, result.ended_sheet_rows))} written; the old file is kept as a .bak copy.")
     if as_json:
         print_json(result.as_json())

@@ -297,6 +297,7 @@ class EndResult:
     emptied_rows: list[int]
     ended_sheet_rows: list[int]
     new_sheet: bool
+    sheet: str = "Pairs"  # where the rows were emptied: Pairs, or Circles
 
     def as_json(self) -> dict[str, Any]:
         rel = self.ending.relationship
@@ -314,8 +315,29 @@ def find_relationship(book: PairingBook, relationship_id: str) -> Relationship:
     for ending in book.ended:
         if ending.relationship.id.strip().upper() == wanted:
             raise MentorError(f"{ending.relationship.id} already ended on {ending.ended_on.isoformat()}", path=book.path)
-    raise MentorError(f"no relationship {relationship_id.strip()!r} in the Pairs sheet", path=book.path,
-                      hint="Use a Pair ID as the Pairs sheet shows it, e.g. P003.")
+    sheet, example = (CIRCLES_SHEET, "a Circle ID as the Circles sheet shows it, e.g. C003") \
+        if sheet_of(book) == CIRCLES_SHEET else ("Pairs", "a Pair ID as the Pairs sheet shows it, e.g. P003")
+    raise MentorError(f"no relationship {relationship_id.strip()!r} in the {sheet} sheet", path=book.path,
+                      hint=f"Use {example}.")
+
+
+CIRCLES_SHEET = "Circles"
+
+
+def sheet_of(book: PairingBook) -> str:
+    """The sheet a book's relationships live on: Circles for a circles workbook (its pair view
+    carries each circle's ``lead_row``), Pairs otherwise."""
+    return CIRCLES_SHEET if "lead_row" in book.pairs.columns else "Pairs"
+
+
+def relationship_rows(book: PairingBook, relationship_id: str) -> list[int]:
+    """Every spreadsheet row of one relationship: its Pairs rows, or a circle's member rows and
+    its lead's row (a mentor leading several circles has a row in each)."""
+    mine = book.pairs[book.pairs["pair_id"] == relationship_id]
+    rows = set(mine["row"].astype(int).tolist())
+    if "lead_row" in mine.columns:
+        rows |= set(mine["lead_row"].astype(int).tolist())
+    return sorted(rows)
 
 
 def end_relationship(book: PairingBook, relationship_id: str, reason: str, on: dt.date) -> EndResult:
@@ -328,11 +350,12 @@ def end_relationship(book: PairingBook, relationship_id: str, reason: str, on: d
     if not reason:
         raise MentorError("--reason is blank", hint="Say why it ended, e.g. --reason \"moved teams\".")
     ending = Ending(relationship, on, reason)
-    rows = sorted(int(r) for r in book.pairs.loc[book.pairs["pair_id"] == relationship.id, "row"])
+    rows = relationship_rows(book, relationship.id)
     data = Path(book.path).read_bytes()
-    edited, ended_sheet_rows, new_sheet = edit_workbook(data, rows, ended_rows([ending]), book.path)
+    edited, ended_sheet_rows, new_sheet = edit_workbook(data, rows, ended_rows([ending]), book.path,
+                                                        sheet=sheet_of(book))
     atomic_write_bytes(book.path, edited, force=True)
-    return EndResult(ending, Path(book.path), rows, ended_sheet_rows, new_sheet)
+    return EndResult(ending, Path(book.path), rows, ended_sheet_rows, new_sheet, sheet_of(book))
 
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -378,7 +401,7 @@ def _row_xml(number: int, values: Sequence[str], style: str = "") -> bytes:
     return f'<row r="{number}">{cells}</row>'.encode()
 
 
-def _empty_rows(sheet: bytes, rows: Iterable[int], path: Path) -> bytes:
+def _empty_rows(sheet: bytes, rows: Iterable[int], path: Path, name: str = "Pairs") -> bytes:
     """The sheet with the cells of ``rows`` removed; each row element stays (empty), so no other row moves."""
     wanted = set(rows)
     found: set[int] = set()
@@ -386,8 +409,8 @@ def _empty_rows(sheet: bytes, rows: Iterable[int], path: Path) -> bytes:
     def empty(match: re.Match[bytes]) -> bytes:
         number = _ROW_NUMBER.search(match.group("attrs"))
         if number is None:
-            raise MentorError("a row of the Pairs sheet has no row number; cannot edit it safely", path=path,
-                              hint='Type "Ended on YYYY-MM-DD: REASON" into a Status column of the Pairs sheet instead.')
+            raise MentorError(f"a row of the {name} sheet has no row number; cannot edit it safely", path=path,
+                              hint=f'Type "Ended on YYYY-MM-DD: REASON" into a Status column of the {name} sheet instead.')
         if int(number.group(1)) not in wanted:
             return match.group(0)
         found.add(int(number.group(1)))
@@ -396,7 +419,7 @@ def _empty_rows(sheet: bytes, rows: Iterable[int], path: Path) -> bytes:
 
     edited = _ROW.sub(empty, sheet)
     if found != wanted:
-        raise MentorError(f"rows {sorted(wanted - found)} of the Pairs sheet were not found in the file", path=path)
+        raise MentorError(f"rows {sorted(wanted - found)} of the {name} sheet were not found in the file", path=path)
     return edited
 
 
@@ -455,11 +478,11 @@ def _register_sheet(files: dict[str, bytes], part: str) -> None:
         b"</Types>", f'<Override PartName="/{part}" ContentType="{_WORKSHEET_CONTENT}"/></Types>'.encode(), 1)
 
 
-def edit_workbook(data: bytes, pairs_rows: Sequence[int], ended_values: Sequence[Sequence[str]], path: Path
-                  ) -> tuple[bytes, list[int], bool]:
-    """The workbook ``data`` with ``pairs_rows`` of the Pairs sheet emptied and ``ended_values`` added
-    to the Ended sheet (made when absent). Returns the new bytes, the Ended rows written and
-    whether the sheet is new. Every other part is copied as it was."""
+def edit_workbook(data: bytes, pairs_rows: Sequence[int], ended_values: Sequence[Sequence[str]], path: Path,
+                  *, sheet: str = "Pairs") -> tuple[bytes, list[int], bool]:
+    """The workbook ``data`` with ``pairs_rows`` of ``sheet`` (Pairs, or Circles) emptied and
+    ``ended_values`` added to the Ended sheet (made when absent). Returns the new bytes, the Ended
+    rows written and whether the sheet is new. Every other part is copied as it was."""
     try:
         source = zipfile.ZipFile(io.BytesIO(data))
         infos = source.infolist()
@@ -468,10 +491,10 @@ def edit_workbook(data: bytes, pairs_rows: Sequence[int], ended_values: Sequence
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
         raise MentorError("cannot be edited as an .xlsx workbook", path=path,
                           hint='Save it again as .xlsx, or type "Ended on YYYY-MM-DD: REASON" into a Status column.') from None
-    pairs_part = parts.get("pairs")
+    pairs_part = parts.get(sheet.casefold())
     if pairs_part not in files:
-        raise MentorError("has no sheet 'Pairs'", path=path)
-    files[pairs_part] = _empty_rows(files[pairs_part], pairs_rows, path)
+        raise MentorError(f"has no sheet {sheet!r}", path=path)
+    files[pairs_part] = _empty_rows(files[pairs_part], pairs_rows, path, sheet)
     ended_part = parts.get(ENDED_SHEET.casefold())
     new_sheet = ended_part is None
     if ended_part is None or ended_part not in files:

@@ -379,7 +379,7 @@ def match(
     if circles is not None or peer_circles is not None:
         return _match_circles(signups, config=config, output=output, force=force, role=role, sheet=sheet,
                               keep=keep, avoid_pairs=avoid_pairs, objective=objective, export_scores=export_scores,
-                              progress=progress, circles=circles, peer_circles=peer_circles)
+                              progress=progress, circles=circles, peer_circles=peer_circles, history=history)
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
@@ -446,6 +446,7 @@ class CircleRun:
     result: CircleMatch
     output: Path
     problems: list[Problem]
+    history: HistoryMatch | None = None  # --history: what the earlier cohorts changed
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap."""
@@ -459,7 +460,7 @@ class CircleRun:
             "gap_percent": settings.get("gap_percent", 0.0),
             "total_score": settings.get("total_score", 0.0),
             "output": str(self.output),
-        }
+        } | ({"history": self.history.as_json()} if self.history else {})
 
 
 _CIRCLE_STEPS = {"price": "Pricing circles: round {done:,} (at most {total:,})", "search": "Choosing the circles"}
@@ -487,8 +488,11 @@ def _refuse_with_circles(output: Path, keep: str | Path | None, objective: str |
 def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: str | Path, force: bool,
                    role: str | None, sheet: str | None, keep: str | Path | None, avoid_pairs: Sequence[str | Path],
                    objective: str | None, export_scores: str | Path | None, progress: Progress | None,
-                   circles: int | None, peer_circles: int | None) -> CircleRun:
-    """``mentor match --circles N`` / ``--peer-circles N``: read signups, form circles, write the workbook."""
+                   circles: int | None, peer_circles: int | None, history: str | Path | None = None) -> CircleRun:
+    """``mentor match --circles N`` / ``--peer-circles N``: read signups, form circles, write the workbook.
+
+    ``history``: as for pairs, nobody shares a circle with someone they shared a relationship
+    (pair or circle) with in an earlier cohort, and the People sheet says who took part before."""
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
@@ -497,18 +501,27 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
+    earlier = read_history(history, settings, exclude=[output]) if history is not None else None
     check_signup_rows(signups, settings)
     say("Reading signups")
     roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
     check_match_size(len(roster.people), settings, signups)
+    history_run = None
+    if earlier is not None:
+        earlier_pairs, history_run = history_for_match(earlier, roster)
+        avoid += earlier_pairs
+        roster.problems = [*roster.problems, *earlier.problems]
     kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
     assert size is not None
     say("Forming circles")
     result = matching.match_circles(roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
                                     progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
     say("Writing the circles")
-    write_circles_workbook(output, roster, result, settings, force=force)
-    return CircleRun(roster=roster, result=result, output=output, problems=[*roster.problems, *circle_problems(result)])
+    write_circles_workbook(output, roster, result, settings, force=force,
+                           earlier_cohorts=None if earlier is None
+                           else earlier_cohort_cells(earlier, roster.people["email"].tolist()))
+    return CircleRun(roster=roster, result=result, output=output, problems=[*roster.problems, *circle_problems(result)],
+                     history=history_run)
 
 
 # --------------------------------------------------------------------------- schedule

@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -450,8 +450,9 @@ def circle_settings_rows(roster: Roster, circle_match: CircleMatch, config: Conf
 
 
 def write_circles_workbook(path: str | Path, roster: Roster, circle_match: CircleMatch, config: Config, *,
-                           force: bool) -> Path:
-    """Write the circles workbook: Circles, Unmatched, Problems, People, Settings.
+                           force: bool, earlier_cohorts: Sequence[str] | None = None) -> Path:
+    """Write the circles workbook: Circles, Unmatched, Problems, People, Settings (People with the
+    Earlier Cohorts column when ``earlier_cohorts`` is given: ``match --history``).
 
     Written like ``write_pairing_workbook`` (refuses to replace without ``force``, atomic, same
     input same bytes); the Settings sheet says "optimal" or "within X% of the best possible".
@@ -461,7 +462,7 @@ def write_circles_workbook(path: str | Path, roster: Roster, circle_match: Circl
         CIRCLES: circles_columns(circle_match),
         UNMATCHED: circle_unmatched_columns(roster, circle_match),
         PROBLEMS: problems_columns([*roster.problems, *circle_problems(circle_match)]),
-        PEOPLE: people_columns(roster.people),
+        PEOPLE: people_columns(roster.people, earlier_cohorts),
         SETTINGS: settings_columns(circle_settings_rows(roster, circle_match, config)),
     }
     tables = [TableSheet(name, [replace(column, width=_fitted_width(column), whole_column=True,
@@ -868,10 +869,12 @@ def read_pairing_workbook(path: str | Path, config: Config, *, check_rules: bool
     return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems, ended=ended)
 
 
-def _ended_relationships(workbook: Any, path: Path, pairs_sheet: SheetTable, pairs: pd.DataFrame
-                         ) -> tuple[pd.DataFrame, list[Ending], list[Problem]]:
-    """The relationships that ended (the Ended sheet, then the Pairs sheet's Status cells), and the
-    Pairs rows still going on. Every Status or Ended row that cannot be read for sure is reported."""
+def _ended_relationships(workbook: Any, path: Path, pairs_sheet: SheetTable, pairs: pd.DataFrame,
+                         lead_rows: Mapping[int, int] | None = None) -> tuple[pd.DataFrame, list[Ending], list[Problem]]:
+    """The relationships that ended (the Ended sheet, then the Pairs or Circles sheet's Status
+    cells), and the rows still going on. Every Status or Ended row that cannot be read for sure is
+    reported. ``lead_rows`` (circles: member row -> its lead's row): a member row with a blank
+    Status takes its lead row's, so "Ended" on the lead row alone ends the whole circle."""
     file = str(path)
     ended: list[Ending] = []
     problems: list[Problem] = []
@@ -883,12 +886,19 @@ def _ended_relationships(workbook: Any, path: Path, pairs_sheet: SheetTable, pai
     if pairs_sheet.has(ending.STATUS) or pairs_sheet.has(ending.ENDED_ON):
         status, ended_on = pairs_sheet.column(ending.STATUS), pairs_sheet.column(ending.ENDED_ON)
         readings = {row: ending.read_status(cell, day) for row, cell, day in zip(pairs_sheet.row_numbers, status, ended_on)}
+        for member, lead in (lead_rows or {}).items():
+            if not _said_anything(readings.get(member)) and lead in readings:
+                readings[member] = readings[lead]
         used = set(pairs["row"].astype(int).tolist())
         pairs, by_status, status_problems = ending.split_status(
             pairs, {row: reading for row, reading in readings.items() if row in used}, file, pairs_sheet.name)
         ended += by_status
         problems += status_problems
     return pairs, ended, problems
+
+
+def _said_anything(reading: ending.StatusReading | None) -> bool:
+    return reading is not None and (reading.ended or bool(reading.problem))
 
 
 def kept_pairs(book: PairingBook) -> list[tuple[str, str, str]]:
@@ -1127,13 +1137,15 @@ def _circle_rule_problems(pairs: pd.DataFrame, people: pd.DataFrame, config: Con
     return problems
 
 
-def _left_in_no_circle(workbook: Any, path: Path, people: pd.DataFrame, pairs: pd.DataFrame, sheet: str) -> list[Problem]:
-    """Everyone in People who is in no circle now and not on the Unmatched sheet (a Circles row
-    deleted, or left out above): a warning on their People row, so nobody drops out unseen."""
+def _left_in_no_circle(workbook: Any, path: Path, people: pd.DataFrame, pairs: pd.DataFrame, sheet: str,
+                       ended: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
+    """Everyone in People who is in no circle now, not on the Unmatched sheet and not in an ended
+    circle (``ended``) (a Circles row deleted, or left out above): a warning on their People row,
+    so nobody drops out unseen."""
     unmatched: set[str] = set()
     if _header_key(UNMATCHED) in _sheet_names(workbook):
         unmatched = {email.lower() for email in _read_sheet(workbook, path, UNMATCHED, ("Email",)).texts("Email")}
-    placed = set(pairs["mentee_email"]) | set(pairs["mentor_email"])
+    placed = set(pairs["mentee_email"]) | set(pairs["mentor_email"]) | set(ended)
     return [Problem(str(path), sheet, int(row), "Email", "warning",
                     "this person is in no circle and not on the Unmatched sheet (a Circles row deleted?); "
                     "they get no check-ins or emails. Add them to a circle, or to Unmatched with a reason")
@@ -1154,13 +1166,17 @@ def read_circles_book(workbook: Any, path: Path, config: Config, *, check_rules:
     circles, circle_problems = _circles_of(rows, file, circles_sheet.name)
     problems += row_problems + circle_problems
     pairs = _circle_pair_view(circles)
-    problems += _left_in_no_circle(workbook, path, people, pairs, people_sheet.name)
+    lead_rows = dict(zip(pairs["row"].astype(int).tolist(), pairs["lead_row"].astype(int).tolist()))
+    pairs, ended, ended_problems = _ended_relationships(workbook, path, circles_sheet, pairs, lead_rows)
+    problems += ended_problems
+    problems += _left_in_no_circle(workbook, path, people, pairs, people_sheet.name,
+                                   {email for e in ended for email in e.relationship.emails})
     if check_rules:
         problems += _circle_role_problems(circles, people, file, circles_sheet.name)
         problems += _circle_limit_problems(circles, people, settings, file, circles_sheet.name)
         problems += _circle_rule_problems(pairs, people, config, file, circles_sheet.name)
     problems.sort(key=lambda p: (p.sheet != circles_sheet.name, p.sheet, p.row if p.row is not None else 0))
-    return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems)
+    return PairingBook(path=path, pairs=pairs, people=people, settings=settings, problems=problems, ended=ended)
 
 
 # --------------------------------------------------------------------------- pair lists (--avoid-pairs)
