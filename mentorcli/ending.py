@@ -380,8 +380,14 @@ def _sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
     return out
 
 
+def _xml_valid(ch: str) -> bool:
+    """A character XML 1.0 allows in text (tab, line feed, and the ranges without surrogates, U+FFFE, U+FFFF)."""
+    code = ord(ch)
+    return ch in "\t\n" or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
 def _xml_text(text: str) -> str:
-    clean = "".join(ch for ch in without_controls(text) if ch in "\t\n" or ord(ch) >= 0x20)
+    clean = "".join(ch for ch in without_controls(text) if _xml_valid(ch))
     return clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

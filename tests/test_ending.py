@@ -16,6 +16,7 @@ import re
 import zipfile
 from email.parser import BytesParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pandas as pd
@@ -728,3 +729,12 @@ def test_report_json_lists_the_workbooks_own_problems_by_row(cli, scheduled, tmp
     assert [(p["sheet"], p["row"], p["column"], p["severity"]) for p in answer["workbook_problems"]] == [
         ("Pairs", 3, "Status", "error")]
     assert "Workbook problems" in result.stderr and "Endd" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["Zoë\ufffe", "Ana\uffff Lee", "Bo\ud800", "=HYPERLINK(\"x\")<b>&", "tab\there\x01"])
+def test_an_ended_sheet_row_is_well_formed_xml_text_whatever_a_cell_held(text: str) -> None:
+    """The Ended sheet is written as XML by hand: a character XML 1.0 forbids would make the whole
+    workbook unreadable, and a formula-looking name must stay an inline string, never ``<f>``."""
+    row = ending._row_xml(2, [text, "x@example.org"])
+    cell = ElementTree.fromstring(b'<row xmlns="">' + row[row.index(b"<c "):row.rindex(b"</row>")] + b"</row>")
+    assert b"<f>" not in row and all(c.get("t") == "inlineStr" for c in cell)
