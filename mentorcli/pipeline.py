@@ -202,6 +202,8 @@ class HistoryMatch:
     took_part_before: int
     participants: int
     notes: list[str] = field(default_factory=list)
+    avoid: list[tuple[str, str]] = field(default_factory=list)
+    """The earlier pairs both of whose people signed up again: the matcher's avoid list."""
 
     def as_json(self) -> dict[str, Any]:
         return {"folder": str(self.folder), "earlier_cohorts": self.cohorts, "earlier_pairs_avoided": self.pairs_avoided,
@@ -350,6 +352,27 @@ def check_signup_rows(signups: Sequence[str | Path], config: Config) -> None:
         raise _too_large(total, "signup row", limit, signups)
 
 
+def _read_roster(signups: Sequence[str | Path], settings: Config, role: str | None, sheet: str | None,
+                 earlier: History | None, say: Progress) -> tuple[Roster, HistoryMatch | None]:
+    """The signups read and checked for size, for pairs and circles alike; with ``--history`` the
+    earlier cohorts' problems join the signup problems and ``HistoryMatch.avoid`` lists the earlier pairs."""
+    check_signup_rows(signups, settings)
+    say("Reading signups")
+    roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
+    check_match_size(len(roster.people), settings, signups)
+    if earlier is None:
+        return roster, None
+    earlier_pairs, history_run = history_for_match(earlier, roster)
+    history_run.avoid = earlier_pairs
+    roster.problems = [*roster.problems, *earlier.problems]
+    return roster, history_run
+
+
+def _earlier_cells(earlier: History | None, roster: Roster) -> list[str] | None:
+    """The People sheet's Earlier Cohorts column with ``--history``; None (no column) without it."""
+    return None if earlier is None else earlier_cohort_cells(earlier, roster.people["email"].tolist())
+
+
 def match(
     signups: Sequence[str | Path],
     *,
@@ -399,15 +422,9 @@ def match(
     avoid += ending_avoid_pairs(ended)  # people of an ended relationship are never put together again
     earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
 
-    check_signup_rows(signups, settings)
-    say("Reading signups")
-    roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
-    check_match_size(len(roster.people), settings, signups)
-    history_run = None
-    if earlier is not None:
-        earlier_pairs, history_run = history_for_match(earlier, roster)
-        avoid += earlier_pairs
-        roster.problems = [*roster.problems, *earlier.problems]
+    roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
+    if history_run is not None:
+        avoid += history_run.avoid
     if keep_book:
         # what no longer holds in the kept workbook belongs beside the signup problems
         roster.problems = [*roster.problems, *keep_book.problems]
@@ -429,8 +446,7 @@ def match(
         write_pairs_csv(output, roster, result, force=force)
     else:
         write_pairing_workbook(output, roster, result, settings, force=force, ended=ended,
-                               earlier_cohorts=None if earlier is None
-                               else earlier_cohort_cells(earlier, roster.people["email"].tolist()))
+                               earlier_cohorts=_earlier_cells(earlier, roster))
     return MatchRun(roster=roster, result=result, output=output, problems=[*roster.problems, *match_problems(result)],
                     history=history_run)
 
@@ -502,15 +518,9 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
     earlier = read_history(history, settings, exclude=[output]) if history is not None else None
-    check_signup_rows(signups, settings)
-    say("Reading signups")
-    roster = read_signups([Path(p) for p in signups], settings, role=role, sheet=sheet, progress=say)
-    check_match_size(len(roster.people), settings, signups)
-    history_run = None
-    if earlier is not None:
-        earlier_pairs, history_run = history_for_match(earlier, roster)
-        avoid += earlier_pairs
-        roster.problems = [*roster.problems, *earlier.problems]
+    roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
+    if history_run is not None:
+        avoid += history_run.avoid
     kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
     assert size is not None
     say("Forming circles")
@@ -518,8 +528,7 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
                                     progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
     say("Writing the circles")
     write_circles_workbook(output, roster, result, settings, force=force,
-                           earlier_cohorts=None if earlier is None
-                           else earlier_cohort_cells(earlier, roster.people["email"].tolist()))
+                           earlier_cohorts=_earlier_cells(earlier, roster))
     return CircleRun(roster=roster, result=result, output=output, problems=[*roster.problems, *circle_problems(result)],
                      history=history_run)
 
