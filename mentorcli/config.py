@@ -539,6 +539,7 @@ COLUMN_FIELDS: dict[str, str] = {
     "choices": "one column of ranked choices (names or emails, in rank order); or choice_1, choice_2 ...",
     "consent": "consent to share their details (rows without it are left out)",
     "timestamp": "when the form was submitted (the latest signup of an email stands)",
+    "facilitate": "volunteers to facilitate a peer circle: yes / no (a volunteer facilitates; no: never)",
 }
 """Every field ``[columns]`` can map, with what it holds (``choice_1`` ... ``choice_9`` too)."""
 

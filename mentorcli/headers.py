@@ -375,6 +375,11 @@ RULES: tuple[Rule, ...] = (
           tier=2, check="consent",
           exclude=r"\b(?:photo\w*|pictures?|images?|video\w*|record\w*|marketing|newsletters?|media|publicity"
                   r"|testimonial|meet\w*|attend\w*|commit\w*)\b"),
+    _rule("facilitate", r"\bfacilitat\w*|\b(?:lead|host|run|chair)\w* (?:a |the |your )?(?:peer |mentoring )*"
+                        r"(?:circle|group|pod)s?\b",
+          tier=2, check="bool",
+          exclude=r"\b(?:before|previous\w*|past|ever|experience\w*|how many|how often|rate|rating|feedback|who"
+                  r"|which|name|email)\b"),
 )
 
 # Columns forms add on their own: recognised so that `mentor check` can say what they are.
@@ -411,6 +416,7 @@ FIELD_EXAMPLES: dict[str, tuple[str, ...]] = {
     "avoid": ("is there anyone you should not be matched with", "people to avoid"),
     "consent": ("consent", "i agree to my data being shared"),
     "timestamp": ("timestamp", "submitted at"),
+    "facilitate": ("would you volunteer to facilitate a peer circle", "facilitate"),
 }
 
 # --- answers that must fit --------------------------------------------------------------------

@@ -128,7 +128,7 @@ def _check_objective(objective: str | None, config: Config) -> str:
 
 
 def _validate_people(people: pd.DataFrame) -> None:
-    missing = [c for c in PEOPLE_COLUMNS if c not in people.columns and not c.startswith("source_")]
+    missing = [c for c in PEOPLE_COLUMNS if c not in people.columns and not c.startswith("source_") and c != "facilitate"]
     if missing:
         raise MentorError(f"the People table lacks columns: {', '.join(missing)}",
                           hint="Build it with mentorcli.model.make_people or read_signups.")

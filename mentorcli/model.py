@@ -19,11 +19,11 @@ ROLES = ("mentor", "mentee", "both")
 
 LIST_FIELDS = ("goals", "expertise", "topics", "languages", "availability", "format", "interests", "choices")
 TEXT_FIELDS = ("name", "email", "role", "industry", "organisation", "department", "location",
-               "request", "avoid", "timezone", "timestamp")
+               "request", "avoid", "timezone", "timestamp", "facilitate")
 PEOPLE_COLUMNS = (
     "name", "email", "role", "goals", "expertise", "topics", "industry", "organisation", "department",
     "experience", "timezone", "languages", "availability", "format", "location", "interests",
-    "capacity", "wants", "request", "avoid", "choices", "timestamp",
+    "capacity", "wants", "request", "avoid", "choices", "timestamp", "facilitate",
     "source_file", "source_sheet", "source_row",
 )
 LIST_SEPARATOR = "; "

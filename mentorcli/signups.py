@@ -1149,6 +1149,7 @@ def _normalise_file(table: RawTable, mapping: hdr.ColumnMap, config: Config,
     for name in TEXT_FIELDS:
         out[name] = _field_text(cells, sources[name]) if name in sources else _Coded.constant("", n)
     out["experience"] = _experience(cells, sources.get("experience"), keep, report)
+    out["facilitate"] = _facilitate(cells, sources.get("facilitate"), keep, report)
     out["timezone"] = _timezones(cells, sources.get("timezone"), keep, report)
     out["capacity"], out["wants"] = capacity, wants
     out["timestamp"] = _timestamps(cells, sources.get("timestamp"), keep, report, dayfirst=table.dayfirst_hint)
@@ -1291,6 +1292,24 @@ def _experience(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, repo
         report.add(position, _first_column(source), "warning",
                    "years of experience not understood (write e.g. 7, 5-10 or 10+); left blank")
     return years.map(lambda y: float("nan") if y is None else float(y)).numbers()
+
+
+def _facilitate(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, report: _Rows) -> _Coded:
+    """"yes", "no" or "" per row: whether they volunteer to facilitate a peer circle.
+
+    An answer that is neither a clear yes nor a clear no is read as blank (the most experienced
+    member facilitates, as with no answer) and reported: a guessed "no" would keep a willing
+    facilitator out, a guessed "yes" would make someone lead who did not offer to.
+    """
+    if source is None:
+        return _Coded.constant("", cells.n)
+    text = _field_text(cells, source)
+    answers = text.map(norm.parse_bool)
+    unreadable = keep & answers.test(lambda answer: answer is None) & ~text.empty()
+    for position in _problem_rows(unreadable):
+        report.add(position, _first_column(source), "warning",
+                   "volunteering to facilitate not understood (write yes or no); read as blank")
+    return answers.map(lambda answer: "" if answer is None else "yes" if answer else "no")
 
 
 def _timezones(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, report: _Rows) -> _Coded:

@@ -122,6 +122,18 @@ def _circle_ok(people: pd.DataFrame, config: Config, lead: int, members: tuple[i
     return not given_masks or bool(np.logical_and.reduce(given_masks).any())
 
 
+def _volunteer(people: pd.DataFrame, p: int) -> str:
+    return str(people.at[p, "facilitate"]) if "facilitate" in people.columns else ""
+
+
+def facilitator_rank(people: pd.DataFrame) -> list[tuple[int, float, int]]:
+    """Who may facilitate for whom in a peer circle: the higher key leads (volunteers, then the
+    most experienced, then the earlier signup); someone who said no never leads."""
+    years = people["experience"].fillna(-1).tolist()
+    offered = {"yes": 2, "": 1, "no": 0}
+    return [(offered[_volunteer(people, p)], years[p], -p) for p in range(len(people))]
+
+
 def brute_force(people: pd.DataFrame, config: Config, size: int, kind: str) -> tuple[int, float]:
     """(people placed, total score) of the best circles, by listing every circle and every packing."""
     weekly = weekly_utc_grid(people, config)
@@ -130,22 +142,23 @@ def brute_force(people: pd.DataFrame, config: Config, size: int, kind: str) -> t
     row_of = {int(p): i for i, p in enumerate(matrix.mentees.tolist())}
     col_of = {int(p): j for j, p in enumerate(matrix.mentors.tolist())}
     roles = people["role"].tolist()
-    years = people["experience"].fillna(-1).tolist()
+    rank = facilitator_rank(people)
     min_size = config.circles.min_size
     if kind == "mentor-led":
         leads = [p for p in range(len(people)) if roles[p] in ("mentor", "both") and people.at[p, "capacity"] > 0]
         joiners = [p for p in range(len(people)) if roles[p] in ("mentee", "both") and people.at[p, "wants"] > 0]
         most = size
     else:
-        leads = joiners = [p for p in range(len(people)) if roles[p] in config.circles.peer_roles]
+        joiners = [p for p in range(len(people)) if roles[p] in config.circles.peer_roles]
+        leads = [p for p in joiners if _volunteer(people, p) != "no"]
         most = size - 1
     circles = []
     reasons = _pair_reasons(people, config)
     for lead in leads:
         for count in range(min_size - 1, most + 1):
             for members in itertools.combinations([j for j in joiners if j != lead], count):
-                if kind == "peer" and any((years[m], -m) > (years[lead], -lead) for m in members):
-                    continue  # the facilitator is the most experienced (ties: the earlier signup)
+                if kind == "peer" and any(rank[m] > rank[lead] for m in members):
+                    continue  # a volunteer, else the most experienced, facilitates (ties: the earlier signup)
                 if _circle_ok(people, config, lead, members, kind, masks, reasons):
                     score = sum(matrix.scores[row_of[m], col_of[lead]] for m in members)
                     places = len(members) + (1 if kind == "peer" else 0)
@@ -193,8 +206,9 @@ def _check_every_circle(people: pd.DataFrame, config: Config, result, size: int)
         seen += list(members)
         if result.kind == "peer":
             seen.append(lead)
-            years = people["experience"].fillna(-1)
-            assert all((years[lead], -lead) > (years[m], -m) for m in members), "the facilitator is not the most experienced"
+            rank = facilitator_rank(people)
+            assert _volunteer(people, lead) != "no", "someone who said no facilitates"
+            assert all(rank[lead] > rank[m] for m in members), "a volunteer, else the most experienced, must facilitate"
     assert len(seen) == len(set(seen)), "someone is in two circles"
 
 

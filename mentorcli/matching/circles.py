@@ -14,8 +14,10 @@ Choices the issue left open (README, "Circles"):
   mentor; the circle's goal is one the mentor offers and every member wants.
 - Peer circles: everyone whose role is in ``[circles] peer_roles`` (default "both": a "peer"
   answer is read as "both"; ``--role both`` makes a file without a role column all peers). The
-  facilitator is the most experienced member (a blank counts as least; ties: the earlier signup):
-  the signup form has no "volunteer to facilitate" field to read. Every rule in force except
+  facilitator is whoever volunteered (the signup's ``facilitate`` column answered yes), else the
+  most experienced member (a blank counts as least; ties: the earlier signup); among volunteers,
+  the most experienced. Someone who answered no never facilitates (they asked not to; a circle
+  without them leading places fewer, which the Unmatched reasons say). Every rule in force except
   ``choices_only`` (which is about mentors chosen) holds between the facilitator and each member;
   a member's score is their pair score with the facilitator (the facilitator's experience and
   offer against the member's goals); the goal is one every member, facilitator included, wants.
@@ -89,20 +91,31 @@ def _pool(people: pd.DataFrame, config: Config, kind: str) -> _Pool:
     roles = people["role"].astype(str).str.lower().to_numpy()
     capacity = people["capacity"].to_numpy(dtype=np.int64)
     wants = people["wants"].to_numpy(dtype=np.int64)
+    volunteer = _volunteers(people)
     if kind == "mentor-led":
         can_lead = np.isin(roles, ("mentor", "both")) & (capacity > 0)
         can_join = np.isin(roles, ("mentee", "both")) & (wants > 0)
         limit = np.where(can_lead, capacity, 1)
     else:
-        can_lead = can_join = np.isin(roles, list(config.circles.peer_roles))
+        can_join = np.isin(roles, list(config.circles.peer_roles))
+        can_lead = can_join & (volunteer != "no")
         limit = np.ones(len(people), np.int64)
     inside = np.flatnonzero(can_lead | can_join)
     experience = people["experience"].to_numpy(dtype=float)
     years = np.where(np.isnan(experience), -np.inf, experience)
-    order = np.lexsort((np.arange(len(people)), -years))
+    offered = np.where(volunteer == "yes", 0, np.where(volunteer == "no", 2, 1))
+    order = np.lexsort((np.arange(len(people)), -years, offered))
     rank = np.empty(len(people), np.int64)
     rank[order] = np.arange(len(people))
     return _Pool(inside, can_lead[inside], can_join[inside], limit[inside], rank[inside])
+
+
+def _volunteers(people: pd.DataFrame) -> np.ndarray:
+    """"yes", "no" or "" per person: their answer to "facilitate a peer circle?" (a People frame
+    built by hand may have no such column: nobody answered)."""
+    if "facilitate" not in people.columns:
+        return np.full(len(people), "", dtype=object)
+    return people["facilitate"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
 
 
 # --------------------------------------------------------------------------- the model
@@ -145,7 +158,7 @@ def _allowed_cells(cohort: Cohort, pool: _Pool, kind: str) -> dict[int, tuple[np
 
     Allowed: no rule forbids the pair (lead as mentor, member as mentee), the two are different
     people, they share a goal the lead offers (or, for peers, wants), and, for peers, the lead
-    ranks above the member (the most experienced member facilitates).
+    ranks above the member (a volunteer, else the most experienced member, facilitates).
     """
     joiners = np.flatnonzero(pool.can_join)
     leaders = np.flatnonzero(pool.can_lead)
@@ -340,10 +353,17 @@ def _why(cohort: Cohort, lead: int, members: list[int], goal: str, window: str, 
     unknown = [str(people.at[p, "name"]) for p in [lead, *members] if not given[p]]
     said.append(f"common weekly window: {window}"
                 + (f" ({', '.join(unknown)} gave no availability)" if unknown else ""))
-    said.append(f"{lead_name} ({'mentor' if kind == 'mentor-led' else 'facilitator, most experienced'}): "
+    said.append(f"{lead_name} ({_lead_words(people, lead, kind)}): "
                 + _brings(people, lead))
     said += [f"{people.at[p, 'name']}: {_brings(people, p)}" for p in members]
     return "; ".join(said) + "."
+
+
+def _lead_words(people: pd.DataFrame, lead: int, kind: str) -> str:
+    if kind == "mentor-led":
+        return "mentor"
+    answer = str(people.at[lead, "facilitate"]).strip().lower() if "facilitate" in people.columns else ""
+    return "facilitator, volunteered" if answer == "yes" else "facilitator, most experienced"
 
 
 def _brings(people: pd.DataFrame, person: int) -> str:
@@ -394,7 +414,7 @@ def _unmatched(cohort: Cohort, pool: _Pool, model: CircleModel, columns: list, k
                       "or place more people")
         else:
             role = "mentee" if kind == "mentor-led" else "peer"
-            lead_word = "mentor" if kind == "mentor-led" else "more experienced peer"
+            lead_word = "mentor" if kind == "mentor-led" else "peer who may facilitate for them"
             if not has_goals[k]:
                 reason = "gave no goals, so they share none with a circle"
             elif person not in candidates and person not in lead_people:
