@@ -26,7 +26,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from mentorcli.matching.explain import (
     why_texts,
 )
 from mentorcli.matching.grid import score_rows
+from mentorcli.matching.keep_circles import KeptCircle, circle_ids, form_circles_around
 from mentorcli.matching.networks import NetworkResult, improve_networks, mentor_departments
 from mentorcli.matching.prepare import (
     _pairs_to_cells,
@@ -103,21 +104,31 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
 
 
 def match_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
-                  keep: Iterable[tuple[str, str, str]] = (), avoid_pairs: Iterable[tuple[str, str]] = (),
+                  keep: Sequence[KeptCircle] = (), keep_file: str = "", avoid_pairs: Iterable[tuple[str, str]] = (),
+                  priority: Iterable[str] = (), reserved_ids: Iterable[str] = (),
                   progress: Progress | None = None) -> CircleMatch:
     """Form circles: ``kind`` "mentor-led" (a mentor and up to ``size`` mentees) or "peer"
     (``size`` peers, one of them the facilitator), the most people placed, then the best total
     score, solved exactly or within a proven bound (``matching.circle_model``).
 
     ``avoid_pairs``: email pairs of earlier pairs or circles: no two of them in one circle again.
-    ``keep`` is not supported for circles yet: given, it is refused rather than ignored.
+    ``keep`` (``--keep``): circles of an earlier workbook (``keep_file``) that stay, late signups
+    placed around them; ``priority``: emails of people an ending left alone, placed first;
+    ``reserved_ids``: circle ids no new circle may take (``matching.keep_circles``).
     """
-    if list(keep):
-        raise MentorError("--keep is not available with circles yet",
-                          hint="Form the circles again, or keep the earlier workbook as it is.")
     people = _with_source_row(people)
     _validate_people(people)
-    return form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
+    priority = list(priority)
+    if keep or priority:
+        return form_circles_around(people, config, size=size, kind=kind, keep=keep, keep_file=keep_file,
+                                   avoid_pairs=list(avoid_pairs), priority=priority, reserved_ids=reserved_ids,
+                                   progress=progress)
+    circles = form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
+    reserved = list(reserved_ids)
+    if reserved:  # ended circles' ids are never given to a new circle
+        fresh = circle_ids(reserved, len(circles.circles))
+        circles.circles = [replace(c, id=new_id) for c, new_id in zip(circles.circles, fresh)]
+    return circles
 
 
 def _check_objective(objective: str | None, config: Config) -> str:
