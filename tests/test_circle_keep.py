@@ -68,7 +68,8 @@ def write_signups(path: Path, people: list[dict[str, object]]) -> Path:
 # The first cohort: the circles are forced by goals (M1 offers Leadership, M2 Data science; A3 and
 # A4 want only Data science), so a test knows C001 = M1, A1, A2 and C002 = M2, A3, A4.
 M1 = person("m1", "Mentor", offers="Leadership", industry="Health")
-M2 = person("m2", "Mentor", offers="Data science", industry="Finance", format="Phone", interests="Sailing")
+M2 = {**person("m2", "Mentor", offers="Data science", industry="Finance", format="Phone", interests="Sailing"),
+      "availability": "Weekday evenings, Weekends"}
 A1 = person("a1", "Mentee", goals="Leadership, Data science")
 A2 = person("a2", "Mentee", goals="Leadership, Data science")
 A3 = person("a3", "Mentee", goals="Data science")
@@ -189,6 +190,17 @@ def test_late_signups_form_new_circles_whose_ids_follow_the_highest_kept(cohort:
     match(cohort, "late.xlsx", "new.xlsx", keep="edited.xlsx")
     assert circles_of(read(cohort, "new.xlsx")) == {"C001": ["m1", "a1", "a2"], "C007": ["m2", "a3", "a4"],
                                                     "C008": ["m3", "b1", "b2"]}
+
+
+def test_a_kept_mentor_at_capacity_leads_no_new_circle(cohort: Path) -> None:
+    """M2 (capacity 1) keeps C002: B1 joins it, B2 and B3 form no circle of their own with M2."""
+    late = [person("b1", "Mentee", goals="Data science"), person("b2", "Mentee", goals="Data science"),
+            person("b3", "Mentee", goals="Data science")]
+    write_signups(cohort / "late.xlsx", [*FIRST, *late])
+    run = match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    circles = circles_of(read(cohort, "new.xlsx"))
+    assert list(circles) == ["C001", "C002"] and circles["C002"][:3] == ["m2", "a3", "a4"] and len(circles["C002"]) == 4
+    assert len(run.result.unmatched) == 2
 
 
 def test_a_kept_mentor_with_capacity_left_leads_a_new_circle_too(cohort: Path) -> None:
