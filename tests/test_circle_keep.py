@@ -169,9 +169,10 @@ def test_a_late_signup_joins_only_for_a_goal_every_member_shares(tmp_path: Path)
     first = [M1, {**M2, "expertise": "Data science, Leadership"}, A1, A2, A3, A4]
     write_signups(tmp_path / "signups.xlsx", first)
     match(tmp_path, "signups.xlsx", "circles.xlsx")
-    write_signups(tmp_path / "late.xlsx", [*first, person("b1", "Mentee", goals="Leadership")])
+    b1 = person("b1", "Mentee", goals="Leadership", department="Team a1")  # a1's team: not C001 either
+    write_signups(tmp_path / "late.xlsx", [*first, b1])
     match(tmp_path, "late.xlsx", "new.xlsx", keep="circles.xlsx")
-    assert circles_of(read(tmp_path, "new.xlsx"))["C002"] == ["m2", "a3", "a4"]
+    assert circles_of(read(tmp_path, "new.xlsx")) == {"C001": ["m1", "a1", "a2"], "C002": ["m2", "a3", "a4"]}
     write_signups(tmp_path / "late.xlsx", [*first, person("b2", "Mentee", goals="Data science")])
     match(tmp_path, "late.xlsx", "new.xlsx", keep="circles.xlsx", force=True)
     assert circles_of(read(tmp_path, "new.xlsx"))["C002"] == ["m2", "a3", "a4", "b2"]
