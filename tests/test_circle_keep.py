@@ -404,3 +404,22 @@ def test_kept_circles_of_a_book_are_its_circles_in_order(cohort: Path) -> None:
     assert keep_circles.circle_ids(["C001", "C009", "x"], 2) == ["C010", "C011"]
     assert keep_circles.circle_ids(["C998"], 2) == ["C0999", "C1000"]  # one width, as pair ids
     assert dataclasses.is_dataclass(kept[0])
+
+
+def test_peer_circles_keep_their_facilitator_and_take_a_late_peer(tmp_path: Path) -> None:
+    """Peer circles of 4: the kept circle (P1 facilitates, the most experienced) takes P4, who
+    signed up late; P1 facilitates still."""
+    shutil.copy(EXAMPLES / "mentor.toml", tmp_path / "mentor.toml")
+    peers = [{**person(f"p{k}", "Both", goals="Data science", offers="Data science"), "years": str(20 - k)}
+             for k in range(1, 4)]
+    write_signups(tmp_path / "signups.xlsx", peers)
+    first = pipeline.match([tmp_path / "signups.xlsx"], config=config_of(tmp_path), output=tmp_path / "peers.xlsx",
+                           peer_circles=4)
+    assert [c.emails for c in first.result.circles] == [tuple(f"p{k}@example.org" for k in range(1, 4))]
+    late = {**person("p4", "Both", goals="Data science", offers="Data science"), "years": "1"}
+    write_signups(tmp_path / "late.xlsx", [*peers, late])
+    pipeline.match([tmp_path / "late.xlsx"], config=config_of(tmp_path), output=tmp_path / "new.xlsx", peer_circles=4,
+                   keep=tmp_path / "peers.xlsx")
+    (circle,) = read(tmp_path, "new.xlsx").relationships()
+    assert circle.id == "C001" and [m.email[:2] for m in circle.members] == ["p1", "p2", "p3", "p4"]
+    assert circle.members[0].role == "facilitator"
