@@ -470,7 +470,8 @@ class CircleRun:
     history: HistoryMatch | None = None  # --history: what the earlier cohorts changed
 
     def as_json(self) -> dict[str, Any]:
-        """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap."""
+        """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap
+        (``kept_circles``: with ``--keep``, how many circles of the kept workbook stayed)."""
         settings = self.result.settings
         return {
             "circles": len(self.result.circles),
@@ -481,7 +482,8 @@ class CircleRun:
             "gap_percent": settings.get("gap_percent", 0.0),
             "total_score": settings.get("total_score", 0.0),
             "output": str(self.output),
-        } | ({"history": self.history.as_json()} if self.history else {})
+        } | ({"kept_circles": settings["kept_circles"]} if "kept_circles" in settings else {}) \
+            | ({"history": self.history.as_json()} if self.history else {})
 
 
 _CIRCLE_STEPS = {"price": "Pricing circles: round {done:,} (at most {total:,})", "search": "Choosing the circles"}

@@ -385,6 +385,7 @@ def test_cli_keeps_every_circle_of_the_example_and_places_late_signups(example: 
         assert now[circle][:len(people)] == people
     late = {key for people in now.values() for key in people if key.startswith("late")}
     assert late and answer["placed"] == sum(len(p) - 1 for p in now.values())
+    assert answer["kept_circles"] == len(kept)
     assert all(len(people) <= 5 for people in now.values())
     assert not [p for p in after.problems if "breaks a rule" in p.problem]
     assert_every_rule_between_every_two(after, config)
