@@ -424,3 +424,19 @@ def test_peer_circles_keep_their_facilitator_and_take_a_late_peer(tmp_path: Path
     (circle,) = read(tmp_path, "new.xlsx").relationships()
     assert circle.id == "C001" and [m.email[:2] for m in circle.members] == ["p1", "p2", "p3", "p4"]
     assert circle.members[0].role == "facilitator"
+
+
+def test_a_mentor_an_ending_left_alone_leads_before_a_late_mentor_who_scores_higher(cohort: Path) -> None:
+    """C002 ended and A3, A4 left: M2 is left alone. B1 and B2 make one circle: M2 leads it, not
+    M3 (who shares their industry, format and interests, so scores higher)."""
+    pipeline.end(cohort / "circles.xlsx", "C002", reason="left", on=dt.date(2027, 2, 1), config=config_of(cohort))
+    late = [person("m3", "Mentor", offers="Data science"), person("b1", "Mentee", goals="Data science"),
+            person("b2", "Mentee", goals="Data science")]
+    write_signups(cohort / "late.xlsx", [M1, M2, A1, A2, *late])
+    match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    assert circles_of(read(cohort, "new.xlsx")) == {"C001": ["m1", "a1", "a2"], "C003": ["m2", "b1", "b2"]}
+    write_signups(cohort / "control.xlsx", [M1, M2, A1, A2, *late])
+    control = pipeline.match([cohort / "control.xlsx"], config=config_of(cohort), output=cohort / "control-out.xlsx",
+                             circles=3)
+    assert [c.members[0].email for c in control.result.circles if c.members[1].email == "b1@example.org"] == \
+        ["m3@example.org"]

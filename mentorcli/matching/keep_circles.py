@@ -125,7 +125,7 @@ def form_circles_around(people: pd.DataFrame, config: Config, *, size: int, kind
     regular = len(model.leads)
     extensions = _extend(cohort, free, model, kept, kind)
     values = [lead.values for lead in model.leads]
-    _prioritise(model, pool, _positions(cohort, pool, priority), kind)
+    _prioritise(model, free, _positions(cohort, pool, priority), kind, regular)
     solution = solve_circles(model, max_rounds=int(config.circles.pricing_rounds),
                              effort=float(config.circles.search_effort), progress=progress)
     for lead, original in zip(model.leads, values):
@@ -365,21 +365,27 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
     return added
 
 
-def _prioritise(model: CircleModel, pool: _Pool, first: np.ndarray, kind: str) -> None:
-    """People an ending left alone placed first: each is worth more than all scores together (the
-    model's ``place``) and ``place`` becomes more than all of them and all scores together, so the
-    order is: the most places, then the most of them, then the best total. Values are restored by
-    the caller before the circles are written (their scores stay the true ones)."""
+def _prioritise(model: CircleModel, pool: _Pool, first: np.ndarray, kind: str, regular: int) -> None:
+    """People an ending left alone placed first: each of them placed (a member, a facilitator, or
+    a mentor per circle led, as pairs count a mentor per pair) is worth more than all scores
+    together (the model's ``place``), and ``place`` becomes more than all of those bonuses and all
+    scores together, so the order is: the most places, then the most of them, then the best total.
+    Values are restored by the caller before the circles are written (scores stay the true ones)."""
     if not len(first):
         return
     bonus = model.place
     bonus_of = np.zeros(len(pool.people), np.int64)
     bonus_of[first] = bonus
-    model.place = bonus * (len(first) + 1)
-    for lead in model.leads:
+    times = np.where(pool.can_lead[first], pool.limit[first], 0) + 1  # led circles, or once as a member
+    model.place = bonus * (int(times.sum()) + 1)
+    for number, lead in enumerate(model.leads):
         lead.values = lead.values + bonus_of[lead.rows]
-        if kind == "peer" and lead.own:
+        if number >= regular:
+            continue  # a kept circle's lead is placed already
+        if kind == "peer":
             lead.own = model.place + int(bonus_of[lead.row])
+        else:
+            lead.own = int(bonus_of[lead.row])
 
 
 # --------------------------------------------------------------------------- the answer
