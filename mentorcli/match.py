@@ -46,7 +46,7 @@ from mentorcli.matching.explain import (
     why_texts,
 )
 from mentorcli.matching.grid import score_rows
-from mentorcli.matching.keep_circles import KeptCircle, circle_ids, form_circles_around
+from mentorcli.matching.keep_circles import KeptCircle, circle_ids, circle_scores, form_circles_around
 from mentorcli.matching.networks import NetworkResult, improve_networks, mentor_departments
 from mentorcli.matching.prepare import (
     _pairs_to_cells,
@@ -439,6 +439,25 @@ def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, for
             scores, allowed = score_rows(cohort, r0, r1)
             local, cols = _nonzero_cells(allowed)
             write(fh, local + r0, cols, scores[local, cols], "no")
+    return Path(path)
+
+
+def export_circle_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool, size: int, kind: str,
+                         keep: Sequence[KeptCircle] = (), avoid_pairs: Iterable[tuple[str, str]] = ()) -> Path:
+    """Write ``lead_email,member_email,score,kept`` (``--export-scores`` with circles): each kept
+    circle's lead and member (``kept`` = "yes"), then every (lead, member) the circle solver may put
+    together ("no"): the rules in force, a goal the lead offers (peers: wants) and a window, as the
+    solver sees them, each pair once. ``score`` is the member's 0-100 score with the lead, what the
+    circle's value adds up after one ``PLACE`` per person placed (README, "Circles")."""
+    people = _with_source_row(people)
+    _validate_people(people)
+    found = circle_scores(people, config, size=size, kind=kind, keep=keep, avoid_pairs=list(avoid_pairs))
+    emails = people["email"].astype(str).map(neutralise_formula).to_numpy(dtype=object)
+    with atomic_path(path, force=force) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["lead_email", "member_email", "score", "kept"])
+        writer.writerows(zip(emails[found.lead], emails[found.member], map(_cents, found.score.tolist()),
+                             np.where(found.kept, "yes", "no").tolist()))
     return Path(path)
 
 

@@ -493,15 +493,14 @@ def _circle_progress_text(step: str, done: int, total: int) -> str:
     return _CIRCLE_STEPS.get(step, step.capitalize()).format(done=done, total=total)
 
 
-def _refuse_with_circles(output: Path, keep: str | Path | None, objective: str | None,
-                         export_scores: str | Path | None, circles: int | None, peer_circles: int | None) -> None:
+def _refuse_with_circles(output: Path, objective: str | None, circles: int | None, peer_circles: int | None) -> None:
     """Options that have no meaning for circles are refused, never silently ignored."""
     if circles is not None and peer_circles is not None:
         raise MentorError("--circles and --peer-circles cannot be used together",
                           hint="Form mentor-led circles or peer circles, one per run.")
     if output.suffix.lower() != ".xlsx":
         raise MentorError("circles are written to a workbook", path=output, hint="Name the output .xlsx.")
-    for given, option in ((export_scores, "--export-scores"), (objective == "fair" or None, "--objective fair")):
+    for given, option in ((objective == "fair" or None, "--objective fair"),):
         if given:
             raise MentorError(f"{option} is not available with circles yet",
                               hint="Run without it (circles place the most people, then the best total score).")
@@ -518,8 +517,11 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
-    _refuse_with_circles(output, keep, objective, export_scores, circles, peer_circles)
-    check_targets([output], force=force)
+    _refuse_with_circles(output, objective, circles, peer_circles)
+    targets = [output] + ([Path(export_scores)] if export_scores else [])
+    if len({t.resolve() for t in targets}) < len(targets):
+        raise MentorError("--export-scores and -o name the same file", path=output)
+    check_targets(targets, force=force)
     kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
     assert size is not None
     keep_book = _kept_circles_book(keep, settings, kind) if keep else None
@@ -542,6 +544,10 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
         progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
     if ended:
         roster.problems = [*roster.problems, *_circle_rematch_problems(ended, keep_book, result, output)]
+    if export_scores:
+        say("Writing every allowed lead and member's score")
+        matching.export_circle_scores(roster.people, settings, export_scores, force=force, size=int(size), kind=kind,
+                                      keep=kept_circles(keep_book) if keep_book else [], avoid_pairs=avoid)
     say("Writing the circles")
     write_circles_workbook(output, roster, result, settings, force=force, ended=ended,
                            earlier_cohorts=_earlier_cells(earlier, roster))

@@ -377,7 +377,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_cli_keeps_every_circle_of_the_example_and_places_late_signups(example: Path) -> None:
     answer = json.loads(mentor(example, "match", "late.xlsx", "--circles", 4, "--keep", "circles.xlsx",
-                               "-o", "new.xlsx", "--json", "--force").stdout)
+                               "-o", "new.xlsx", "--export-scores", "scores.csv", "--json", "--force").stdout)
     config = config_of(example)
     before, after = read(example, "circles.xlsx"), read(example, "new.xlsx")
     kept, now = circles_of(before), circles_of(after)
@@ -389,6 +389,14 @@ def test_cli_keeps_every_circle_of_the_example_and_places_late_signups(example: 
     assert all(len(people) <= 5 for people in now.values())
     assert not [p for p in after.problems if "breaks a rule" in p.problem]
     assert_every_rule_between_every_two(after, config)
+    scores = read_scores(example / "scores.csv")
+    assert {(a, b) for a, b, _, kept in scores if kept == "yes"} == {(p[0], m) for p in kept.values() for m in p[1:]}
+    listed = {(a, b) for a, b, _, _ in scores}
+    assert len(listed) == len(scores), "a lead and member listed twice"
+    assert {(p[0], m) for p in now.values() for m in p[1:]} <= listed
+    index = {e.split("@")[0]: i for i, e in enumerate(after.people["email"].tolist())}
+    new_pairs = [(index[a], index[b]) for a, b, _, kept in scores if kept == "no"]
+    assert new_pairs and not any(broken_rules(after.people, config, [b for _, b in new_pairs], [a for a, _ in new_pairs]))
 
 
 def test_cli_wrong_kind_of_workbook_is_one_line_and_exit_1(example: Path) -> None:
@@ -440,3 +448,41 @@ def test_a_mentor_an_ending_left_alone_leads_before_a_late_mentor_who_scores_hig
                              circles=3)
     assert [c.members[0].email for c in control.result.circles if c.members[1].email == "b1@example.org"] == \
         ["m3@example.org"]
+
+
+# --------------------------------------------------------------------------- --export-scores with circles
+
+
+def read_scores(path: Path) -> list[tuple[str, str, float, str]]:
+    with path.open(encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0] == "lead_email,member_email,score,kept"
+    return [(a.split("@")[0], b.split("@")[0], float(c), d) for a, b, c, d in (line.split(",") for line in lines[1:])]
+
+
+def test_export_scores_lists_every_lead_and_member_the_solver_may_put_together(cohort: Path) -> None:
+    """M1 offers Leadership (A1 and A2 want it), M2 Data science (all four want it)."""
+    run = match(cohort, "signups.xlsx", "again.xlsx", export_scores=cohort / "scores.csv")
+    rows = read_scores(cohort / "scores.csv")
+    assert [(a, b, kept) for a, b, _, kept in rows] == [
+        ("m1", "a1", "no"), ("m1", "a2", "no"), ("m2", "a1", "no"), ("m2", "a2", "no"), ("m2", "a3", "no"), ("m2", "a4", "no")]
+    score = {(a, b): s for a, b, s, _ in rows}
+    for circle in run.result.circles:
+        lead, *members = [m.email.split("@")[0] for m in circle.members]
+        assert round(sum(score[lead, m] for m in members) / len(members), 2) == circle.score
+
+
+def test_export_scores_with_keep_lists_kept_circles_first_and_then_only_what_may_join(cohort: Path) -> None:
+    """Both mentors' capacity is used by their kept circles: the only new pair is C002's room for B1;
+    B2 avoids M2, so is never listed."""
+    late = [person("b1", "Mentee", goals="Data science"), person("b2", "Mentee", goals="Data science", avoid="m2@example.org")]
+    write_signups(cohort / "late.xlsx", [*FIRST, *late])
+    match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx", export_scores=cohort / "scores.csv")
+    rows = read_scores(cohort / "scores.csv")
+    assert [(a, b, kept) for a, b, _, kept in rows] == [
+        ("m1", "a1", "yes"), ("m1", "a2", "yes"), ("m2", "a3", "yes"), ("m2", "a4", "yes"), ("m2", "b1", "no")]
+
+
+def test_export_scores_and_the_workbook_may_not_be_one_file(cohort: Path) -> None:
+    with pytest.raises(MentorError, match="name the same file"):
+        match(cohort, "signups.xlsx", "same.xlsx", export_scores=cohort / "same.xlsx")

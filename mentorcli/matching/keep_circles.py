@@ -108,10 +108,24 @@ class _Kept:
 # --------------------------------------------------------------------------- the entry
 
 
-def form_circles_around(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle],
-                        keep_file: str, avoid_pairs: Iterable[tuple[str, str]] = (), priority: Iterable[str] = (),
-                        reserved_ids: Iterable[str] = (), progress: Progress | None = None) -> CircleMatch:
-    """Circles of ``size`` formed around the ``keep`` circles (see the module docstring)."""
+@dataclass
+class _Built:
+    """The circle model around the kept circles, before it is solved."""
+
+    cohort: Cohort
+    pool: _Pool
+    free: _Pool
+    model: CircleModel
+    kept: list[_Kept]
+    problems: list[Problem]
+    regular: int
+    """Leads of new circles come first; the kept circles with room after them."""
+    extensions: list[int]
+
+
+def _build(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle], keep_file: str,
+           avoid_pairs: Iterable[tuple[str, str]]) -> _Built:
+    """Who stays, what is wrong with the kept circles, and the model of the rest (see the module docstring)."""
     min_size, most = circle_sizes(config, size, kind)
     if kind == "peer":
         config = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=False))
@@ -124,17 +138,68 @@ def form_circles_around(people: pd.DataFrame, config: Config, *, size: int, kind
     model = _model(cohort, free, kind, min_members=min_size - 1, max_members=most - 1)
     regular = len(model.leads)
     extensions = _extend(cohort, free, model, kept, kind)
+    return _Built(cohort, pool, free, model, kept, problems, regular, extensions)
+
+
+def form_circles_around(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle],
+                        keep_file: str, avoid_pairs: Iterable[tuple[str, str]] = (), priority: Iterable[str] = (),
+                        reserved_ids: Iterable[str] = (), progress: Progress | None = None) -> CircleMatch:
+    """Circles of ``size`` formed around the ``keep`` circles (see the module docstring)."""
+    built = _build(people, config, size=size, kind=kind, keep=keep, keep_file=keep_file, avoid_pairs=avoid_pairs)
+    model, regular, cohort = built.model, built.regular, built.cohort
     values = [lead.values for lead in model.leads]
-    _prioritise(model, free, _positions(cohort, pool, priority), kind, regular)
+    _prioritise(model, built.free, _positions(cohort, built.pool, priority), kind, regular)
     solution = solve_circles(model, max_rounds=int(config.circles.pricing_rounds),
                              effort=float(config.circles.search_effort), progress=progress)
     for lead, original in zip(model.leads, values):
         lead.values = original
     new = [column for column in solution.columns if column.lead < regular]
-    joined = {extensions[column.lead - regular]: column for column in solution.columns if column.lead >= regular}
-    result = _circle_match(cohort, free, model, dataclasses.replace(solution, columns=new), kind, size)
-    return _with_kept(cohort, model, result, kept, joined, kind, keep_file,
-                      [*(c.id for c in keep), *map(str, reserved_ids)], problems)
+    joined = {built.extensions[column.lead - regular]: column for column in solution.columns if column.lead >= regular}
+    result = _circle_match(cohort, built.free, model, dataclasses.replace(solution, columns=new), kind, size)
+    return _with_kept(cohort, model, result, built.kept, joined, kind, keep_file,
+                      [*(c.id for c in keep), *map(str, reserved_ids)], built.problems)
+
+
+@dataclass
+class CircleScores:
+    """Every (lead, member) score the circle solver uses (``--export-scores`` with circles)."""
+
+    lead: np.ndarray
+    member: np.ndarray
+    """People positions."""
+    score: np.ndarray
+    """0-10000 (the 0-100 score x 100)."""
+    kept: np.ndarray
+    """True for a kept circle's lead and member (first), False for a pair the solver may make."""
+
+
+def circle_scores(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle] = (),
+                  avoid_pairs: Iterable[tuple[str, str]] = ()) -> CircleScores:
+    """The kept circles' (lead, member) scores, then every (lead, candidate member) of the model the
+    solver is given, each pair once, by lead then member in signup order: exactly the scores a
+    circle's value is made of (``PLACE`` per person placed plus these; kept circles are fixed)."""
+    built = _build(people, config, size=size, kind=kind, keep=keep, keep_file="", avoid_pairs=avoid_pairs)
+    cohort, people_of = built.cohort, built.cohort.mentees.person
+    kept_lead = np.array([c.lead for c in built.kept for _ in c.members], np.int64)
+    kept_member = np.array([m for c in built.kept for m in c.members], np.int64)
+    kept_score = np.zeros(0, np.int64)
+    if len(kept_lead):
+        scores, _ = score_rows(cohort, 0, 0, rows=kept_member, cols=np.unique(kept_lead))
+        kept_score = scores[np.arange(len(kept_member)), np.searchsorted(np.unique(kept_lead), kept_lead)].astype(np.int64)
+    leads = [lead for lead in built.model.leads if len(lead.rows)]
+    # by the lead's pool index (a kept circle's extra lead sits on a model row of its own)
+    lead = np.concatenate([np.full(len(x.rows), int(np.searchsorted(people_of, x.person)), np.int64) for x in leads]
+                          + [np.zeros(0, np.int64)])
+    member = np.concatenate([x.rows for x in leads] + [np.zeros(0, np.int64)]).astype(np.int64)
+    score = np.concatenate([x.values for x in leads] + [np.zeros(0, np.int64)]).astype(np.int64)
+    order = np.lexsort((member, lead))
+    lead, member, score = lead[order], member[order], score[order]
+    first = np.r_[True, (lead[1:] != lead[:-1]) | (member[1:] != member[:-1])] if len(lead) else np.zeros(0, bool)
+    lead, member, score = lead[first], member[first], score[first]
+    return CircleScores(lead=people_of[np.r_[kept_lead, lead].astype(np.int64)],
+                        member=people_of[np.r_[kept_member, member].astype(np.int64)],
+                        score=np.r_[kept_score, score].astype(np.int64),
+                        kept=np.r_[np.ones(len(kept_lead), bool), np.zeros(len(lead), bool)])
 
 
 def _positions(cohort: Cohort, pool: _Pool, emails: Iterable[str]) -> np.ndarray:
