@@ -352,7 +352,7 @@ def match_command(
     config: ConfigOption = None,
     role: Annotated[str | None, typer.Option("--role", metavar="ROLE", callback=_check_choice("mentor", "mentee", "both"), help="Role of everyone in files without a role column: mentor, mentee or both.")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", metavar="SHEET", help="Sheet to read in .xlsx signups (default: the first).")] = None,
-    keep: Annotated[Path | None, typer.Option("--keep", metavar="PAIRS.XLSX", help="Keep every pair of this earlier pairing workbook and match the rest around them.")] = None,
+    keep: Annotated[Path | None, typer.Option("--keep", metavar="PAIRS.XLSX", help="Keep every pair of this earlier pairing workbook and match the rest around them; with --circles N or --peer-circles N, every circle of an earlier circles workbook (late signups join circles with room or form new ones). Example: mentor match late.xlsx --circles 4 --keep circles.xlsx -o circles-2.xlsx")] = None,
     avoid_pairs: Annotated[list[Path] | None, typer.Option("--avoid-pairs", metavar="FILE", help="Never repeat a pair listed here (an earlier pairs.xlsx, or a CSV of mentee and mentor emails). Repeatable.")] = None,
     objective: Annotated[str | None, typer.Option("--objective", metavar="places|fair", callback=_check_choice("places", "fair"), help="places: most pairs, then best total score; fair: best lowest score first (default from mentor.toml).")] = None,
     export_scores: Annotated[Path | None, typer.Option("--export-scores", metavar="FILE.csv", help="Also write mentee_email,mentor_email,score,bonus,kept for every kept and every allowed pair.")] = None,
@@ -399,6 +399,8 @@ def _print_circle_summary(run: pipeline.CircleRun) -> None:
     table.add_column()
     table.add_row("Circles", f"{summary['circles']} ({summary['kind']})")
     table.add_row("Placed", str(summary["placed"]))
+    if "kept_circles" in summary:
+        table.add_row("Kept", f"{summary['kept_circles']} circles (--keep)")
     table.add_row("Unmatched", f"{summary['unmatched']} (see the Unmatched sheet)" if summary["unmatched"] else "0")
     table.add_row("Solution", escape(str(summary["status"])))
     table.add_row("Problems", f"{len(run.problems)} (see the Problems sheet)" if run.problems else "0")

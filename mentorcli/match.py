@@ -26,7 +26,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from mentorcli.matching.explain import (
     why_texts,
 )
 from mentorcli.matching.grid import score_rows
+from mentorcli.matching.keep_circles import KeptCircle, circle_ids, circle_scores, form_circles_around
 from mentorcli.matching.networks import NetworkResult, improve_networks, mentor_departments
 from mentorcli.matching.prepare import (
     _pairs_to_cells,
@@ -103,21 +104,31 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
 
 
 def match_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
-                  keep: Iterable[tuple[str, str, str]] = (), avoid_pairs: Iterable[tuple[str, str]] = (),
+                  keep: Sequence[KeptCircle] = (), keep_file: str = "", avoid_pairs: Iterable[tuple[str, str]] = (),
+                  priority: Iterable[str] = (), reserved_ids: Iterable[str] = (),
                   progress: Progress | None = None) -> CircleMatch:
     """Form circles: ``kind`` "mentor-led" (a mentor and up to ``size`` mentees) or "peer"
     (``size`` peers, one of them the facilitator), the most people placed, then the best total
     score, solved exactly or within a proven bound (``matching.circle_model``).
 
     ``avoid_pairs``: email pairs of earlier pairs or circles: no two of them in one circle again.
-    ``keep`` is not supported for circles yet: given, it is refused rather than ignored.
+    ``keep`` (``--keep``): circles of an earlier workbook (``keep_file``) that stay, late signups
+    placed around them; ``priority``: emails of people an ending left alone, placed first;
+    ``reserved_ids``: circle ids no new circle may take (``matching.keep_circles``).
     """
-    if list(keep):
-        raise MentorError("--keep is not available with circles yet",
-                          hint="Form the circles again, or keep the earlier workbook as it is.")
     people = _with_source_row(people)
     _validate_people(people)
-    return form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
+    priority = list(priority)
+    if keep or priority:
+        return form_circles_around(people, config, size=size, kind=kind, keep=keep, keep_file=keep_file,
+                                   avoid_pairs=list(avoid_pairs), priority=priority, reserved_ids=reserved_ids,
+                                   progress=progress)
+    circles = form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
+    reserved = list(reserved_ids)
+    if reserved:  # ended circles' ids are never given to a new circle
+        fresh = circle_ids(reserved, len(circles.circles))
+        circles.circles = [replace(c, id=new_id) for c, new_id in zip(circles.circles, fresh)]
+    return circles
 
 
 def _check_objective(objective: str | None, config: Config) -> str:
@@ -428,6 +439,25 @@ def export_scores(people: pd.DataFrame, config: Config, path: str | Path, *, for
             scores, allowed = score_rows(cohort, r0, r1)
             local, cols = _nonzero_cells(allowed)
             write(fh, local + r0, cols, scores[local, cols], "no")
+    return Path(path)
+
+
+def export_circle_scores(people: pd.DataFrame, config: Config, path: str | Path, *, force: bool, size: int, kind: str,
+                         keep: Sequence[KeptCircle] = (), avoid_pairs: Iterable[tuple[str, str]] = ()) -> Path:
+    """Write ``lead_email,member_email,score,kept`` (``--export-scores`` with circles): each kept
+    circle's lead and member (``kept`` = "yes"), then every (lead, member) the circle solver may put
+    together ("no"): the rules in force, a goal the lead offers (peers: wants) and a window, as the
+    solver sees them, each pair once. ``score`` is the member's 0-100 score with the lead, what the
+    circle's value adds up after one ``PLACE`` per person placed (README, "Circles")."""
+    people = _with_source_row(people)
+    _validate_people(people)
+    found = circle_scores(people, config, size=size, kind=kind, keep=keep, avoid_pairs=list(avoid_pairs))
+    emails = people["email"].astype(str).map(neutralise_formula).to_numpy(dtype=object)
+    with atomic_path(path, force=force) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["lead_email", "member_email", "score", "kept"])
+        writer.writerows(zip(emails[found.lead], emails[found.member], map(_cents, found.score.tolist()),
+                             np.where(found.kept, "yes", "no").tolist()))
     return Path(path)
 
 

@@ -45,6 +45,7 @@ from mentorcli.mail import (
     send_outbox,
     write_outbox,
 )
+from mentorcli.matching.keep_circles import kept_circles
 from mentorcli.model import CircleMatch, Ending, MatchResult, PairingBook, Problem, Roster, SurveyAnswer, first_ids
 from mentorcli.nudge import NudgeOutcome, nudge_outbox
 from mentorcli.report import (
@@ -414,6 +415,10 @@ def match(
         raise MentorError("--export-scores and -o name the same file", path=output)
     check_targets(targets, force=force)
     keep_book = read_pairing_workbook(keep, settings, check_rules=False) if keep else None
+    if keep_book is not None and keep_book.circles:
+        raise MentorError("holds circles, not pairs: --keep without --circles keeps pairs", path=keep,
+                          hint=f"Keep its circles with --{'peer-' if _kept_kind(keep_book) == 'peer' else ''}circles N, "
+                               "or give --keep a pairs workbook.")
     keep_triples = kept_pairs(keep_book) if keep_book else []
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
@@ -465,7 +470,8 @@ class CircleRun:
     history: HistoryMatch | None = None  # --history: what the earlier cohorts changed
 
     def as_json(self) -> dict[str, Any]:
-        """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap."""
+        """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap
+        (``kept_circles``: with ``--keep``, how many circles of the kept workbook stayed)."""
         settings = self.result.settings
         return {
             "circles": len(self.result.circles),
@@ -476,7 +482,8 @@ class CircleRun:
             "gap_percent": settings.get("gap_percent", 0.0),
             "total_score": settings.get("total_score", 0.0),
             "output": str(self.output),
-        } | ({"history": self.history.as_json()} if self.history else {})
+        } | ({"kept_circles": settings["kept_circles"]} if "kept_circles" in settings else {}) \
+            | ({"history": self.history.as_json()} if self.history else {})
 
 
 _CIRCLE_STEPS = {"price": "Pricing circles: round {done:,} (at most {total:,})", "search": "Choosing the circles"}
@@ -486,16 +493,14 @@ def _circle_progress_text(step: str, done: int, total: int) -> str:
     return _CIRCLE_STEPS.get(step, step.capitalize()).format(done=done, total=total)
 
 
-def _refuse_with_circles(output: Path, keep: str | Path | None, objective: str | None,
-                         export_scores: str | Path | None, circles: int | None, peer_circles: int | None) -> None:
+def _refuse_with_circles(output: Path, objective: str | None, circles: int | None, peer_circles: int | None) -> None:
     """Options that have no meaning for circles are refused, never silently ignored."""
     if circles is not None and peer_circles is not None:
         raise MentorError("--circles and --peer-circles cannot be used together",
                           hint="Form mentor-led circles or peer circles, one per run.")
     if output.suffix.lower() != ".xlsx":
         raise MentorError("circles are written to a workbook", path=output, hint="Name the output .xlsx.")
-    for given, option in ((keep, "--keep"), (export_scores, "--export-scores"),
-                          (objective == "fair" or None, "--objective fair")):
+    for given, option in ((objective == "fair" or None, "--objective fair"),):
         if given:
             raise MentorError(f"{option} is not available with circles yet",
                               hint="Run without it (circles place the most people, then the best total score).")
@@ -512,25 +517,79 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
-    _refuse_with_circles(output, keep, objective, export_scores, circles, peer_circles)
-    check_targets([output], force=force)
+    _refuse_with_circles(output, objective, circles, peer_circles)
+    targets = [output] + ([Path(export_scores)] if export_scores else [])
+    if len({t.resolve() for t in targets}) < len(targets):
+        raise MentorError("--export-scores and -o name the same file", path=output)
+    check_targets(targets, force=force)
+    kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
+    assert size is not None
+    keep_book = _kept_circles_book(keep, settings, kind) if keep else None
+    ended = keep_book.ended if keep_book else []
     avoid: list[tuple[str, str]] = []
     for pair_file in avoid_pairs:
         avoid += read_pair_list(pair_file)
-    earlier = read_history(history, settings, exclude=[output]) if history is not None else None
+    avoid += ending_avoid_pairs(ended)  # two people of an ended circle never share a circle again
+    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
     roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
     if history_run is not None:
         avoid += history_run.avoid
-    kind, size = ("mentor-led", circles) if circles is not None else ("peer", peer_circles)
-    assert size is not None
+    if keep_book:
+        roster.problems = [*roster.problems, *keep_book.problems]
     say("Forming circles")
-    result = matching.match_circles(roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
-                                    progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
+    result = matching.match_circles(
+        roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
+        keep=kept_circles(keep_book) if keep_book else [], keep_file=str(keep or ""),
+        priority=left_alone(keep_book) if keep_book else (), reserved_ids=[e.relationship.id for e in ended],
+        progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
+    if ended:
+        roster.problems = [*roster.problems, *_circle_rematch_problems(ended, keep_book, result, output)]
+    if export_scores:
+        say("Writing every allowed lead and member's score")
+        matching.export_circle_scores(roster.people, settings, export_scores, force=force, size=int(size), kind=kind,
+                                      keep=kept_circles(keep_book) if keep_book else [], avoid_pairs=avoid)
     say("Writing the circles")
-    write_circles_workbook(output, roster, result, settings, force=force,
+    write_circles_workbook(output, roster, result, settings, force=force, ended=ended,
                            earlier_cohorts=_earlier_cells(earlier, roster))
     return CircleRun(roster=roster, result=result, output=output, problems=[*roster.problems, *circle_problems(result)],
                      history=history_run)
+
+
+def _kept_kind(book: PairingBook) -> str:
+    """The kind of circles a circles workbook holds: its Settings' ``Circles``, else its leads' role."""
+    said = book.settings.get("Circles", "").strip().lower()
+    if said in ("mentor-led", "peer"):
+        return said
+    roles = set(book.pairs["mentor_role"].astype(str)) if "mentor_role" in book.pairs.columns else set()
+    return "peer" if roles == {"facilitator"} else "mentor-led"
+
+
+def _kept_circles_book(keep: str | Path, settings: Config, kind: str) -> PairingBook:
+    """The workbook ``--keep`` names with ``--circles`` / ``--peer-circles``: a circles workbook of
+    that kind, or one line that says what it holds instead."""
+    book = read_pairing_workbook(keep, settings, check_rules=False)
+    option = "--circles N" if kind == "mentor-led" else "--peer-circles N"
+    if not book.circles:
+        raise MentorError(f"holds pairs, not circles: {option} --keep keeps circles", path=keep,
+                          hint="Keep its pairs without --circles, or give --keep a circles workbook.")
+    held = _kept_kind(book)
+    if held != kind:
+        raise MentorError(f"holds {held} circles: {option} --keep keeps {kind} circles", path=keep,
+                          hint=f"Use --{'peer-' if held == 'peer' else ''}circles N with this workbook.")
+    return book
+
+
+def _circle_rematch_problems(ended: Sequence[Ending], keep_book: PairingBook | None, result: CircleMatch,
+                             output: Path) -> list[Problem]:
+    """A warning (on the new workbook's Ended sheet row) for each person placed anew (a new circle,
+    or newly joined a kept one) who ended two or more relationships."""
+    before = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentee_email"])} \
+        if keep_book is not None else set()
+    leads = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentor_email"])} \
+        if keep_book is not None else set()
+    placed = [(circle.id, member.email) for circle in result.circles for member in circle.members
+              if (circle.id, member.email) not in before | leads]
+    return second_rematch_problems(ended, placed, str(output))
 
 
 # --------------------------------------------------------------------------- schedule

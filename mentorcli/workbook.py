@@ -450,9 +450,10 @@ def circle_settings_rows(roster: Roster, circle_match: CircleMatch, config: Conf
 
 
 def write_circles_workbook(path: str | Path, roster: Roster, circle_match: CircleMatch, config: Config, *,
-                           force: bool, earlier_cohorts: Sequence[str] | None = None) -> Path:
+                           force: bool, earlier_cohorts: Sequence[str] | None = None, ended: Sequence[Ending] = ()) -> Path:
     """Write the circles workbook: Circles, Unmatched, Problems, People, Settings (People with the
-    Earlier Cohorts column when ``earlier_cohorts`` is given: ``match --history``).
+    Earlier Cohorts column when ``earlier_cohorts`` is given: ``match --history``; and Ended, the
+    circles ended before, when ``match --keep`` carries them over: ``ended_columns``).
 
     Written like ``write_pairing_workbook`` (refuses to replace without ``force``, atomic, same
     input same bytes); the Settings sheet says "optimal" or "within X% of the best possible".
@@ -465,10 +466,12 @@ def write_circles_workbook(path: str | Path, roster: Roster, circle_match: Circl
         PEOPLE: people_columns(roster.people, earlier_cohorts),
         SETTINGS: settings_columns(circle_settings_rows(roster, circle_match, config)),
     }
+    if ended:
+        sheets[ending.ENDED_SHEET] = ended_columns(ended)
     tables = [TableSheet(name, [replace(column, width=_fitted_width(column), whole_column=True,
                                         text_format=WRAP if column.header in WRAPPED_HEADERS else None)
                                 for column in sheets[name]], HEADER_FORMAT)
-              for name in CIRCLE_SHEETS]
+              for name in sheets]
     with atomic_path(target, force=force) as tmp:
         write_table_workbook(tmp, tables, {
             "title": f"{config.cohort.name}: circles",

@@ -222,10 +222,17 @@ def test_peer_circles_never_form_an_earlier_peer_circle_again(folder: Path) -> N
 
 
 @pytest.mark.parametrize("option, size", [("--circles", 4), ("--peer-circles", 5)])
-def test_keep_with_circles_is_refused_in_one_line_and_writes_nothing(folder: Path, option, size) -> None:
-    """Rematching circles is not built: --keep is refused, never silently ignored (a fresh set of
-    circles would break every circle still going on)."""
-    done = mentor(folder, "match", "signups.xlsx", option, size, "--keep", "circles.xlsx", "-o", "new.xlsx", code=1)
-    assert "--keep is not available with circles yet" in done.stderr
-    assert len([line for line in done.stderr.splitlines() if line.strip()]) <= 2
-    assert not (folder / "new.xlsx").exists()
+def test_keep_with_the_other_kind_of_circles_is_refused_in_one_line(folder: Path, option, size) -> None:
+    """--keep with circles is built (tests/test_circle_keep.py); keeping mentor-led circles as
+    peer circles is refused in one line, never silently re-formed."""
+    done = mentor(folder, "match", "signups.xlsx", option, size, "--keep", "circles.xlsx", "-o", "new.xlsx",
+                  code=0 if option == "--circles" else 1)
+    if option == "--peer-circles":
+        assert "holds mentor-led circles" in done.stderr
+        assert len([line for line in done.stderr.splitlines() if line.strip()]) <= 2
+        assert not (folder / "new.xlsx").exists()
+    else:
+        def circles(name: str) -> list[tuple[str, tuple[str, ...]]]:
+            return [(c.id, c.emails) for c in book_of(folder, name).relationships()]
+
+        assert circles("new.xlsx") == circles("circles.xlsx")

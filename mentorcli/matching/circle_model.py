@@ -75,6 +75,10 @@ class Lead:
     window_ids: list[int]
     classes: np.ndarray
     """At most one member per class (same team, or department with ``mix_departments``)."""
+    min_members: int | None = None
+    max_members: int | None = None
+    """How many members this lead's circle must / may take, when not the model's (a kept circle
+    with room: at least 1 new member, at most its room); None: ``CircleModel``'s."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,11 @@ class CircleModel:
     max_members: int
     conflicts: dict[int, frozenset[int]] = field(default_factory=dict)
     """People who may not be in one circle (avoid lists, earlier pairs), both directions."""
+
+    def sizes(self, lead: Lead) -> tuple[int, int]:
+        """The fewest and most members a circle of ``lead`` takes (its own limits, else the model's)."""
+        low = self.min_members if lead.min_members is None else lead.min_members
+        return low, self.max_members if lead.max_members is None else lead.max_members
 
 
 @dataclass
@@ -177,18 +186,20 @@ def every_circle(model: CircleModel, limit: int) -> list[Column] | None:
     None when there would be more than ``limit``."""
     count = 0
     for lead in model.leads:
+        low, high = model.sizes(lead)
         for j in range(lead.goals.shape[1] * lead.windows.shape[1]):
             k = int((lead.goals[:, j // lead.windows.shape[1]] & lead.windows[:, j % lead.windows.shape[1]]).sum())
-            count += sum(math.comb(k, size) for size in range(model.min_members, model.max_members + 1))
+            count += sum(math.comb(k, size) for size in range(low, high + 1))
             if count > limit:
                 return None
     columns: list[Column] = []
     seen: set[tuple[int, tuple[int, ...]]] = set()
     for number, lead in enumerate(model.leads):
         n_windows = lead.windows.shape[1]
+        low, high = model.sizes(lead)
         for j in range(lead.goals.shape[1] * n_windows):
             inside = np.flatnonzero(lead.goals[:, j // n_windows] & lead.windows[:, j % n_windows]).tolist()
-            for size in range(model.min_members, model.max_members + 1):
+            for size in range(low, high + 1):
                 for group in itertools.combinations(inside, size):
                     if len({int(lead.classes[c]) for c in group}) < size:
                         continue
@@ -268,13 +279,14 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
     exact per (goal, window), conflicts between members included; and an upper bound on the
     reduced cost of any circle it could lead (the best found, or the first not looked at)."""
     k = len(lead.members)
-    if k < model.min_members or not lead.goals.shape[1] or not lead.windows.shape[1]:
+    low, high = model.sizes(lead)
+    if k < low or not lead.goals.shape[1] or not lead.windows.shape[1]:
         return 0.0, []
     gain = model.place + lead.values.astype(float) - model.coef[lead.rows] * pi[lead.rows]
     base = lead.own - float(pi[lead.row])
     threshold = POSITIVE * model.place
-    top = np.cumsum(-np.sort(-gain)[:model.max_members])
-    rough = base + float(top[model.min_members - 1:].max(initial=-np.inf))
+    top = np.cumsum(-np.sort(-gain)[:high])
+    rough = base + float(top[low - 1:].max(initial=-np.inf))
     if rough <= threshold:  # no circle of this lead can price out, whatever its goal and window
         return max(rough, 0.0), []
     order = np.lexsort((np.arange(k), -gain))
@@ -283,8 +295,8 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
     n_goals, n_windows = lead.goals.shape[1], lead.windows.shape[1]
     combos = (lead.goals[:, :, None] & lead.windows[:, None, :]).reshape(k, n_goals * n_windows)
     positive = order[gain[order] > 0]
-    take_pos, totals = _greedy(model, combos[positive], lead.classes[positive], gain[positive], base)
-    short = np.flatnonzero(take_pos.sum(axis=0) < model.min_members)
+    take_pos, totals = _greedy(model, combos[positive], lead.classes[positive], gain[positive], base, (low, high))
+    short = np.flatnonzero(take_pos.sum(axis=0) < low)
     # a short circle needs members without a positive gain to reach min_members: they only lower
     # its total, so the positive members' total bounds it and only the promising ones are filled
     upper_short = base + np.where(take_pos[:, short], gain[positive][:, None], 0.0).sum(axis=0)
@@ -292,7 +304,8 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
     short = short[upper_short > threshold]
     take_all = np.zeros((0, 0), bool)
     if len(short):
-        take_all, totals_short = _greedy(model, combos[order][:, short], lead.classes[order], gain[order], base)
+        take_all, totals_short = _greedy(model, combos[order][:, short], lead.classes[order], gain[order], base,
+                                         (low, high))
         totals[short] = totals_short
     short_at = {int(c): n for n, c in enumerate(short.tolist())}
     found: list[tuple[float, Column]] = []
@@ -320,17 +333,18 @@ def price_lead(model: CircleModel, lead: Lead, pi: np.ndarray) -> tuple[float, l
 
 
 def _greedy(model: CircleModel, combos: np.ndarray, classes: np.ndarray, gain: np.ndarray,
-            base: float) -> tuple[np.ndarray, np.ndarray]:
+            base: float, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """For rows in best-gain-first order and each (goal, window) column of ``combos``: the members
     the best circle takes (the best of each class, at least ``min_members``, then any with a
-    positive gain up to ``max_members``) and its total (-inf where too few fit)."""
+    positive gain up to ``max_members``; ``sizes``: the lead's (min, max)) and its total (-inf where too few fit)."""
     if not len(gain):
         return np.zeros(combos.shape, bool), np.full(combos.shape[1], -np.inf)
+    low, high = sizes
     keep = _first_of_class(combos, classes, np.arange(len(gain)))
     count = np.cumsum(keep, axis=0)
-    take = keep & ((count <= model.min_members) | ((count <= model.max_members) & (gain[:, None] > 0)))
+    take = keep & ((count <= low) | ((count <= high) & (gain[:, None] > 0)))
     totals = np.where(take, gain[:, None], 0.0).sum(axis=0) + base
-    return take, np.where(count[-1] >= model.min_members, totals, -np.inf)
+    return take, np.where(count[-1] >= low, totals, -np.inf)
 
 
 def _first_of_class(mask: np.ndarray, classes: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -360,6 +374,7 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
     """The best members among ``candidates`` (best gain first) with no two in conflict: branch on
     the first conflicting pair (one of the two is left out), bounded by the greedy value."""
     best: tuple[float, list[int]] | None = None
+    low, high = model.sizes(lead)
 
     def greedy(allowed: list[int]) -> list[int]:
         taken: list[int] = []
@@ -367,7 +382,7 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
         for c in allowed:
             if lead.classes[c] in classes:
                 continue
-            if len(taken) >= model.min_members and (gain[c] <= 0 or len(taken) >= model.max_members):
+            if len(taken) >= low and (gain[c] <= 0 or len(taken) >= high):
                 break
             taken.append(c)
             classes.add(int(lead.classes[c]))
@@ -376,7 +391,7 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
     def search(allowed: list[int]) -> None:
         nonlocal best
         taken = greedy(allowed)
-        if len(taken) < model.min_members:
+        if len(taken) < low:
             return
         total = float(gain[taken].sum())
         if best is not None and total <= best[0]:

@@ -67,15 +67,7 @@ class _Pool:
 def form_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
                  avoid_pairs: Iterable[tuple[str, str]] = (), progress: Progress | None = None) -> CircleMatch:
     """Circles of ``size`` (see the module docstring), solved with a proven bound."""
-    if kind not in KINDS:
-        raise MentorError(f"unknown kind of circle {kind!r}", hint='Use "mentor-led" or "peer".')
-    min_size = int(config.circles.min_size)
-    most = size + 1 if kind == "mentor-led" else size
-    if size < 1 or most < min_size:
-        what = "mentees per mentor" if kind == "mentor-led" else "peers per circle"
-        raise MentorError(f"circles of {size} {what} are smaller than [circles] min_size = {min_size} people "
-                          "(the lead included)", path=config.path,
-                          hint="Ask for larger circles, or lower min_size in mentor.toml.")
+    min_size, most = circle_sizes(config, size, kind)
     if kind == "peer":
         config = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=False))
     pool = _pool(people, config, kind)
@@ -85,6 +77,21 @@ def form_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
     solution = solve_circles(model, max_rounds=int(config.circles.pricing_rounds),
                              effort=float(config.circles.search_effort), progress=progress)
     return _circle_match(cohort, pool, model, solution, kind, size)
+
+
+def circle_sizes(config: Config, size: int, kind: str) -> tuple[int, int]:
+    """``[circles] min_size`` and the most people a circle of ``size`` holds (the lead included),
+    or the one line that refuses a size or kind that cannot be formed."""
+    if kind not in KINDS:
+        raise MentorError(f"unknown kind of circle {kind!r}", hint='Use "mentor-led" or "peer".')
+    min_size = int(config.circles.min_size)
+    most = size + 1 if kind == "mentor-led" else size
+    if size < 1 or most < min_size:
+        what = "mentees per mentor" if kind == "mentor-led" else "peers per circle"
+        raise MentorError(f"circles of {size} {what} are smaller than [circles] min_size = {min_size} people "
+                          "(the lead included)", path=config.path,
+                          hint="Ask for larger circles, or lower min_size in mentor.toml.")
+    return min_size, most
 
 
 def _pool(people: pd.DataFrame, config: Config, kind: str) -> _Pool:
