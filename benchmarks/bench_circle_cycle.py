@@ -31,7 +31,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_match import synthetic_people
 
-from tests.circle_checks import Cycle, Step, cycle_faults, run_cycle, schedule_faults, checkin_rows, write_config, write_signups
+from tests.circle_checks import (
+    Cycle,
+    Step,
+    checkin_rows,
+    cycle_faults,
+    run_cycle,
+    schedule_faults,
+    write_config,
+    write_signups,
+)
 
 SIZES = {"mentor-led": 4, "peer": 5}
 

@@ -13,6 +13,7 @@ import datetime as dt
 import email.policy
 import itertools
 import json
+import math
 import os
 import resource
 import subprocess
@@ -67,7 +68,7 @@ def role_faults(circles: Sequence[Relationship], kind: str, size: int) -> list[t
     lead_role, member_role = LEADS[kind]
     most = size + 1 if kind == "mentor-led" else size
     return [(c.id, [m.role for m in c.members]) for c in circles
-            if [m.role for m in c.members][0] != lead_role or {m.role for m in c.members[1:]} != {member_role}
+            if c.members[0].role != lead_role or {m.role for m in c.members[1:]} != {member_role}
             or len(c.members) > most]
 
 
@@ -117,22 +118,22 @@ def calendar_faults(book: PairingBook, calendar: Path) -> list[tuple]:
     circles = book.relationships()
     series_of: dict[str, set[str]] = {}
     faults: list[tuple] = []
-    for email in sorted({m.email.lower() for c in circles for m in c.members}):
-        path = calendar / participant_file_name(names[email], email)
+    for address in sorted({m.email.lower() for c in circles for m in c.members}):
+        path = calendar / participant_file_name(names[address], address)
         if not path.exists():
-            faults.append((email, "no calendar"))
+            faults.append((address, "no calendar"))
             continue
         masters = [e for e in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
                    if "RECURRENCE-ID" not in e and str(e.get("SUMMARY", "")).startswith("Mentoring check-in")]
-        series_of[email] = {str(e["UID"]) for e in masters}
-        if len(masters) != len(series_of[email]):
-            faults.append((email, "a series twice"))
+        series_of[address] = {str(e["UID"]) for e in masters}
+        if len(masters) != len(series_of[address]):
+            faults.append((address, "a series twice"))
     circles_of: dict[str, int] = {}
     for circle in circles:
         for member in circle.members:
             circles_of[member.email.lower()] = circles_of.get(member.email.lower(), 0) + 1
-    faults.extend((email, f"{len(uids)} series for {circles_of[email]} circle(s)")
-                  for email, uids in series_of.items() if len(uids) != circles_of[email])
+    faults.extend((address, f"{len(uids)} series for {circles_of[address]} circle(s)")
+                  for address, uids in series_of.items() if len(uids) != circles_of[address])
     owner: dict[str, str] = {}
     for circle in circles:
         held = [series_of.get(m.email.lower(), set()) for m in circle.members]
@@ -193,7 +194,7 @@ def _cell(column: str, value: object) -> str:
     if isinstance(value, tuple):
         return ", ".join(value)
     if column == "experience":
-        return "" if value != value else f"{float(value):g}"  # NaN: left blank
+        return "" if math.isnan(float(value)) else f"{float(value):g}"  # NaN: left blank
     if column in ("capacity", "wants"):
         return str(int(value)) if int(value) else ""
     return str(value)

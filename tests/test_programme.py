@@ -35,12 +35,14 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
 
+import icalendar
 import openpyxl
 import pytest
 
 from mentorcli.config import load_config
 from mentorcli.match import broken_rules
 from mentorcli.model import PairingBook, Relationship
+from mentorcli.schedule import participant_file_name
 from mentorcli.surveys import question_set
 from mentorcli.workbook import read_pair_list, read_pairing_workbook
 from tests.conftest import EXAMPLES, ROOT
@@ -546,3 +548,28 @@ def test_circle_programmes_run_end_to_end(circle_programme: dict) -> None:
     for address, name in people.items():
         assert not mentions(raw, address) and not mentions(raw, name), name
     assert NOTE not in raw
+
+
+def test_calendars_and_invitations_call_circle_members_by_their_circle_roles(circle_programme: dict) -> None:
+    """A circle's check-ins (each member's calendar, every override, the introduction's invitation)
+    list its lead as Mentor or Facilitator and its members as Member or Peer, never as Mentees."""
+    folder, book = circle_programme["folder"], circle_programme["book"]
+    lead_word, member_word = (("Facilitator", "Peer") if circle_programme["option"] == "--peer-circles"
+                              else ("Mentor", "Member"))
+    names = everyone(book)
+    for circle in book.relationships():
+        lead, others = circle.members[0], circle.members[1:]
+        invite = next(part for part in parse(folder / "outbox" / f"intro-{circle.id.lower()}.eml").iter_attachments()
+                      if part.get_content_type() == "text/calendar")
+        events = icalendar.Calendar.from_ical(invite.get_content()).walk("VEVENT")
+        texts, uid = [str(e["DESCRIPTION"]) for e in events], str(events[0]["UID"])
+        for member in circle.members:  # a mentor leading two circles has both series: this circle's only
+            calendar = folder / "calendar" / participant_file_name(names[member.email.lower()], member.email)
+            texts += [str(e["DESCRIPTION"]) for e in icalendar.Calendar.from_ical(calendar.read_bytes()).walk("VEVENT")
+                      if str(e["UID"]) == uid]
+        assert len(texts) > len(circle.members)
+        for text in texts:
+            assert f"{lead_word}: {lead.name} <{lead.email}>" in text, text
+            for other in others:
+                assert f"{member_word}: {other.name} <{other.email}>" in text, text
+            assert "Mentee:" not in text and (lead_word == "Mentor" or "Mentor:" not in text), text
