@@ -112,7 +112,11 @@ LOG_HEADERS = ("Held", "Date Held", "Rating", "Goal Progress", "Notes")
 CHECKIN_COLUMNS = (
     "pair_id", "occurrence", "mentee", "mentee_email", "mentor", "mentor_email", "start_utc", "end_utc",
     "anchor_role", "anchor_tz", "mentee_tz", "mentor_tz", "mentee_local", "mentor_local", "pattern", "flag", "uid",
+    "mentee_role", "mentor_role",
 )
+CIRCLE_WORDS = {"mentor": ("member", "mentor"), "facilitator": ("peer", "facilitator")}
+"""What a circle's calendar text calls its members and its lead, by the lead's role (the rows'
+``mentee_role`` / ``mentor_role``; blank for a pair, whose text says Mentee and Mentor)."""
 
 EPOCH = dt.date(1970, 1, 1)
 EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -156,7 +160,8 @@ class Schedule:
     ``checkins`` columns (``CHECKIN_COLUMNS``): pair_id, occurrence (1..periods of the cadence), mentee,
     mentee_email, mentor, mentor_email, start_utc / end_utc (tz-aware UTC), anchor_role
     ("mentor"/"mentee"), anchor_tz, mentee_tz, mentor_tz, mentee_local / mentor_local (text such
-    as "Tue 2026-03-10 18:00 (Europe/London)"), pattern, flag ("" when all is well), uid.
+    as "Tue 2026-03-10 18:00 (Europe/London)"), pattern, flag ("" when all is well), uid, mentee_role /
+    mentor_role (a circle's ``CIRCLE_WORDS``, blank for a pair).
     """
 
     checkins: pd.DataFrame
@@ -990,6 +995,8 @@ class _Planned:
     anchor_role: str
     rows: tuple[tuple[_Person, _Person], ...]
     listing: tuple[_Person, ...]
+    words: tuple[str, str] = ("", "")
+    """A circle's ``CIRCLE_WORDS`` (members, lead); blank for a pair."""
 
     def profile_key(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(zones and countries, windows): what the ranking of patterns depends on."""
@@ -1076,7 +1083,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings
                 "anchor_role": rel.anchor_role, "anchor_tz": anchor.zone, "mentee_tz": mentee.zone,
                 "mentor_tz": mentor.zone, "mentee_local": _local_text(begin, mentee),
                 "mentor_local": _local_text(begin, mentor), "pattern": pattern, "flag": "; ".join(flags),
-                "uid": uid, "_pos": pos, "_missing": missing,
+                "uid": uid, "_pos": pos, "_missing": missing, "mentee_role": rel.words[0], "mentor_role": rel.words[1],
             })
     return rows
 
@@ -1172,6 +1179,7 @@ def _usable_relationships(book: PairingBook, people: dict[str, _Person], problem
     for row in usable:
         rows_of.setdefault(row["pair_id"], []).append((people[row["mentee_email"]], people[row["mentor_email"]]))
     out = []
+    words = circle_words(book)
     for rel in relationships_from_pairs(frame):
         roles = {member.email: member.role for member in reversed(rel.members)}   # the first role a person has
         members = [people[email] for email in dict.fromkeys(rel.emails)]
@@ -1179,8 +1187,19 @@ def _usable_relationships(book: PairingBook, people: dict[str, _Person], problem
         others = [m for m in members if m not in leads]
         anchor = _anchor(leads, others)
         out.append(_Planned(id=rel.id, members=(anchor, *(m for m in members if m is not anchor)),
-                            anchor_role=roles[anchor.email], rows=tuple(rows_of[rel.id]), listing=(*others, *leads)))
+                            anchor_role=roles[anchor.email], rows=tuple(rows_of[rel.id]), listing=(*others, *leads),
+                            words=words.get(rel.id, ("", ""))))
     return out
+
+
+def circle_words(book: PairingBook) -> dict[str, tuple[str, str]]:
+    """Per circle id, what its calendar text calls its members and its lead (``CIRCLE_WORDS``);
+    nothing for a workbook of pairs."""
+    if not book.circles:
+        return {}
+    leads = book.pairs.drop_duplicates("pair_id")
+    return {_text(pid): CIRCLE_WORDS.get(_text(role), ("member", _text(role)))
+            for pid, role in zip(leads["pair_id"], leads["mentor_role"])}
 
 
 def _anchor(leads: Sequence[_Person], others: Sequence[_Person]) -> _Person:
@@ -1392,6 +1411,12 @@ class _Attendee:
     email: str
     zone: str
     local: dict[dt.datetime, str]
+    word: str = ""
+    """What the calendar text calls them: their role in a circle, or blank (a pair's side)."""
+
+    @property
+    def title(self) -> str:
+        return (self.word or self.role).title()
 
     def local_text(self, start: dt.datetime) -> str:
         found = self.local.get(start)
@@ -1422,7 +1447,7 @@ def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
             person = found.get(email)
             if person is None:
                 person = found[email] = _Attendee(role, _text(row.get(role)), email,
-                                                  _text(row.get(f"{role}_tz")) or "UTC", {})
+                                                  _text(row.get(f"{role}_tz")) or "UTC", {}, _text(row.get(f"{role}_role")))
             if person.role == role:
                 person.local.setdefault(_as_utc(row["start_utc"]), _text(row.get(f"{role}_local")))
     return list(found.values())
@@ -1434,7 +1459,7 @@ def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count
     lines = [
         f"{_cadence(config).adjective} mentoring check-in {row['occurrence']} of {count} ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
-        *(f"{p.role.title()}: {p.name} <{p.email}>, {p.local_text(start)}" for p in people),
+        *(f"{p.title}: {p.name} <{p.email}>, {p.local_text(start)}" for p in people),
         f"Reach each other by email: {_and_list([p.email for p in people])}.",
     ]
     if row.get("flag"):
@@ -1448,7 +1473,7 @@ def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count:
     return "\n".join([
         f"{_cadence(config).adjective} mentoring check-ins, {count} in all ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
-        *(f"{p.role.title()}: {p.name} <{p.email}> ({_zone_label(p.local_text(start), p.zone)})" for p in people),
+        *(f"{p.title}: {p.name} <{p.email}> ({_zone_label(p.local_text(start), p.zone)})" for p in people),
         f"Reach each other by email: {_and_list([p.email for p in people])}.",
     ])
 
@@ -2419,6 +2444,7 @@ def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, 
     uid = relationship_uid(str(pair_id), mentees, mentors)
     has_numbers = "occurrence" in rows.columns and rows["occurrence"].map(_text).str.fullmatch(r"\d+(\.0)?").all()
     records = []
+    member_word, lead_word = circle_words(book).get(str(pair_id), ("", ""))
     for begin, end, mentee_email, mentor_email, (_, row) in zip(starts, ends, mentees, mentors, rows.iterrows()):
         mentee, mentor = people[mentee_email], people[mentor_email]
         records.append({
@@ -2427,6 +2453,7 @@ def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, 
             "mentee_local": _local_text(begin, mentee), "mentor_local": _local_text(begin, mentor),
             "mentee_tz": mentee.zone, "mentor_tz": mentor.zone, "pattern": pattern,
             "flag": _text(row.get("flag")), "uid": uid, "start_utc": begin, "end_utc": end, "anchor_tz": anchor.zone,
+            "mentee_role": member_word, "mentor_role": lead_word,
         })
     builder = _CalendarBuilder(config, starts[0].date(), ends[-1].date())
     components = series_components(builder, records, config, "both", _row_version(first),

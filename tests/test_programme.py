@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.policy
-import itertools
 import json
 import os
 import re
@@ -35,14 +34,16 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
 
+import icalendar
 import openpyxl
 import pytest
 
 from mentorcli.config import load_config
-from mentorcli.match import broken_rules
 from mentorcli.model import PairingBook, Relationship
+from mentorcli.schedule import participant_file_name
 from mentorcli.surveys import question_set
 from mentorcli.workbook import read_pair_list, read_pairing_workbook
+from tests.circle_checks import rule_breaks
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_send import Recorder, free_port
 
@@ -460,13 +461,20 @@ def members_by_circle(book: PairingBook) -> dict[str, list[str]]:
     return {r.id: [m.email.lower() for m in r.members] for r in book.relationships()}
 
 
-@pytest.fixture(scope="module", params=[("--circles", 4), ("--peer-circles", 5)], ids=["circles-4", "peer-circles-5"])
+EVERYONE_PEERS = '\n[circles]\npeer_roles = ["mentor", "mentee", "both"]\n'
+"""The README's walk-through: the example's 150 signups all join peer circles (only 10 signed up as "both")."""
+
+
+@pytest.fixture(scope="module", params=[("--circles", 4, ""), ("--peer-circles", 5, ""), ("--peer-circles", 5, EVERYONE_PEERS)],
+                ids=["circles-4", "peer-circles-5", "peer-circles-5-everyone"])
 def circle_programme(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    option, size = request.param
+    option, size, settings = request.param
     folder = tmp_path_factory.mktemp(option.strip("-"))
     shutil.copy(EXAMPLES / "signups.xlsx", folder / "signups.xlsx")
     shutil.copy(EXAMPLES / "mentor.toml", folder / "mentor.toml")
-    state: dict = {"folder": folder, "option": option, "size": size}
+    with open(folder / "mentor.toml", "a", encoding="utf-8") as toml:
+        toml.write(settings)
+    state: dict = {"folder": folder, "option": option, "size": size, "everyone": bool(settings)}
     # the earlier 1:1 pairs must not meet again in a circle (--avoid-pairs): a rule the best circles would break
     mentor_json(folder, "match", "signups.xlsx", "-o", "pairs.xlsx")
     state["match"] = mentor_json(folder, "match", "signups.xlsx", option, size, "--avoid-pairs", "pairs.xlsx",
@@ -488,7 +496,7 @@ def test_circle_programmes_run_end_to_end(circle_programme: dict) -> None:
     config = load_config(folder / "mentor.toml")
     assert book.circles and book.problems == []
     circles = [r for r in book.relationships()]
-    assert len(circles) >= 1
+    assert len(circles) >= (20 if circle_programme["everyone"] else 1)  # README: 26 peer circles of 3 to 5
     peer = circle_programme["option"] == "--peer-circles"
     for circle in circles:
         roles = [m.role for m in circle.members]
@@ -504,20 +512,7 @@ def test_circle_programmes_run_end_to_end(circle_programme: dict) -> None:
     assert all(unmatched.get(e) for e in set(everyone(book)) - placed)
 
     # every rule between every two members (both ways round for members, lead as mentor)
-    position = {str(e).lower(): i for i, e in enumerate(book.people["email"])}
-    left, right, where = [], [], []
-    for circle in circles:
-        lead, *others = [position[m.email.lower()] for m in circle.members]
-        for member in others:
-            left.append(member), right.append(lead), where.append((circle.id, "lead"))
-        for one, two in itertools.permutations(others, 2):
-            left.append(one), right.append(two), where.append((circle.id, "members"))
-    avoid = read_pair_list(folder / "pairs.xlsx")
-    broken = broken_rules(book.people, config, left, right, avoid_pairs=avoid)
-    for (cid, between), reasons in zip(where, broken):
-        if between == "members":
-            reasons = [r for r in reasons if "choice" not in r]  # members never chose each other
-        assert reasons == [], (cid, between, reasons)
+    assert rule_breaks(book, config, avoid_pairs=read_pair_list(folder / "pairs.xlsx")) == []
 
     # one introduction per circle, to exactly its members, naming nobody from another circle
     people = everyone(book)
@@ -546,3 +541,48 @@ def test_circle_programmes_run_end_to_end(circle_programme: dict) -> None:
     for address, name in people.items():
         assert not mentions(raw, address) and not mentions(raw, name), name
     assert NOTE not in raw
+
+
+def test_calendars_and_invitations_call_circle_members_by_their_circle_roles(circle_programme: dict) -> None:
+    """A circle's check-ins (each member's calendar, every override, the introduction's invitation)
+    list its lead as Mentor or Facilitator and its members as Member or Peer, never as Mentees."""
+    folder, book = circle_programme["folder"], circle_programme["book"]
+    lead_word, member_word = (("Facilitator", "Peer") if circle_programme["option"] == "--peer-circles"
+                              else ("Mentor", "Member"))
+    names = everyone(book)
+    for circle in book.relationships():
+        lead, others = circle.members[0], circle.members[1:]
+        invite = next(part for part in parse(folder / "outbox" / f"intro-{circle.id.lower()}.eml").iter_attachments()
+                      if part.get_content_type() == "text/calendar")
+        events = icalendar.Calendar.from_ical(invite.get_content()).walk("VEVENT")
+        texts, uid = [str(e["DESCRIPTION"]) for e in events], str(events[0]["UID"])
+        for member in circle.members:  # a mentor leading two circles has both series: this circle's only
+            calendar = folder / "calendar" / participant_file_name(names[member.email.lower()], member.email)
+            texts += [str(e["DESCRIPTION"]) for e in icalendar.Calendar.from_ical(calendar.read_bytes()).walk("VEVENT")
+                      if str(e["UID"]) == uid]
+        assert len(texts) > len(circle.members)
+        for text in texts:
+            assert f"{lead_word}: {lead.name} <{lead.email}>" in text, text
+            for other in others:
+                assert f"{member_word}: {other.name} <{other.email}>" in text, text
+            assert "Mentee:" not in text and (lead_word == "Mentor" or "Mentor:" not in text), text
+
+
+def test_the_readme_peer_circles_of_everyone_on_the_example(tmp_path: Path) -> None:
+    """README "Circles, step by step": with ``peer_roles`` = every role, ``--peer-circles 5`` on the
+    example forms 26 circles (not the single circle of its 10 "both" signups), every rule kept."""
+    shutil.copy(EXAMPLES / "signups.xlsx", tmp_path / "signups.xlsx")
+    shutil.copy(EXAMPLES / "mentor.toml", tmp_path / "mentor.toml")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    toml = re.search(r"cat >> mentor.toml <<'TOML'\n(.*?)TOML\n", readme, re.DOTALL)
+    assert toml is not None
+    with open(tmp_path / "mentor.toml", "a", encoding="utf-8") as handle:
+        handle.write(toml.group(1))
+    answer = mentor_json(tmp_path, "match", "signups.xlsx", "--peer-circles", 5, "-o", "peer-circles.xlsx")
+    assert (answer["circles"], answer["placed"], answer["status"]) == (26, 88, "optimal")
+    assert "26 circles of 3 to 5 (88 people placed,\n\"optimal\"" in readme
+    config = load_config(tmp_path / "mentor.toml")
+    book = read_pairing_workbook(tmp_path / "peer-circles.xlsx", config)
+    assert book.problems == [] and rule_breaks(book, config) == []
+    assert {len(c.members) for c in book.relationships()} <= {3, 4, 5}
+    assert all(c.members[0].role == "facilitator" for c in book.relationships())
