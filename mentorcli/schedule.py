@@ -1341,9 +1341,19 @@ class _CalendarBuilder:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", dt.timedelta(minutes=-minutes))
-            alarm.add("description", ics_text(f"Reminder: {summary}"))
+            alarm.add("description", _reminder_text(summary))
             event.add_component(alarm)
         return event
+
+    def retitle(self, event: Any, summary: str) -> None:
+        """Give a built event another SUMMARY and its reminder the matching text: all that differs
+        between the copies of a series in its people's own calendars."""
+        event.pop("SUMMARY", None)
+        event.add("summary", ics_text(summary))
+        for alarm in event.subcomponents:
+            if alarm.name == "VALARM":
+                alarm.pop("DESCRIPTION", None)
+                alarm.add("description", _reminder_text(summary))
 
     def cancellation(self, uid: str, entry: Published, version: Version,
                      instance: tuple[dt.datetime, str] | None = None) -> Any:
@@ -1367,6 +1377,10 @@ class _CalendarBuilder:
         event.add("status", "CANCELLED")
         event.add("sequence", version.sequence)
         return event
+
+
+def _reminder_text(summary: str) -> str:
+    return ics_text(f"Reminder: {summary}")
 
 
 def _cadence(config: Config) -> Cadence:
@@ -1497,6 +1511,24 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     ]
 
 
+def series_copies(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewers: Sequence[str],
+                  version: Version) -> list[Serialised]:
+    """The series as each of ``viewers`` sees it in their own calendar, serialised by icalendar.
+
+    The components are built once and only retitled per viewer (the summary names the others):
+    building them again for each person cost as much as serialising them.
+    """
+    components = series_components(builder, rows, config, viewers[0], version)
+    out = [serialise(components)]
+    people = _attendees(rows)
+    for viewer in viewers[1:]:
+        summary = _series_summary(people, viewer)
+        for component in components:
+            builder.retitle(component, summary)
+        out.append(serialise(components))
+    return out
+
+
 def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
     description = event.description or f"{_display(config.cohort.name)}: {event.name}"
     return builder.event(uid=event.uid, start=event.start_utc, end=event.end_utc, zone=event.timezone,
@@ -1605,9 +1637,9 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 
 PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
-CALENDAR_CHUNK = 250   # participants per piece of work handed to a worker
-_Work = list[tuple[str, list[tuple[list[dict[str, Any]], str, Version]]]]
-"""Per participant (by email): each of their series' rows, their email (the viewer), and its version."""
+CALENDAR_CHUNK = 200   # series per piece of work handed to a worker
+_SeriesJob = tuple[list[dict[str, Any]], list[str], Version]
+"""One series: its rows, the emails of the people whose calendars it goes in, and its version."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -1618,9 +1650,9 @@ def participant_calendars(schedule: Schedule, config: Config,
     PUBLISH files carry no ATTENDEE (RFC 5546): they are read-only copies, not invitations.
     A generator, so that a large cohort's calendars need not all sit in memory at once.
     ``versions`` (from the folder's previous state) default to SEQUENCE 0 stamped now.
-    Past ``PARALLEL_FROM`` pairs the participants are split over worker processes (building
-    and serialising is pure-Python CPU work); the files and their order are the same as from
-    one process. ``workers=1`` keeps everything in this process.
+    Past ``PARALLEL_FROM`` pairs the series are split over worker processes (building and
+    serialising is pure-Python CPU work); the files and their order are the same as from one
+    process. ``workers=1`` keeps everything in this process.
     """
     with _calendar_stream(schedule, config, versions, workers=workers) as calendars:
         yield from calendars
@@ -1630,43 +1662,58 @@ def participant_calendars(schedule: Schedule, config: Config,
 def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
                      workers: int | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """``participant_calendars`` with the workers started on entry, so the caller can do other
-    work (write the sheet) while they build; leaving early cancels what has not started."""
+    work (write the sheet) while they build; leaving early cancels what has not started.
+
+    Each series is built once and serialised once per person in it (``series_copies``); the
+    series go to the workers in the order their first person's file needs them, and each file
+    is spliced here as soon as the last of its series is back.
+    """
     builder = _builder_for(schedule, config)
     versions = versions or {}
     fresh = Version(0, schedule.generated)
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
-    mine: dict[str, list[tuple[list[dict[str, Any]], str, Version]]] = {}
-    series = _series_rows(schedule)
-    for rows in series.values():
-        for person in _attendees(rows):
-            mine.setdefault(person.email, []).append((rows, person.email, versions.get(rows[0]["uid"], fresh)))
-    work = [(email, mine[email]) for email in sorted(mine)]
-    chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
+    series = list(_series_rows(schedule).values())
+    viewers = [[person.email for person in _attendees(rows)] for rows in series]
+    mine: dict[str, list[int]] = {}
+    for index, emails in enumerate(viewers):
+        for email in emails:
+            mine.setdefault(email, []).append(index)
+    people = sorted(mine)
+    position = {email: i for i, email in enumerate(people)}
+    queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
+    jobs: list[_SeriesJob] = [(series[i], viewers[i], versions.get(series[i][0]["uid"], fresh)) for i in queue]
+    chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
+
+    def files(results: Iterator[list[list[Serialised]]]) -> Iterator[tuple[str, bytes]]:
+        parts: dict[tuple[int, str], Serialised] = {}
+        queued, ready = iter(queue), 0
+        for result in results:
+            for copies in result:
+                index = next(queued)
+                parts.update({(index, email): part for email, part in zip(viewers[index], copies)})
+            while ready < len(people) and all((i, people[ready]) in parts for i in mine[people[ready]]):
+                email = people[ready]
+                yield email, builder.assemble("PUBLISH", title, [parts.pop((i, email)) for i in mine[email]], shared=cohort)
+                ready += 1
+
     count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
-        yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
+        yield files(_series_chunk(builder, chunk) for chunk in chunks)
         return
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
+        pending = [pool.submit(_series_chunk, builder, chunk) for chunk in chunks]
         try:
-            yield (item for future in pending for item in future.result())
+            yield files(future.result() for future in pending)
         finally:
             for future in pending:
                 future.cancel()
 
 
-def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Serialised], work: _Work) -> list[tuple[str, bytes]]:
-    """The calendars of a run of participants (runs in a worker): each of their series built and
-    serialised by icalendar once, spliced between one serialised header, VTIMEZONEs and footer."""
-    out = []
-    for email, series in work:
-        parts = [serialise(series_components(builder, rows, builder.config, viewer, version)) for rows, viewer, version in series]
-        out.append((email, builder.assemble("PUBLISH", title, parts, shared=cohort)))
-    return out
-
-
+def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[list[Serialised]]:
+    """A run of series (runs in a worker): each built once, serialised by icalendar once per person."""
+    return [series_copies(builder, rows, builder.config, viewers, version) for rows, viewers, version in jobs]
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
