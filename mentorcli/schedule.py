@@ -1310,22 +1310,18 @@ class _CalendarBuilder:
               rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
               rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
         """One VEVENT: a single event, a series master (``rule``) or an override (``recurrence_id``)."""
-        tzinfo = _ics_zone(zone)
+        return self.timed(self.shared(uid=uid, summary=summary, version=version, attendees=attendees),
+                          start=start, end=end, zone=zone, description=description, rule=rule, exdates=exdates,
+                          rdates=rdates, recurrence_id=recurrence_id)
+
+    def shared(self, *, uid: str, summary: str, version: Version, attendees: Sequence[tuple[str, str]] = ()) -> Any:
+        """What every event of a series has alike (UID, stamp, summary, people, reminder): built
+        once per series and copied into each of its events by ``timed``, which costs a fraction
+        of adding them again to each."""
         event = Event()
         event.add("uid", uid)
         event.add("dtstamp", version.dtstamp)
-        if recurrence_id is not None:
-            event.add("recurrence-id", recurrence_id.astimezone(tzinfo))
-        event.add("dtstart", start.astimezone(tzinfo))
-        event.add("dtend", end.astimezone(tzinfo))
-        if rule is not None:
-            event.add("rrule", rule)
-        for moment in rdates:   # one date per property: some parsers misread a list
-            event.add("rdate", moment.astimezone(tzinfo))
-        for moment in exdates:
-            event.add("exdate", moment.astimezone(tzinfo))
         event.add("summary", ics_text(summary))
-        event.add("description", ics_text(description, multiline=True))
         event.add("organizer", self.organizer())
         rsvp = "TRUE" if self.config.schedule.rsvp else "FALSE"
         for name, email in attendees:
@@ -1343,6 +1339,28 @@ class _CalendarBuilder:
             alarm.add("trigger", dt.timedelta(minutes=-minutes))
             alarm.add("description", _reminder_text(summary))
             event.add_component(alarm)
+        return event
+
+    def timed(self, shared: Any, *, start: dt.datetime, end: dt.datetime, zone: str, description: str,
+              rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
+              rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
+        """A copy of ``shared`` (from ``shared``) with its own times and text; its reminder is
+        the shared one (the same for every event of a series)."""
+        tzinfo = _ics_zone(zone)
+        event = shared.copy()
+        if recurrence_id is not None:
+            event.add("recurrence-id", recurrence_id.astimezone(tzinfo))
+        event.add("dtstart", start.astimezone(tzinfo))
+        event.add("dtend", end.astimezone(tzinfo))
+        if rule is not None:
+            event.add("rrule", rule)
+        for moment in rdates:   # one date per property: some parsers misread a list
+            event.add("rdate", moment.astimezone(tzinfo))
+        for moment in exdates:
+            event.add("exdate", moment.astimezone(tzinfo))
+        event.add("description", ics_text(description, multiline=True))
+        for component in shared.subcomponents:
+            event.add_component(component)
         return event
 
     def retitle(self, event: Any, summary: str) -> None:
@@ -1500,15 +1518,14 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
     summary = _series_summary(people, viewer)
     length = ends[0] - starts[0]
-    common: dict[str, Any] = {"uid": first["uid"], "zone": zone, "summary": summary, "version": version,
-                              "attendees": attendees}
+    alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
-    master = builder.event(start=shape.dtstart, end=shape.dtstart + length, rule=shape.rule, exdates=shape.exdates,
-                           rdates=[starts[i] for i in shape.rdates], description=description, **common)
+    master = builder.timed(alike, start=shape.dtstart, end=shape.dtstart + length, zone=zone, rule=shape.rule,
+                           exdates=shape.exdates, rdates=[starts[i] for i in shape.rdates], description=description)
     overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
     return [master] + [
-        builder.event(start=starts[i], end=ends[i], recurrence_id=instance,
-                      description=_checkin_description(rows[i], people, len(rows), config), **common)
+        builder.timed(alike, start=starts[i], end=ends[i], zone=zone, recurrence_id=instance,
+                      description=_checkin_description(rows[i], people, len(rows), config))
         for instance, i in sorted(overrides, key=lambda item: starts[item[1]])
     ]
 
