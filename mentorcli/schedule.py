@@ -1563,7 +1563,11 @@ def _builder_for(schedule: Schedule, config: Config) -> _CalendarBuilder:
     return _CalendarBuilder(config, first, last)
 
 
-def _series_rows(schedule: Schedule) -> dict[str, list[dict[str, Any]]]:
+SeriesRows = dict[str, list[dict[str, Any]]]
+"""Each relationship's check-in rows (by series UID) in time order, as ``_series_rows`` gives them."""
+
+
+def _series_rows(schedule: Schedule) -> SeriesRows:
     """Each relationship's rows (by series UID) in time order."""
     out: dict[str, list[dict[str, Any]]] = {}
     for row in schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records"):
@@ -1601,7 +1605,8 @@ class Changes:
 
 
 def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
-              ended: Mapping[str, Ending] | None = None) -> tuple[dict[str, Version], dict[str, Published], Changes]:
+              ended: Mapping[str, Ending] | None = None, series: SeriesRows | None = None,
+              ) -> tuple[dict[str, Version], dict[str, Published], Changes]:
     """SEQUENCE and DTSTAMP per UID, the state to record, and what changed.
 
     Unchanged content keeps its earlier SEQUENCE and DTSTAMP (byte-identical files); changed
@@ -1627,7 +1632,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         versions[uid] = Version(entry.sequence, parse_stamp(entry.dtstamp))
         state[uid] = entry
 
-    for uid, rows in _series_rows(schedule).items():
+    for uid, rows in (_series_rows(schedule) if series is None else series).items():
         first, people = rows[0], _attendees(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
                           summary=ics_text(_series_summary(people, "both")), start=_as_utc(first["start_utc"]).isoformat(),
@@ -1679,7 +1684,7 @@ def participant_calendars(schedule: Schedule, config: Config,
 
 @contextmanager
 def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
-                     workers: int | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
+                     workers: int | None = None, rows_of: SeriesRows | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """``participant_calendars`` with the workers started on entry, so the caller can do other
     work (write the sheet) while they build; leaving early cancels what has not started.
 
@@ -1691,7 +1696,7 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     versions = versions or {}
     fresh = Version(0, schedule.generated)
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
-    series = list(_series_rows(schedule).values())
+    series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
     viewers = [[person.email for person in _attendees(rows)] for rows in series]
     mine: dict[str, list[int]] = {}
     for index, emails in enumerate(viewers):
@@ -1749,12 +1754,12 @@ def _change_name(kind: str, pair_id: str, uid: str) -> str:
 
 def _change_files(schedule: Schedule, config: Config, versions: dict[str, Version], state: dict[str, Published],
                   changes: Changes, previous: dict[str, Published], ended: Mapping[str, Ending] | None = None,
-                  earlier: pd.DataFrame | None = None) -> list[tuple[str, bytes]]:
+                  earlier: pd.DataFrame | None = None, series: SeriesRows | None = None) -> list[tuple[str, bytes]]:
     """iTIP messages for only the people affected: a REQUEST per updated series, a CANCEL per dropped one."""
     builder = _builder_for(schedule, config)
     out = []
     updated = set(changes.updated)
-    for uid, rows in _series_rows(schedule).items():
+    for uid, rows in (_series_rows(schedule) if series is None and updated else series or {}).items():
         if str(rows[0]["pair_id"]) not in updated:
             continue
         people = [(person.name, person.email) for person in _attendees(rows)]
@@ -2190,16 +2195,17 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     targets = schedule_targets(schedule, out_dir)
     previous = read_state(out_dir)
     ended = {e.relationship.id: e for e in book.ended}
-    versions, state, changes = _versions(schedule, config, previous, ended)
+    series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
+    versions, state, changes = _versions(schedule, config, previous, ended, series)
     earlier = previous_checkins(out_dir) if changes.ended else None
     change_files = [(inside(out_dir / CHANGES_DIR, name), data)
-                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier)]
+                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, series)]
     state_path = inside(out_dir, STATE_FILE)
     check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
     sheet = targets["checkins"]
     carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        with _calendar_stream(schedule, config, versions) as participants:   # workers build while the sheet is written
+        with _calendar_stream(schedule, config, versions, rows_of=series) as participants:   # workers build while the sheet is written
             written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
             for email, data in participants:
