@@ -1329,22 +1329,18 @@ class _CalendarBuilder:
               rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
               rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
         """One VEVENT: a single event, a series master (``rule``) or an override (``recurrence_id``)."""
-        tzinfo = _ics_zone(zone)
+        return self.timed(self.shared(uid=uid, summary=summary, version=version, attendees=attendees),
+                          start=start, end=end, zone=zone, description=description, rule=rule, exdates=exdates,
+                          rdates=rdates, recurrence_id=recurrence_id)
+
+    def shared(self, *, uid: str, summary: str, version: Version, attendees: Sequence[tuple[str, str]] = ()) -> Any:
+        """What every event of a series has alike (UID, stamp, summary, people, reminder): built
+        once per series and copied into each of its events by ``timed``, which costs a fraction
+        of adding them again to each."""
         event = Event()
         event.add("uid", uid)
         event.add("dtstamp", version.dtstamp)
-        if recurrence_id is not None:
-            event.add("recurrence-id", recurrence_id.astimezone(tzinfo))
-        event.add("dtstart", start.astimezone(tzinfo))
-        event.add("dtend", end.astimezone(tzinfo))
-        if rule is not None:
-            event.add("rrule", rule)
-        for moment in rdates:   # one date per property: some parsers misread a list
-            event.add("rdate", moment.astimezone(tzinfo))
-        for moment in exdates:
-            event.add("exdate", moment.astimezone(tzinfo))
         event.add("summary", ics_text(summary))
-        event.add("description", ics_text(description, multiline=True))
         event.add("organizer", self.organizer())
         rsvp = "TRUE" if self.config.schedule.rsvp else "FALSE"
         for name, email in attendees:
@@ -1360,9 +1356,41 @@ class _CalendarBuilder:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", dt.timedelta(minutes=-minutes))
-            alarm.add("description", ics_text(f"Reminder: {summary}"))
+            alarm.add("description", _reminder_text(summary))
             event.add_component(alarm)
         return event
+
+    def timed(self, shared: Any, *, start: dt.datetime, end: dt.datetime, zone: str, description: str,
+              rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
+              rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
+        """A copy of ``shared`` (from ``shared``) with its own times and text; its reminder is
+        the shared one (the same for every event of a series)."""
+        tzinfo = _ics_zone(zone)
+        event = shared.copy()
+        if recurrence_id is not None:
+            event.add("recurrence-id", recurrence_id.astimezone(tzinfo))
+        event.add("dtstart", start.astimezone(tzinfo))
+        event.add("dtend", end.astimezone(tzinfo))
+        if rule is not None:
+            event.add("rrule", rule)
+        for moment in rdates:   # one date per property: some parsers misread a list
+            event.add("rdate", moment.astimezone(tzinfo))
+        for moment in exdates:
+            event.add("exdate", moment.astimezone(tzinfo))
+        event.add("description", ics_text(description, multiline=True))
+        for component in shared.subcomponents:
+            event.add_component(component)
+        return event
+
+    def retitle(self, event: Any, summary: str) -> None:
+        """Give a built event another SUMMARY and its reminder the matching text: all that differs
+        between the copies of a series in its people's own calendars."""
+        event.pop("SUMMARY", None)
+        event.add("summary", ics_text(summary))
+        for alarm in event.subcomponents:
+            if alarm.name == "VALARM":
+                alarm.pop("DESCRIPTION", None)
+                alarm.add("description", _reminder_text(summary))
 
     def cancellation(self, uid: str, entry: Published, version: Version,
                      instance: tuple[dt.datetime, str] | None = None) -> Any:
@@ -1386,6 +1414,10 @@ class _CalendarBuilder:
         event.add("status", "CANCELLED")
         event.add("sequence", version.sequence)
         return event
+
+
+def _reminder_text(summary: str) -> str:
+    return ics_text(f"Reminder: {summary}")
 
 
 def _cadence(config: Config) -> Cadence:
@@ -1486,6 +1518,8 @@ def _series_summary(people: Sequence[_Attendee], viewer: str) -> str:
 
 
 def _as_utc(value: Any) -> dt.datetime:
+    if isinstance(value, pd.Timestamp) and value.tzinfo is dt.UTC:   # the sheet's own rows: half the cost
+        return value.to_pydatetime()
     return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
@@ -1509,17 +1543,34 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
     summary = _series_summary(people, viewer)
     length = ends[0] - starts[0]
-    common: dict[str, Any] = {"uid": first["uid"], "zone": zone, "summary": summary, "version": version,
-                              "attendees": attendees}
+    alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
-    master = builder.event(start=shape.dtstart, end=shape.dtstart + length, rule=shape.rule, exdates=shape.exdates,
-                           rdates=[starts[i] for i in shape.rdates], description=description, **common)
+    master = builder.timed(alike, start=shape.dtstart, end=shape.dtstart + length, zone=zone, rule=shape.rule,
+                           exdates=shape.exdates, rdates=[starts[i] for i in shape.rdates], description=description)
     overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
     return [master] + [
-        builder.event(start=starts[i], end=ends[i], recurrence_id=instance,
-                      description=_checkin_description(rows[i], people, len(rows), config), **common)
+        builder.timed(alike, start=starts[i], end=ends[i], zone=zone, recurrence_id=instance,
+                      description=_checkin_description(rows[i], people, len(rows), config))
         for instance, i in sorted(overrides, key=lambda item: starts[item[1]])
     ]
+
+
+def series_copies(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewers: Sequence[str],
+                  version: Version) -> list[Serialised]:
+    """The series as each of ``viewers`` sees it in their own calendar, serialised by icalendar.
+
+    The components are built once and only retitled per viewer (the summary names the others):
+    building them again for each person cost as much as serialising them.
+    """
+    components = series_components(builder, rows, config, viewers[0], version)
+    out = [serialise(components)]
+    people = _attendees(rows)
+    for viewer in viewers[1:]:
+        summary = _series_summary(people, viewer)
+        for component in components:
+            builder.retitle(component, summary)
+        out.append(serialise(components))
+    return out
 
 
 def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
@@ -1537,7 +1588,11 @@ def _builder_for(schedule: Schedule, config: Config) -> _CalendarBuilder:
     return _CalendarBuilder(config, first, last)
 
 
-def _series_rows(schedule: Schedule) -> dict[str, list[dict[str, Any]]]:
+SeriesRows = dict[str, list[dict[str, Any]]]
+"""Each relationship's check-in rows (by series UID) in time order, as ``_series_rows`` gives them."""
+
+
+def _series_rows(schedule: Schedule) -> SeriesRows:
     """Each relationship's rows (by series UID) in time order."""
     out: dict[str, list[dict[str, Any]]] = {}
     for row in schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records"):
@@ -1575,7 +1630,8 @@ class Changes:
 
 
 def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
-              ended: Mapping[str, Ending] | None = None) -> tuple[dict[str, Version], dict[str, Published], Changes]:
+              ended: Mapping[str, Ending] | None = None, series: SeriesRows | None = None,
+              ) -> tuple[dict[str, Version], dict[str, Published], Changes]:
     """SEQUENCE and DTSTAMP per UID, the state to record, and what changed.
 
     Unchanged content keeps its earlier SEQUENCE and DTSTAMP (byte-identical files); changed
@@ -1601,7 +1657,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         versions[uid] = Version(entry.sequence, parse_stamp(entry.dtstamp))
         state[uid] = entry
 
-    for uid, rows in _series_rows(schedule).items():
+    for uid, rows in (_series_rows(schedule) if series is None else series).items():
         first, people = rows[0], _attendees(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
                           summary=ics_text(_series_summary(people, "both")), start=_as_utc(first["start_utc"]).isoformat(),
@@ -1630,9 +1686,9 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 
 PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
-CALENDAR_CHUNK = 250   # participants per piece of work handed to a worker
-_Work = list[tuple[str, list[tuple[list[dict[str, Any]], str, Version]]]]
-"""Per participant (by email): each of their series' rows, their email (the viewer), and its version."""
+CALENDAR_CHUNK = 200   # series per piece of work handed to a worker
+_SeriesJob = tuple[list[dict[str, Any]], list[str], Version]
+"""One series: its rows, the emails of the people whose calendars it goes in, and its version."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -1643,9 +1699,9 @@ def participant_calendars(schedule: Schedule, config: Config,
     PUBLISH files carry no ATTENDEE (RFC 5546): they are read-only copies, not invitations.
     A generator, so that a large cohort's calendars need not all sit in memory at once.
     ``versions`` (from the folder's previous state) default to SEQUENCE 0 stamped now.
-    Past ``PARALLEL_FROM`` pairs the participants are split over worker processes (building
-    and serialising is pure-Python CPU work); the files and their order are the same as from
-    one process. ``workers=1`` keeps everything in this process.
+    Past ``PARALLEL_FROM`` pairs the series are split over worker processes (building and
+    serialising is pure-Python CPU work); the files and their order are the same as from one
+    process. ``workers=1`` keeps everything in this process.
     """
     with _calendar_stream(schedule, config, versions, workers=workers) as calendars:
         yield from calendars
@@ -1653,45 +1709,60 @@ def participant_calendars(schedule: Schedule, config: Config,
 
 @contextmanager
 def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
-                     workers: int | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
+                     workers: int | None = None, rows_of: SeriesRows | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """``participant_calendars`` with the workers started on entry, so the caller can do other
-    work (write the sheet) while they build; leaving early cancels what has not started."""
+    work (write the sheet) while they build; leaving early cancels what has not started.
+
+    Each series is built once and serialised once per person in it (``series_copies``); the
+    series go to the workers in the order their first person's file needs them, and each file
+    is spliced here as soon as the last of its series is back.
+    """
     builder = _builder_for(schedule, config)
     versions = versions or {}
     fresh = Version(0, schedule.generated)
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
-    mine: dict[str, list[tuple[list[dict[str, Any]], str, Version]]] = {}
-    series = _series_rows(schedule)
-    for rows in series.values():
-        for person in _attendees(rows):
-            mine.setdefault(person.email, []).append((rows, person.email, versions.get(rows[0]["uid"], fresh)))
-    work = [(email, mine[email]) for email in sorted(mine)]
-    chunks = [work[i:i + CALENDAR_CHUNK] for i in range(0, len(work), CALENDAR_CHUNK)]
+    series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
+    viewers = [[person.email for person in _attendees(rows)] for rows in series]
+    mine: dict[str, list[int]] = {}
+    for index, emails in enumerate(viewers):
+        for email in emails:
+            mine.setdefault(email, []).append(index)
+    people = sorted(mine)
+    position = {email: i for i, email in enumerate(people)}
+    queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
+    jobs: list[_SeriesJob] = [(series[i], viewers[i], versions.get(series[i][0]["uid"], fresh)) for i in queue]
+    chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
+
+    def files(results: Iterator[list[list[Serialised]]]) -> Iterator[tuple[str, bytes]]:
+        parts: dict[tuple[int, str], Serialised] = {}
+        queued, ready = iter(queue), 0
+        for result in results:
+            for copies in result:
+                index = next(queued)
+                parts.update({(index, email): part for email, part in zip(viewers[index], copies)})
+            while ready < len(people) and all((i, people[ready]) in parts for i in mine[people[ready]]):
+                email = people[ready]
+                yield email, builder.assemble("PUBLISH", title, [parts.pop((i, email)) for i in mine[email]], shared=cohort)
+                ready += 1
+
     count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
-        yield (item for chunk in chunks for item in _calendar_chunk(builder, title, cohort, chunk))
+        yield files(_series_chunk(builder, chunk) for chunk in chunks)
         return
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        pending = [pool.submit(_calendar_chunk, builder, title, cohort, chunk) for chunk in chunks]
+        pending = [pool.submit(_series_chunk, builder, chunk) for chunk in chunks]
         try:
-            yield (item for future in pending for item in future.result())
+            yield files(future.result() for future in pending)
         finally:
             for future in pending:
                 future.cancel()
 
 
-def _calendar_chunk(builder: _CalendarBuilder, title: str, cohort: Sequence[Serialised], work: _Work) -> list[tuple[str, bytes]]:
-    """The calendars of a run of participants (runs in a worker): each of their series built and
-    serialised by icalendar once, spliced between one serialised header, VTIMEZONEs and footer."""
-    out = []
-    for email, series in work:
-        parts = [serialise(series_components(builder, rows, builder.config, viewer, version)) for rows, viewer, version in series]
-        out.append((email, builder.assemble("PUBLISH", title, parts, shared=cohort)))
-    return out
-
-
+def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[list[Serialised]]:
+    """A run of series (runs in a worker): each built once, serialised by icalendar once per person."""
+    return [series_copies(builder, rows, builder.config, viewers, version) for rows, viewers, version in jobs]
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
@@ -1708,12 +1779,12 @@ def _change_name(kind: str, pair_id: str, uid: str) -> str:
 
 def _change_files(schedule: Schedule, config: Config, versions: dict[str, Version], state: dict[str, Published],
                   changes: Changes, previous: dict[str, Published], ended: Mapping[str, Ending] | None = None,
-                  earlier: pd.DataFrame | None = None) -> list[tuple[str, bytes]]:
+                  earlier: pd.DataFrame | None = None, series: SeriesRows | None = None) -> list[tuple[str, bytes]]:
     """iTIP messages for only the people affected: a REQUEST per updated series, a CANCEL per dropped one."""
     builder = _builder_for(schedule, config)
     out = []
     updated = set(changes.updated)
-    for uid, rows in _series_rows(schedule).items():
+    for uid, rows in (_series_rows(schedule) if series is None and updated else series or {}).items():
         if str(rows[0]["pair_id"]) not in updated:
             continue
         people = [(person.name, person.email) for person in _attendees(rows)]
@@ -2149,16 +2220,17 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     targets = schedule_targets(schedule, out_dir)
     previous = read_state(out_dir)
     ended = {e.relationship.id: e for e in book.ended}
-    versions, state, changes = _versions(schedule, config, previous, ended)
+    series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
+    versions, state, changes = _versions(schedule, config, previous, ended, series)
     earlier = previous_checkins(out_dir) if changes.ended else None
     change_files = [(inside(out_dir / CHANGES_DIR, name), data)
-                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier)]
+                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, series)]
     state_path = inside(out_dir, STATE_FILE)
     check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
     sheet = targets["checkins"]
     carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
     with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        with _calendar_stream(schedule, config, versions) as participants:   # workers build while the sheet is written
+        with _calendar_stream(schedule, config, versions, rows_of=series) as participants:   # workers build while the sheet is written
             written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
             for email, data in participants:

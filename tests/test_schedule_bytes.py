@@ -1,0 +1,198 @@
+"""The fast calendar path writes the bytes of the straightforward one (issue 14 item 7).
+
+``mentor schedule`` builds each series once, serialises each person's copy of it once with
+icalendar and splices every file from those bytes (``series_copies``, ``_calendar_stream``).
+Here the same calendars are built the plain way, every component fresh for every person and
+each file one icalendar ``Calendar`` serialised with ``Calendar.to_ical()``, on a small cohort
+with pairs, a mentor meeting two mentees together, a circle of four, holiday moves, a rerun
+with updates and cancellations; the bytes must be identical, and every file must parse back
+in icalendar and vobject to the check-ins of the sheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from icalendar import Calendar
+
+import mentorcli.schedule as schedule_module
+from mentorcli import __version__
+from mentorcli.config import Config, config_from_dict
+from mentorcli.ics import ics_text, read_state, vtimezone
+from mentorcli.model import PairingBook, make_people
+from mentorcli.schedule import (
+    CHANGES_DIR,
+    Schedule,
+    Version,
+    participant_calendars,
+    participant_file_name,
+    plan_checkins,
+    series_components,
+    write_schedule,
+)
+from tests.ics_readers import vobject_instances
+from tests.test_schedule import person
+
+START = dt.date(2026, 3, 2)
+EPOCH = "1767225600"
+CONFIG = {
+    "cohort": {"name": "Autumn cohort", "coordinator_name": "Cora Ordinator", "coordinator_email": "cora@example.org"},
+    "schedule": {"holidays": ["GB", "US"], "blackout": ["2026-04-13", "2026-04-20", "2026-04-27"], "reminder_minutes": 30},
+    "events": [{"name": "Kick-off", "date": "2026-03-03", "time": "17:00", "timezone": "Europe/London"}],
+}
+PEOPLE = [
+    person("Sam Lee", "sam@example.org", "mentor", "Europe/London", "Weekday evenings"),
+    person("Ana Ruiz", "ana@example.org", "both", "America/New_York", "Mon-Fri 12:00-15:00"),
+    person("Kai Moto", "kai@example.org", "mentor", "Asia/Tokyo", "Weekday mornings"),
+    person("Lee Park", "lee@example.org", "mentor", "America/Chicago", "Weekday lunchtimes"),
+    person("Bo Chen", "bo@example.org", "mentee", "Asia/Kolkata", "Weekday evenings", "Weekends"),
+    person("Dee Offset", "dee@example.org", "mentee", "UTC+05:30", "Weekday evenings"),
+    person("Eli Sand", "eli@example.org", "mentee", "Australia/Sydney", "Weekends"),
+    person("Fay Lund", "fay@example.org", "mentee", "Europe/Berlin"),
+    person("Gus Hale", "gus@example.org", "mentee", ""),
+    person("Ivy Stone", "ivy@example.org", "mentee", "Europe/London", "Weekday evenings"),
+    person("Jo Marsh", "jo@example.org", "mentee", "America/New_York", "Weekday evenings"),
+    person("Max Vale", "max@example.org", "mentee", "Europe/Madrid", "Anytime"),
+    person("Nia Cole", "nia@example.org", "mentee", "Europe/London", "Mon 18:00-20:00"),
+    person("Ola Berg", "ola@example.org", "mentor", "Europe/London", "Mon 18:00-20:00"),
+]
+RELATIONSHIPS = [   # (pair id, mentee, mentor): rows sharing an id are one relationship
+    ("P001", "ana@example.org", "sam@example.org"),
+    ("P002", "bo@example.org", "ana@example.org"),
+    ("P003", "dee@example.org", "sam@example.org"),
+    ("G004", "eli@example.org", "kai@example.org"),       # Kai meets Eli and Fay together
+    ("G004", "fay@example.org", "kai@example.org"),
+    ("P005", "gus@example.org", "ana@example.org"),
+    ("C006", "ivy@example.org", "lee@example.org"),       # a circle of four: Lee and three mentees
+    ("C006", "jo@example.org", "lee@example.org"),
+    ("C006", "max@example.org", "lee@example.org"),
+    ("P007", "nia@example.org", "ola@example.org"),       # Mondays only: Easter Monday and the blackouts move one
+]
+
+
+def cohort(relationships: list[tuple[str, str, str]] = RELATIONSHIPS, people: list[dict] = PEOPLE) -> PairingBook:
+    frame = make_people(people)
+    names = dict(zip(frame["email"], frame["name"]))
+    rows = [{"pair_id": pair_id, "mentee_email": mentee, "mentor_email": mentor, "mentee": names[mentee],
+             "mentor": names[mentor], "score": 50.0, "why": "", "row": i}
+            for i, (pair_id, mentee, mentor) in enumerate(relationships, 2)]
+    return PairingBook(path=Path("pairs.xlsx"), pairs=pd.DataFrame(rows), people=frame)
+
+
+def whole_calendar(builder: Any, method: str, title: str, components: list[Any]) -> bytes:
+    """One icalendar ``Calendar`` holding everything, serialised in one go."""
+    cal = Calendar()
+    cal.add("prodid", f"-//mentorcli//mentorcli {__version__}//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    cal.add("x-wr-calname", ics_text(title))
+    zones = {str(c["DTSTART"].params["TZID"]) for c in components if "DTSTART" in c and "TZID" in c["DTSTART"].params}
+    for tzid in sorted(zones):
+        cal.add_component(vtimezone(tzid, builder.first, builder.last))
+    for component in components:
+        cal.add_component(component)
+    return cal.to_ical()
+
+
+def plain_participant_calendars(schedule: Schedule, config: Config, versions: dict[str, Version]) -> list[tuple[str, bytes]]:
+    """Every person's calendar with each of their series built afresh for them."""
+    builder = schedule_module._builder_for(schedule, config)
+    fresh = Version(0, schedule.generated)
+    events = [schedule_module._cohort_event_component(builder, e, config, versions.get(e.uid, fresh)) for e in schedule.events]
+    mine: dict[str, list[list[dict[str, Any]]]] = {}
+    for rows in schedule_module._series_rows(schedule).values():
+        for email in dict.fromkeys([*(r["mentee_email"] for r in rows), *(r["mentor_email"] for r in rows)]):
+            mine.setdefault(email, []).append(rows)
+    title = f"{config.cohort.name}: mentoring check-ins"
+    return [(email, whole_calendar(builder, "PUBLISH", title, [
+        component for rows in mine[email]
+        for component in series_components(builder, rows, config, email, versions.get(rows[0]["uid"], fresh))] + events))
+        for email in sorted(mine)]
+
+
+def expected_instances(schedule: Schedule, email: str) -> list[tuple[str, int, int]]:
+    rows = schedule.checkins[(schedule.checkins["mentee_email"] == email) | (schedule.checkins["mentor_email"] == email)]
+    return sorted({(uid, int(start.timestamp()), int(end.timestamp()))
+                   for uid, start, end in zip(rows["uid"], rows["start_utc"], rows["end_utc"])})
+
+
+@pytest.fixture
+def config() -> Config:
+    return config_from_dict(CONFIG)
+
+
+def test_the_cohort_has_every_kind_of_series(config: Config) -> None:
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    data = b"".join(d for _, d in participant_calendars(schedule, config, workers=1)).replace(b"\r\n ", b"")
+    assert b"RECURRENCE-ID" in data and b"moved from Mon 2026-04-" in data      # holiday moves are overrides
+    assert b"RRULE" in data
+    sizes = schedule.checkins.groupby("pair_id")["mentee_email"].nunique()
+    assert sizes["G004"] == 2 and sizes["C006"] == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_spliced_calendars_are_the_bytes_of_each_calendar_built_whole(config: Config, workers: int,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr(schedule_module, "CALENDAR_CHUNK", 2)    # series split over several pieces of work
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    fast = list(participant_calendars(schedule, config, workers=workers))
+    plain = plain_participant_calendars(schedule, config, {})
+    assert [email for email, _ in fast] == [email for email, _ in plain]
+    for (email, ours), (_, theirs) in zip(fast, plain):
+        assert ours == theirs, email
+
+
+def test_a_rerun_with_updates_and_cancellations_is_byte_for_byte_the_plain_way(config: Config, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    folder = tmp_path / "calendar"
+    write_schedule(plan_checkins(cohort(), config, start=START, months=6), cohort(), config, folder, force=False)
+    # Dee's pair is dropped (cancelled); Bo moves to Tokyo (Bo and Ana's series updated)
+    people = [dict(p, timezone="Asia/Tokyo") if p["email"] == "bo@example.org" else p for p in PEOPLE]
+    book = cohort([r for r in RELATIONSHIPS if r[0] != "P003"], people)
+    schedule = plan_checkins(book, config, start=START, months=6)
+    previous = read_state(folder)
+    versions, state, changes = schedule_module._versions(schedule, config, previous)
+    assert changes.cancelled == ["P003"] and "P002" in changes.updated and "C006" in changes.unchanged
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(EPOCH) + 86_400))
+    written = write_schedule(schedule, book, config, folder, force=True)
+
+    by_email = dict(plain_participant_calendars(schedule, config, versions))
+    names = make_people(people).set_index("email")["name"]
+    files = {participant_file_name(str(names[email]), email): email for email in by_email}
+    for name, email in files.items():
+        assert (folder / name).read_bytes() == by_email[email], email
+    builder = schedule_module._builder_for(schedule, config)
+    title = f"{config.cohort.name}: mentoring check-ins"
+    expected: dict[str, bytes] = {}
+    for uid, rows in schedule_module._series_rows(schedule).items():
+        if rows[0]["pair_id"] in changes.updated:
+            people_of = [(p.name, p.email) for p in schedule_module._attendees(rows)]
+            components = series_components(builder, rows, config, "both", versions[uid], attendees=people_of)
+            expected[schedule_module._change_name("update", rows[0]["pair_id"], uid)] = whole_calendar(
+                builder, "REQUEST", title, components)
+    for uid, entry in state.items():
+        if entry.cancelled:
+            expected[schedule_module._change_name("cancel", entry.pair_id, uid)] = whole_calendar(
+                builder, "CANCEL", title, [builder.cancellation(uid, entry, versions[uid])])
+    changed = sorted((folder / CHANGES_DIR).glob("*.ics"))
+    assert sorted(p.name for p in changed) == sorted(expected) and any(n.startswith("cancel-") for n in expected)
+    for path in changed:
+        assert path.read_bytes() == expected[path.name], path.name
+
+    uids = set(schedule.checkins["uid"])
+    for path in (p for p in written if p.suffix == ".ics" and p.parent == folder):
+        assert Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+        if path.name != "cohort.ics":
+            found = sorted(i for i in vobject_instances(path) if i[0] in uids)
+            assert found == expected_instances(schedule, files[path.name]), path.name
+    for path in changed:
+        cal = Calendar.from_ical(path.read_bytes())
+        assert {str(e["STATUS"]) for e in cal.walk("VEVENT")} == ({"CANCELLED"} if path.name.startswith("cancel-") else {"CONFIRMED"})
+        vobject_instances(path)        # vobject reads the messages too
