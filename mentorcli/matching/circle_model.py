@@ -11,28 +11,36 @@ The model (``--circles N`` and ``--peer-circles N`` both):
   mentor's capacity counts circles; a facilitator leads one); a person who could be both a lead
   and a member (signed up "both") has one row with the member coefficient equal to the limit,
   so they either lead up to ``limit`` circles or join one.
-- The master LP (HiGHS through scipy) over the columns found so far gives a price ``pi`` per row.
-  Pricing per (lead, goal, window) is exact: given the lead, goal and window, a circle's value
-  is a sum over its members, so the best circle takes, from each class (team, or department with
-  ``mix_departments``: at most one member per class), the member with the highest
+- The master LP (HiGHS interior point through scipy) over the columns found so far gives a price
+  ``pi`` per row. Pricing per (lead, goal, window) is exact: given the lead, goal and window, a
+  circle's value is a sum over its members, so the best circle takes, from each class (team, or
+  department with ``mix_departments``: at most one member per class), the member with the highest
   ``PLACE + score - pi``, then the best of them down to the size limits. Avoid-list conflicts
   between two members are rare and handled by branching (leave out one or the other).
 - Bound: for any circles at all, value <= sum(pi * rhs) + sum over leads of limit x max(0, best
-  reduced cost of that lead) (Lagrangian bound; when no circle prices out it is the LP optimum
-  over every possible circle). The integer search (HiGHS branch and bound, one thread, a fixed
-  node budget: deterministic) picks circles among the columns; the status compares its total to that bound.
+  reduced cost of that lead) (Lagrangian bound, valid for any prices; when no circle prices out it
+  is the LP optimum over every possible circle). Pricing stops once that bound is within
+  ``SETTLED`` of the LP and proves the same number of places (the later rounds only refine the
+  score); if the circles then fill every place the bound allows, pricing goes on to convergence so
+  that the gap, now in score, is measured against a tight bound.
+- The circles: price and dive. Fix every circle the LP takes at least ``FIX_AT`` of (else its
+  largest), take their people out (their rows are priced out of reach), price new circles for the
+  rest and solve again, until the LP is integral; HiGHS branch and bound finishes what is left.
+  A small model then gets branch and bound over every circle found too. Every budget is a count
+  (rounds, steps, nodes), so the same input gives the same circles on any host; ``SAFETY_SECONDS``
+  is the one clock, a safety stop far beyond every target.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.linear_solver import pywraplp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix
 
 FULL = 10_000
@@ -43,12 +51,27 @@ ENUMERATE_LIMIT = 20_000
 """Up to this many possible circles, every one is listed and the integer search over them all is
 exact (a small cohort gets "optimal" proven by CP-SAT, not just a bound)."""
 COLUMNS_PER_LEAD = 3
+"""Columns a lead may add per pricing round (its best (goal, window) choices)."""
 MIP_GAP = 1e-6
 """The integer search stops within this share of the columns' best (the objective counts places in
 units larger than every score together, so this is a small share of the total score)."""
 NODES_PER_UNIT = 1000
 """Branch-and-bound nodes of the integer search per unit of ``[circles] search_effort``."""
-"""Columns a lead may add per pricing round (its best (goal, window) choices)."""
+DIVE_STEPS = 30
+"""Most dive steps (fix the circles the LP takes whole, price the rest again)."""
+DIVE_ROUNDS = 8
+"""Pricing rounds per dive step."""
+FIX_AT = 0.5
+"""A dive step fixes every circle the LP takes at least this much of."""
+SETTLED = 1e-4
+"""Column generation may stop once its bound is within this share of the LP's value (and proves
+the same whole number of places)."""
+POLISH_COLUMNS = 2_000
+"""Up to this many circles found, branch and bound over all of them follows the dive (a small
+cohort, where one place is a large share)."""
+SAFETY_SECONDS = 3600.0
+"""A safety stop on the wall clock, far beyond every target: only a host many times slower than
+expected reaches it, and only then may the circles depend on the host's speed."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -126,45 +149,175 @@ def solve_circles(model: CircleModel, *, max_rounds: int, effort: float, progres
     every = every_circle(model, ENUMERATE_LIMIT)
     if every is not None:
         return _solve_listed(model, every, effort, progress)
+    deadline = time.monotonic() + SAFETY_SECONDS
     columns: list[Column] = []
-    master = _Master(model)
     seen: set[tuple[int, tuple[int, ...]]] = set()
-    pi = np.zeros(len(model.rhs))
-    lp_value = 0.0
+    root = _generate(model, model.rhs.astype(float), columns, seen, max_rounds, deadline, progress)
+    bound = root.bound
+    if root.converged:
+        bound = min(bound, root.lp_value) if columns else 0.0
+    chosen = _dive(model, columns, seen, root, effort, deadline, progress)
+    objective = sum(columns[j].value for j in chosen)
+    rounds, converged = root.rounds, root.converged
+    if not converged and objective // model.place >= math.floor(bound / model.place) and rounds < max_rounds:
+        # every place the bound allows is filled: the gap is in score, so price on to a tight score bound
+        more = _generate(model, model.rhs.astype(float), columns, seen, max_rounds - rounds, deadline, progress,
+                         settle=False)
+        rounds, converged = rounds + more.rounds, more.converged
+        bound = min(bound, more.bound)
+    # the LP is solved in floating point: a bound a hair under the integer total is that total
+    proven = max(int(np.floor(bound + 1e-7 * max(1.0, abs(bound)))), objective)
+    return CircleSolution([columns[i] for i in chosen], objective, proven, rounds, converged, len(columns),
+                          root.lp_value)
+
+
+@dataclass
+class _Generated:
+    """What a run of column generation ends with: the LP over its columns and, at the root, the bound."""
+
+    active: list[int]
+    """Indices (into the shared column list) of the columns the LP was over."""
+    x: np.ndarray
+    """The LP value of each active column."""
+    lp_value: float
+    bound: float
+    rounds: int
+    converged: bool
+
+
+def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: set[tuple[int, tuple[int, ...]]],
+              max_rounds: int, deadline: float, progress: Progress | None, step: str = "price",
+              settle: bool = True) -> _Generated:
+    """Column generation for capacities ``rhs`` (the model's, or what a dive left): price, add, re-solve.
+
+    A row with no room left is priced out of reach, so only circles that still fit are added. The
+    Lagrangian bound is kept at every round (it holds for any prices), so a run stopped by the
+    round budget still proves one. With ``settle`` it stops as soon as the bound proves the most
+    places the LP can reach (bound and LP within ``SETTLED`` of one place, in the same whole
+    number of places): the rounds after that only refine the score, at most a fraction of a place."""
+    coef = model.coef
+    blocked = rhs + 1e-9 < coef
+    lead_rows = np.array([lead.row for lead in model.leads], dtype=np.int64)
+    closed = rhs[lead_rows] < 1 - 1e-9
+    active = [j for j, column in enumerate(columns) if _fits(model, column, rhs)]
+    master = _Master(model, rhs)
+    master.add([columns[j] for j in active])
+    lp_value, pi, x = master.solve() if active else (0.0, np.zeros(len(rhs)), np.zeros(0))
     bound = float("inf")
     converged = False
     rounds = 0
-    x = np.zeros(0)
-    while rounds < max_rounds:
+    limits = np.array([lead.limit for lead in model.leads], dtype=float)
+    out_of_reach = 4.0 * model.place * float(model.max_members + 1)
+    while rounds < max_rounds and time.monotonic() < deadline:
         rounds += 1
         if progress:
-            progress("price", rounds, max_rounds)
+            progress(step, rounds, max_rounds)
+        prices = np.where(blocked, out_of_reach, pi)
         best_rc = np.zeros(len(model.leads))
         added = 0
         for k, lead in enumerate(model.leads):
-            upper, found = price_lead(model, lead, pi)
+            if closed[k]:
+                continue
+            upper, found = price_lead(model, lead, prices)
             best_rc[k] = max(upper, 0.0)
             for rc, column in found:
                 key = (k, column.members)
                 if rc > POSITIVE * model.place and key not in seen:
                     seen.add(key)
+                    active.append(len(columns))
                     columns.append(Column(k, column.goal, column.window, column.members, column.value))
                     added += 1
-        limits = np.array([lead.limit for lead in model.leads], dtype=float)
-        bound = min(bound, float(pi @ model.rhs) + float(limits @ best_rc))
+        bound = min(bound, float(pi @ rhs) + float(np.minimum(limits, rhs[lead_rows]) @ best_rc))
         converged = bool(best_rc.max(initial=0.0) <= POSITIVE * model.place)
-        if converged or not added:
+        if converged or not added or (settle and _settled(lp_value, bound, model.place)):
             break
         master.add(columns[len(columns) - added:])
         lp_value, pi, x = master.solve()
-    if converged:
-        bound = min(bound, lp_value) if columns else 0.0
+    if converged and active:
+        bound = min(bound, lp_value)
+    # columns priced in the last round and not solved yet stand at 0 in the LP's solution
+    x = np.r_[x, np.zeros(len(active) - len(x))]
+    return _Generated(active, x, lp_value, bound, rounds, converged)
+
+
+def _settled(lp_value: float, bound: float, place: int) -> bool:
+    """The bound is within ``SETTLED`` of the LP and proves the same number of places."""
+    return bound - lp_value <= SETTLED * lp_value and math.floor(bound / place) == math.floor(lp_value / place)
+
+
+def _fits(model: CircleModel, column: Column, rhs: np.ndarray) -> bool:
+    lead = model.leads[column.lead]
+    if rhs[lead.row] < 1 - 1e-9:
+        return False
+    row_of = _row_of(model)
+    return all(rhs[row_of[p]] + 1e-9 >= model.coef[row_of[p]] for p in column.members)
+
+
+def _take(model: CircleModel, column: Column, rhs: np.ndarray) -> None:
+    row_of = _row_of(model)
+    rhs[model.leads[column.lead].row] -= 1
+    for p in column.members:
+        rhs[row_of[p]] -= model.coef[row_of[p]]
+
+
+def _dive(model: CircleModel, columns: list[Column], seen: set[tuple[int, tuple[int, ...]]], root: _Generated,
+          effort: float, deadline: float, progress: Progress | None) -> list[int]:
+    """Price and dive: fix the circles the LP takes (nearly) whole, take their people out, price
+    new circles for the rest and solve again; when the LP is integral, or after ``DIVE_STEPS``
+    steps, HiGHS branch and bound finishes the rest within a node budget. Deterministic: every
+    budget is a count (rounds, steps, nodes); only ``SAFETY_SECONDS`` is a clock."""
+    rhs = model.rhs.astype(float).copy()
+    chosen: list[int] = []
+    state = root
+    for _ in range(DIVE_STEPS):
+        if time.monotonic() >= deadline or not len(state.x):
+            break
+        fixed = _fix(model, columns, state, rhs)
+        if not fixed:
+            break
+        chosen += fixed
+        taken = set(fixed)
+        if not any(v > 1e-6 and j not in taken for j, v in zip(state.active, state.x.tolist())):
+            break
+        state = _generate(model, rhs, columns, seen, DIVE_ROUNDS, deadline, progress, step="dive")
     if progress:
         progress("search", 0, 1)
-    chosen, objective, _ = _integer_search(model, columns, x, effort)
-    # the LP is solved in floating point: a bound a hair under the integer total is that total
-    proven = max(int(np.floor(bound + 1e-7 * max(1.0, abs(bound)))), objective)
-    return CircleSolution([columns[i] for i in chosen], objective, proven, rounds, converged, len(columns), lp_value)
+    rest = [j for j in range(len(columns)) if _fits(model, columns[j], rhs)]
+    picked, _ = _integer_search(model, columns, rest, rhs, effort, deadline, dict(zip(state.active, state.x.tolist())))
+    dived = sorted(chosen + picked)
+    if len(columns) > POLISH_COLUMNS:
+        return dived
+    # a small model: a fix early in the dive may block a better choice later, so branch and bound
+    # over every circle found, starting from the dive's, can only do as well or better
+    everything = list(range(len(columns)))
+    polished, _ = _integer_search(model, columns, everything, model.rhs.astype(float), effort, deadline,
+                                  dict.fromkeys(dived, 1.0))
+    return polished
+
+
+def _fix(model: CircleModel, columns: list[Column], state: _Generated, rhs: np.ndarray) -> list[int]:
+    """The columns to fix in one dive step: every column at ``FIX_AT`` or more in the LP (no two of
+    them can clash), else the largest; largest first (ties: higher value, then found earlier), each
+    only if it still fits."""
+    active = np.asarray(state.active, dtype=np.int64)
+    values = np.array([columns[j].value for j in state.active], dtype=float)
+    order = np.lexsort((active, -values, -state.x)).tolist()
+    fixed: list[int] = []
+    for position in order:
+        if state.x[position] < FIX_AT:
+            break
+        j = int(active[position])
+        if _fits(model, columns[j], rhs):
+            _take(model, columns[j], rhs)
+            fixed.append(j)
+    if fixed:
+        return fixed
+    for position in order:
+        j = int(active[position])
+        if state.x[position] > 1e-6 and _fits(model, columns[j], rhs):
+            _take(model, columns[j], rhs)
+            return [j]
+    return []
 
 
 def _solve_listed(model: CircleModel, columns: list[Column], effort: float, progress: Progress | None) -> CircleSolution:
@@ -173,10 +326,14 @@ def _solve_listed(model: CircleModel, columns: list[Column], effort: float, prog
         progress("search", 0, 1)
     if not columns:
         return CircleSolution([], 0, 0, 0, True, 0, 0.0)
-    master = _Master(model)
+    rhs = model.rhs.astype(float)
+    master = _Master(model, rhs)
     master.add(columns)
     lp_value, _, x = master.solve()
-    chosen, objective, proven = _integer_search(model, columns, x, effort)
+    everything = list(range(len(columns)))
+    chosen, proven = _integer_search(model, columns, everything, rhs, effort, time.monotonic() + SAFETY_SECONDS,
+                                     dict(zip(everything, x.tolist())))
+    objective = sum(columns[j].value for j in chosen)
     bound = objective if proven else max(int(np.floor(lp_value + 1e-7 * max(1.0, abs(lp_value)))), objective)
     return CircleSolution([columns[i] for i in chosen], objective, bound, 0, True, len(columns), lp_value)
 
@@ -214,35 +371,44 @@ def every_circle(model: CircleModel, limit: int) -> list[Column] | None:
 
 
 class _Master:
-    """The master LP (GLOP, warm-started as columns are added): its value, the price of each row
-    and the value of each column."""
+    """The master LP over the columns found so far (HiGHS interior point through scipy, the
+    objective in units of ``place``): its value, the price of each row and the value of each column.
 
-    def __init__(self, model: CircleModel) -> None:
+    Interior point rather than simplex: set packing over thousands of overlapping circles is so
+    degenerate that simplex (GLOP or HiGHS) spends minutes pivoting at 2,000 peers, and the
+    interior point's central prices also steady column generation."""
+
+    def __init__(self, model: CircleModel, rhs: np.ndarray) -> None:
         self.model = model
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
-        self.rows = [self.solver.Constraint(-self.solver.infinity(), float(rhs)) for rhs in model.rhs.tolist()]
-        self.objective = self.solver.Objective()
-        self.objective.SetMaximization()
-        self.variables: list[pywraplp.Variable] = []
+        self.rhs = rhs
         self.row_of = _row_of(model)
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.data: list[float] = []
+        self.values: list[float] = []
 
     def add(self, columns: list[Column]) -> None:
         for column in columns:
-            variable = self.solver.NumVar(0.0, self.solver.infinity(), f"c{len(self.variables)}")
-            self.variables.append(variable)
-            self.rows[self.model.leads[column.lead].row].SetCoefficient(variable, 1.0)
+            j = len(self.values)
+            self.rows.append(self.model.leads[column.lead].row)
+            self.cols.append(j)
+            self.data.append(1.0)
             for person in column.members:
                 row = self.row_of[person]
-                self.rows[row].SetCoefficient(variable, float(self.model.coef[row]))
-            self.objective.SetCoefficient(variable, float(column.value))
+                self.rows.append(row)
+                self.cols.append(j)
+                self.data.append(float(self.model.coef[row]))
+            self.values.append(float(column.value))
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
-        status = self.solver.Solve()
-        if status != pywraplp.Solver.OPTIMAL:  # pragma: no cover - a packing LP with x = 0 feasible is always solved
+        scale = float(self.model.place)
+        matrix = csr_matrix((self.data, (self.rows, self.cols)), shape=(len(self.model.rhs), len(self.values)))
+        result = linprog(-np.asarray(self.values) / scale, A_ub=matrix, b_ub=self.rhs,
+                         bounds=(0, None), method="highs-ipm")
+        if result.status != 0:  # pragma: no cover - a packing LP with x = 0 feasible is always solved
             raise RuntimeError("the circle LP was not solved")
-        pi = np.maximum(np.array([row.dual_value() for row in self.rows], dtype=float), 0.0)
-        x = np.array([v.solution_value() for v in self.variables], dtype=float)
-        return float(self.objective.Value()), pi, x
+        pi = np.maximum(-np.asarray(result.ineqlin.marginals, dtype=float), 0.0) * scale
+        return float(-result.fun * scale), pi, np.asarray(result.x, dtype=float)
 
 
 def _incidence(model: CircleModel, columns: list[Column]) -> csr_matrix:
@@ -264,11 +430,20 @@ def _incidence(model: CircleModel, columns: list[Column]) -> csr_matrix:
 
 
 def _row_of(model: CircleModel) -> dict[int, int]:
+    """Each person's row (cached on the model: the dive asks for it for every column it checks)."""
+    cached = _ROWS.get(id(model))
+    if cached is not None and cached[0] is model:
+        return cached[1]
     row_of: dict[int, int] = {}
     for lead in model.leads:
         row_of[lead.person] = lead.row
         row_of.update(zip(lead.members.tolist(), lead.rows.tolist()))
+    _ROWS.clear()
+    _ROWS[id(model)] = (model, row_of)
     return row_of
+
+
+_ROWS: dict[int, tuple[CircleModel, dict[int, int]]] = {}
 
 
 # --------------------------------------------------------------------------- pricing
@@ -412,46 +587,44 @@ def _best_without_conflicts(model: CircleModel, lead: Lead, candidates: np.ndarr
 # --------------------------------------------------------------------------- the integer search
 
 
-def _integer_search(model: CircleModel, columns: list[Column], x: np.ndarray, effort: float) -> tuple[list[int], int, bool]:
-    """The best set of columns (HiGHS branch and bound, single-threaded and deterministic, within a
-    node budget of ``effort`` x ``NODES_PER_UNIT``), or the LP rounded greedily if that is better;
-    and whether it is proven the best of these columns.
-
-    ``effort`` seconds is also a wall-clock cap: a large cohort on a slow host stops there rather
-    than run for an hour, and only then may the circles depend on the host's speed (the status
-    then gives the gap to the bound, which stays proven either way).
-    """
-    if not columns:
-        return [], 0, True
-    row_of = _row_of(model)
-    start = sorted(_greedy_rounding(model, columns, x, row_of))
-    values = np.array([c.value for c in columns], dtype=float)
-    result = milp(-values, constraints=LinearConstraint(_incidence(model, columns), -np.inf, model.rhs.astype(float)),
-                  integrality=np.ones(len(columns)), bounds=Bounds(0, 1),
+def _integer_search(model: CircleModel, columns: list[Column], candidates: list[int], rhs: np.ndarray, effort: float,
+                    deadline: float, lp: dict[int, float]) -> tuple[list[int], bool]:
+    """The best set of ``candidates`` within capacities ``rhs`` (HiGHS branch and bound,
+    deterministic, within a node budget of ``effort`` x ``NODES_PER_UNIT``), or the LP rounded
+    greedily if that is better; and whether it is proven the best of these columns. The clock
+    (``deadline``, ``SAFETY_SECONDS`` from the start) is only a safety stop far beyond any target."""
+    if not candidates:
+        return [], True
+    start = _greedy_rounding(model, columns, candidates, rhs, lp)
+    subset = [columns[j] for j in candidates]
+    values = np.array([c.value for c in subset], dtype=float)
+    matrix = _incidence(model, subset)
+    room = np.floor(rhs + 1e-9)
+    result = milp(-values / model.place, constraints=LinearConstraint(matrix, -np.inf, room),
+                  integrality=np.ones(len(subset)), bounds=Bounds(0, 1),
                   options={"mip_rel_gap": MIP_GAP, "node_limit": max(1, int(effort * NODES_PER_UNIT)), "presolve": True,
-                           "time_limit": max(float(effort), 1.0)})
+                           "time_limit": max(deadline - time.monotonic(), 1.0)})
     chosen = start
     proven = False
     if result.x is not None:
-        picked = np.flatnonzero(np.asarray(result.x) > 0.5).tolist()
+        picked = [candidates[j] for j in np.flatnonzero(np.asarray(result.x) > 0.5).tolist()]
         if sum(columns[j].value for j in picked) >= sum(columns[j].value for j in start):
             chosen = picked
         proven = result.status == 0
-    return chosen, sum(columns[j].value for j in chosen), proven
+    return sorted(chosen), proven
 
 
-def _greedy_rounding(model: CircleModel, columns: list[Column], x: np.ndarray, row_of: dict[int, int]) -> set[int]:
+def _greedy_rounding(model: CircleModel, columns: list[Column], candidates: list[int], rhs: np.ndarray,
+                     lp: dict[int, float]) -> list[int]:
     """Columns taken in order of LP value (then column value, then order found) while they fit."""
-    lp = np.zeros(len(columns))
-    lp[:len(x)] = x
-    values = np.array([c.value for c in columns], dtype=float)
-    used = np.zeros(len(model.rhs))
-    taken: set[int] = set()
-    for j in np.lexsort((np.arange(len(columns)), -values, -lp)).tolist():
-        column = columns[j]
-        need = [(model.leads[column.lead].row, 1.0)] + [(row_of[p], float(model.coef[row_of[p]])) for p in column.members]
-        if all(used[r] + c <= model.rhs[r] + 1e-9 for r, c in need):
-            for r, c in need:
-                used[r] += c
-            taken.add(j)
-    return taken
+    room = rhs.copy()
+    index = np.asarray(candidates, dtype=np.int64)
+    x = np.array([lp.get(j, 0.0) for j in candidates])
+    values = np.array([columns[j].value for j in candidates], dtype=float)
+    taken: list[int] = []
+    for position in np.lexsort((index, -values, -x)).tolist():
+        j = candidates[position]
+        if _fits(model, columns[j], room):
+            _take(model, columns[j], room)
+            taken.append(j)
+    return sorted(taken)
