@@ -607,3 +607,23 @@ def test_fair_reaches_a_floor_held_exactly_by_a_member_score() -> None:
     assert sorted((c.lead, c.members) for c in plain.columns) == [(0, (1,)), (1, (2,))]
     fair, floor = keep_circles._fairest(model, [x.values for x in leads], model.place, plain, solve)
     assert floor == 4500 and sorted((c.lead, c.members) for c in fair.columns) == [(0, (2,)), (1, (1,))]
+
+
+def test_someone_rematched_after_ending_two_circles_is_warned_on_their_ended_row(cohort: Path) -> None:
+    config = config_of(cohort)
+    pipeline.end(cohort / "circles.xlsx", "C001", reason="moved teams", on=dt.date(2027, 2, 1), config=config)
+    write_signups(cohort / "late.xlsx", FIRST)
+    second = match(cohort, "late.xlsx", "second.xlsx", keep="circles.xlsx")
+    (joined,) = [m.email for m in second.result.circles[0].members if m.email.startswith(("a1", "a2"))]
+    pipeline.end(cohort / "second.xlsx", "C002", reason="stopped", on=dt.date(2027, 3, 1), config=config)
+    last = [person("m3", "Mentor", offers="Leadership, Data science"), person("b1", "Mentee", goals="Data science"),
+            person("b2", "Mentee", goals="Data science")]
+    twice = next(p for p in FIRST if p["email"] == joined)
+    write_signups(cohort / "third.xlsx", [twice, *last])
+    run = match(cohort, "third.xlsx", "third-out.xlsx", keep="second.xlsx")
+    assert [sorted(c.emails) for c in run.result.circles] == [sorted([joined, "m3@example.org", "b1@example.org",
+                                                                      "b2@example.org"])]
+    warned = [p for p in run.problems if p.sheet == "Ended"]
+    assert [("rematched a second time" in p.problem, p.severity) for p in warned] == [(True, "warning")]
+    ended = list(openpyxl.load_workbook(cohort / "third-out.xlsx")["Ended"].iter_rows(values_only=True))
+    assert str(ended[warned[0].row - 1][2]).lower() == joined
