@@ -581,12 +581,13 @@ def _circle_rematch_problems(ended: Sequence[Ending], keep_book: PairingBook | N
                              output: Path) -> list[Problem]:
     """A warning (on the new workbook's Ended sheet row) for each person placed anew (a new circle,
     or newly joined a kept one) who ended two or more relationships."""
-    before = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentee_email"])} \
-        if keep_book is not None else set()
-    leads = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentor_email"])} \
-        if keep_book is not None else set()
+    before: set[tuple[str, str]] = set()
+    if keep_book is not None:
+        ids = keep_book.pairs["pair_id"].astype(str).tolist()
+        for side in ("mentee_email", "mentor_email"):
+            before.update(zip(ids, keep_book.pairs[side].astype(str).tolist()))
     placed = [(circle.id, member.email) for circle in result.circles for member in circle.members
-              if (circle.id, member.email) not in before | leads]
+              if (circle.id, member.email) not in before]
     return second_rematch_problems(ended, placed, str(output))
 
 

@@ -24,6 +24,10 @@ The promise is that of pairs' ``--keep`` (README, "--keep"), for circles:
   scores together and less than one more place (as ``prepare.priority_bonus`` does for pairs).
 - New circle ids follow the highest id kept, asked for or ended: a dropped circle's id is never
   given to another circle.
+
+The same model serves ``--objective fair`` (``_fairest``: floors on the member scores, each a
+full solve) and ``--export-scores`` (``circle_scores``: every lead and member it holds), with or
+without kept circles.
 """
 
 from __future__ import annotations
