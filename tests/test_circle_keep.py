@@ -627,3 +627,15 @@ def test_someone_rematched_after_ending_two_circles_is_warned_on_their_ended_row
     assert [("rematched a second time" in p.problem, p.severity) for p in warned] == [(True, "warning")]
     ended = list(openpyxl.load_workbook(cohort / "third-out.xlsx")["Ended"].iter_rows(values_only=True))
     assert str(ended[warned[0].row - 1][2]).lower() == joined
+
+
+def test_room_in_a_kept_circle_holds_when_circles_are_priced_not_listed(cohort: Path, monkeypatch) -> None:
+    """The same as the first late-signup test with column generation (a large cohort's path):
+    the kept circle's room (one) holds in pricing too."""
+    monkeypatch.setattr(circle_model, "ENUMERATE_LIMIT", 0)
+    late = [person("b1", "Mentee", goals="Data science"), person("b2", "Mentee", goals="Data science")]
+    write_signups(cohort / "late.xlsx", [*FIRST, *late])
+    match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    circles = circles_of(read(cohort, "new.xlsx"))
+    assert circles["C001"] == ["m1", "a1", "a2"] and circles["C002"][:3] == ["m2", "a3", "a4"]
+    assert len(circles["C002"]) == 4 and list(circles) == ["C001", "C002"]
