@@ -36,6 +36,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -556,7 +557,7 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
         members = [int(pool_people[m]) for m in circle.members] + newcomers
         placed.update([lead, *members])
         goals, slots = _common(cohort, kind, circle.lead, rows.tolist())
-        why = (f"Kept from {keep_file}" + (f", {len(newcomers)} joined" if newcomers else "") + ". "
+        why = (f"Kept from {PurePath(keep_file).name}" + (f", {len(newcomers)} joined" if newcomers else "") + ". "
                + (_why(cohort, lead, members, goal_text[goals[0]], _window_text(int(slots[0]), slot, duration), kind)
                   if len(goals) and len(slots) else "They no longer share a goal or a weekly window (see Problems)."))
         circles.append(Relationship(id=circle.circle.id, members=(
