@@ -639,3 +639,14 @@ def test_room_in_a_kept_circle_holds_when_circles_are_priced_not_listed(cohort: 
     circles = circles_of(read(cohort, "new.xlsx"))
     assert circles["C001"] == ["m1", "a1", "a2"] and circles["C002"][:3] == ["m2", "a3", "a4"]
     assert len(circles["C002"]) == 4 and list(circles) == ["C001", "C002"]
+
+
+@pytest.mark.parametrize("change, row, words", [
+    ({"email": "m2@example.org", "capacity": "0"}, 5, "its mentor now takes no mentees (capacity 0)"),
+], ids=["capacity-0"])
+def test_a_kept_person_who_now_takes_no_part_is_dropped_saying_why(cohort: Path, change, row, words) -> None:
+    changed = [{**p, **change} if p["email"] == change["email"] else p for p in FIRST]
+    write_signups(cohort / "late.xlsx", changed)
+    run = match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    errors = [p for p in problems_on(run, cohort) if p.severity == "error"]
+    assert [(p.row, words in p.problem) for p in errors] == [(row, True)]

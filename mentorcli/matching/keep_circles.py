@@ -306,7 +306,12 @@ def _resolve(cohort: Cohort, pool: _Pool, keep: Sequence[KeptCircle], kind: str,
         if person is None:
             return "is no longer in the signups"
         if person not in at or not can[at[person]]:
-            return f"no longer signed up as a {word} (now {roles[person]})"
+            role = roles[person].lower()
+            if kind == "mentor-led" and word == "mentor" and role in ("mentor", "both"):
+                return "now takes no mentees (capacity 0)"
+            if kind == "mentor-led" and word == "mentee" and role in ("mentee", "both"):
+                return "now wants no mentor"
+            return f"no longer signed up as a {word} (now {role})"
         return None
 
     kept: list[_Kept] = []
