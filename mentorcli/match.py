@@ -106,7 +106,7 @@ def match_people(people: pd.DataFrame, config: Config, *, keep: Iterable[tuple[s
 def match_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
                   keep: Sequence[KeptCircle] = (), keep_file: str = "", avoid_pairs: Iterable[tuple[str, str]] = (),
                   priority: Iterable[str] = (), reserved_ids: Iterable[str] = (),
-                  progress: Progress | None = None) -> CircleMatch:
+                  progress: Progress | None = None, objective: str | None = None) -> CircleMatch:
     """Form circles: ``kind`` "mentor-led" (a mentor and up to ``size`` mentees) or "peer"
     (``size`` peers, one of them the facilitator), the most people placed, then the best total
     score, solved exactly or within a proven bound (``matching.circle_model``).
@@ -115,14 +115,17 @@ def match_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
     ``keep`` (``--keep``): circles of an earlier workbook (``keep_file``) that stay, late signups
     placed around them; ``priority``: emails of people an ending left alone, placed first;
     ``reserved_ids``: circle ids no new circle may take (``matching.keep_circles``).
+    ``objective`` "fair" (default ``[match] objective``): the most places, then the highest lowest
+    member score, then the total (``keep_circles._fairest``).
     """
+    objective = _check_objective(objective, config)
     people = _with_source_row(people)
     _validate_people(people)
     priority = list(priority)
-    if keep or priority:
+    if keep or priority or keep_file or objective == "fair":
         return form_circles_around(people, config, size=size, kind=kind, keep=keep, keep_file=keep_file,
                                    avoid_pairs=list(avoid_pairs), priority=priority, reserved_ids=reserved_ids,
-                                   progress=progress)
+                                   progress=progress, objective=objective)
     circles = form_circles(people, config, size=size, kind=kind, avoid_pairs=list(avoid_pairs), progress=progress)
     reserved = list(reserved_ids)
     if reserved:  # ended circles' ids are never given to a new circle

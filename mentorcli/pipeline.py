@@ -471,7 +471,8 @@ class CircleRun:
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` answer: circles formed, people placed and left out, the solution's status and gap
-        (``kept_circles``: with ``--keep``, how many circles of the kept workbook stayed)."""
+        (``kept_circles``: with ``--keep``, how many circles of the kept workbook stayed;
+        ``lowest_score``: with ``--objective fair``, the lowest member score of the circles formed)."""
         settings = self.result.settings
         return {
             "circles": len(self.result.circles),
@@ -483,6 +484,7 @@ class CircleRun:
             "total_score": settings.get("total_score", 0.0),
             "output": str(self.output),
         } | ({"kept_circles": settings["kept_circles"]} if "kept_circles" in settings else {}) \
+            | ({"lowest_score": settings["lowest_score"]} if "lowest_score" in settings else {}) \
             | ({"history": self.history.as_json()} if self.history else {})
 
 
@@ -493,17 +495,13 @@ def _circle_progress_text(step: str, done: int, total: int) -> str:
     return _CIRCLE_STEPS.get(step, step.capitalize()).format(done=done, total=total)
 
 
-def _refuse_with_circles(output: Path, objective: str | None, circles: int | None, peer_circles: int | None) -> None:
+def _refuse_with_circles(output: Path, circles: int | None, peer_circles: int | None) -> None:
     """Options that have no meaning for circles are refused, never silently ignored."""
     if circles is not None and peer_circles is not None:
         raise MentorError("--circles and --peer-circles cannot be used together",
                           hint="Form mentor-led circles or peer circles, one per run.")
     if output.suffix.lower() != ".xlsx":
         raise MentorError("circles are written to a workbook", path=output, hint="Name the output .xlsx.")
-    for given, option in ((objective == "fair" or None, "--objective fair"),):
-        if given:
-            raise MentorError(f"{option} is not available with circles yet",
-                              hint="Run without it (circles place the most people, then the best total score).")
 
 
 def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: str | Path, force: bool,
@@ -517,7 +515,7 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     settings = load_settings(config)
     say = progress or _quiet
     output = Path(output)
-    _refuse_with_circles(output, objective, circles, peer_circles)
+    _refuse_with_circles(output, circles, peer_circles)
     targets = [output] + ([Path(export_scores)] if export_scores else [])
     if len({t.resolve() for t in targets}) < len(targets):
         raise MentorError("--export-scores and -o name the same file", path=output)
@@ -541,7 +539,7 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
         roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
         keep=kept_circles(keep_book) if keep_book else [], keep_file=str(keep or ""),
         priority=left_alone(keep_book) if keep_book else (), reserved_ids=[e.relationship.id for e in ended],
-        progress=lambda step, done, total: say(_circle_progress_text(step, done, total)))
+        progress=lambda step, done, total: say(_circle_progress_text(step, done, total)), objective=objective)
     if ended:
         roster.problems = [*roster.problems, *_circle_rematch_problems(ended, keep_book, result, output)]
     if export_scores:
@@ -583,12 +581,13 @@ def _circle_rematch_problems(ended: Sequence[Ending], keep_book: PairingBook | N
                              output: Path) -> list[Problem]:
     """A warning (on the new workbook's Ended sheet row) for each person placed anew (a new circle,
     or newly joined a kept one) who ended two or more relationships."""
-    before = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentee_email"])} \
-        if keep_book is not None else set()
-    leads = {(str(c), str(e)) for c, e in zip(keep_book.pairs["pair_id"], keep_book.pairs["mentor_email"])} \
-        if keep_book is not None else set()
+    before: set[tuple[str, str]] = set()
+    if keep_book is not None:
+        ids = keep_book.pairs["pair_id"].astype(str).tolist()
+        for side in ("mentee_email", "mentor_email"):
+            before.update(zip(ids, keep_book.pairs[side].astype(str).tolist()))
     placed = [(circle.id, member.email) for circle in result.circles for member in circle.members
-              if (circle.id, member.email) not in before | leads]
+              if (circle.id, member.email) not in before]
     return second_rematch_problems(ended, placed, str(output))
 
 

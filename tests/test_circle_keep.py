@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -18,17 +19,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 
 from mentorcli import pipeline
+from mentorcli.availability import weekly_utc_grid
 from mentorcli.config import Config, load_config
 from mentorcli.errors import MentorError
-from mentorcli.match import broken_rules
-from mentorcli.matching import keep_circles
+from mentorcli.match import broken_rules, match_circles, score_matrix
+from mentorcli.matching import circle_model, keep_circles
 from mentorcli.model import PairingBook
 from mentorcli.workbook import read_pairing_workbook
 from tests.conftest import EXAMPLES, ROOT
+from tests.test_circles import _circle_ok, _config, _pair_reasons, small_cohorts
 
 HEADERS = {
     "email": "Email Address", "name": "Full name", "role": "Would you like to be a mentor, a mentee, or both?",
@@ -486,3 +492,161 @@ def test_export_scores_with_keep_lists_kept_circles_first_and_then_only_what_may
 def test_export_scores_and_the_workbook_may_not_be_one_file(cohort: Path) -> None:
     with pytest.raises(MentorError, match="name the same file"):
         match(cohort, "signups.xlsx", "same.xlsx", export_scores=cohort / "same.xlsx")
+
+
+# --------------------------------------------------------------------------- --objective fair with circles
+
+
+def fair_brute_force(people, config: Config, size: int, kind: str) -> tuple[int, float | None, float]:
+    """(places, lowest member score, total) of the fairest circles, by listing every circle and
+    every packing at every floor: the most places, then the highest floor that keeps them, then
+    the best total among circles at that floor."""
+    weekly = weekly_utc_grid(people, config)
+    masks = weekly.masks[weekly.ids]
+    matrix = score_matrix(people, config)
+    row_of = {int(p): i for i, p in enumerate(matrix.mentees.tolist())}
+    col_of = {int(p): j for j, p in enumerate(matrix.mentors.tolist())}
+    roles, years = people["role"].tolist(), people["experience"].fillna(-1).tolist()
+    if kind == "mentor-led":
+        leads = [p for p in range(len(people)) if roles[p] in ("mentor", "both") and people.at[p, "capacity"] > 0]
+        joiners = [p for p in range(len(people)) if roles[p] in ("mentee", "both") and people.at[p, "wants"] > 0]
+        most = size
+    else:
+        leads = joiners = [p for p in range(len(people)) if roles[p] in config.circles.peer_roles]
+        most = size - 1
+    reasons = _pair_reasons(people, config)
+    circles = []
+    for lead in leads:
+        for count in range(config.circles.min_size - 1, most + 1):
+            for members in itertools.combinations([j for j in joiners if j != lead], count):
+                if kind == "peer" and any((years[m], -m) > (years[lead], -lead) for m in members):
+                    continue
+                if _circle_ok(people, config, lead, members, kind, masks, reasons):
+                    scores = [round(float(matrix.scores[row_of[m], col_of[lead]]) * 100) for m in members]
+                    circles.append((lead, frozenset(members), len(members) + (kind == "peer"), sum(scores), min(scores)))
+    limit = {lead: int(people.at[lead, "capacity"]) if kind == "mentor-led" else 1 for lead in leads}
+
+    def best(floor: int) -> tuple[int, int]:
+        usable = [c for c in circles if c[4] >= floor]
+
+        @functools.cache
+        def go(k: int, used: frozenset[int], led: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+            if k == len(usable):
+                return (0, 0)
+            lead, members, places, score, _ = usable[k]
+            skip = go(k + 1, used, led)
+            counts = dict(led)
+            if members & used or lead in used or counts.get(lead, 0) >= limit[lead] or (members & set(counts)):
+                return skip
+            counts[lead] = counts.get(lead, 0) + 1
+            now = used | members | ({lead} if kind == "peer" else frozenset())
+            rest = go(k + 1, frozenset(now), tuple(sorted(counts.items())))
+            return max(skip, (rest[0] + places, rest[1] + score))
+
+        return go(0, frozenset(), ())
+
+    places, _ = best(-1)
+    if not places:
+        return 0, None, 0.0
+    floors = sorted({c[4] for c in circles})
+    floor = max(f for f in floors if best(f)[0] == places)
+    return places, floor / 100, best(floor)[1] / 100
+
+
+@hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_cohorts(("mentor", "mentee", "mentee", "both")))
+def test_fair_circles_equal_the_brute_force(people) -> None:
+    config = _config()
+    result = match_circles(people, config, size=3, kind="mentor-led", objective="fair")
+    places, lowest, total = fair_brute_force(people, config, 3, "mentor-led")
+    assert int(result.settings["places"]) == places
+    assert result.settings["lowest_score"] == (None if lowest is None else pytest.approx(lowest, abs=0.006))
+    assert float(result.settings["total_score"]) == pytest.approx(total, abs=0.011)
+    if result.circles:
+        assert min(result.settings["lowest_score"], 100) <= min(c.score for c in result.circles)
+
+
+@hypothesis_settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_cohorts(("both",)))
+def test_fair_peer_circles_equal_the_brute_force(people) -> None:
+    config = _config()
+    result = match_circles(people, config, size=4, kind="peer", objective="fair")
+    places, lowest, total = fair_brute_force(people, config, 4, "peer")
+    assert (int(result.settings["places"]), result.settings["lowest_score"]) == \
+        (places, None if lowest is None else pytest.approx(lowest, abs=0.006))
+    assert float(result.settings["total_score"]) == pytest.approx(total, abs=0.011)
+
+
+def test_fair_raises_the_lowest_member_score_at_the_same_places(cohort: Path) -> None:
+    """The real workbook: fair places as many as the default and its lowest member score is at
+    least the default's; its Settings sheet and --json say so."""
+    plain = match(cohort, "signups.xlsx", "plain.xlsx")
+    fair = match(cohort, "signups.xlsx", "fair.xlsx", objective="fair")
+    assert fair.as_json()["placed"] == plain.as_json()["placed"]
+    assert fair.as_json()["lowest_score"] is not None and "lowest_score" not in plain.as_json()
+    rows = dict(openpyxl.load_workbook(cohort / "fair.xlsx")["Settings"].iter_rows(min_row=2, values_only=True))
+    assert rows["solver.objective_kind"] == "fair"
+
+
+def test_fair_reaches_a_floor_held_exactly_by_a_member_score() -> None:
+    """Two mentors, two mentees, one each: A-1 and B-2 total more (9000 + 4000), A-2 and B-1 have
+    the higher lowest score (4500): fair takes them, its floor exactly 4500."""
+    def lead(person: int, row: int, values: list[int]) -> circle_model.Lead:
+        return circle_model.Lead(person=person, row=row, limit=1, own=0, members=np.array([1, 2]), rows=np.array([2, 3]),
+                                 values=np.array(values, np.int64), goals=np.ones((2, 1), bool), goal_ids=[0],
+                                 windows=np.ones((2, 1), bool), window_ids=[0], classes=np.array([1, 2]))
+
+    leads = [lead(10, 0, [9000, 4500]), lead(11, 1, [5000, 4000])]
+    model = circle_model.CircleModel(rhs=np.ones(4, np.int64), coef=np.ones(4, np.int64), leads=leads, place=40001,
+                                     min_members=1, max_members=1)
+
+    def solve(this: circle_model.CircleModel) -> circle_model.CircleSolution:
+        return circle_model.solve_circles(this, max_rounds=10, effort=1.0)
+
+    plain = solve(model)
+    assert sorted((c.lead, c.members) for c in plain.columns) == [(0, (1,)), (1, (2,))]
+    fair, floor = keep_circles._fairest(model, [x.values for x in leads], model.place, plain, solve)
+    assert floor == 4500 and sorted((c.lead, c.members) for c in fair.columns) == [(0, (2,)), (1, (1,))]
+
+
+def test_someone_rematched_after_ending_two_circles_is_warned_on_their_ended_row(cohort: Path) -> None:
+    config = config_of(cohort)
+    pipeline.end(cohort / "circles.xlsx", "C001", reason="moved teams", on=dt.date(2027, 2, 1), config=config)
+    write_signups(cohort / "late.xlsx", FIRST)
+    second = match(cohort, "late.xlsx", "second.xlsx", keep="circles.xlsx")
+    (joined,) = [m.email for m in second.result.circles[0].members if m.email.startswith(("a1", "a2"))]
+    pipeline.end(cohort / "second.xlsx", "C002", reason="stopped", on=dt.date(2027, 3, 1), config=config)
+    last = [person("m3", "Mentor", offers="Leadership, Data science"), person("b1", "Mentee", goals="Data science"),
+            person("b2", "Mentee", goals="Data science")]
+    twice = next(p for p in FIRST if p["email"] == joined)
+    write_signups(cohort / "third.xlsx", [twice, *last])
+    run = match(cohort, "third.xlsx", "third-out.xlsx", keep="second.xlsx")
+    assert [sorted(c.emails) for c in run.result.circles] == [sorted([joined, "m3@example.org", "b1@example.org",
+                                                                      "b2@example.org"])]
+    warned = [p for p in run.problems if p.sheet == "Ended"]
+    assert [("rematched a second time" in p.problem, p.severity) for p in warned] == [(True, "warning")]
+    ended = list(openpyxl.load_workbook(cohort / "third-out.xlsx")["Ended"].iter_rows(values_only=True))
+    assert str(ended[warned[0].row - 1][2]).lower() == joined
+
+
+def test_room_in_a_kept_circle_holds_when_circles_are_priced_not_listed(cohort: Path, monkeypatch) -> None:
+    """The same as the first late-signup test with column generation (a large cohort's path):
+    the kept circle's room (one) holds in pricing too."""
+    monkeypatch.setattr(circle_model, "ENUMERATE_LIMIT", 0)
+    late = [person("b1", "Mentee", goals="Data science"), person("b2", "Mentee", goals="Data science")]
+    write_signups(cohort / "late.xlsx", [*FIRST, *late])
+    match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    circles = circles_of(read(cohort, "new.xlsx"))
+    assert circles["C001"] == ["m1", "a1", "a2"] and circles["C002"][:3] == ["m2", "a3", "a4"]
+    assert len(circles["C002"]) == 4 and list(circles) == ["C001", "C002"]
+
+
+@pytest.mark.parametrize("change, row, words", [
+    ({"email": "m2@example.org", "capacity": "0"}, 5, "its mentor now takes no mentees (capacity 0)"),
+], ids=["capacity-0"])
+def test_a_kept_person_who_now_takes_no_part_is_dropped_saying_why(cohort: Path, change, row, words) -> None:
+    changed = [{**p, **change} if p["email"] == change["email"] else p for p in FIRST]
+    write_signups(cohort / "late.xlsx", changed)
+    run = match(cohort, "late.xlsx", "new.xlsx", keep="circles.xlsx")
+    errors = [p for p in problems_on(run, cohort) if p.severity == "error"]
+    assert [(p.row, words in p.problem) for p in errors] == [(row, True)]

@@ -371,7 +371,6 @@ def test_cli_circles_are_deterministic_to_the_byte(cli, example_dir):
     (["--circles", "3", "-o", "c.csv"], "written to a workbook"),
     (["--circles", "1"], "smaller than [circles] min_size"),
     (["--peer-circles", "2"], "smaller than [circles] min_size"),
-    (["--circles", "3", "--objective", "fair"], "--objective fair is not available with circles"),
 ])
 def test_cli_refuses_what_circles_cannot_do_in_one_line(cli, example_dir, args, words):
     result = cli("match", "signups.xlsx", *args)

@@ -24,20 +24,25 @@ The promise is that of pairs' ``--keep`` (README, "--keep"), for circles:
   scores together and less than one more place (as ``prepare.priority_bonus`` does for pairs).
 - New circle ids follow the highest id kept, asked for or ended: a dropped circle's id is never
   given to another circle.
+
+The same model serves ``--objective fair`` (``_fairest``: floors on the member scores, each a
+full solve) and ``--export-scores`` (``circle_scores``: every lead and member it holds), with or
+without kept circles.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
 
 from mentorcli.config import Config
-from mentorcli.matching.circle_model import CircleModel, Lead, Progress, solve_circles
+from mentorcli.matching.circle_model import CircleModel, CircleSolution, Lead, Progress, solve_circles
 from mentorcli.matching.circles import (
     _allowed_cells,
     _circle_match,
@@ -143,21 +148,89 @@ def _build(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: 
 
 def form_circles_around(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle],
                         keep_file: str, avoid_pairs: Iterable[tuple[str, str]] = (), priority: Iterable[str] = (),
-                        reserved_ids: Iterable[str] = (), progress: Progress | None = None) -> CircleMatch:
-    """Circles of ``size`` formed around the ``keep`` circles (see the module docstring)."""
+                        reserved_ids: Iterable[str] = (), progress: Progress | None = None,
+                        objective: str = "places") -> CircleMatch:
+    """Circles of ``size`` formed around the ``keep`` circles (see the module docstring);
+    ``objective`` "fair": the most places, then the highest lowest member score, then the total
+    (``_fairest``)."""
     built = _build(people, config, size=size, kind=kind, keep=keep, keep_file=keep_file, avoid_pairs=avoid_pairs)
     model, regular, cohort = built.model, built.regular, built.cohort
     values = [lead.values for lead in model.leads]
-    _prioritise(model, built.free, _positions(cohort, built.pool, priority), kind, regular)
-    solution = solve_circles(model, max_rounds=int(config.circles.pricing_rounds),
+    tier = _prioritise(model, built.free, _positions(cohort, built.pool, priority), kind, regular)
+
+    def solve(this: CircleModel) -> CircleSolution:
+        return solve_circles(this, max_rounds=int(config.circles.pricing_rounds),
                              effort=float(config.circles.search_effort), progress=progress)
+
+    solution = solve(model)
+    lowest = None
+    if objective == "fair":
+        solution, lowest = _fairest(model, values, tier, solution, solve)
     for lead, original in zip(model.leads, values):
         lead.values = original
     new = [column for column in solution.columns if column.lead < regular]
     joined = {built.extensions[column.lead - regular]: column for column in solution.columns if column.lead >= regular}
     result = _circle_match(cohort, built.free, model, dataclasses.replace(solution, columns=new), kind, size)
+    if objective == "fair":
+        result.settings.update(objective_kind="fair", lowest_score=None if lowest is None else round(lowest / 100, 2))
     return _with_kept(cohort, model, result, built.kept, joined, kind, keep_file,
                       [*(c.id for c in keep), *map(str, reserved_ids)], built.problems)
+
+
+# --------------------------------------------------------------------------- --objective fair
+
+
+def _lowest(model: CircleModel, values: list[np.ndarray], solution: CircleSolution) -> int | None:
+    """The lowest member score (true scores, not bonuses) of the circles a solution forms."""
+    found = []
+    for column in solution.columns:
+        lead = model.leads[column.lead]
+        at = np.searchsorted(lead.members, np.array(column.members, np.int64))
+        found.append(int(values[column.lead][at].min()))
+    return min(found, default=None)
+
+
+def _floored(model: CircleModel, values: list[np.ndarray], floor: int) -> CircleModel:
+    """The model with every candidate member scored below ``floor`` left out (leads, goals and
+    windows keep their positions, so a column of it is a column of ``model``)."""
+    leads = []
+    for lead, true in zip(model.leads, values):
+        keep = true >= floor
+        leads.append(dataclasses.replace(lead, members=lead.members[keep], rows=lead.rows[keep],
+                                         values=lead.values[keep], goals=lead.goals[keep],
+                                         windows=lead.windows[keep], classes=lead.classes[keep]))
+    return dataclasses.replace(model, leads=leads)
+
+
+def _fairest(model: CircleModel, values: list[np.ndarray], tier: int, solution: CircleSolution,
+             solve: Callable[[CircleModel], CircleSolution]) -> tuple[CircleSolution, int | None]:
+    """``--objective fair`` for circles, as for pairs: the most places (and people an ending left
+    alone), then the highest lowest member score, then the highest total.
+
+    The floor is searched over the member scores present: the model with every candidate below a
+    floor left out is solved (places first, then the total); a floor that keeps the places of the
+    unrestricted solution is reached, a higher one is tried (from the lowest score that solution
+    has, not the floor asked), until none is. Exact when every solve is (a small cohort: every
+    circle listed); on a large one each solve is within its proven bound, and so is the floor
+    found. Kept circles' members are fixed and not counted in the lowest score.
+    """
+    target = solution.objective // tier
+    lowest = _lowest(model, values, solution)
+    if lowest is None:
+        return solution, None
+    scores = np.unique(np.concatenate([v for v in values] + [np.zeros(0, np.int64)]))
+    above = scores[scores > lowest]
+    lo, hi = 0, len(above)
+    while lo < hi:
+        middle = (lo + hi) // 2
+        attempt = solve(_floored(model, values, int(above[middle])))
+        reached = _lowest(model, values, attempt)
+        if attempt.objective // tier >= target and reached is not None:
+            solution, lowest = attempt, reached
+            lo = int(np.searchsorted(above, reached, side="right"))
+        else:
+            hi = middle
+    return solution, lowest
 
 
 @dataclass
@@ -233,7 +306,12 @@ def _resolve(cohort: Cohort, pool: _Pool, keep: Sequence[KeptCircle], kind: str,
         if person is None:
             return "is no longer in the signups"
         if person not in at or not can[at[person]]:
-            return f"no longer signed up as a {word} (now {roles[person]})"
+            role = roles[person].lower()
+            if kind == "mentor-led" and word == "mentor" and role in ("mentor", "both"):
+                return "now takes no mentees (capacity 0)"
+            if kind == "mentor-led" and word == "mentee" and role in ("mentee", "both"):
+                return "now wants no mentor"
+            return f"no longer signed up as a {word} (now {role})"
         return None
 
     kept: list[_Kept] = []
@@ -430,14 +508,15 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
     return added
 
 
-def _prioritise(model: CircleModel, pool: _Pool, first: np.ndarray, kind: str, regular: int) -> None:
+def _prioritise(model: CircleModel, pool: _Pool, first: np.ndarray, kind: str, regular: int) -> int:
     """People an ending left alone placed first: each of them placed (a member, a facilitator, or
     a mentor per circle led, as pairs count a mentor per pair) is worth more than all scores
     together (the model's ``place``), and ``place`` becomes more than all of those bonuses and all
     scores together, so the order is: the most places, then the most of them, then the best total.
-    Values are restored by the caller before the circles are written (scores stay the true ones)."""
+    Values are restored by the caller before the circles are written (scores stay the true ones).
+    Returns the value of the lowest tier above the scores (a place, or one of them placed)."""
     if not len(first):
-        return
+        return model.place
     bonus = model.place
     bonus_of = np.zeros(len(pool.people), np.int64)
     bonus_of[first] = bonus
@@ -451,6 +530,7 @@ def _prioritise(model: CircleModel, pool: _Pool, first: np.ndarray, kind: str, r
             lead.own = model.place + int(bonus_of[lead.row])
         else:
             lead.own = int(bonus_of[lead.row])
+    return bonus
 
 
 # --------------------------------------------------------------------------- the answer
@@ -482,7 +562,7 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
         members = [int(pool_people[m]) for m in circle.members] + newcomers
         placed.update([lead, *members])
         goals, slots = _common(cohort, kind, circle.lead, rows.tolist())
-        why = (f"Kept from {keep_file}" + (f", {len(newcomers)} joined" if newcomers else "") + ". "
+        why = (f"Kept from {PurePath(keep_file).name}" + (f", {len(newcomers)} joined" if newcomers else "") + ". "
                + (_why(cohort, lead, members, goal_text[goals[0]], _window_text(int(slots[0]), slot, duration), kind)
                   if len(goals) and len(slots) else "They no longer share a goal or a weekly window (see Problems)."))
         circles.append(Relationship(id=circle.circle.id, members=(
@@ -492,9 +572,10 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
     circles += [dataclasses.replace(c, id=new_id) for c, new_id in zip(result.circles, fresh)]
     settings = dict(result.settings)
     kept_places = sum(len(c.members) - (1 if kind == "mentor-led" else 0) for c in circles[:len(kept)])
-    settings.update(places=int(settings.get("places", 0)) + kept_places, kept_circles=len(kept),
-                    kept_places=kept_places, circles=len(circles),
+    settings.update(places=int(settings.get("places", 0)) + kept_places, circles=len(circles),
                     total_score=round(float(settings.get("total_score", 0.0)) + total / 100, 2))
+    if keep_file:  # a --keep run (its circles may all have ended): say how many stayed
+        settings.update(kept_circles=len(kept), kept_places=kept_places)
     unmatched = result.unmatched[~result.unmatched["person"].isin(placed)].reset_index(drop=True)
     return dataclasses.replace(result, circles=circles, unmatched=unmatched, settings=settings,
                                problems=[*problems, *result.problems])
