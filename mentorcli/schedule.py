@@ -2064,11 +2064,22 @@ CHECKIN_VALIDATIONS: dict[str, dict[str, Any]] = {
 """The two log columns with one right kind of answer: a drop-down and a range the cell enforces."""
 
 
+def circle_titles(frame: pd.DataFrame) -> dict[str, str]:
+    """A circles schedule's headers in the circle's words ("Member Email", "Facilitator"); none for
+    pairs. Read back as the standard columns (``READ_ALIASES``), so every later step reads either."""
+    words = [(m, lead) for m, lead in zip(frame["mentee_role"].map(_text), frame["mentor_role"].map(_text)) if lead]
+    if not words:
+        return {}
+    member, lead = (word.title() for word in words[0])
+    return {t: t.replace("Mentee", member).replace("Mentor", lead) for t in CHECKIN_HEADERS if "Ment" in t}
+
+
 def checkin_columns(schedule: Schedule, carried: Carried) -> list[Column]:
     """The Check-ins sheet as columns: the scheduled rows, then the logged rows kept from the
     sheet replaced. A scheduled row's text is always a cell (an empty one when blank)."""
     frame = schedule.checkins
     kept = [{title: _log_cell(value) for title, value in row.items()} for row in carried.kept]
+    shown = circle_titles(frame)
     columns = []
     for title in list(CHECKIN_HEADERS) + carried.extra_headers:
         below = [row.get(title) for row in kept]
@@ -2082,8 +2093,8 @@ def checkin_columns(schedule: Schedule, carried: Carried) -> list[Column]:
             kind = ANY
         else:
             scheduled, kind = [_log_cell(carried.values.get(r, {}).get(title)) for r in range(len(frame))], ANY
-        columns.append(Column(title, scheduled + below, kind if not kept else ANY, write_empty=True,
-                              width=_checkin_width(title, scheduled if kind == TEXT else [], below),
+        columns.append(Column(shown.get(title, title), scheduled + below, kind if not kept else ANY, write_empty=True,
+                              width=_checkin_width(shown.get(title, title), scheduled if kind == TEXT else [], below),
                               number_format="yyyy-mm-dd" if title == "Date Held" else None,
                               whole_column=title == "Date Held"))
     return columns
@@ -2270,6 +2281,8 @@ READ_ALIASES = {
     "rating": "rating", "goal_progress": "goal_progress", "progress": "goal_progress", "notes": "notes",
     "occurrence": "occurrence", "mentee_email": "mentee_email", "mentor_email": "mentor_email",
     "mentee": "mentee", "mentor": "mentor", "flag": "flag",
+    **{f"{word}{tail}": f"{side}{tail}" for word, side in (("member", "mentee"), ("peer", "mentee"), ("facilitator", "mentor"))
+       for tail in ("", "_email", "_local_time")},
 }
 READ_COLUMNS = ("row", "pair_id", "occurrence", "mentee", "mentee_email", "mentor", "mentor_email", "start_utc",
                 "mentee_local_time", "mentor_local_time", "flag", "held", "date_held", "rating", "goal_progress", "notes")

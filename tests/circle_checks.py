@@ -147,9 +147,19 @@ def calendar_faults(book: PairingBook, calendar: Path) -> list[tuple]:
     return faults
 
 
+def standard_title(header: object) -> str:
+    """A circle's checkins.xlsx header as a pair's ("Member Email" -> "Mentee Email", "Facilitator" -> "Mentor")."""
+    text = str(header)
+    for word, side in (("Member", "Mentee"), ("Peer", "Mentee"), ("Facilitator", "Mentor")):
+        if text.startswith(word):
+            return side + text[len(word):]
+    return text
+
+
 def checkin_rows(sheet: Path) -> list[dict]:
+    """The Check-ins sheet's rows by the standard (pair) headers."""
     rows = openpyxl.load_workbook(sheet, read_only=True)["Check-ins"].iter_rows(values_only=True)
-    header = next(rows)
+    header = [standard_title(h) for h in next(rows)]
     return [dict(zip(header, row)) for row in rows]
 
 
@@ -288,7 +298,7 @@ def fill_checkins(sheet: Path, held: dict[str, set[int]], absent: set[tuple[str,
     rating, goal progress and a private note on every row of the occurrences ``held`` per circle."""
     book = openpyxl.load_workbook(sheet)
     ws = book["Check-ins"]
-    header = [cell.value for cell in ws[1]]
+    header = [standard_title(cell.value) for cell in ws[1]]
     col = {name: header.index(name) + 1 for name in header}
     for row in range(2, ws.max_row + 1):
         rid = ws.cell(row, col["Pair ID"]).value

@@ -120,9 +120,9 @@ def fill_held(sheet: Path, held: dict[tuple[str, str, int], str], rating: dict[t
     book = openpyxl.load_workbook(sheet)
     ws = book["Check-ins"]
     header = [cell.value for cell in ws[1]]
-    column = {name: header.index(name) for name in ("Pair ID", "Mentee Email", "Occurrence", "Held", "Rating")}
+    column = {name: header.index(name) for name in ("Pair ID", "Member Email", "Occurrence", "Held", "Rating")}
     for row in ws.iter_rows(min_row=2):
-        key = (row[column["Pair ID"]].value, row[column["Mentee Email"]].value, int(row[column["Occurrence"]].value))
+        key = (row[column["Pair ID"]].value, row[column["Member Email"]].value, int(row[column["Occurrence"]].value))
         if key in held:
             row[column["Held"]].value = held[key]
         if rating and key in rating:
@@ -278,13 +278,13 @@ def _date(text: str):
 def test_schedule_writes_one_row_per_member_per_meeting_at_a_time_all_can_make(cycle, mentor_circles) -> None:
     sheet = openpyxl.load_workbook(cycle["calendar"] / "checkins.xlsx")["Check-ins"]
     header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    at = {name: header.index(name) for name in ("Pair ID", "Mentee Email", "Mentor Email", "Occurrence", "Start (UTC)", "Flag")}
+    at = {name: header.index(name) for name in ("Pair ID", "Member Email", "Mentor Email", "Occurrence", "Start (UTC)", "Flag")}
     for number, circle in enumerate(mentor_circles, 1):
         mine = [r for r in rows if r[at["Pair ID"]] == f"C{number:03d}"]
         assert len(mine) == (len(circle) - 1) * MONTHS
         for occurrence in range(1, MONTHS + 1):
             meeting = [r for r in mine if r[at["Occurrence"]] == occurrence]
-            assert sorted(r[at["Mentee Email"]] for r in meeting) == sorted(email for email, _ in circle[1:])
+            assert sorted(r[at["Member Email"]] for r in meeting) == sorted(email for email, _ in circle[1:])
             assert {r[at["Mentor Email"]] for r in meeting} == {circle[0][0]}
             assert len({r[at["Start (UTC)"]] for r in meeting}) == 1
         assert all(not r[at["Flag"]] for r in mine)

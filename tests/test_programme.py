@@ -586,3 +586,35 @@ def test_the_readme_peer_circles_of_everyone_on_the_example(tmp_path: Path) -> N
     assert book.problems == [] and rule_breaks(book, config) == []
     assert {len(c.members) for c in book.relationships()} <= {3, 4, 5}
     assert all(c.members[0].role == "facilitator" for c in book.relationships())
+
+
+def test_checkins_sheet_names_the_circle_roles_and_every_later_step_reads_it(circle_programme: dict) -> None:
+    """A circle's checkins.xlsx headers say Member / Peer and Mentor / Facilitator (a pair's say
+    Mentee and Mentor); the report read the logs filled in under them (tested above), and a
+    reschedule over the filled sheet reads it as its own: every logged row carried, none lost."""
+    folder = circle_programme["folder"]
+    member, lead = (("Peer", "Facilitator") if circle_programme["option"] == "--peer-circles" else ("Member", "Mentor"))
+    sheet = folder / "calendar" / "checkins.xlsx"
+    header = [c.value for c in next(openpyxl.load_workbook(sheet, read_only=True)["Check-ins"].iter_rows(max_row=1))]
+    assert header[:10] == ["Pair ID", member, f"{member} Email", lead, f"{lead} Email", "Occurrence", "Start (UTC)",
+                           f"{member} Local Time", f"{lead} Local Time", "Flag"]
+    again = folder / "again"
+    shutil.copytree(folder / "calendar", again)
+    book = openpyxl.load_workbook(again / "checkins.xlsx")  # each logged row's note names its own member
+    ws = book["Check-ins"]
+    col = {cell.value: cell.column for cell in ws[1]}
+    for row in range(2, ws.max_row + 1):
+        if ws.cell(row, col["Occurrence"]).value == 1 and row % 2:  # some members of a meeting came, some did not
+            ws.cell(row, col["Held"], "Yes")
+        if ws.cell(row, col["Held"]).value:
+            ws.cell(row, col["Notes"], f"{ws.cell(row, col[f'{member} Email']).value} {ws.cell(row, col['Occurrence']).value}")
+    book.save(again / "checkins.xlsx")
+    logged = sorted((r["Pair ID"], r["Occurrence"], r[f"{member} Email"]) for r in checkin_sheet_rows(again / "checkins.xlsx")
+                    if r["Held"])
+    assert logged
+    mentor_json(folder, "schedule", "circles.xlsx", "--start", START, "--months", 3, "--out", "again", "--force")
+    assert [c.value for c in next(openpyxl.load_workbook(again / "checkins.xlsx", read_only=True)["Check-ins"]
+                                  .iter_rows(max_row=1))] == header  # nothing read as a column of the coordinator's
+    rows = [r for r in checkin_sheet_rows(again / "checkins.xlsx") if r["Held"]]
+    assert sorted((r["Pair ID"], r["Occurrence"], r[f"{member} Email"]) for r in rows) == logged
+    assert all(r["Notes"] == f"{r[f'{member} Email']} {r['Occurrence']}" for r in rows)
