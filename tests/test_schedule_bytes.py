@@ -196,3 +196,24 @@ def test_a_rerun_with_updates_and_cancellations_is_byte_for_byte_the_plain_way(c
         cal = Calendar.from_ical(path.read_bytes())
         assert {str(e["STATUS"]) for e in cal.walk("VEVENT")} == ({"CANCELLED"} if path.name.startswith("cancel-") else {"CONFIRMED"})
         vobject_instances(path)        # vobject reads the messages too
+
+
+def test_each_moved_or_noted_checkin_names_everyones_local_time_of_that_date(config: Config) -> None:
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    rows = schedule.checkins
+    local = {(start, email): text for start, emails, texts in zip(
+        rows["start_utc"], zip(rows["mentee_email"], rows["mentor_email"]), zip(rows["mentee_local"], rows["mentor_local"]))
+        for email, text in zip(emails, texts)}
+    checked = 0
+    for email, data in participant_calendars(schedule, config, workers=1):
+        for event in Calendar.from_ical(data).walk("VEVENT"):
+            if "RECURRENCE-ID" not in event:
+                continue
+            start = pd.Timestamp(event.decoded("DTSTART")).tz_convert("UTC")
+            description = str(event["DESCRIPTION"])
+            people = {e for (moment, e) in local if moment == start}
+            assert email in people
+            for person_email in people:
+                assert f"<{person_email}>, {local[(start, person_email)]}" in description, (email, start, person_email)
+            checked += 1
+    assert checked >= 10
