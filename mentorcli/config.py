@@ -225,7 +225,7 @@ class CircleSettings:
     pricing_rounds: int = 200
     """Most rounds of pricing new circles; the bound stays proven when they run out."""
     search_effort: float = 30.0
-    """Work units the integer search may spend (x 1000 branch-and-bound nodes), and its cap in seconds."""
+    """Work units each integer search may spend (x 1000 branch-and-bound nodes: a count, not seconds)."""
 
 
 @dataclass
@@ -614,7 +614,7 @@ _SETTING_NOTES.update({
     ("circles", "mix_departments"): "every member of a circle from a different department",
     ("circles", "peer_roles"): 'signed-up roles that join peer circles ("peer" answers read as "both")',
     ("circles", "pricing_rounds"): "most rounds of pricing new circles (the bound stays proven)",
-    ("circles", "search_effort"): "integer search budget: x 1000 nodes, and at most this many seconds",
+    ("circles", "search_effort"): "integer search budget: x 1000 branch-and-bound nodes (a count: same input, same circles)",
 })
 _UNSET_EXAMPLES = {("rules", "max_timezone_gap"): "6", ("report", "at_risk_days"): "45"}
 

@@ -208,7 +208,7 @@ def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: 
     rounds = 0
     limits = np.array([lead.limit for lead in model.leads], dtype=float)
     out_of_reach = 4.0 * model.place * float(model.max_members + 1)
-    while rounds < max_rounds and time.monotonic() < deadline:
+    while rounds < max_rounds and (not rounds or time.monotonic() < deadline):
         rounds += 1
         if progress:
             progress(step, rounds, max_rounds)
