@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_match import synthetic_people
 
 from tests.circle_checks import (
+    MONTHS,
     Cycle,
     Step,
     checkin_rows,
@@ -65,7 +66,7 @@ def table(cycles: list[Cycle]) -> str:
         match = cycle.step("match")
         assert cycle.book is not None
         _, flagged = schedule_faults(cycle.book, checkin_rows(cycle.folder / "calendar" / "checkins.xlsx"))
-        meetings = len(cycle.book.relationships()) * 6
+        meetings = len(cycle.book.relationships()) * MONTHS
         steps = " | ".join(f"{s.wall:.1f} ({s.cpu:.1f})" for s in cycle.steps)
         lines.append(f"| {'`--circles 4`' if cycle.kind == 'mentor-led' else '`--peer-circles 5`'} | {match['circles']:,} | "
                      f"{match['placed']:,} | {match['status']} | {steps} | {flagged:,} of {meetings:,} meetings |")

@@ -314,7 +314,7 @@ def fill_checkins(sheet: Path, held: dict[str, set[int]], absent: set[tuple[str,
     book.save(sheet)
 
 
-def run_cycle(folder: Path, signups: Path, kind: str, size: int, *, root: Path,
+def run_cycle(folder: Path, signups: Path, kind: str, size: int, *, root: Path, months: int = MONTHS,
               progress: Callable[[Step], None] = lambda step: None) -> Cycle:
     """match -> schedule -> introduce -> three months logged -> report -> end one circle -> nudge,
     each a real ``mentor`` process in ``folder`` (which holds mentor.toml).
@@ -330,7 +330,8 @@ def run_cycle(folder: Path, signups: Path, kind: str, size: int, *, root: Path,
         return cycle.steps[-1].answer
 
     run("match", signups, OPTIONS[kind], size, "-o", "circles.xlsx")
-    run("schedule", "circles.xlsx", "--start", START, "--months", MONTHS, "--out", "calendar")
+    assert months > HELD_MONTHS
+    run("schedule", "circles.xlsx", "--start", START, "--months", months, "--out", "calendar")
     run("introduce", "circles.xlsx", "--calendar", "calendar", "--out", "outbox")
     book = read_pairing_workbook(folder / "circles.xlsx", load_config(folder / "mentor.toml"))
     circles = sorted(book.relationships(), key=lambda r: r.id)

@@ -3,7 +3,7 @@
 ``bench_match.synthetic_people`` (45% mentees, 45% mentors, 10% both) written to a real signups CSV
 with a mentor.toml naming its headers and ``[circles] peer_roles`` = every role; then, each a real
 ``python -m mentorcli`` process (``tests/circle_checks.run_cycle``): ``match --circles 4`` or
-``--peer-circles 5``, ``schedule`` (6 months), ``introduce``, three months logged in checkins.xlsx
+``--peer-circles 5``, ``schedule`` (4 months), ``introduce``, three months logged in checkins.xlsx
 (every tenth circle never meets, one member of every seventh stops coming), ``report``, ``end`` on
 one circle, ``nudge``. Every check reads the files those processes wrote.
 
@@ -35,7 +35,7 @@ def cycle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     folder = tmp_path_factory.mktemp(kind)
     signups = write_signups(synthetic_people(SIGNUPS), folder / "signups.csv")
     write_config(folder, pricing_rounds=3, search_effort=1)
-    done = run_cycle(folder, signups, kind, SIZES[kind], root=ROOT)
+    done = run_cycle(folder, signups, kind, SIZES[kind], root=ROOT, months=4)
     return done, cycle_faults(done)
 
 
