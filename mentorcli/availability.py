@@ -361,6 +361,23 @@ def _grid_mask(edges: np.ndarray, slot: int) -> np.ndarray:
     return inside[:slots] | inside[slots:]
 
 
+def comfort_edges(config: Config, zone: str) -> np.ndarray:
+    """``[schedule] earliest``-``latest`` on every day in ``zone`` as UTC edges of the reference
+    week (see ``_utc_edges``): what the scheduler takes someone who gave no availability to accept."""
+    hours = parse_time_range(f"{config.schedule.earliest}-{config.schedule.latest}")
+    if hours is None:
+        raise MentorError(f"schedule.earliest to schedule.latest ({config.schedule.earliest} to "
+                          f"{config.schedule.latest}) is not a time range", path=config.path,
+                          hint='Write times as "HH:MM", earliest before latest.')
+    windows = tuple(Window(day, hours[0], hours[1]) for day in range(7))
+    return _utc_edges(windows, utc_offset_minutes(zone) or 0)
+
+
+def grid_mask(edges: np.ndarray, slot: int) -> np.ndarray:
+    """The slots of a week of ``slot`` minutes wholly inside the windows ``edges``."""
+    return _grid_mask(edges, slot)
+
+
 def weekly_utc_grid(people: pd.DataFrame, config: Config) -> WeeklyGrid:
     """When each person is available, in UTC, exact to the minute (see ``WeeklyGrid``).
 

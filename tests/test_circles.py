@@ -114,6 +114,11 @@ def _circle_ok(people: pd.DataFrame, config: Config, lead: int, members: tuple[i
         goals &= _wanted(people, m)
     if not goals:
         return False
+    if config.rules.require_shared_language:
+        spoken = [{option_key(t) for t in people.at[p, "languages"]} for p in (lead, *members)]
+        answered = [languages for languages in spoken if languages]
+        if answered and not set.intersection(*answered):
+            return False  # the circle meets together: one language all its people speak
     if config.circles.mix_departments:
         departments = [people.at[p, "department"] for p in (lead, *members) if people.at[p, "department"]]
         if len(departments) != len(set(departments)):

@@ -98,6 +98,9 @@ class Lead:
     window_ids: list[int]
     classes: np.ndarray
     """At most one member per class (same team, or department with ``mix_departments``)."""
+    language_ids: list[int] | None = None
+    """The language every member of a circle in goal column j speaks (``circles.split_by_language``);
+    None when the language rule is off or nobody here gave a language."""
     min_members: int | None = None
     max_members: int | None = None
     """How many members this lead's circle must / may take, when not the model's (a kept circle

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from mentorcli.availability import WEEK_MINUTES, comfort_edges, grid_mask, grid_slot
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.matching.circle_model import FULL, CircleModel, CircleSolution, Lead, Progress, solve_circles
@@ -46,6 +47,7 @@ from mentorcli.matching.encode import option_key
 from mentorcli.matching.grid import score_rows
 from mentorcli.matching.prepare import prepare_cohort
 from mentorcli.model import CircleMatch, Member, MemberRole, Relationship
+from mentorcli.tz import most_common_zone, tzinfo_for
 
 KINDS = ("mentor-led", "peer")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -136,9 +138,10 @@ def _model(cohort: Cohort, pool: _Pool, kind: str, *, min_members: int, max_memb
     wanted = cohort.mentees.topics > 0
     lead_goals = (cohort.mentors.topics > 0) if kind == "mentor-led" else wanted
     classes = _classes(cohort)
-    starts = _window_starts(cohort)
-    mask_of = cohort.weekly.ids[pool.people]
+    weeks = circle_weeks(cohort)
+    starts, mask_of = weeks.starts, weeks.mask_of
     cells = _allowed_cells(cohort, pool, kind)
+    speaks = circle_languages(cohort)
     leads: list[Lead] = []
     for col in np.flatnonzero(pool.can_lead).tolist():
         rows, values = cells.get(col, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
@@ -146,18 +149,81 @@ def _model(cohort: Cohort, pool: _Pool, kind: str, *, min_members: int, max_memb
         goal_ids = np.flatnonzero(lead_goals[col] & (wanted[rows].sum(axis=0) >= max(min_members, 1)))
         if len(rows) < min_members or not len(goal_ids):
             continue
-        member_goals = wanted[rows][:, goal_ids]
+        member_goals, goal_list, languages = split_by_language(speaks, [col], rows, wanted[rows][:, goal_ids],
+                                                               goal_ids.tolist(), min_members)
         useful = member_goals.any(axis=1)
         rows, values, member_goals = rows[useful], values[useful], member_goals[useful]
         window_ids, member_windows = _windows(starts, mask_of, col, rows, min_members)
-        if len(rows) < min_members or not len(window_ids):
+        if len(rows) < min_members or not len(window_ids) or not len(goal_list):
             continue
         leads.append(Lead(person=int(pool.people[col]), row=col, limit=int(pool.limit[col]),
                           own=place if kind == "peer" else 0, members=pool.people[rows], rows=rows,
-                          values=values, goals=member_goals, goal_ids=goal_ids.tolist(), windows=member_windows,
-                          window_ids=window_ids, classes=classes[rows]))
+                          values=values, goals=member_goals, goal_ids=goal_list, windows=member_windows,
+                          window_ids=window_ids, classes=classes[rows], language_ids=languages))
     return CircleModel(rhs=rhs, coef=coef, leads=leads, place=place, min_members=min_members,
                        max_members=max_members, conflicts=_conflicts(cohort))
+
+
+@dataclasses.dataclass(frozen=True)
+class Languages:
+    """Who speaks which language, over the pool (rows in pool order), for the circle language rule."""
+
+    speaks: np.ndarray
+    """(pool, languages) bool: a person who gave no language counts as speaking every one (no
+    answer is no evidence of a clash, as for pairs)."""
+    answered: np.ndarray
+    labels: list[str]
+
+
+def circle_languages(cohort: Cohort) -> Languages | None:
+    """With ``[rules] require_shared_language`` (None when off): each circle has a language all its
+    people speak, not only one per member shared with the lead. A circle meets together, so two
+    members who share no language could not talk (the rule between every two of its people)."""
+    if not cohort.config.rules.require_shared_language:
+        return None
+    lists = cohort.column("languages")
+    keys: list[dict[str, str]] = []
+    for person in cohort.mentees.person.tolist():
+        found: dict[str, str] = {}
+        for text in lists[person] or ():
+            key = option_key(str(text))
+            if key and key not in found:
+                found[key] = str(text)
+        keys.append(found)
+    vocabulary = sorted({key for found in keys for key in found})
+    if not vocabulary:
+        return None
+    position = {key: j for j, key in enumerate(vocabulary)}
+    speaks = np.zeros((len(keys), len(vocabulary)), bool)
+    labels = [""] * len(vocabulary)
+    for i, found in enumerate(keys):
+        for key, text in found.items():
+            speaks[i, position[key]] = True
+            labels[position[key]] = labels[position[key]] or text
+    answered = np.asarray(speaks.any(axis=1), dtype=bool)
+    return Languages(speaks | ~answered[:, None], answered, labels)
+
+
+def split_by_language(languages: Languages | None, leads: Sequence[int], rows: np.ndarray, member_goals: np.ndarray,
+                      goal_ids: list[int], fewest: int) -> tuple[np.ndarray, list[int], list[int] | None]:
+    """Each goal column of a lead split by a language the lead and the member speak, so every
+    circle priced has one language in common (the goal of column j is ``goal_ids[j]``, its language
+    the returned ``language_ids[j]``). No split when nobody here gave a language (nothing to hold).
+    Columns fewer than ``fewest`` members could fill are dropped."""
+    if languages is None:
+        return member_goals, goal_ids, None
+    leads = list(leads)
+    answered = bool(languages.answered[leads].any())
+    if not (answered or languages.answered[rows].any()):
+        return member_goals, goal_ids, None
+    theirs = np.logical_and.reduce(languages.speaks[leads], axis=0)
+    given = languages.speaks[rows] & languages.answered[rows][:, None]
+    spoken = np.flatnonzero(theirs & (answered | given.any(axis=0)))
+    split = (member_goals[:, :, None] & languages.speaks[rows][:, None, spoken]).reshape(len(rows), -1)
+    goal_of = np.repeat(np.asarray(goal_ids, np.int64), len(spoken))
+    language_of = np.tile(spoken, len(goal_ids))
+    enough = split.sum(axis=0) >= max(fewest, 1)
+    return split[:, enough], goal_of[enough].tolist(), language_of[enough].tolist()
 
 
 def _allowed_cells(cohort: Cohort, pool: _Pool, kind: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -216,19 +282,47 @@ def _other_class(rows: np.ndarray, values: np.ndarray, classes: np.ndarray, lead
     return rows[keep], values[keep]
 
 
-def _window_starts(cohort: Cohort) -> np.ndarray:
-    """(distinct weekly masks, slots) bool: a meeting of ``[schedule] duration_minutes`` may start
-    in this slot. A mask with no availability fits every slot (unknown, not a clash)."""
+@dataclasses.dataclass(frozen=True)
+class CircleWeeks:
+    """When circles may meet: per weekly mask the slots a meeting may start in, each pool person's
+    mask row, and the slot length in minutes."""
+
+    starts: np.ndarray
+    mask_of: np.ndarray
+    slot: int
+
+
+def circle_weeks(cohort: Cohort) -> CircleWeeks:
+    """The weekly masks on which circles are formed (see ``CircleWeeks``).
+
+    Someone who gave no availability is taken to accept ``[schedule] earliest``-``latest`` on any
+    day in their own time zone (the cohort's most common when theirs is unknown): what the
+    scheduler assumes of them, so every circle's window is a time the scheduler can use for all.
+    The grid is refined to put those hours' edges on it exactly (the cohort's grid may be coarser).
+    """
     weekly = cohort.weekly
-    masks = weekly.masks
+    mask_of = weekly.ids[cohort.mentees.person].copy()
+    masks, slot = weekly.masks, int(weekly.slot)
     if not masks.shape[1]:
-        return np.ones((len(masks), 1), bool)
-    length = max(1, -(-int(cohort.config.schedule.duration_minutes) // int(weekly.slot)))
+        return CircleWeeks(np.ones((len(masks), 1), bool), mask_of, slot)
+    blank = ~np.asarray(masks.any(axis=1), dtype=bool)[mask_of]
+    if blank.any():
+        zones = cohort.people["timezone"].fillna("").astype(str).to_numpy()
+        fallback = weekly.assumed_zone or most_common_zone(zones)
+        own = [str(z) if tzinfo_for(str(z)) is not None else fallback for z in zones[cohort.mentees.person[blank]]]
+        distinct, which = np.unique(np.array(own, dtype=str), return_inverse=True)
+        edges = [comfort_edges(cohort.config, str(zone)) for zone in distinct.tolist()]
+        finer = grid_slot([np.array([slot]), *edges])
+        masks = np.repeat(masks, slot // finer, axis=1) if slot % finer == 0 else masks
+        slot = finer if masks.shape[1] * finer == WEEK_MINUTES else slot
+        comfort = np.array([grid_mask(part, slot) for part in edges]).reshape(len(distinct), masks.shape[1])
+        mask_of[blank] = len(masks) + which.reshape(-1)
+        masks = np.vstack([masks, comfort])
+    length = max(1, -(-int(cohort.config.schedule.duration_minutes) // slot))
     starts = masks.copy()
     for shift in range(1, length):
         starts &= np.roll(masks, -shift, axis=1)
-    starts[~masks.any(axis=1)] = True
-    return starts
+    return CircleWeeks(starts, mask_of, slot)
 
 
 def _windows(starts: np.ndarray, mask_of: np.ndarray, lead: int, rows: np.ndarray,
@@ -279,6 +373,8 @@ def _circle_match(cohort: Cohort, pool: _Pool, model: CircleModel, solution: Cir
     lead_role: MemberRole = "mentor" if kind == "mentor-led" else "facilitator"
     member_role: MemberRole = "mentee" if kind == "mentor-led" else "peer"
     goal_text = _goal_texts(cohort)
+    languages = circle_languages(cohort)
+    weeks = circle_weeks(cohort)
     columns = sorted(solution.columns, key=lambda c: (model.leads[c.lead].person, c.members))
     circles: list[Relationship] = []
     scores_total = 0
@@ -289,11 +385,12 @@ def _circle_match(cohort: Cohort, pool: _Pool, model: CircleModel, solution: Cir
         values = [int(lead.values[index[p]]) for p in column.members]
         scores_total += sum(values)
         goal = goal_text[lead.goal_ids[column.goal]]
-        window = _window_text(lead.window_ids[column.window], int(cohort.weekly.slot),
+        language = "" if lead.language_ids is None or languages is None else languages.labels[lead.language_ids[column.goal]]
+        window = _window_text(lead.window_ids[column.window], weeks.slot,
                               int(cohort.config.schedule.duration_minutes))
         members = (Member(emails[lead.person], names[lead.person], lead_role),
                    *(Member(emails[p], names[p], member_role) for p in column.members))
-        why = _why(cohort, lead.person, list(column.members), goal, window, kind)
+        why = _why(cohort, lead.person, list(column.members), goal, window, kind, language)
         circles.append(Relationship(id=f"C{number:0{width}d}", members=members,
                                     score=round(sum(values) / len(values) / 100, 2), why=why))
     objective = solution.objective
@@ -351,7 +448,7 @@ def _window_text(slot: int, minutes: int, duration: int) -> str:
     return f"{DAYS[day % 7]} {hour // 60:02d}:{hour % 60:02d}-{end_hour // 60:02d}:{end_hour % 60:02d} UTC"
 
 
-def _why(cohort: Cohort, lead: int, members: list[int], goal: str, window: str, kind: str) -> str:
+def _why(cohort: Cohort, lead: int, members: list[int], goal: str, window: str, kind: str, language: str = "") -> str:
     """The circle's shared goal, its common window, and what each member brings."""
     people = cohort.people
     given = np.asarray(cohort.weekly.masks.any(axis=1), dtype=bool)[cohort.weekly.ids]
@@ -360,6 +457,8 @@ def _why(cohort: Cohort, lead: int, members: list[int], goal: str, window: str, 
     unknown = [str(people.at[p, "name"]) for p in [lead, *members] if not given[p]]
     said.append(f"common weekly window: {window}"
                 + (f" ({', '.join(unknown)} gave no availability)" if unknown else ""))
+    if language:
+        said.append(f"common language: {language}")
     said.append(f"{lead_name} ({_lead_words(people, lead, kind)}): "
                 + _brings(people, lead))
     said += [f"{people.at[p, 'name']}: {_brings(people, p)}" for p in members]

@@ -53,10 +53,12 @@ from mentorcli.matching.circles import (
     _Pool,
     _pool,
     _why,
-    _window_starts,
     _window_text,
     _windows,
+    circle_languages,
     circle_sizes,
+    circle_weeks,
+    split_by_language,
 )
 from mentorcli.matching.cohort import Cohort
 from mentorcli.matching.grid import score_rows
@@ -390,8 +392,8 @@ def _common(cohort: Cohort, kind: str, lead: int, members: Sequence[int]) -> tup
     goals = ((cohort.mentors.topics > 0) if kind == "mentor-led" else wanted)[lead].copy()
     for member in members:
         goals &= wanted[member]
-    starts = _window_starts(cohort)
-    mask_of = cohort.weekly.ids[cohort.mentees.person]
+    weeks = circle_weeks(cohort)
+    starts, mask_of = weeks.starts, weeks.mask_of
     slots = starts[mask_of[lead]].copy()
     for member in members:
         slots &= starts[mask_of[member]]
@@ -473,8 +475,9 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
     classes = _classes(cohort)
     conflicts = _conflicts(cohort)
     wanted = cohort.mentees.topics > 0
-    starts = _window_starts(cohort)
-    mask_of = cohort.weekly.ids[cohort.mentees.person]
+    weeks = circle_weeks(cohort)
+    starts, mask_of = weeks.starts, weeks.mask_of
+    speaks = circle_languages(cohort)
     added = []
     rhs, coef = list(model.rhs.tolist()), list(model.coef.tolist())
     for k in open_circles:
@@ -488,9 +491,12 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
         rows, values = rows[fits], values[fits]
         if not len(goals) or not len(slots) or not len(rows):
             continue
-        member_goals = wanted[rows][:, goals]
+        member_goals, goal_list, language_ids = split_by_language(speaks, [circle.lead, *circle.members], rows,
+                                                                  wanted[rows][:, goals], goals.tolist(), 1)
         useful = member_goals.any(axis=1)
         rows, values, member_goals = rows[useful], values[useful], member_goals[useful]
+        if not goal_list:
+            continue
         common = np.zeros((1, starts.shape[1]), bool)
         common[0, slots] = True
         window_ids, member_windows = _windows(np.vstack([starts, common]), np.r_[mask_of, len(starts)],
@@ -499,7 +505,8 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
             continue
         model.leads.append(Lead(person=int(pool.people[circle.lead]), row=len(rhs), limit=1, own=0,
                                 members=pool.people[rows], rows=rows, values=values, goals=member_goals,
-                                goal_ids=goals.tolist(), windows=member_windows, window_ids=window_ids,
+                                goal_ids=goal_list, language_ids=language_ids, windows=member_windows,
+                                window_ids=window_ids,
                                 classes=classes[rows], min_members=1, max_members=circle.room))
         rhs.append(1)
         coef.append(1)
@@ -545,7 +552,7 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
     lead_role: MemberRole = "mentor" if kind == "mentor-led" else "facilitator"
     member_role: MemberRole = "mentee" if kind == "mentor-led" else "peer"
     goal_text = _goal_texts(cohort)
-    slot, duration = int(cohort.weekly.slot), int(cohort.config.schedule.duration_minutes)
+    slot, duration = circle_weeks(cohort).slot, int(cohort.config.schedule.duration_minutes)
     pool_people = cohort.mentees.person
     circles: list[Relationship] = []
     placed: set[int] = set()
