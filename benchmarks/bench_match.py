@@ -88,7 +88,7 @@ def synthetic_people(n: int, seed: int = 7) -> pd.DataFrame:
         "interests": _pick(rng, INTERESTS, n, 0, 4),
         "capacity": capacity.astype(int), "wants": wants.astype(int),
         "request": requests, "avoid": avoid, "choices": choices,
-        "timestamp": [""] * n, "source_file": ["synthetic.csv"] * n, "source_sheet": [""] * n,
+        "timestamp": [""] * n, "facilitate": [""] * n, "source_file": ["synthetic.csv"] * n, "source_sheet": [""] * n,
         "source_row": np.arange(2, n + 2),
     })
     for column in ("goals", "expertise", "topics", "languages", "availability", "format", "interests", "choices"):
