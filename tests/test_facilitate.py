@@ -71,7 +71,7 @@ def test_a_circle_where_everyone_said_no_is_not_formed_and_each_is_told_why() ->
     result = match_circles(people, Config(), size=3, kind="peer")
     assert result.circles == []
     reasons = result.unmatched["reason"].tolist()
-    assert len(reasons) == 3 and all("facilitate" in r for r in reasons), reasons
+    assert len(reasons) == 3 and all("no possible facilitator" in r for r in reasons), reasons
 
 
 def test_one_who_may_facilitate_is_enough_for_a_circle_of_those_who_said_no() -> None:

@@ -520,7 +520,7 @@ def _unmatched(cohort: Cohort, pool: _Pool, model: CircleModel, columns: list, k
                       "or place more people")
         else:
             role = "mentee" if kind == "mentor-led" else "peer"
-            lead_word = "mentor" if kind == "mentor-led" else "peer who may facilitate for them"
+            lead_word = "mentor" if kind == "mentor-led" else "possible facilitator"
             if not has_goals[k]:
                 reason = "gave no goals, so they share none with a circle"
             elif person not in candidates and person not in lead_people:
