@@ -208,8 +208,9 @@ def split_by_language(languages: Languages | None, leads: Sequence[int], rows: n
                       goal_ids: list[int], fewest: int) -> tuple[np.ndarray, list[int], list[int] | None]:
     """Each goal column of a lead split by a language the lead and the member speak, so every
     circle priced has one language in common (the goal of column j is ``goal_ids[j]``, its language
-    the returned ``language_ids[j]``). No split when nobody here gave a language (nothing to hold).
-    Columns fewer than ``fewest`` members could fill are dropped."""
+    the returned ``language_ids[j]``). ``leads``: the lead, or a kept circle's lead and members (the
+    language must be one they all speak). No split when nobody here gave a language (nothing to
+    hold). Columns fewer than ``fewest`` members could fill are dropped."""
     if languages is None:
         return member_goals, goal_ids, None
     leads = list(leads)
