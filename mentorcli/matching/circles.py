@@ -69,12 +69,7 @@ class _Pool:
 def form_circles(people: pd.DataFrame, config: Config, *, size: int, kind: str,
                  avoid_pairs: Iterable[tuple[str, str]] = (), progress: Progress | None = None) -> CircleMatch:
     """Circles of ``size`` (see the module docstring), solved with a proven bound."""
-    min_size, most = circle_sizes(config, size, kind)
-    if kind == "peer":
-        config = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=False))
-    pool = _pool(people, config, kind)
-    cohort = prepare_cohort(people, config, avoid_pairs=list(avoid_pairs), mentee_index=pool.people,
-                            mentor_index=pool.people)
+    min_size, most, pool, cohort = circle_cohort(people, config, size=size, kind=kind, avoid_pairs=avoid_pairs)
     model = _model(cohort, pool, kind, min_members=min_size - 1, max_members=most - 1)
     solution = solve_circles(model, max_rounds=int(config.circles.pricing_rounds),
                              effort=float(config.circles.search_effort), progress=progress)
@@ -117,6 +112,20 @@ def _pool(people: pd.DataFrame, config: Config, kind: str) -> _Pool:
     rank = np.empty(len(people), np.int64)
     rank[order] = np.arange(len(people))
     return _Pool(inside, can_lead[inside], can_join[inside], limit[inside], rank[inside])
+
+
+def circle_cohort(people: pd.DataFrame, config: Config, *, size: int, kind: str,
+                  avoid_pairs: Iterable[tuple[str, str]]) -> tuple[int, int, _Pool, Cohort]:
+    """What a first match and a ``--keep`` rematch both start from: the fewest and most people of a
+    circle, who may lead or join, and the cohort encoded over them (both sides the pool: anyone may
+    meet anyone). Peer circles drop ``choices_only``, which is about mentors chosen."""
+    min_size, most = circle_sizes(config, size, kind)
+    if kind == "peer":
+        config = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=False))
+    pool = _pool(people, config, kind)
+    cohort = prepare_cohort(people, config, avoid_pairs=list(avoid_pairs), mentee_index=pool.people,
+                            mentor_index=pool.people)
+    return min_size, most, pool, cohort
 
 
 def _volunteers(people: pd.DataFrame) -> np.ndarray:

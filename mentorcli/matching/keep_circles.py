@@ -44,6 +44,7 @@ import pandas as pd
 from mentorcli.config import Config
 from mentorcli.matching.circle_model import CircleModel, CircleSolution, Lead, Progress, solve_circles
 from mentorcli.matching.circles import (
+    CircleWeeks,
     _allowed_cells,
     _circle_match,
     _classes,
@@ -51,18 +52,16 @@ from mentorcli.matching.circles import (
     _goal_texts,
     _model,
     _Pool,
-    _pool,
     _why,
     _window_text,
     _windows,
+    circle_cohort,
     circle_languages,
-    circle_sizes,
     circle_weeks,
     split_by_language,
 )
 from mentorcli.matching.cohort import Cohort
 from mentorcli.matching.grid import score_rows
-from mentorcli.matching.prepare import prepare_cohort
 from mentorcli.matching.rules import pair_rules, reasons
 from mentorcli.model import CircleMatch, Member, MemberRole, PairingBook, Problem, Relationship, Severity
 
@@ -133,12 +132,7 @@ class _Built:
 def _build(people: pd.DataFrame, config: Config, *, size: int, kind: str, keep: Sequence[KeptCircle], keep_file: str,
            avoid_pairs: Iterable[tuple[str, str]]) -> _Built:
     """Who stays, what is wrong with the kept circles, and the model of the rest (see the module docstring)."""
-    min_size, most = circle_sizes(config, size, kind)
-    if kind == "peer":
-        config = dataclasses.replace(config, rules=dataclasses.replace(config.rules, choices_only=False))
-    pool = _pool(people, config, kind)
-    cohort = prepare_cohort(people, config, avoid_pairs=list(avoid_pairs), mentee_index=pool.people,
-                            mentor_index=pool.people)
+    min_size, most, pool, cohort = circle_cohort(people, config, size=size, kind=kind, avoid_pairs=avoid_pairs)
     kept, problems = _resolve(cohort, pool, keep, kind, keep_file, min_size, most - 1)
     problems += _kept_rule_problems(cohort, pool, kept, kind, keep_file)
     free = _free_pool(pool, kept, kind)
@@ -385,14 +379,15 @@ def _free_pool(pool: _Pool, kept: list[_Kept], kind: str) -> _Pool:
 # --------------------------------------------------------------------------- the rules of a kept circle
 
 
-def _common(cohort: Cohort, kind: str, lead: int, members: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _common(cohort: Cohort, weeks: CircleWeeks, kind: str, lead: int,
+            members: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """The goals (ids) everyone of a circle shares (the mentor offers, or for peers wants) and the
-    window starts (slots) everyone can make; a person without availability fits every slot."""
+    window starts (slots of ``weeks``) everyone can make (see ``circles.circle_weeks`` for someone
+    who gave no availability)."""
     wanted = cohort.mentees.topics > 0
     goals = ((cohort.mentors.topics > 0) if kind == "mentor-led" else wanted)[lead].copy()
     for member in members:
         goals &= wanted[member]
-    weeks = circle_weeks(cohort)
     starts, mask_of = weeks.starts, weeks.mask_of
     slots = starts[mask_of[lead]].copy()
     for member in members:
@@ -412,6 +407,7 @@ def _kept_rule_problems(cohort: Cohort, pool: _Pool, kept: list[_Kept], kind: st
     class_word = "same department ([circles] mix_departments)" if cohort.config.circles.mix_departments else "same team"
     problems: list[Problem] = []
     stays = "; it stays, as its people already meet: end it (mentor end) if it should not go on"
+    weeks = circle_weeks(cohort)
     k = 0
     for circle in kept:
         name = circle.circle.id
@@ -424,7 +420,7 @@ def _kept_rule_problems(cohort: Cohort, pool: _Pool, kept: list[_Kept], kind: st
                 problems.append(Problem(file, CIRCLES_SHEET, row, "Circle ID", "warning",
                                         f"kept circle {name} now breaks a rule with its lead ({', '.join(words)}){stays}"))
         problems += _member_rule_problems(cohort, circle, classes, class_word, file, stays)
-        goals, slots = _common(cohort, kind, circle.lead, circle.members)
+        goals, slots = _common(cohort, weeks, kind, circle.lead, circle.members)
         lacking = [what for what, found in (("a goal", goals), ("a weekly window", slots)) if not len(found)]
         if lacking:
             problems.append(Problem(file, CIRCLES_SHEET, circle.circle.lead_row, "Circle ID", "warning",
@@ -483,7 +479,7 @@ def _extend(cohort: Cohort, pool: _Pool, model: CircleModel, kept: list[_Kept], 
     for k in open_circles:
         circle = kept[k]
         rows, values = cells.get(circle.lead, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-        goals, slots = _common(cohort, kind, circle.lead, circle.members)
+        goals, slots = _common(cohort, weeks, kind, circle.lead, circle.members)
         taken = {int(classes[p]) for p in (circle.lead, *circle.members)}
         kept_people = {int(pool.people[p]) for p in circle.members}
         fits = np.array([int(classes[r]) not in taken and not (conflicts.get(int(pool.people[r]), frozenset()) & kept_people)
@@ -552,7 +548,8 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
     lead_role: MemberRole = "mentor" if kind == "mentor-led" else "facilitator"
     member_role: MemberRole = "mentee" if kind == "mentor-led" else "peer"
     goal_text = _goal_texts(cohort)
-    slot, duration = circle_weeks(cohort).slot, int(cohort.config.schedule.duration_minutes)
+    weeks = circle_weeks(cohort)
+    slot, duration = weeks.slot, int(cohort.config.schedule.duration_minutes)
     pool_people = cohort.mentees.person
     circles: list[Relationship] = []
     placed: set[int] = set()
@@ -568,7 +565,7 @@ def _with_kept(cohort: Cohort, model: CircleModel, result: CircleMatch, kept: li
         total += sum(values)
         members = [int(pool_people[m]) for m in circle.members] + newcomers
         placed.update([lead, *members])
-        goals, slots = _common(cohort, kind, circle.lead, rows.tolist())
+        goals, slots = _common(cohort, weeks, kind, circle.lead, rows.tolist())
         why = (f"Kept from {PurePath(keep_file).name}" + (f", {len(newcomers)} joined" if newcomers else "") + ". "
                + (_why(cohort, lead, members, goal_text[goals[0]], _window_text(int(slots[0]), slot, duration), kind)
                   if len(goals) and len(slots) else "They no longer share a goal or a weekly window (see Problems)."))
