@@ -369,6 +369,27 @@ def _read_roster(signups: Sequence[str | Path], settings: Config, role: str | No
     return roster, history_run
 
 
+def _roster_and_avoid(signups: Sequence[str | Path], settings: Config, *, role: str | None, sheet: str | None,
+                      keep: str | Path | None, keep_book: PairingBook | None, avoid_pairs: Sequence[str | Path],
+                      history: str | Path | None, output: Path,
+                      say: Progress) -> tuple[Roster, list[tuple[str, str]], History | None, HistoryMatch | None]:
+    """The signups read, and who may not be put together, for pairs and circles alike: the
+    ``--avoid-pairs`` files, the people of every relationship ended in the kept workbook, and with
+    ``--history`` everyone who shared a relationship in an earlier cohort. What no longer holds in
+    the kept workbook joins the signup problems."""
+    avoid: list[tuple[str, str]] = []
+    for pair_file in avoid_pairs:
+        avoid += read_pair_list(pair_file)
+    avoid += ending_avoid_pairs(keep_book.ended if keep_book else [])
+    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
+    roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
+    if history_run is not None:
+        avoid += history_run.avoid
+    if keep_book:
+        roster.problems = [*roster.problems, *keep_book.problems]
+    return roster, avoid, earlier, history_run
+
+
 def _earlier_cells(earlier: History | None, roster: Roster) -> list[str] | None:
     """The People sheet's Earlier Cohorts column with ``--history``; None (no column) without it."""
     return None if earlier is None else earlier_cohort_cells(earlier, roster.people["email"].tolist())
@@ -420,19 +441,10 @@ def match(
                           hint=f"Keep its circles with --{'peer-' if _kept_kind(keep_book) == 'peer' else ''}circles N, "
                                "or give --keep a pairs workbook.")
     keep_triples = kept_pairs(keep_book) if keep_book else []
-    avoid: list[tuple[str, str]] = []
-    for pair_file in avoid_pairs:
-        avoid += read_pair_list(pair_file)
     ended = keep_book.ended if keep_book else []
-    avoid += ending_avoid_pairs(ended)  # people of an ended relationship are never put together again
-    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
-
-    roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
-    if history_run is not None:
-        avoid += history_run.avoid
-    if keep_book:
-        # what no longer holds in the kept workbook belongs beside the signup problems
-        roster.problems = [*roster.problems, *keep_book.problems]
+    roster, avoid, earlier, history_run = _roster_and_avoid(signups, settings, role=role, sheet=sheet, keep=keep,
+                                                            keep_book=keep_book, avoid_pairs=avoid_pairs,
+                                                            history=history, output=output, say=say)
     say("Scoring pairs")
     result = matching.match_people(roster.people, settings, keep=keep_triples, avoid_pairs=avoid, objective=objective,
                                    progress=lambda step, done, total: say(_match_progress_text(step, done, total)),
@@ -524,16 +536,9 @@ def _match_circles(signups: Sequence[str | Path], *, config: ConfigArg, output: 
     assert size is not None
     keep_book = _kept_circles_book(keep, settings, kind) if keep else None
     ended = keep_book.ended if keep_book else []
-    avoid: list[tuple[str, str]] = []
-    for pair_file in avoid_pairs:
-        avoid += read_pair_list(pair_file)
-    avoid += ending_avoid_pairs(ended)  # two people of an ended circle never share a circle again
-    earlier = read_history(history, settings, exclude=[output, *([keep] if keep else [])]) if history is not None else None
-    roster, history_run = _read_roster(signups, settings, role, sheet, earlier, say)
-    if history_run is not None:
-        avoid += history_run.avoid
-    if keep_book:
-        roster.problems = [*roster.problems, *keep_book.problems]
+    roster, avoid, earlier, history_run = _roster_and_avoid(signups, settings, role=role, sheet=sheet, keep=keep,
+                                                            keep_book=keep_book, avoid_pairs=avoid_pairs,
+                                                            history=history, output=output, say=say)
     say("Forming circles")
     result = matching.match_circles(
         roster.people, settings, size=int(size), kind=kind, avoid_pairs=avoid,
