@@ -1281,16 +1281,24 @@ def _warn_unreadable_availability(answers: _Coded, source: hdr.Source, keep: np.
                    "weekday evenings, or map the answer in [availability]); ignored")
 
 
+def _parsed_answers(cells: _Cells, source: hdr.Source, keep: np.ndarray, report: _Rows,
+                    parse: Callable[[Any], object], problem: str) -> _Coded:
+    """Each row's answer in ``source`` parsed (None where unanswered or not understood); an answer
+    not understood on a row in use is a warning ``problem`` on that row, never a guess."""
+    text = _field_text(cells, source)
+    answers = text.map(parse)
+    unreadable = keep & answers.test(lambda answer: answer is None) & ~text.empty()
+    for position in _problem_rows(unreadable):
+        report.add(position, _first_column(source), "warning", problem)
+    return answers
+
+
 def _experience(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, report: _Rows) -> np.ndarray:
     """Years of experience per row (NaN where unanswered or not understood, which is reported)."""
     if source is None:
         return np.full(cells.n, np.nan)
-    text = _field_text(cells, source)
-    years = text.map(norm.parse_years)
-    unreadable = keep & years.test(lambda y: y is None) & ~text.empty()
-    for position in _problem_rows(unreadable):
-        report.add(position, _first_column(source), "warning",
-                   "years of experience not understood (write e.g. 7, 5-10 or 10+); left blank")
+    years = _parsed_answers(cells, source, keep, report, norm.parse_years,
+                            "years of experience not understood (write e.g. 7, 5-10 or 10+); left blank")
     return years.map(lambda y: float("nan") if y is None else float(y)).numbers()
 
 
@@ -1303,12 +1311,8 @@ def _facilitate(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, repo
     """
     if source is None:
         return _Coded.constant("", cells.n)
-    text = _field_text(cells, source)
-    answers = text.map(norm.parse_bool)
-    unreadable = keep & answers.test(lambda answer: answer is None) & ~text.empty()
-    for position in _problem_rows(unreadable):
-        report.add(position, _first_column(source), "warning",
-                   "volunteering to facilitate not understood (write yes or no); read as blank")
+    answers = _parsed_answers(cells, source, keep, report, norm.parse_bool,
+                              "volunteering to facilitate not understood (write yes or no); read as blank")
     return answers.map(lambda answer: "" if answer is None else "yes" if answer else "no")
 
 
@@ -1316,12 +1320,8 @@ def _timezones(cells: _Cells, source: hdr.Source | None, keep: np.ndarray, repor
     """The stored time zone per row ("" where unanswered or not recognised, which is reported)."""
     if source is None:
         return _Coded.constant("", cells.n)
-    text = _field_text(cells, source)
-    zones = text.map(parse_timezone)
-    unreadable = keep & zones.test(lambda z: z is None) & ~text.empty()
-    for position in _problem_rows(unreadable):
-        report.add(position, _first_column(source), "warning",
-                   "time zone not recognised (write e.g. Europe/London, UTC+2 or EST); left blank")
+    zones = _parsed_answers(cells, source, keep, report, parse_timezone,
+                            "time zone not recognised (write e.g. Europe/London, UTC+2 or EST); left blank")
     return zones.map(lambda z: "" if z is None else z)
 
 
