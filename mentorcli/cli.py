@@ -609,7 +609,7 @@ def _print_report_summary(run: pipeline.ReportRun) -> None:
     for pair_id, reason in zip(report.at_risk["pair_id"].head(20), report.at_risk["reason"].head(20)):
         err.print(f"[yellow]At risk:[/] {escape(str(pair_id))}: {escape(reason)}")
     if totals["pairs_at_risk"] > 20:
-        err.print(f"… and {totals['pairs_at_risk'] - 20} more pairs at risk (see cohort.html).")
+        err.print(f"… and {totals['pairs_at_risk'] - 20} more {report.words.units} at risk (see cohort.html).")
     for stopped in report.stopped_coming()[:20]:
         err.print(f"[yellow]Stopped coming:[/] circle {escape(stopped['pair_id'])}, Circles row {stopped['row']} "
                   f"(missed the last {stopped['missed_in_row']} meetings)")

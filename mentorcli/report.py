@@ -686,6 +686,34 @@ def _int_or_none(value: Any) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RelationshipWords:
+    """What the coordinator's report calls a relationship and its two sides: a circle's report that
+    said "Pair", "Mentee" and "Mentor" would misname a peer circle's facilitator and its members."""
+
+    unit: str = "pair"
+    others: str = "Mentee"
+    others_email: str = "Mentee Email"
+    lead: str = "Mentor"
+
+    @property
+    def units(self) -> str:
+        return f"{self.unit}s"
+
+    @property
+    def id_title(self) -> str:
+        return f"{self.unit.title()} ID"
+
+
+def relationship_words(book: PairingBook) -> RelationshipWords:
+    """A pairs workbook's words, or a circles workbook's: Members under a Mentor, or under a
+    Facilitator when its circles are peer circles (their leads' Role)."""
+    if not book.circles:
+        return RelationshipWords()
+    peer = bool((book.pairs["mentor_role"].astype(str) == "facilitator").any())
+    return RelationshipWords("circle", "Members", "Member Emails", "Facilitator" if peer else "Mentor")
+
+
 @dataclass
 class CohortReport:
     """Where every relationship stands on ``as_of``: the numbers behind every output of ``report``.
@@ -716,6 +744,8 @@ class CohortReport:
     """Survey figures (``mentor report --surveys``, ``surveys.summarise``); None without surveys."""
     cohorts: list[CohortFigures] = field(default_factory=list)
     """``--history``: earlier cohorts' figures and this one's (``current``), for ``cohort_comparison``."""
+    words: RelationshipWords = field(default_factory=RelationshipWords)
+    """What the coordinator's views call a relationship and its sides (``relationship_words``)."""
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -829,6 +859,7 @@ def build_report(
         relationships=relationships,
         ended=ended,
         attendance=attendance,
+        words=relationship_words(book),
     )
 
 
@@ -886,11 +917,11 @@ def _ended_status(book: PairingBook, slots: pd.DataFrame, logs: pd.DataFrame) ->
 
 def _ended_sheet(report: CohortReport) -> list[Column]:
     """cohort.xlsx's Ended sheet (the coordinator's workbook: the reason is theirs to see)."""
-    rows = report.ended
+    rows, words = report.ended, report.words
     return [
-        Column("Pair ID", [str(v) for v in rows["pair_id"]], TEXT, width=9, write_empty=True),
-        Column("Mentee", [str(v) for v in rows["mentee"]], TEXT, width=22, write_empty=True),
-        Column("Mentor", [str(v) for v in rows["mentor"]], TEXT, width=22, write_empty=True),
+        Column(words.id_title, [str(v) for v in rows["pair_id"]], TEXT, width=9, write_empty=True),
+        Column(words.others, [str(v) for v in rows["mentee"]], TEXT, width=22, write_empty=True),
+        Column(words.lead, [str(v) for v in rows["mentor"]], TEXT, width=22, write_empty=True),
         Column("Ended On", [v.isoformat() for v in rows["ended_on"]], TEXT, width=11, write_empty=True),
         Column("Reason", [str(v) for v in rows["reason"]], TEXT, width=40, write_empty=True),
         Column("Scheduled to End", [int(v) for v in rows["scheduled_to_end"]], NUMBER, width=10),
@@ -1291,6 +1322,7 @@ def render_cohort_html(report: CohortReport, config: Config, *, templates_dir: P
         "problems": [p.as_dict() | {"where": p.location()} for p in report.problems],
         "surveys": survey_page_context(report),
         "comparison": report_comparison(report),
+        "words": report.words,
     }
     if report.attendance is not None:
         context["attendance"] = attendance_rows(report.attendance)
@@ -1366,6 +1398,13 @@ _STATUS_FORMATS = {"last_checkin": "yyyy-mm-dd", "next_checkin": "yyyy-mm-dd hh:
                    "mean_rating": "0.0", "last_rating": "0.0"}
 
 
+def _status_title(title: str, words: RelationshipWords) -> str:
+    """A Status header in the workbook's words: "Circle ID", "Members", "Facilitator Email"."""
+    pair = RelationshipWords()
+    shown = {"Pair ID": words.id_title, pair.others: words.others, pair.others_email: words.others_email}
+    return shown.get(title, title.replace(pair.lead, words.lead))
+
+
 def cohort_workbook_bytes(report: CohortReport, book: PairingBook, config: Config) -> bytes:
     """``cohort.xlsx`` in memory: Status (a row per pair), By Month, Summary, Problems.
 
@@ -1391,8 +1430,8 @@ def _cohort_sheets(report: CohortReport, book: PairingBook) -> list[TableSheet]:
              *((f"Check-ins rated {k}", v) for k, v in report.ratings.items())]
     problem_rows = [(p.file, p.sheet, p.row, p.column, p.severity, p.problem) for p in [*book.problems, *report.problems]]
     return [
-        table("Status", [Column(title, [_status_cell(key, v) for v in status.get(key, [])], ANY, _STATUS_FORMATS.get(key),
-                                width, None if key == "at_risk" else _NO_WRAP, write_empty=True)
+        table("Status", [Column(_status_title(title, report.words), [_status_cell(key, v) for v in status.get(key, [])], ANY,
+                                _STATUS_FORMATS.get(key), width, None if key == "at_risk" else _NO_WRAP, write_empty=True)
                          for title, key, width in _XLSX_STATUS]),
         table("By Month", [Column("Month", [str(v) for v in months.get("month", [])], TEXT, width=10, write_empty=True),
                            *(Column(title, [int(v) for v in months.get(key, [])], NUMBER, width=width)

@@ -400,6 +400,35 @@ def test_report_counts_circles_and_the_sponsor_summary_names_nobody(reported, me
     assert "Members who stopped coming (1)" in (out / "cohort.html").read_text()
 
 
+def test_report_names_circles_members_and_their_lead_not_pairs(reported, mentor_circles) -> None:
+    out = reported["out"]
+    status = openpyxl.load_workbook(out / "cohort.xlsx")["Status"]
+    assert [cell.value for cell in status[1]][:5] == ["Circle ID", "Members", "Member Emails", "Mentor", "Mentor Email"]
+    assert status.cell(2, 1).value == "C001"
+    page = (out / "cohort.html").read_text()
+    assert f"All circles ({len(mentor_circles)})" in page and "Circles at risk (" in page
+    assert "<th>Circle</th><th>Members</th><th>Mentor</th>" in page
+    assert "pairs at risk" not in page.lower() and "All pairs" not in page and "<th>Mentee</th>" not in page
+
+
+def test_peer_circles_report_names_the_facilitator_and_a_pairs_report_is_unchanged(folder: Path, peer_circles) -> None:
+    path = write_book(folder, "peer-words.xlsx", peer_circles, kind="peer")
+    calendar, out = folder / "peer-words-calendar", folder / "peer-words-report"
+    pipeline.schedule(path, config=folder / "mentor.toml", start=_date(START), months=MONTHS, out=calendar)
+    pipeline.report(path, [calendar / "checkins.xlsx"], config=folder / "mentor.toml", as_of=_date("2027-04-20"), out=out)
+    status = openpyxl.load_workbook(out / "cohort.xlsx")["Status"]
+    assert [cell.value for cell in status[1]][:5] == ["Circle ID", "Members", "Member Emails", "Facilitator", "Facilitator Email"]
+    assert "<th>Circle</th><th>Members</th><th>Facilitator</th>" in (out / "cohort.html").read_text()
+    pairs_out = folder / "pairs-words-report"
+    pipeline.schedule(folder / "pairs.xlsx", config=folder / "mentor.toml", start=_date(START), months=MONTHS,
+                      out=folder / "pairs-words-calendar")
+    pipeline.report(folder / "pairs.xlsx", [folder / "pairs-words-calendar" / "checkins.xlsx"], config=folder / "mentor.toml",
+                    as_of=_date("2027-04-20"), out=pairs_out)
+    pairs_status = openpyxl.load_workbook(pairs_out / "cohort.xlsx")["Status"]
+    assert [cell.value for cell in pairs_status[1]][:5] == ["Pair ID", "Mentee", "Mentee Email", "Mentor", "Mentor Email"]
+    assert "<th>Pair</th><th>Mentee</th><th>Mentor</th>" in (pairs_out / "cohort.html").read_text()
+
+
 def test_progress_email_holds_only_the_members_own_circle(reported, mentor_circles, pairs_book) -> None:
     out = reported["out"]
     names = dict(zip(pairs_book.people["email"], pairs_book.people["name"]))
