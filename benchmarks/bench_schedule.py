@@ -13,7 +13,7 @@ as ``publish_schedule`` does. The plain side formats every ``.ics`` line with an
 which are not calendar text, it writes as they are. Wall and CPU time are both printed: on a
 shared host CPU (including the calendar workers') is the steadier figure. ``--breakdown``
 also times, in this process alone, what the calendars cost inside mentorcli: building the
-components, and icalendar serialising them (``Component.to_ical``), the floor under the rule
+components, and icalendar serialising each series once (``Component.to_ical``), the floor under the rule
 that icalendar builds and serialises every component. Prints markdown for the README.
 
     python3 benchmarks/bench_schedule.py            # 10,000 pairs x 12 months
@@ -118,25 +118,16 @@ def plain_formatting(files: list[Path], folder: Path) -> tuple[float, float, int
 
 def breakdown(schedule: Schedule, config: Config) -> dict[str, float]:
     """CPU seconds, in this process alone, of the calendars' parts: building every series once
-    (icalendar components), icalendar serialising each person's copy, splicing the files."""
+    (icalendar components), icalendar serialising each series once, splicing the files."""
     builder = schedule_module._builder_for(schedule, config)
     fresh = Version(0, schedule.generated)
     series = list(schedule_module._series_rows(schedule).values())
     cpu = time.process_time()
-    built = []
-    for rows in series:
-        people = schedule_module._attendees(rows)
-        built.append((schedule_module.series_components(builder, rows, config, people[0].email, fresh), people))
+    built = [schedule_module.series_components(builder, rows, config, fresh) for rows in series]
     building = time.process_time() - cpu
-    serialising, size = 0.0, 0
-    for components, people in built:
-        for person in people:
-            summary = schedule_module._series_summary(people, person.email)
-            for component in components:
-                builder.retitle(component, summary)
-            cpu = time.process_time()
-            size += sum(len(component.to_ical()) for component in components)
-            serialising += time.process_time() - cpu
+    cpu = time.process_time()
+    size = sum(len(component.to_ical()) for components in built for component in components)
+    serialising = time.process_time() - cpu
     cpu = time.process_time()
     spliced = sum(len(data) for _, data in participant_calendars(schedule, config, workers=1))
     whole = time.process_time() - cpu
@@ -180,7 +171,7 @@ def main() -> None:
     if args.breakdown:
         parts = breakdown(schedule, config)
         print(f"\nIn this process alone (CPU s): building every series once {parts['build']:.1f}; icalendar serialising "
-              f"each person's copy (Component.to_ical, {parts['to_ical_bytes']:,} bytes) {parts['to_ical']:.1f}; "
+              f"each series once (Component.to_ical, {parts['to_ical_bytes']:,} bytes) {parts['to_ical']:.1f}; "
               f"all participant calendars end to end {parts['calendars']:.1f} ({parts['calendar_bytes']:,} bytes).")
 
 

@@ -1382,16 +1382,6 @@ class _CalendarBuilder:
             event.add_component(component)
         return event
 
-    def retitle(self, event: Any, summary: str) -> None:
-        """Give a built event another SUMMARY and its reminder the matching text: all that differs
-        between the copies of a series in its people's own calendars."""
-        event.pop("SUMMARY", None)
-        event.add("summary", ics_text(summary))
-        for alarm in event.subcomponents:
-            if alarm.name == "VALARM":
-                alarm.pop("DESCRIPTION", None)
-                alarm.add("description", _reminder_text(summary))
-
     def cancellation(self, uid: str, entry: Published, version: Version,
                      instance: tuple[dt.datetime, str] | None = None) -> Any:
         """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5),
@@ -1511,11 +1501,11 @@ def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count:
     ])
 
 
-def _series_summary(people: Sequence[_Attendee], viewer: str) -> str:
-    """``viewer`` is "both" (an invitation to everyone) or the email of the person whose calendar it is."""
-    if viewer == "both":
-        return f"Mentoring check-in: {_and_list([p.name for p in people])}"
-    return f"Mentoring check-in with {_and_list([p.name for p in people if p.email != viewer])}"
+def _series_summary(people: Sequence[_Attendee]) -> str:
+    """The one title of a series, naming everyone in it: every copy (each person's calendar, an
+    invitation, an update) carries it, as an invitation shows every attendee the organizer's one
+    title, so each series is serialised once and its bytes go into every file that holds it."""
+    return f"Mentoring check-in: {_and_list([p.name for p in people])}"
 
 
 def _as_utc(value: Any) -> dt.datetime:
@@ -1524,13 +1514,13 @@ def _as_utc(value: Any) -> dt.datetime:
     return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
-def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewer: str,
+def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config,
                       version: Version, attendees: Sequence[tuple[str, str]] = ()) -> list[Any]:
     """A relationship's check-ins as one recurring event: the master, then its overrides (same UID).
 
     ``rows`` are the relationship's check-in rows in time order (one per meeting and mentee);
-    ``viewer`` ("both", or the email of the person whose calendar it is) sets who the summary
-    names. See ``mentorcli.ics`` for why this form.
+    ``attendees`` (name, email) are listed in an invitation, never in a published calendar.
+    See ``mentorcli.ics`` for why this form.
     """
     people = _attendees(rows)
     rows = _meetings(rows)
@@ -1542,7 +1532,7 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
     special = [bool(flag) and flag != shared for flag in flags]
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
-    summary = _series_summary(people, viewer)
+    summary = _series_summary(people)
     length = ends[0] - starts[0]
     alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
@@ -1556,22 +1546,12 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     ]
 
 
-def series_copies(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewers: Sequence[str],
-                  version: Version) -> list[Serialised]:
-    """The series as each of ``viewers`` sees it in their own calendar, serialised by icalendar.
-
-    The components are built once and only retitled per viewer (the summary names the others):
-    building them again for each person cost as much as serialising them.
-    """
-    components = series_components(builder, rows, config, viewers[0], version)
-    out = [serialise(components)]
-    people = _attendees(rows)
-    for viewer in viewers[1:]:
-        summary = _series_summary(people, viewer)
-        for component in components:
-            builder.retitle(component, summary)
-        out.append(serialise(components))
-    return out
+def serialise_series(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config,
+                     version: Version) -> Serialised:
+    """The series as it goes into each of its people's calendars, built and serialised by icalendar
+    once: every copy carries the same text (``_series_summary``), so these bytes are spliced into
+    every file that holds the series."""
+    return serialise(series_components(builder, rows, config, version))
 
 
 def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
@@ -1661,7 +1641,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
     for uid, rows in (_series_rows(schedule) if series is None else series).items():
         first, people = rows[0], _attendees(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
-                          summary=ics_text(_series_summary(people, "both")), start=_as_utc(first["start_utc"]).isoformat(),
+                          summary=ics_text(_series_summary(people)), start=_as_utc(first["start_utc"]).isoformat(),
                           people=[[ics_text(person.name), person.email] for person in people],
                           pair_id=str(first["pair_id"]))
         settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
@@ -1688,8 +1668,8 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
 CALENDAR_CHUNK = 200   # series per piece of work handed to a worker
-_SeriesJob = tuple[list[dict[str, Any]], list[str], Version]
-"""One series: its rows, the emails of the people whose calendars it goes in, and its version."""
+_SeriesJob = tuple[list[dict[str, Any]], Version]
+"""One series: its rows and its version."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -1714,9 +1694,10 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     """``participant_calendars`` with the workers started on entry, so the caller can do other
     work (write the sheet) while they build; leaving early cancels what has not started.
 
-    Each series is built once and serialised once per person in it (``series_copies``); the
-    series go to the workers in the order their first person's file needs them, and each file
-    is spliced here as soon as the last of its series is back.
+    Each series is built and serialised once (``serialise_series``) and its bytes spliced into
+    the file of every person in it; the series go to the workers in the order their first
+    person's file needs them, and each file is spliced here as soon as the last of its series
+    is back (a series' bytes are let go once the last file holding them is out).
     """
     builder = _builder_for(schedule, config)
     versions = versions or {}
@@ -1731,20 +1712,24 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     people = sorted(mine)
     position = {email: i for i, email in enumerate(people)}
     queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
-    jobs: list[_SeriesJob] = [(series[i], viewers[i], versions.get(series[i][0]["uid"], fresh)) for i in queue]
+    jobs: list[_SeriesJob] = [(series[i], versions.get(series[i][0]["uid"], fresh)) for i in queue]
     chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
 
-    def files(results: Iterator[list[list[Serialised]]]) -> Iterator[tuple[str, bytes]]:
-        parts: dict[tuple[int, str], Serialised] = {}
+    def files(results: Iterator[list[Serialised]]) -> Iterator[tuple[str, bytes]]:
+        parts: dict[int, Serialised] = {}
+        waiting = [len(emails) for emails in viewers]
         queued, ready = iter(queue), 0
         for result in results:
-            for copies in result:
-                index = next(queued)
-                parts.update({(index, email): part for email, part in zip(viewers[index], copies)})
-            while ready < len(people) and all((i, people[ready]) in parts for i in mine[people[ready]]):
+            for part in result:
+                parts[next(queued)] = part
+            while ready < len(people) and all(i in parts for i in mine[people[ready]]):
                 email = people[ready]
-                yield email, builder.assemble("PUBLISH", title, [parts.pop((i, email)) for i in mine[email]], shared=cohort)
+                yield email, builder.assemble("PUBLISH", title, [parts[i] for i in mine[email]], shared=cohort)
+                for i in mine[email]:
+                    waiting[i] -= 1
+                    if not waiting[i]:
+                        del parts[i]
                 ready += 1
 
     count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
@@ -1761,9 +1746,9 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
                 future.cancel()
 
 
-def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[list[Serialised]]:
-    """A run of series (runs in a worker): each built once, serialised by icalendar once per person."""
-    return [series_copies(builder, rows, builder.config, viewers, version) for rows, viewers, version in jobs]
+def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[Serialised]:
+    """A run of series (runs in a worker): each built and serialised by icalendar once."""
+    return [serialise_series(builder, rows, builder.config, version) for rows, version in jobs]
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
@@ -1789,7 +1774,7 @@ def _change_files(schedule: Schedule, config: Config, versions: dict[str, Versio
         if str(rows[0]["pair_id"]) not in updated:
             continue
         people = [(person.name, person.email) for person in _attendees(rows)]
-        components = series_components(builder, rows, config, "both", versions[uid], attendees=people)
+        components = series_components(builder, rows, config, versions[uid], attendees=people)
         out.append((_change_name("update", str(rows[0]["pair_id"]), uid),
                     builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)))
     for uid, entry in state.items():
@@ -2544,7 +2529,7 @@ def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, 
             "mentee_role": member_word, "mentor_role": lead_word,
         })
     builder = _CalendarBuilder(config, starts[0].date(), ends[-1].date())
-    components = series_components(builder, records, config, "both", _row_version(first),
+    components = series_components(builder, records, config, _row_version(first),
                                    attendees=[(p.name, p.email) for p in _attendees(records)])
     return builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)
 
