@@ -31,10 +31,13 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime as dt
+import functools
 import hashlib
 import importlib.resources
+import itertools
 import math
 import re
 import uuid
@@ -444,6 +447,27 @@ class _Profile:
         return out
 
 
+    def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
+        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
+        zg = self.zone_group
+        out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns],
+               "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
+        row_of = np.full(len(self.base), -1, dtype=np.int64)
+        row_of[patterns] = np.arange(len(patterns))
+        rows = row_of[zg.blocked_at[0]]
+        hit = rows >= 0
+        out["blocked"][rows[hit], zg.blocked_at[1][hit]] = True
+        rows = row_of[self.moved["p"]]
+        hit = rows >= 0
+        r, k = rows[hit], self.moved["k"][hit]
+        for name in ("utc", "day"):
+            out[name][r, k] = self.moved[name][hit]
+        for name in ("local_day", "fits"):
+            out[name][:, r, k] = self.moved[name][:, hit]
+        out["blocked"][r, k] = False
+        return out
+
+
 ALTERNATIVES = 12
 """Allowed days kept per blocked occurrence: the nearest ones, same week first."""
 _SAME_WEEK = [d for step in range(1, 7) for d in (step, -step)]      # later first on a tie
@@ -660,6 +684,99 @@ class _Planner:
                         invalid=~self.p_valid, fits=fits, out_all=out == self.K, moved=moved)
 
 
+RANKED_PREFIX = 48
+"""Best-ranked patterns whose occurrence values a worker sends back with a profile's ranking;
+choosing a pattern further down (every one of them booked) scores the profile again here."""
+PLAN_CHUNK = 64
+"""Profiles per piece of work handed to a planning worker."""
+
+
+@dataclass
+class _RankedProfile:
+    """A ``_Profile`` as a worker sends it back: the ranking, and the occurrence values of only
+    the best-ranked patterns (the whole (M, P, K) arrays would cost more to send than to score).
+    Anything further down is read from the full profile, scored again in this process."""
+
+    order: np.ndarray
+    tier: np.ndarray
+    major: np.ndarray
+    out_all: np.ndarray
+    row_of: dict[int, int]
+    """Row of each best-ranked pattern in ``table``."""
+    table: dict[str, np.ndarray]
+    invalid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    base: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    full: Any = None
+    """Set in this process: () -> ``_Profile``, scoring the members again when needed."""
+
+    @classmethod
+    def of(cls, profile: _Profile) -> _RankedProfile:
+        best = profile.order[:RANKED_PREFIX]
+        best = best[~profile.invalid[best]]
+        return cls(order=profile.order, tier=profile.tier, major=profile.major, out_all=profile.out_all,
+                   row_of={int(p): row for row, p in enumerate(best)}, table=profile.occurrence_table(best))
+
+    def attach(self, planner: _Planner, members: Sequence[_Person]) -> _RankedProfile:
+        self.invalid, self.base = ~planner.p_valid, planner.pk_base
+        self.full = functools.cache(lambda: planner.profile(members))
+        return self
+
+    def occurrence_values(self, p: int) -> dict[str, np.ndarray]:
+        row = self.row_of.get(p)
+        if row is None:
+            return self.full().occurrence_values(p)
+        return {name: (value[:, row] if value.ndim == 3 else value[row]).copy() for name, value in self.table.items()}
+
+
+_WORKER_PLANNER: list[_Planner] = []
+"""The planner a planning worker process scores with (set once, by ``_adopt_planner``)."""
+
+
+def _adopt_planner(planner: _Planner) -> None:
+    """Worker start-up: keep the planner the parent forked with (never pickled: fork copies it)."""
+    _WORKER_PLANNER[:] = [planner]
+
+
+def _ranked_chunk(members: Sequence[Sequence[_Person]]) -> list[_RankedProfile]:
+    """Score a run of profiles (runs in a worker)."""
+    planner = _WORKER_PLANNER[0]
+    return [_RankedProfile.of(planner.profile(group)) for group in members]
+
+
+@contextmanager
+def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
+                       ) -> Iterator[Iterator[_Profile | _RankedProfile]]:
+    """The profile of each of ``members`` in order, scored ahead by worker processes past
+    ``PARALLEL_FROM`` profiles while this process chooses each relationship's pattern (which
+    depends on what was booked before, so stays in order here); in this process below that."""
+    count = worker_count(None, len(members), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    context = fork_context()
+    if count == 1 or context is None:
+        yield (planner.profile(group) for group in members)
+        return
+    chunks = [members[i:i + PLAN_CHUNK] for i in range(0, len(members), PLAN_CHUNK)]
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_planner,
+                             initargs=(planner,)) as pool:
+        ahead = 4 * count   # pieces in flight: bounds what waits in memory here
+        pending = collections.deque(pool.submit(_ranked_chunk, chunk) for chunk in chunks[:ahead])
+        submitted = len(pending)
+
+        def profiles() -> Iterator[_RankedProfile]:
+            nonlocal submitted
+            for chunk in chunks:
+                result = pending.popleft().result()
+                if submitted < len(chunks):
+                    pending.append(pool.submit(_ranked_chunk, chunks[submitted]))
+                    submitted += 1
+                yield from (ranked.attach(planner, group) for ranked, group in zip(result, chunk))
+
+        try:
+            yield profiles()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
     """One int64 per row that orders rows as their keys do, left key first (equal rows, equal values).
 
@@ -809,7 +926,7 @@ TIER_MAJOR_KEYS = 5
 lead's); it may lose on the last two (preferred weekday, holiday moves)."""
 
 
-def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, members: Sequence[_Person],
+def _choose(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, members: Sequence[_Person],
             prefer: int | None = None) -> tuple[int, bool]:
     """The pattern for one relationship: the best-ranked that fits every member's bookings.
 
@@ -876,7 +993,7 @@ def _and_list(words: Sequence[str]) -> str:
     return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np.ndarray], p: int, k: int,
+def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int, k: int,
                       members: Sequence[_Person], start: dt.datetime) -> list[str]:
     """Plain-words reasons a coordinator should look at one check-in ([] when all is well)."""
     flags = []
@@ -1037,12 +1154,11 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     jobs.sort(key=lambda job: (job[0], repr(job[1][0]), repr(job[1][1]), job[2]))
 
     rows: list[dict[str, Any]] = []
-    profiles: dict[tuple[tuple[Any, ...], tuple[Any, ...]], _Profile] = {}
-    for _, key, pos, rel in jobs:
-        if key not in profiles:
-            profiles.clear()   # the jobs are grouped by profile: only the current one is reused
-            profiles[key] = planner.profile(rel.members)
-        rows += _plan_relationship(planner, profiles[key], bookings, rel, pos, before)
+    runs = [[job for job in run] for _, run in itertools.groupby(jobs, key=lambda job: job[1])]
+    with _profiles_in_order(planner, [run[0][3].members for run in runs]) as profiles:
+        for run, profile in zip(runs, profiles):   # the jobs are grouped by profile: each scored once
+            for _, _, pos, rel in run:
+                rows += _plan_relationship(planner, profile, bookings, rel, pos, before)
     checkins = _checkins_frame(rows)
     notes = _planning_notes(people, relationships)
     if book.circles:
@@ -1050,7 +1166,7 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
 
 
-def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings, rel: _Planned, pos: int,
+def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, rel: _Planned, pos: int,
                        before: dict[tuple[str, frozenset[str]], list[dt.datetime]]) -> list[dict[str, Any]]:
     """Choose one relationship's pattern, book it for every member, and give its check-in rows."""
     anchor = rel.members[0]
