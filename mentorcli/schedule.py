@@ -376,6 +376,11 @@ class _Person:
     country: str | None
 
 
+def _zone_key(members: Sequence[_Person]) -> tuple[str | None, ...]:
+    """What a zone group depends on: the members' zones and countries, in member order."""
+    return tuple(m.zone for m in members) + tuple(m.country for m in members)
+
+
 def _fits_mask(windows: Iterable[Window], duration: int) -> np.ndarray:
     """bool per minute of the week (Monday 00:00 = 0): a check-in starting then ends inside a window."""
     covered = np.zeros(WEEK_MINUTES, dtype=bool)
@@ -563,7 +568,7 @@ class _Planner:
         return np.maximum(0, self.earliest - minute_of_day) + np.maximum(0, end - self.latest)
 
     def zone_group(self, members: Sequence[_Person]) -> _ZoneGroup:
-        key = tuple(m.zone for m in members) + tuple(m.country for m in members)
+        key = _zone_key(members)
         found = self._groups.get(key)
         if found is not None:
             self._groups.move_to_end(key)
@@ -743,6 +748,18 @@ def _ranked_chunk(members: Sequence[Sequence[_Person]]) -> list[_RankedProfile]:
     return [_RankedProfile.of(planner.profile(group)) for group in members]
 
 
+def _zone_chunks(members: Sequence[Sequence[_Person]]) -> list[Sequence[Sequence[_Person]]]:
+    """Runs of at least ``PLAN_CHUNK`` profiles, each ending where the zones change: the profiles
+    of one zone combination go to one worker, which works out their zone group once."""
+    chunks: list[Sequence[Sequence[_Person]]] = []
+    start = 0
+    for end in range(1, len(members) + 1):
+        if end == len(members) or (end - start >= PLAN_CHUNK and _zone_key(members[end]) != _zone_key(members[end - 1])):
+            chunks.append(members[start:end])
+            start = end
+    return chunks
+
+
 @contextmanager
 def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
                        ) -> Iterator[Iterator[_Profile | _RankedProfile]]:
@@ -754,7 +771,7 @@ def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
     if count == 1 or context is None:
         yield (planner.profile(group) for group in members)
         return
-    chunks = [members[i:i + PLAN_CHUNK] for i in range(0, len(members), PLAN_CHUNK)]
+    chunks = _zone_chunks(members)
     with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_planner,
                              initargs=(planner,)) as pool:
         ahead = 4 * count   # pieces in flight: bounds what waits in memory here
