@@ -7,6 +7,7 @@ again here. Each case compares the whole check-in frame and the notes with the o
 a cohort with pairs, a mentor meeting two mentees together, a circle, holiday moves and
 blackouts; a synthetic cohort where every mentor has two mentees (bookings decide); a rerun that
 keeps earlier patterns; and a prefix of one, so nearly every choice reads the full profile.
+Last, the zone group cache's key: a pair is planned alike whatever was planned before it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import mentorcli.schedule as schedule_module
 from mentorcli.config import config_from_dict
 from mentorcli.model import PairingBook
 from mentorcli.schedule import Schedule, plan_checkins, write_schedule
+from tests.test_schedule import book_of, person
 from tests.test_schedule_bytes import CONFIG, START, cohort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -81,3 +83,25 @@ def test_workers_keep_earlier_patterns_on_a_rerun_as_one_process_does(tmp_path: 
     assert previous is not None
     parallel, serial, _ = plans(synthetic_book(120, seed=8), monkeypatch, previous)
     assert_same(parallel, serial)
+
+
+def test_a_pair_is_planned_alike_whatever_was_planned_before_it() -> None:
+    """The zone group cache is keyed by zones and countries: Gus and Sam gave no zone (planned in
+    the cohort's London, no country, so no local holidays), Ivy and Ola live in London (England's
+    bank holidays, which move their weekly Monday check-ins). Planned after Ivy and Ola, whose
+    zones are the same, Gus and Sam keep every Monday, as when planned without them."""
+    config = config_from_dict({"schedule": {"holidays": [], "local_holidays": True, "cadence": "weekly"}})
+    monday = "Mon 18:00-20:00"
+    people = [person("Ivy Stone", "ivy@example.org", "mentee", "Europe/London", monday),
+              person("Ola Berg", "ola@example.org", "mentor", "Europe/London", monday),
+              person("Gus Hale", "gus@example.org", "mentee", "", monday),
+              person("Sam Lee", "sam@example.org", "mentor", "", monday)]
+    both = plan_checkins(book_of(people, [("ivy@example.org", "ola@example.org"), ("gus@example.org", "sam@example.org")]),
+                         config, start=START, months=6)
+    zed = person("Zed Ward", "zed@example.org", "mentee", "Europe/London", monday)   # London stays the cohort's zone
+    alone = plan_checkins(book_of([*people[2:], zed], [("gus@example.org", "sam@example.org")]), config, start=START, months=6)
+    ivy = both.checkins[both.checkins["mentee_email"] == "ivy@example.org"]
+    assert ivy["flag"].str.contains("moved from").sum() >= 2              # England's bank holidays on Mondays
+    gus = both.checkins[both.checkins["mentee_email"] == "gus@example.org"].reset_index(drop=True)
+    assert not gus["flag"].str.contains("moved from").any()
+    pd.testing.assert_frame_equal(gus.drop(columns=["pair_id", "uid"]), alone.checkins.drop(columns=["pair_id", "uid"]))
