@@ -11,10 +11,11 @@ atomically by ``mentorcli.files.atomic_write_many`` in batches of ``WRITE_BATCH`
 as ``publish_schedule`` does. The plain side formats every ``.ics`` line with an f-string
 (the lines are taken apart from mentorcli's files first, untimed); the sheet and the state,
 which are not calendar text, it writes as they are. Wall and CPU time are both printed: on a
-shared host CPU (including the calendar workers') is the steadier figure. ``--breakdown``
-also times, in this process alone, what the calendars cost inside mentorcli: building the
-components, and icalendar serialising them (``Component.to_ical``), the floor under the rule
-that icalendar builds and serialises every component. Prints markdown for the README.
+shared host CPU (including the planning and calendar workers') is the steadier figure.
+``--breakdown`` also times, in this process alone (no workers), where mentorcli's CPU goes:
+planning, the sheet, building the components, and icalendar serialising each series once
+(``Component.to_ical``), the floor under the rule that icalendar builds and serialises every
+component. Prints markdown for the README.
 
     python3 benchmarks/bench_schedule.py            # 10,000 pairs x 12 months
     python3 benchmarks/bench_schedule.py --pairs 2000 --months 6 --rounds 2 --breakdown
@@ -41,7 +42,15 @@ import mentorcli.schedule as schedule_module
 from mentorcli.config import Config, config_from_dict
 from mentorcli.files import all_or_nothing, atomic_write_many
 from mentorcli.model import PairingBook, make_people
-from mentorcli.schedule import WRITE_BATCH, Schedule, Version, participant_calendars, plan_checkins, write_schedule
+from mentorcli.schedule import (
+    WRITE_BATCH,
+    Schedule,
+    Version,
+    participant_calendars,
+    plan_checkins,
+    write_checkins_xlsx,
+    write_schedule,
+)
 
 ZONES = (
     "Europe/London", "Europe/Berlin", "Europe/Madrid", "Europe/Warsaw", "America/New_York", "America/Chicago",
@@ -116,31 +125,36 @@ def plain_formatting(files: list[Path], folder: Path) -> tuple[float, float, int
     return time.perf_counter() - began, time.process_time() - cpu, sum(len(data) for _, data in items)
 
 
-def breakdown(schedule: Schedule, config: Config) -> dict[str, float]:
-    """CPU seconds, in this process alone, of the calendars' parts: building every series once
-    (icalendar components), icalendar serialising each person's copy, splicing the files."""
+def breakdown(schedule: Schedule, config: Config, book: PairingBook, months: int) -> dict[str, float]:
+    """CPU seconds, in this process alone (no workers), of the parts: planning, the sheet, building
+    every series once (icalendar components), icalendar serialising each series once, all the
+    participant calendars end to end (building, serialising, splicing)."""
+    limit = schedule_module.PARALLEL_FROM
+    schedule_module.PARALLEL_FROM = 10**9
+    try:
+        cpu = time.process_time()
+        plan_checkins(book, config, start=START, months=months)
+        planning = time.process_time() - cpu
+    finally:
+        schedule_module.PARALLEL_FROM = limit
+    with tempfile.TemporaryDirectory(dir=args_folder()) as folder:
+        cpu = time.process_time()
+        write_checkins_xlsx(Path(folder) / "checkins.xlsx", schedule, force=False)
+        sheet = time.process_time() - cpu
     builder = schedule_module._builder_for(schedule, config)
     fresh = Version(0, schedule.generated)
     series = list(schedule_module._series_rows(schedule).values())
     cpu = time.process_time()
-    built = []
-    for rows in series:
-        people = schedule_module._attendees(rows)
-        built.append((schedule_module.series_components(builder, rows, config, people[0].email, fresh), people))
+    built = [schedule_module.series_components(builder, rows, config, fresh) for rows in series]
     building = time.process_time() - cpu
-    serialising, size = 0.0, 0
-    for components, people in built:
-        for person in people:
-            summary = schedule_module._series_summary(people, person.email)
-            for component in components:
-                builder.retitle(component, summary)
-            cpu = time.process_time()
-            size += sum(len(component.to_ical()) for component in components)
-            serialising += time.process_time() - cpu
+    cpu = time.process_time()
+    size = sum(len(component.to_ical()) for components in built for component in components)
+    serialising = time.process_time() - cpu
     cpu = time.process_time()
     spliced = sum(len(data) for _, data in participant_calendars(schedule, config, workers=1))
     whole = time.process_time() - cpu
-    return {"build": building, "to_ical": serialising, "to_ical_bytes": size, "calendars": whole, "calendar_bytes": spliced}
+    return {"plan": planning, "sheet": sheet, "build": building, "to_ical": serialising, "to_ical_bytes": size,
+            "calendars": whole, "calendar_bytes": spliced}
 
 
 def main() -> None:
@@ -178,9 +192,10 @@ def main() -> None:
     print(f"\ncheck-ins: {len(schedule.checkins):,}, flagged: {int(schedule.checkins['flag'].astype(bool).sum()):,}, "
           f"problems: {len(schedule.problems)}; load average at the end: {os.getloadavg()[0]:.1f}")
     if args.breakdown:
-        parts = breakdown(schedule, config)
-        print(f"\nIn this process alone (CPU s): building every series once {parts['build']:.1f}; icalendar serialising "
-              f"each person's copy (Component.to_ical, {parts['to_ical_bytes']:,} bytes) {parts['to_ical']:.1f}; "
+        parts = breakdown(schedule, config, book, args.months)
+        print(f"\nIn this process alone (CPU s): planning {parts['plan']:.1f}; the sheet {parts['sheet']:.1f}; "
+              f"building every series once {parts['build']:.1f}; icalendar serialising "
+              f"each series once (Component.to_ical, {parts['to_ical_bytes']:,} bytes) {parts['to_ical']:.1f}; "
               f"all participant calendars end to end {parts['calendars']:.1f} ({parts['calendar_bytes']:,} bytes).")
 
 

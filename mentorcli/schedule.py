@@ -31,10 +31,13 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime as dt
+import functools
 import hashlib
 import importlib.resources
+import itertools
 import math
 import re
 import uuid
@@ -373,6 +376,11 @@ class _Person:
     country: str | None
 
 
+def _zone_key(members: Sequence[_Person]) -> tuple[str | None, ...]:
+    """What a zone group depends on: the members' zones and countries, in member order."""
+    return tuple(m.zone for m in members) + tuple(m.country for m in members)
+
+
 def _fits_mask(windows: Iterable[Window], duration: int) -> np.ndarray:
     """bool per minute of the week (Monday 00:00 = 0): a check-in starting then ends inside a window."""
     covered = np.zeros(WEEK_MINUTES, dtype=bool)
@@ -441,6 +449,27 @@ class _Profile:
             for name in ("local_day", "fits"):
                 out[name][:, k] = self.moved[name][:, lo:hi]
             out["blocked"][k] = False
+        return out
+
+
+    def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
+        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
+        zg = self.zone_group
+        out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns],
+               "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
+        row_of = np.full(len(self.base), -1, dtype=np.int64)
+        row_of[patterns] = np.arange(len(patterns))
+        rows = row_of[zg.blocked_at[0]]
+        hit = rows >= 0
+        out["blocked"][rows[hit], zg.blocked_at[1][hit]] = True
+        rows = row_of[self.moved["p"]]
+        hit = rows >= 0
+        r, k = rows[hit], self.moved["k"][hit]
+        for name in ("utc", "day"):
+            out[name][r, k] = self.moved[name][hit]
+        for name in ("local_day", "fits"):
+            out[name][:, r, k] = self.moved[name][:, hit]
+        out["blocked"][r, k] = False
         return out
 
 
@@ -539,7 +568,7 @@ class _Planner:
         return np.maximum(0, self.earliest - minute_of_day) + np.maximum(0, end - self.latest)
 
     def zone_group(self, members: Sequence[_Person]) -> _ZoneGroup:
-        key = tuple(m.zone for m in members) + tuple(m.country for m in members)
+        key = _zone_key(members)
         found = self._groups.get(key)
         if found is not None:
             self._groups.move_to_end(key)
@@ -658,6 +687,111 @@ class _Planner:
         order = np.lexsort((self.p_tie_break, tier))
         return _Profile(zone_group=zg, base=self.pk_base, order=order, tier=tier[order], major=major[order],
                         invalid=~self.p_valid, fits=fits, out_all=out == self.K, moved=moved)
+
+
+RANKED_PREFIX = 48
+"""Best-ranked patterns whose occurrence values a worker sends back with a profile's ranking;
+choosing a pattern further down (every one of them booked) scores the profile again here."""
+PLAN_CHUNK = 64
+"""Profiles per piece of work handed to a planning worker."""
+
+
+@dataclass
+class _RankedProfile:
+    """A ``_Profile`` as a worker sends it back: the ranking, and the occurrence values of only
+    the best-ranked patterns (the whole (M, P, K) arrays would cost more to send than to score).
+    Anything further down is read from the full profile, scored again in this process."""
+
+    order: np.ndarray
+    tier: np.ndarray
+    major: np.ndarray
+    out_all: np.ndarray
+    row_of: dict[int, int]
+    """Row of each best-ranked pattern in ``table``."""
+    table: dict[str, np.ndarray]
+    invalid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    base: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    full: Any = None
+    """Set in this process: () -> ``_Profile``, scoring the members again when needed."""
+
+    @classmethod
+    def of(cls, profile: _Profile) -> _RankedProfile:
+        best = profile.order[:RANKED_PREFIX]
+        best = best[~profile.invalid[best]]
+        return cls(order=profile.order, tier=profile.tier, major=profile.major, out_all=profile.out_all,
+                   row_of={int(p): row for row, p in enumerate(best)}, table=profile.occurrence_table(best))
+
+    def attach(self, planner: _Planner, members: Sequence[_Person]) -> _RankedProfile:
+        self.invalid, self.base = ~planner.p_valid, planner.pk_base
+        self.full = functools.cache(lambda: planner.profile(members))
+        return self
+
+    def occurrence_values(self, p: int) -> dict[str, np.ndarray]:
+        row = self.row_of.get(p)
+        if row is None:
+            return self.full().occurrence_values(p)
+        return {name: (value[:, row] if value.ndim == 3 else value[row]).copy() for name, value in self.table.items()}
+
+
+_WORKER_PLANNER: list[_Planner] = []
+"""The planner a planning worker process scores with (set once, by ``_adopt_planner``)."""
+
+
+def _adopt_planner(planner: _Planner) -> None:
+    """Worker start-up: keep the planner the parent forked with (never pickled: fork copies it)."""
+    _WORKER_PLANNER[:] = [planner]
+
+
+def _ranked_chunk(members: Sequence[Sequence[_Person]]) -> list[_RankedProfile]:
+    """Score a run of profiles (runs in a worker)."""
+    planner = _WORKER_PLANNER[0]
+    return [_RankedProfile.of(planner.profile(group)) for group in members]
+
+
+def _zone_chunks(members: Sequence[Sequence[_Person]]) -> list[Sequence[Sequence[_Person]]]:
+    """Runs of at least ``PLAN_CHUNK`` profiles, each ending where the zones change: the profiles
+    of one zone combination go to one worker, which works out their zone group once."""
+    chunks: list[Sequence[Sequence[_Person]]] = []
+    start = 0
+    for end in range(1, len(members) + 1):
+        if end == len(members) or (end - start >= PLAN_CHUNK and _zone_key(members[end]) != _zone_key(members[end - 1])):
+            chunks.append(members[start:end])
+            start = end
+    return chunks
+
+
+@contextmanager
+def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
+                       ) -> Iterator[Iterator[_Profile | _RankedProfile]]:
+    """The profile of each of ``members`` in order, scored ahead by worker processes past
+    ``PARALLEL_FROM`` profiles while this process chooses each relationship's pattern (which
+    depends on what was booked before, so stays in order here); in this process below that."""
+    count = worker_count(None, len(members), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    context = fork_context()
+    if count == 1 or context is None:
+        yield (planner.profile(group) for group in members)
+        return
+    chunks = _zone_chunks(members)
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_planner,
+                             initargs=(planner,)) as pool:
+        ahead = 4 * count   # pieces in flight: bounds what waits in memory here
+        pending = collections.deque(pool.submit(_ranked_chunk, chunk) for chunk in chunks[:ahead])
+        submitted = len(pending)
+
+        def profiles() -> Iterator[_RankedProfile]:
+            nonlocal submitted
+            for chunk in chunks:
+                result = pending.popleft().result()
+                if submitted < len(chunks):
+                    pending.append(pool.submit(_ranked_chunk, chunks[submitted]))
+                    submitted += 1
+                yield from (ranked.attach(planner, group) for ranked, group in zip(result, chunk))
+
+        try:
+            yield profiles()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
@@ -809,7 +943,7 @@ TIER_MAJOR_KEYS = 5
 lead's); it may lose on the last two (preferred weekday, holiday moves)."""
 
 
-def _choose(planner: _Planner, profile: _Profile, bookings: _Bookings, members: Sequence[_Person],
+def _choose(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, members: Sequence[_Person],
             prefer: int | None = None) -> tuple[int, bool]:
     """The pattern for one relationship: the best-ranked that fits every member's bookings.
 
@@ -876,7 +1010,7 @@ def _and_list(words: Sequence[str]) -> str:
     return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _occurrence_flags(planner: _Planner, profile: _Profile, values: dict[str, np.ndarray], p: int, k: int,
+def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int, k: int,
                       members: Sequence[_Person], start: dt.datetime) -> list[str]:
     """Plain-words reasons a coordinator should look at one check-in ([] when all is well)."""
     flags = []
@@ -1037,12 +1171,11 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     jobs.sort(key=lambda job: (job[0], repr(job[1][0]), repr(job[1][1]), job[2]))
 
     rows: list[dict[str, Any]] = []
-    profiles: dict[tuple[tuple[Any, ...], tuple[Any, ...]], _Profile] = {}
-    for _, key, pos, rel in jobs:
-        if key not in profiles:
-            profiles.clear()   # the jobs are grouped by profile: only the current one is reused
-            profiles[key] = planner.profile(rel.members)
-        rows += _plan_relationship(planner, profiles[key], bookings, rel, pos, before)
+    runs = [[job for job in run] for _, run in itertools.groupby(jobs, key=lambda job: job[1])]
+    with _profiles_in_order(planner, [run[0][3].members for run in runs]) as profiles:
+        for run, profile in zip(runs, profiles):   # the jobs are grouped by profile: each scored once
+            for _, _, pos, rel in run:
+                rows += _plan_relationship(planner, profile, bookings, rel, pos, before)
     checkins = _checkins_frame(rows)
     notes = _planning_notes(people, relationships)
     if book.circles:
@@ -1050,7 +1183,7 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
 
 
-def _plan_relationship(planner: _Planner, profile: _Profile, bookings: _Bookings, rel: _Planned, pos: int,
+def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, rel: _Planned, pos: int,
                        before: dict[tuple[str, frozenset[str]], list[dt.datetime]]) -> list[dict[str, Any]]:
     """Choose one relationship's pattern, book it for every member, and give its check-in rows."""
     anchor = rel.members[0]
@@ -1382,16 +1515,6 @@ class _CalendarBuilder:
             event.add_component(component)
         return event
 
-    def retitle(self, event: Any, summary: str) -> None:
-        """Give a built event another SUMMARY and its reminder the matching text: all that differs
-        between the copies of a series in its people's own calendars."""
-        event.pop("SUMMARY", None)
-        event.add("summary", ics_text(summary))
-        for alarm in event.subcomponents:
-            if alarm.name == "VALARM":
-                alarm.pop("DESCRIPTION", None)
-                alarm.add("description", _reminder_text(summary))
-
     def cancellation(self, uid: str, entry: Published, version: Version,
                      instance: tuple[dt.datetime, str] | None = None) -> Any:
         """A VEVENT for METHOD:CANCEL of a whole series that was published before (RFC 5546 3.2.5),
@@ -1511,11 +1634,11 @@ def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count:
     ])
 
 
-def _series_summary(people: Sequence[_Attendee], viewer: str) -> str:
-    """``viewer`` is "both" (an invitation to everyone) or the email of the person whose calendar it is."""
-    if viewer == "both":
-        return f"Mentoring check-in: {_and_list([p.name for p in people])}"
-    return f"Mentoring check-in with {_and_list([p.name for p in people if p.email != viewer])}"
+def _series_summary(people: Sequence[_Attendee]) -> str:
+    """The one title of a series, naming everyone in it: every copy (each person's calendar, an
+    invitation, an update) carries it, as an invitation shows every attendee the organizer's one
+    title, so each series is serialised once and its bytes go into every file that holds it."""
+    return f"Mentoring check-in: {_and_list([p.name for p in people])}"
 
 
 def _as_utc(value: Any) -> dt.datetime:
@@ -1524,13 +1647,13 @@ def _as_utc(value: Any) -> dt.datetime:
     return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
-def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewer: str,
+def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config,
                       version: Version, attendees: Sequence[tuple[str, str]] = ()) -> list[Any]:
     """A relationship's check-ins as one recurring event: the master, then its overrides (same UID).
 
     ``rows`` are the relationship's check-in rows in time order (one per meeting and mentee);
-    ``viewer`` ("both", or the email of the person whose calendar it is) sets who the summary
-    names. See ``mentorcli.ics`` for why this form.
+    ``attendees`` (name, email) are listed in an invitation, never in a published calendar.
+    See ``mentorcli.ics`` for why this form.
     """
     people = _attendees(rows)
     rows = _meetings(rows)
@@ -1542,7 +1665,7 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
     special = [bool(flag) and flag != shared for flag in flags]
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
-    summary = _series_summary(people, viewer)
+    summary = _series_summary(people)
     length = ends[0] - starts[0]
     alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
@@ -1556,22 +1679,12 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     ]
 
 
-def series_copies(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, viewers: Sequence[str],
-                  version: Version) -> list[Serialised]:
-    """The series as each of ``viewers`` sees it in their own calendar, serialised by icalendar.
-
-    The components are built once and only retitled per viewer (the summary names the others):
-    building them again for each person cost as much as serialising them.
-    """
-    components = series_components(builder, rows, config, viewers[0], version)
-    out = [serialise(components)]
-    people = _attendees(rows)
-    for viewer in viewers[1:]:
-        summary = _series_summary(people, viewer)
-        for component in components:
-            builder.retitle(component, summary)
-        out.append(serialise(components))
-    return out
+def serialise_series(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config,
+                     version: Version) -> Serialised:
+    """The series as it goes into each of its people's calendars, built and serialised by icalendar
+    once: every copy carries the same text (``_series_summary``), so these bytes are spliced into
+    every file that holds the series."""
+    return serialise(series_components(builder, rows, config, version))
 
 
 def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
@@ -1596,9 +1709,16 @@ SeriesRows = dict[str, list[dict[str, Any]]]
 def _series_rows(schedule: Schedule) -> SeriesRows:
     """Each relationship's rows (by series UID) in time order."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable").to_dict("records"):
+    for row in _records(schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable")):
         out.setdefault(row["uid"], []).append(row)
     return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")``, a column at a time: ``Series.tolist`` boxes each value as
+    ``to_dict`` does (Timestamps, Python ints and floats) at a fraction of the cost per row."""
+    names = list(frame.columns)
+    return [dict(zip(names, values)) for values in zip(*(frame[name].tolist() for name in names))]
 
 
 def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
@@ -1628,6 +1748,15 @@ class Changes:
     cancelled: list[str] = field(default_factory=list)    # pair ids (or event names) dropped
     removed_files: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)        # pair ids ended (mentor end): later check-ins cancelled
+
+
+def _settled(before: Published | None, print_: str, now: dt.datetime) -> Version:
+    """The version ``_versions`` gives a UID: the one published before while its content
+    (``print_``) is the same, else the next SEQUENCE stamped ``now``. The calendar workers settle
+    each series with it while ``_versions`` works out the state and the changes."""
+    if before is not None and not before.cancelled and before.fingerprint == print_:
+        return Version(before.sequence, parse_stamp(before.dtstamp))
+    return Version(before.sequence + 1 if before is not None else 0, parse_stamp(format_stamp(now)))
 
 
 def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
@@ -1661,7 +1790,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
     for uid, rows in (_series_rows(schedule) if series is None else series).items():
         first, people = rows[0], _attendees(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
-                          summary=ics_text(_series_summary(people, "both")), start=_as_utc(first["start_utc"]).isoformat(),
+                          summary=ics_text(_series_summary(people)), start=_as_utc(first["start_utc"]).isoformat(),
                           people=[[ics_text(person.name), person.email] for person in people],
                           pair_id=str(first["pair_id"]))
         settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
@@ -1688,8 +1817,8 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
 CALENDAR_CHUNK = 200   # series per piece of work handed to a worker
-_SeriesJob = tuple[list[dict[str, Any]], list[str], Version]
-"""One series: its rows, the emails of the people whose calendars it goes in, and its version."""
+_SeriesJob = tuple[list[dict[str, Any]], Version | None, Published | None, dt.datetime]
+"""One series: its rows, its version (None: settled from what was published before, and when)."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -1710,17 +1839,25 @@ def participant_calendars(schedule: Schedule, config: Config,
 
 @contextmanager
 def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
-                     workers: int | None = None, rows_of: SeriesRows | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
+                     workers: int | None = None, rows_of: SeriesRows | None = None,
+                     previous: Mapping[str, Published] | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """``participant_calendars`` with the workers started on entry, so the caller can do other
-    work (write the sheet) while they build; leaving early cancels what has not started.
+    work (work out the changes, write the sheet) while they build; leaving early cancels what
+    has not started. With ``previous`` (and no ``versions``) each version is settled as
+    ``_versions`` settles it (``_settled``), in the workers.
 
-    Each series is built once and serialised once per person in it (``series_copies``); the
-    series go to the workers in the order their first person's file needs them, and each file
-    is spliced here as soon as the last of its series is back.
+    Each series is built and serialised once (``serialise_series``) and its bytes spliced into
+    the file of every person in it; the series go to the workers in the order their first
+    person's file needs them, and each file is spliced here as soon as the last of its series
+    is back (a series' bytes are let go once the last file holding them is out).
     """
     builder = _builder_for(schedule, config)
-    versions = versions or {}
-    fresh = Version(0, schedule.generated)
+    now = schedule.generated
+    fresh = Version(0, now)
+    if versions is None and previous is not None:
+        versions = {e.uid: _settled(previous.get(e.uid), _event_fingerprint(e, config), now) for e in schedule.events}
+    else:
+        versions, previous = versions or {}, None
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
     series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
     viewers = [[person.email for person in _attendees(rows)] for rows in series]
@@ -1731,20 +1868,26 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     people = sorted(mine)
     position = {email: i for i, email in enumerate(people)}
     queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
-    jobs: list[_SeriesJob] = [(series[i], viewers[i], versions.get(series[i][0]["uid"], fresh)) for i in queue]
+    uids = [rows[0]["uid"] for rows in series]
+    jobs: list[_SeriesJob] = [(series[i], None, previous.get(uids[i]), now) if previous is not None
+                              else (series[i], versions.get(uids[i], fresh), None, now) for i in queue]
     chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
 
-    def files(results: Iterator[list[list[Serialised]]]) -> Iterator[tuple[str, bytes]]:
-        parts: dict[tuple[int, str], Serialised] = {}
+    def files(results: Iterator[list[Serialised]]) -> Iterator[tuple[str, bytes]]:
+        parts: dict[int, Serialised] = {}
+        waiting = [len(emails) for emails in viewers]
         queued, ready = iter(queue), 0
         for result in results:
-            for copies in result:
-                index = next(queued)
-                parts.update({(index, email): part for email, part in zip(viewers[index], copies)})
-            while ready < len(people) and all((i, people[ready]) in parts for i in mine[people[ready]]):
+            for part in result:
+                parts[next(queued)] = part
+            while ready < len(people) and all(i in parts for i in mine[people[ready]]):
                 email = people[ready]
-                yield email, builder.assemble("PUBLISH", title, [parts.pop((i, email)) for i in mine[email]], shared=cohort)
+                yield email, builder.assemble("PUBLISH", title, [parts[i] for i in mine[email]], shared=cohort)
+                for i in mine[email]:
+                    waiting[i] -= 1
+                    if not waiting[i]:
+                        del parts[i]
                 ready += 1
 
     count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
@@ -1761,9 +1904,12 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
                 future.cancel()
 
 
-def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[list[Serialised]]:
-    """A run of series (runs in a worker): each built once, serialised by icalendar once per person."""
-    return [series_copies(builder, rows, builder.config, viewers, version) for rows, viewers, version in jobs]
+def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[Serialised]:
+    """A run of series (runs in a worker): each built and serialised by icalendar once."""
+    config = builder.config
+    return [serialise_series(builder, rows, config, version or _settled(
+                before, _series_fingerprint(rows, config) if before is not None else "", now))
+            for rows, version, before, now in jobs]
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
@@ -1789,7 +1935,7 @@ def _change_files(schedule: Schedule, config: Config, versions: dict[str, Versio
         if str(rows[0]["pair_id"]) not in updated:
             continue
         people = [(person.name, person.email) for person in _attendees(rows)]
-        components = series_components(builder, rows, config, "both", versions[uid], attendees=people)
+        components = series_components(builder, rows, config, versions[uid], attendees=people)
         out.append((_change_name("update", str(rows[0]["pair_id"]), uid),
                     builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)))
     for uid, entry in state.items():
@@ -2235,16 +2381,17 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     previous = read_state(out_dir)
     ended = {e.relationship.id: e for e in book.ended}
     series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
-    versions, state, changes = _versions(schedule, config, previous, ended, series)
-    earlier = previous_checkins(out_dir) if changes.ended else None
-    change_files = [(inside(out_dir / CHANGES_DIR, name), data)
-                    for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, series)]
-    state_path = inside(out_dir, STATE_FILE)
-    check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
-    sheet = targets["checkins"]
-    carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
-    with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-        with _calendar_stream(schedule, config, versions, rows_of=series) as participants:   # workers build while the sheet is written
+    # the workers build the calendars while the changes are worked out, checked and the sheet written
+    with _calendar_stream(schedule, config, previous=previous, rows_of=series) as participants:
+        versions, state, changes = _versions(schedule, config, previous, ended, series)
+        earlier = previous_checkins(out_dir) if changes.ended else None
+        change_files = [(inside(out_dir / CHANGES_DIR, name), data)
+                        for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, series)]
+        state_path = inside(out_dir, STATE_FILE)
+        check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
+        sheet = targets["checkins"]
+        carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
+        with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
             written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
             for email, data in participants:
@@ -2252,8 +2399,8 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
                 if len(calendars) >= WRITE_BATCH:
                     written += _write_changed(calendars, force=force)
                     calendars = []
-        written += _write_changed(calendars + change_files, force=force)
-        written += _write_changed([(state_path, state_bytes(state))], force=force)
+            written += _write_changed(calendars + change_files, force=force)
+            written += _write_changed([(state_path, state_bytes(state))], force=force)
     keep = {p.resolve() for p in written}
     stale = [p for p in out_dir.glob("*.ics") if PARTICIPANT_FILE.fullmatch(p.name) and p.resolve() not in keep and _ours(p)]
     stale += [p for p in (out_dir / CHANGES_DIR).glob("*.ics")
@@ -2544,7 +2691,7 @@ def pair_invite(checkins_rows: pd.DataFrame, book: PairingBook, config: Config, 
             "mentee_role": member_word, "mentor_role": lead_word,
         })
     builder = _CalendarBuilder(config, starts[0].date(), ends[-1].date())
-    components = series_components(builder, records, config, "both", _row_version(first),
+    components = series_components(builder, records, config, _row_version(first),
                                    attendees=[(p.name, p.email) for p in _attendees(records)])
     return builder.calendar("REQUEST", f"{config.cohort.name}: mentoring check-ins", components)
 

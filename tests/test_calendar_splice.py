@@ -58,7 +58,7 @@ def whole_calendars(schedule: Schedule, config: Config) -> list[tuple[str, bytes
             mine.setdefault(rows[0][f"{role}_email"], []).append(rows)
     out = []
     for email in sorted(mine):
-        events = [c for rows in mine[email] for c in series_components(builder, rows, config, email, fresh)]
+        events = [c for rows in mine[email] for c in series_components(builder, rows, config, fresh)]
         cal = Calendar()
         cal.add("prodid", f"-//mentorcli//mentorcli {__version__}//EN")
         cal.add("version", "2.0")

@@ -1,7 +1,8 @@
 """The fast calendar path writes the bytes of the straightforward one (issue 14 item 7).
 
-``mentor schedule`` builds each series once, serialises each person's copy of it once with
-icalendar and splices every file from those bytes (``series_copies``, ``_calendar_stream``).
+``mentor schedule`` builds each series once, serialises it once with icalendar (every copy
+carries the same title) and splices every file that holds it from those bytes
+(``serialise_series``, ``_calendar_stream``).
 Here the same calendars are built the plain way, every component fresh for every person and
 each file one icalendar ``Calendar`` serialised with ``Calendar.to_ical()``, on a small cohort
 with pairs, a mentor meeting two mentees together, a circle of four, holiday moves, a rerun
@@ -111,7 +112,7 @@ def plain_participant_calendars(schedule: Schedule, config: Config, versions: di
     title = f"{config.cohort.name}: mentoring check-ins"
     return [(email, whole_calendar(builder, "PUBLISH", title, [
         component for rows in mine[email]
-        for component in series_components(builder, rows, config, email, versions.get(rows[0]["uid"], fresh))] + events))
+        for component in series_components(builder, rows, config, versions.get(rows[0]["uid"], fresh))] + events))
         for email in sorted(mine)]
 
 
@@ -174,7 +175,7 @@ def test_a_rerun_with_updates_and_cancellations_is_byte_for_byte_the_plain_way(c
     for uid, rows in schedule_module._series_rows(schedule).items():
         if rows[0]["pair_id"] in changes.updated:
             people_of = [(p.name, p.email) for p in schedule_module._attendees(rows)]
-            components = series_components(builder, rows, config, "both", versions[uid], attendees=people_of)
+            components = series_components(builder, rows, config, versions[uid], attendees=people_of)
             expected[schedule_module._change_name("update", rows[0]["pair_id"], uid)] = whole_calendar(
                 builder, "REQUEST", title, components)
     for uid, entry in state.items():
@@ -217,3 +218,50 @@ def test_each_moved_or_noted_checkin_names_everyones_local_time_of_that_date(con
                 assert f"<{person_email}>, {local[(start, person_email)]}" in description, (email, start, person_email)
             checked += 1
     assert checked >= 10
+
+
+def vevent_blocks(data: bytes) -> dict[str, list[bytes]]:
+    """The VEVENT blocks of a calendar's bytes by UID, as written (folded lines and all)."""
+    out: dict[str, list[bytes]] = {}
+    for block in data.split(b"BEGIN:VEVENT\r\n")[1:]:
+        block = block[:block.index(b"END:VEVENT\r\n")]
+        uid = Calendar.from_ical(b"BEGIN:VEVENT\r\n" + block + b"END:VEVENT\r\n")["UID"]
+        out.setdefault(str(uid), []).append(block)
+    return out
+
+
+def test_every_file_holding_a_series_carries_the_same_bytes_of_it_under_everyones_names(config: Config) -> None:
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    copies: dict[str, list[list[bytes]]] = {}
+    for _, data in participant_calendars(schedule, config, workers=1):
+        for uid, blocks in vevent_blocks(data).items():
+            copies.setdefault(uid, []).append(blocks)
+    series = schedule_module._series_rows(schedule)
+    for uid, rows in series.items():
+        people = schedule_module._attendees(rows)
+        assert len(copies[uid]) == len(people) >= 2
+        assert all(copy == copies[uid][0] for copy in copies[uid]), uid        # byte for byte in every file
+        title = "Mentoring check-in: " + schedule_module._and_list([p.name for p in people])
+        for block in copies[uid][0]:
+            event = Calendar.from_ical(b"BEGIN:VEVENT\r\n" + block + b"END:VEVENT\r\n")
+            assert str(event["SUMMARY"]) == title
+            (alarm,) = event.walk("VALARM")
+            assert str(alarm["DESCRIPTION"]) == f"Reminder: {title}"
+    circle = schedule_module._attendees(series[next(u for u, r in series.items() if r[0]["pair_id"] == "C006")])
+    assert [p.name for p in circle] == ["Ivy Stone", "Jo Marsh", "Max Vale", "Lee Park"]
+
+
+def test_each_series_is_built_and_serialised_once(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    calls: list[str] = []
+    serialise = schedule_module.serialise
+
+    def counted(components: list[Any]) -> Any:
+        calls.extend(str(c["UID"]) for c in components if "RECURRENCE-ID" not in c)
+        return serialise(components)
+
+    monkeypatch.setattr(schedule_module, "serialise", counted)
+    files = list(participant_calendars(schedule, config, workers=1))
+    assert len(files) == schedule.checkins[["mentee_email", "mentor_email"]].stack().nunique()
+    event_uids = {e.uid for e in schedule.events}
+    assert sorted(u for u in calls if u not in event_uids) == sorted(set(schedule.checkins["uid"]))   # once each
