@@ -155,3 +155,17 @@ def test_pricing_settles_when_the_bound_is_within_settled_and_proves_the_same_pl
     assert not _settled(lp, lp + slack * 1.001, place)
     # within the slack but a whole place apart: not settled (the bound would allow one more place)
     assert not _settled(100.99995 * place, 101.00001 * place, place)
+
+
+def test_the_each_once_bound_counts_each_person_with_room_once_at_their_best() -> None:
+    model = _tiny_model(6)  # leads 0, 1 (own 0); members 2..5 with scores 0
+    model.leads[0].values = np.array([7, 0, 0, 0], np.int64)
+    model.leads[1].values = np.array([3, 9, 0, 0], np.int64)
+    rhs = model.rhs.astype(float)
+    assert circle_model.each_once_bound(model, rhs) == 4 * 1000 + 7 + 9
+    rhs[3] = 0  # member 3 is taken: its best (9) no longer counts
+    assert circle_model.each_once_bound(model, rhs) == 3 * 1000 + 7
+    model.leads[0].own = 1000  # a facilitator adds their own place while their row has room
+    assert circle_model.each_once_bound(model, rhs) == 4 * 1000 + 7
+    rhs[0] = 0
+    assert circle_model.each_once_bound(model, rhs) == 3 * 1000 + 7

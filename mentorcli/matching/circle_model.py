@@ -19,7 +19,8 @@ The model (``--circles N`` and ``--peer-circles N`` both):
   between two members are rare and handled by branching (leave out one or the other).
 - Bound: for any circles at all, value <= sum(pi * rhs) + sum over leads of limit x max(0, best
   reduced cost of that lead) (Lagrangian bound, valid for any prices; when no circle prices out it
-  is the LP optimum over every possible circle). Pricing stops once that bound is within
+  is the LP optimum over every possible circle), and each person counted once at the most they
+  could add (``each_once_bound``), whichever is lower. Pricing stops once that bound is within
   ``SETTLED`` of the LP and proves the same number of places (the later rounds only refine the
   score); if the circles then fill every place the bound allows, pricing goes on to convergence so
   that the gap, now in score, is measured against a tight bound.
@@ -162,7 +163,8 @@ def solve_circles(model: CircleModel, *, max_rounds: int, effort: float, progres
     chosen = _dive(model, columns, seen, root, effort, deadline, progress)
     objective = sum(columns[j].value for j in chosen)
     rounds, converged = root.rounds, root.converged
-    if not converged and objective // model.place >= math.floor(bound / model.place) and rounds < max_rounds:
+    if (not converged and objective // model.place >= math.floor(bound / model.place) and rounds < max_rounds
+            and time.monotonic() < deadline):
         # every place the bound allows is filled: the gap is in score, so price on to a tight score bound
         more = _generate(model, model.rhs.astype(float), columns, seen, max_rounds - rounds, deadline, progress,
                          settle=False)
@@ -206,7 +208,7 @@ def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: 
     master = _Master(model, rhs)
     master.add([columns[j] for j in active])
     lp_value, pi, x = master.solve() if active else (0.0, np.zeros(len(rhs)), np.zeros(0))
-    bound = float("inf")
+    bound = each_once_bound(model, rhs)
     converged = False
     rounds = 0
     limits = np.array([lead.limit for lead in model.leads], dtype=float)
@@ -241,6 +243,25 @@ def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: 
     # columns priced in the last round and not solved yet stand at 0 in the LP's solution
     x = np.r_[x, np.zeros(len(active) - len(x))]
     return _Generated(active, x, lp_value, bound, rounds, converged)
+
+
+def each_once_bound(model: CircleModel, rhs: np.ndarray) -> float:
+    """A bound on any circles within capacities ``rhs``: each person with room counted once, at
+    the most they could add (a lead's own value, or ``place`` plus their best score as a member).
+
+    It holds because each person is in at most one circle as a member, a facilitator leads one,
+    and a mentor leading several adds nothing of their own. It is also the Lagrangian bound at
+    those prices with no circle pricing out: when nearly everyone can be placed it is close to the
+    LP long before the bound from the LP's own prices is, so pricing settles rounds earlier."""
+    own = np.zeros(len(rhs))
+    member = np.zeros(len(rhs))
+    for lead in model.leads:
+        own[lead.row] = max(own[lead.row], float(lead.own))
+        if len(lead.rows):
+            np.maximum.at(member, lead.rows, model.place + lead.values.astype(float))
+    leads_open = rhs >= 1 - 1e-9
+    members_open = rhs + 1e-9 >= model.coef
+    return float(np.maximum(np.where(leads_open, own, 0.0), np.where(members_open, member, 0.0)).sum())
 
 
 def _settled(lp_value: float, bound: float, place: int) -> bool:
