@@ -1775,16 +1775,13 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 
     def settle(uid: str, print_: str, entry: Published, label: str, is_pair: bool) -> None:
         before = previous.get(uid)
-        if before is not None and not before.cancelled and before.fingerprint == print_:
-            entry.sequence, entry.dtstamp = before.sequence, before.dtstamp
-            if is_pair:
-                changes.unchanged.append(label)
-        else:
-            entry.sequence = before.sequence + 1 if before is not None else 0
-            entry.dtstamp = format_stamp(now)
-            if is_pair:
-                (changes.updated if before is not None else changes.new).append(label)
-        versions[uid] = Version(entry.sequence, parse_stamp(entry.dtstamp))
+        version = _settled(before, print_, now)
+        kept = before is not None and version.sequence == before.sequence
+        entry.sequence = version.sequence
+        entry.dtstamp = before.dtstamp if before is not None and kept else format_stamp(now)
+        if is_pair:
+            (changes.unchanged if kept else changes.updated if before is not None else changes.new).append(label)
+        versions[uid] = version
         state[uid] = entry
 
     for uid, rows in (_series_rows(schedule) if series is None else series).items():
