@@ -432,25 +432,10 @@ class _Profile:
     moved: dict[str, np.ndarray]
 
     def occurrence_values(self, p: int) -> dict[str, np.ndarray]:
-        """Per occurrence of pattern ``p``: utc, day (grid), blocked (``(K,)``); local_day, fits (``(M, K)``)."""
-        zg = self.zone_group
-        out = {
-            "utc": zg.utc[p].copy(), "local_day": zg.local_day[:, p].copy(), "day": self.base[p].copy(),
-            "fits": self.fits[:, p].copy(), "blocked": np.zeros(self.base.shape[1], dtype=bool),
-        }
-        lo, hi = np.searchsorted(zg.blocked_at[0], [p, p + 1])
-        if hi > lo:
-            out["blocked"][zg.blocked_at[1][lo:hi]] = True
-        lo, hi = np.searchsorted(self.moved["p"], [p, p + 1])
-        if hi > lo:
-            k = self.moved["k"][lo:hi]
-            for name in ("utc", "day"):
-                out[name][k] = self.moved[name][lo:hi]
-            for name in ("local_day", "fits"):
-                out[name][:, k] = self.moved[name][:, lo:hi]
-            out["blocked"][k] = False
-        return out
-
+        """Per occurrence of pattern ``p``: utc, day (grid), blocked (``(K,)``); local_day, fits (``(M, K)``).
+        The one-row case of ``occurrence_table``, so blocked days and holiday moves are applied in one place."""
+        table = self.occurrence_table(np.array([p]))
+        return {name: value[:, 0] if value.ndim == 3 else value[0] for name, value in table.items()}
 
     def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
         """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
