@@ -75,6 +75,14 @@ ConfigOption = Annotated[
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace existing output files (the old file is kept as a .bak backup).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+PairsArgument = Annotated[
+    Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`."),
+]
+LogsArgument = Annotated[
+    list[Path],
+    typer.Argument(metavar="LOGS", readable=False,
+                   help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx)."),
+]
 
 
 class SurveyKindChoice(str, enum.Enum):
@@ -483,7 +491,7 @@ def _print_book_problems(problems: list[Problem]) -> None:
 @app.command("introduce")
 @friendly_errors
 def introduce_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
+    pairs: PairsArgument,
     calendar: Annotated[
         Path | None,
         typer.Option("--calendar", metavar="DIR", help="Folder with checkins.xlsx from `mentor schedule` (default: calendar/, if it exists)."),
@@ -651,8 +659,8 @@ def _print_closing_summary(run: pipeline.ReportRun) -> None:
 @app.command("report")
 @friendly_errors
 def report_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
-    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", readable=False, help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx).")],
+    pairs: PairsArgument,
+    logs: LogsArgument,
     as_of: Annotated[
         datetime.datetime | None,
         typer.Option("--as-of", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Report date (default: today)."),
@@ -841,8 +849,8 @@ def _first_ids(ids: list[str]) -> str:
 @app.command("nudge")
 @friendly_errors
 def nudge_command(
-    pairs: Annotated[Path, typer.Argument(metavar="PAIRS.XLSX", readable=False, help="The pairing workbook written by `mentor match`.")],
-    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", readable=False, help="Check-in logs: the filled checkins.xlsx and/or check-in form exports (.csv/.xlsx).")],
+    pairs: PairsArgument,
+    logs: LogsArgument,
     as_of: Annotated[
         datetime.date | None,
         typer.Option("--as-of", metavar="YYYY-MM-DD", parser=_parse_day("--as-of"), help="The day the reminders are for (default: today)."),
