@@ -140,3 +140,18 @@ def test_the_lagrangian_bound_counts_each_lead_at_its_room_and_best_reduced_cost
     prices[:2] = 10  # a lead's price above its best circle: it adds its price once per room, nothing more
     assert lagrangian_bound(model, rhs, prices) == 1000 * 4 + 10 * 3
     assert each_once_bound(model, rhs) <= 4 * 1000 + 2 + 2 + 1
+
+
+def test_the_bound_of_a_model_in_blocks_holds_for_circles_across_the_blocks(monkeypatch):
+    """Rows in block r mod 2: each lead's best members are in the other block, so the blocks form
+    the two circles worth nothing beyond their places; the bound is over the whole model, so it
+    stays above the best circles (the leads swapped), and the gap says what the blocks cost."""
+    model = _model(6, {0: [2, 3, 4, 5], 1: [2, 3, 4, 5]})
+    model.leads[0].values = np.array([0, 900, 0, 900], np.int64)
+    model.leads[1].values = np.array([900, 0, 900, 0], np.int64)
+    model.min_members = model.max_members = 2
+    _in_blocks(monkeypatch, 3)
+    solved = circle_model.solve_circles(model, max_rounds=10, effort=1.0)
+    assert sorted((c.lead, c.members) for c in solved.columns) == [(0, (2, 4)), (1, (3, 5))]
+    assert solved.objective == 4 * 1000
+    assert solved.bound >= 4 * 1000 + 4 * 900  # lead 0 with 3 and 5, lead 1 with 2 and 4
