@@ -155,3 +155,16 @@ def test_the_bound_of_a_model_in_blocks_holds_for_circles_across_the_blocks(monk
     assert sorted((c.lead, c.members) for c in solved.columns) == [(0, (2, 4)), (1, (3, 5))]
     assert solved.objective == 4 * 1000
     assert solved.bound >= 4 * 1000 + 4 * 900  # lead 0 with 3 and 5, lead 1 with 2 and 4
+
+
+def test_a_large_model_with_few_possible_circles_is_still_solved_exactly(monkeypatch):
+    """Above ``BLOCK_ROWS`` but within ``ENUMERATE_LIMIT`` possible circles: every circle listed,
+    no blocks, so the circles across what would be the blocks are found and proven optimal."""
+    model = _model(6, {0: [2, 3, 4, 5], 1: [2, 3, 4, 5]})
+    model.leads[0].values = np.array([0, 900, 0, 900], np.int64)
+    model.leads[1].values = np.array([900, 0, 900, 0], np.int64)
+    model.min_members = model.max_members = 2
+    monkeypatch.setattr(circle_model, "BLOCK_ROWS", 3)
+    solved = circle_model.solve_circles(model, max_rounds=10, effort=1.0)
+    assert sorted((c.lead, c.members) for c in solved.columns) == [(0, (3, 5)), (1, (2, 4))]
+    assert solved.objective == solved.bound == 4 * 1000 + 4 * 900

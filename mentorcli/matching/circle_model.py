@@ -167,11 +167,15 @@ class CircleSolution:
 
 
 def solve_circles(model: CircleModel, *, max_rounds: int, effort: float, progress: Progress | None = None) -> CircleSolution:
-    """The best circles found and a proven bound on the best possible (see the module docstring)."""
+    """The best circles found and a proven bound on the best possible (see the module docstring).
+    A model with few possible circles is solved exactly however many people it has."""
+    every = every_circle(model, ENUMERATE_LIMIT)
+    if every is not None:
+        return _solve_listed(model, every, effort, progress)
     blocks = block_count(model)
     if blocks > 1:
         return _solve_in_blocks(model, blocks, max_rounds, effort, progress)
-    return _solve_whole(model, max_rounds, effort, progress)
+    return _solve_priced(model, max_rounds, effort, progress)
 
 
 def _solve_whole(model: CircleModel, max_rounds: int, effort: float, progress: Progress | None) -> CircleSolution:
