@@ -288,3 +288,26 @@ def test_each_series_reminder_is_serialised_once_not_once_per_checkin(config: Co
     assert all(held == 0 and alarms == 1 for _, _, held, alarms in series)     # given once, apart from the events
     for _, data in files:   # and yet in every event of the files (cohort events have theirs), as a client needs it
         assert data.count(b"BEGIN:VALARM") == data.count(b"BEGIN:VEVENT") > 1
+
+
+def test_a_new_checkins_sheet_is_spliced_and_is_the_parts_of_xlsxwriters_own_calls(config: Config, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new checkins.xlsx (texts, occurrence numbers, UTC starts, empty log columns) has its rows
+    spliced into the parts xlsxwriter wrote (``xlsx._write_spliced``), every part as its own calls
+    write it; a pair, a group, a circle, flags and blank cells alike."""
+    import zipfile
+
+    import mentorcli.xlsx as xlsx_module
+    from mentorcli.schedule import write_checkins_xlsx
+
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    spliced: list[bool] = []
+    ready = xlsx_module._splice_ready
+    monkeypatch.setattr(xlsx_module, "_splice_ready", lambda table: spliced.append(ready(table)) or spliced[-1])
+    write_checkins_xlsx(tmp_path / "spliced.xlsx", schedule, force=False)
+    assert spliced == [True]
+    monkeypatch.setattr(xlsx_module, "_splice_ready", lambda table: False)
+    write_checkins_xlsx(tmp_path / "cells.xlsx", schedule, force=False)
+    with zipfile.ZipFile(tmp_path / "spliced.xlsx") as one, zipfile.ZipFile(tmp_path / "cells.xlsx") as other:
+        assert one.namelist() == other.namelist()
+        assert [name for name in one.namelist() if one.read(name) != other.read(name)] == []
