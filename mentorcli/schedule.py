@@ -1613,6 +1613,12 @@ def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
     return list(found.values())
 
 
+def _series_emails(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The emails of ``_attendees(rows)``, in its order (mentees first, each once), without the
+    rest of what it gathers: who gets a copy of each series is asked of every series in the main process."""
+    return list(dict.fromkeys([*(_text(row.get("mentee_email")) for row in rows), *(_text(row.get("mentor_email")) for row in rows)]))
+
+
 def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config) -> str:
     """One check-in's own text: its number, everyone's local time, and any note (moved, flagged)."""
     start = _as_utc(row["start_utc"])
@@ -1871,7 +1877,7 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
         versions, previous = versions or {}, None
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
     series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
-    viewers = [[person.email for person in _attendees(rows)] for rows in series]
+    viewers = [_series_emails(rows) for rows in series]
     mine: dict[str, list[int]] = {}
     for index, emails in enumerate(viewers):
         for email in emails:

@@ -311,3 +311,13 @@ def test_a_new_checkins_sheet_is_spliced_and_is_the_parts_of_xlsxwriters_own_cal
     with zipfile.ZipFile(tmp_path / "spliced.xlsx") as one, zipfile.ZipFile(tmp_path / "cells.xlsx") as other:
         assert one.namelist() == other.namelist()
         assert [name for name in one.namelist() if one.read(name) != other.read(name)] == []
+
+
+def test_who_gets_a_copy_of_each_series_is_everyone_it_names(config: Config) -> None:
+    """``_series_emails`` (asked of every series in the main process) gives ``_attendees``' emails in
+    its order: a pair, a mentor with two mentees, a circle of four."""
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    series = schedule_module._series_rows(schedule)
+    assert max(len(schedule_module._attendees(rows)) for rows in series.values()) == 4     # the circle
+    for rows in series.values():
+        assert schedule_module._series_emails(rows) == [p.email for p in schedule_module._attendees(rows)]
