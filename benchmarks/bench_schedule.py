@@ -14,8 +14,8 @@ which are not calendar text, it writes as they are. Wall and CPU time are both p
 shared host CPU (including the planning and calendar workers') is the steadier figure.
 ``--breakdown`` also times, in this process alone (no workers), where mentorcli's CPU goes:
 planning, the sheet, building the components, and icalendar serialising each series once
-(``Component.to_ical``), the floor under the rule that icalendar builds and serialises every
-component. Prints markdown for the README.
+(``Component.to_ical`` of each event, and of the series' reminder once), the floor under the
+rule that icalendar builds and serialises every component. Prints markdown for the README.
 
     python3 benchmarks/bench_schedule.py            # 10,000 pairs x 12 months
     python3 benchmarks/bench_schedule.py --pairs 2000 --months 6 --rounds 2 --breakdown
@@ -145,10 +145,10 @@ def breakdown(schedule: Schedule, config: Config, book: PairingBook, months: int
     fresh = Version(0, schedule.generated)
     series = list(schedule_module._series_rows(schedule).values())
     cpu = time.process_time()
-    built = [schedule_module.series_components(builder, rows, config, fresh) for rows in series]
+    built = [schedule_module._series_events(builder, rows, config, fresh, reminders=False) for rows in series]
     building = time.process_time() - cpu
-    cpu = time.process_time()
-    size = sum(len(component.to_ical()) for components in built for component in components)
+    cpu = time.process_time()   # each event once, its series' reminder once (as the calendars are made)
+    size = sum(len(schedule_module.serialise(events, reminder).data) for events, reminder in built)
     serialising = time.process_time() - cpu
     cpu = time.process_time()
     spliced = sum(len(data) for _, data in participant_calendars(schedule, config, workers=1))

@@ -1376,9 +1376,26 @@ def _zones_of(components: Sequence[Any]) -> frozenset[str]:
                      if "DTSTART" in c and "TZID" in c["DTSTART"].params)
 
 
-def serialise(components: Sequence[Any]) -> Serialised:
-    """``components`` serialised once each by icalendar (``Component.to_ical``), end to end."""
-    return Serialised(b"".join(c.to_ical() for c in components), _zones_of(components))
+def serialise(components: Sequence[Any], reminder: Sequence[Any] = ()) -> Serialised:
+    """``components`` serialised once each by icalendar (``Component.to_ical``), end to end.
+
+    ``reminder``: subcomponents every one of ``components`` has alike (a series' VALARM), given
+    apart from them (``series_components(reminders=False)``). icalendar serialises them once and
+    their bytes go where it puts a component's subcomponents, after its properties, before its
+    END line: the same bytes as the components holding them, without serialising one VALARM per
+    check-in (an eighth of a cohort's calendar text).
+    """
+    if not reminder:
+        return Serialised(b"".join(c.to_ical() for c in components), _zones_of(components))
+    inner = b"".join(c.to_ical() for c in reminder)
+    parts = []
+    for component in components:
+        data = component.to_ical()
+        end = f"END:{component.name}\r\n".encode()
+        if component.subcomponents or not data.endswith(end):
+            raise ValueError("a component given with a shared reminder must have no subcomponents of its own")
+        parts += [data[:-len(end)], inner, end]
+    return Serialised(b"".join(parts), _zones_of(components))
 
 
 class _CalendarBuilder:
@@ -1480,9 +1497,11 @@ class _CalendarBuilder:
 
     def timed(self, shared: Any, *, start: dt.datetime, end: dt.datetime, zone: str, description: str,
               rule: dict[str, Any] | None = None, exdates: Sequence[dt.datetime] = (),
-              rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None) -> Any:
+              rdates: Sequence[dt.datetime] = (), recurrence_id: dt.datetime | None = None,
+              reminder: bool = True) -> Any:
         """A copy of ``shared`` (from ``shared``) with its own times and text; its reminder is
-        the shared one (the same for every event of a series)."""
+        the shared one (the same for every event of a series), left out when not ``reminder``
+        (``serialise`` then splices it in)."""
         tzinfo = _ics_zone(zone)
         event = shared.copy()
         if recurrence_id is not None:
@@ -1496,7 +1515,7 @@ class _CalendarBuilder:
         for moment in exdates:
             event.add("exdate", moment.astimezone(tzinfo))
         event.add("description", ics_text(description, multiline=True))
-        for component in shared.subcomponents:
+        for component in shared.subcomponents if reminder else ():
             event.add_component(component)
         return event
 
@@ -1594,6 +1613,12 @@ def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
     return list(found.values())
 
 
+def _series_emails(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The emails of ``_attendees(rows)``, in its order (mentees first, each once), without the
+    rest of what it gathers: who gets a copy of each series is asked of every series in the main process."""
+    return list(dict.fromkeys([*(_text(row.get("mentee_email")) for row in rows), *(_text(row.get("mentor_email")) for row in rows)]))
+
+
 def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config) -> str:
     """One check-in's own text: its number, everyone's local time, and any note (moved, flagged)."""
     start = _as_utc(row["start_utc"])
@@ -1640,6 +1665,13 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     ``attendees`` (name, email) are listed in an invitation, never in a published calendar.
     See ``mentorcli.ics`` for why this form.
     """
+    return _series_events(builder, rows, config, version, attendees)[0]
+
+
+def _series_events(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config, version: Version,
+                   attendees: Sequence[tuple[str, str]] = (), *, reminders: bool = True) -> tuple[list[Any], list[Any]]:
+    """``series_components``, and the reminder (VALARM) each event holds; without ``reminders``
+    the events are left without it, for ``serialise`` to splice in once."""
     people = _attendees(rows)
     rows = _meetings(rows)
     first = rows[0]
@@ -1655,21 +1687,24 @@ def series_components(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]],
     alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
     master = builder.timed(alike, start=shape.dtstart, end=shape.dtstart + length, zone=zone, rule=shape.rule,
-                           exdates=shape.exdates, rdates=[starts[i] for i in shape.rdates], description=description)
+                           exdates=shape.exdates, rdates=[starts[i] for i in shape.rdates], description=description,
+                           reminder=reminders)
     overrides = list(shape.overrides) + [(starts[i], i) for i in shape.rdates if special[i]]
     return [master] + [
         builder.timed(alike, start=starts[i], end=ends[i], zone=zone, recurrence_id=instance,
-                      description=_checkin_description(rows[i], people, len(rows), config))
+                      description=_checkin_description(rows[i], people, len(rows), config), reminder=reminders)
         for instance, i in sorted(overrides, key=lambda item: starts[item[1]])
-    ]
+    ], list(alike.subcomponents)
 
 
 def serialise_series(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], config: Config,
                      version: Version) -> Serialised:
     """The series as it goes into each of its people's calendars, built and serialised by icalendar
     once: every copy carries the same text (``_series_summary``), so these bytes are spliced into
-    every file that holds the series."""
-    return serialise(series_components(builder, rows, config, version))
+    every file that holds the series. The reminder, the same in each of its events, is serialised
+    once and spliced into each (``serialise``)."""
+    events, reminder = _series_events(builder, rows, config, version, reminders=False)
+    return serialise(events, reminder)
 
 
 def _cohort_event_component(builder: _CalendarBuilder, event: CohortEventSlot, config: Config, version: Version) -> Any:
@@ -1842,7 +1877,7 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
         versions, previous = versions or {}, None
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
     series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
-    viewers = [[person.email for person in _attendees(rows)] for rows in series]
+    viewers = [_series_emails(rows) for rows in series]
     mine: dict[str, list[int]] = {}
     for index, emails in enumerate(viewers):
         for email in emails:

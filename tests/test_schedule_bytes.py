@@ -136,9 +136,11 @@ def test_the_cohort_has_every_kind_of_series(config: Config) -> None:
     assert sizes["G004"] == 2 and sizes["C006"] == 3
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_spliced_calendars_are_the_bytes_of_each_calendar_built_whole(config: Config, workers: int,
+@pytest.mark.parametrize(("workers", "reminder"), [(1, 30), (2, 30), (1, 0), (1, 1)])
+def test_spliced_calendars_are_the_bytes_of_each_calendar_built_whole(workers: int, reminder: int,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a reminder (spliced into every event of a series from one serialisation) and without."""
+    config = config_from_dict({**CONFIG, "schedule": {**CONFIG["schedule"], "reminder_minutes": reminder}})
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setattr(schedule_module, "CALENDAR_CHUNK", 2)    # series split over several pieces of work
     schedule = plan_checkins(cohort(), config, start=START, months=6)
@@ -256,12 +258,66 @@ def test_each_series_is_built_and_serialised_once(config: Config, monkeypatch: p
     calls: list[str] = []
     serialise = schedule_module.serialise
 
-    def counted(components: list[Any]) -> Any:
+    def counted(components: list[Any], *reminder: Any) -> Any:
         calls.extend(str(c["UID"]) for c in components if "RECURRENCE-ID" not in c)
-        return serialise(components)
+        return serialise(components, *reminder)
 
     monkeypatch.setattr(schedule_module, "serialise", counted)
     files = list(participant_calendars(schedule, config, workers=1))
     assert len(files) == schedule.checkins[["mentee_email", "mentor_email"]].stack().nunique()
     event_uids = {e.uid for e in schedule.events}
     assert sorted(u for u in calls if u not in event_uids) == sorted(set(schedule.checkins["uid"]))   # once each
+
+
+def test_each_series_reminder_is_serialised_once_not_once_per_checkin(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every event of a series has the same VALARM: icalendar serialises it once per series and its
+    bytes go into each event (``serialise``), rather than once per moved or noted check-in."""
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    given: list[tuple[str, int, int, int]] = []
+    serialise = schedule_module.serialise
+
+    def counted(components: list[Any], *reminder: Any) -> Any:
+        alarms = [c for c in (reminder[0] if reminder else ()) if c.name == "VALARM"]
+        given.append((str(components[0]["UID"]), len(components), sum(len(c.subcomponents) for c in components), len(alarms)))
+        return serialise(components, *reminder)
+
+    monkeypatch.setattr(schedule_module, "serialise", counted)
+    files = list(participant_calendars(schedule, config, workers=1))
+    series = [call for call in given if call[0] in set(schedule.checkins["uid"])]
+    assert len(series) == schedule.checkins["uid"].nunique() and any(count > 1 for _, count, _, _ in series)
+    assert all(held == 0 and alarms == 1 for _, _, held, alarms in series)     # given once, apart from the events
+    for _, data in files:   # and yet in every event of the files (cohort events have theirs), as a client needs it
+        assert data.count(b"BEGIN:VALARM") == data.count(b"BEGIN:VEVENT") > 1
+
+
+def test_a_new_checkins_sheet_is_spliced_and_is_the_parts_of_xlsxwriters_own_calls(config: Config, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new checkins.xlsx (texts, occurrence numbers, UTC starts, empty log columns) has its rows
+    spliced into the parts xlsxwriter wrote (``xlsx._write_spliced``), every part as its own calls
+    write it; a pair, a group, a circle, flags and blank cells alike."""
+    import zipfile
+
+    import mentorcli.xlsx as xlsx_module
+    from mentorcli.schedule import write_checkins_xlsx
+
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    spliced: list[bool] = []
+    ready = xlsx_module._splice_ready
+    monkeypatch.setattr(xlsx_module, "_splice_ready", lambda table: spliced.append(ready(table)) or spliced[-1])
+    write_checkins_xlsx(tmp_path / "spliced.xlsx", schedule, force=False)
+    assert spliced == [True]
+    monkeypatch.setattr(xlsx_module, "_splice_ready", lambda table: False)
+    write_checkins_xlsx(tmp_path / "cells.xlsx", schedule, force=False)
+    with zipfile.ZipFile(tmp_path / "spliced.xlsx") as one, zipfile.ZipFile(tmp_path / "cells.xlsx") as other:
+        assert one.namelist() == other.namelist()
+        assert [name for name in one.namelist() if one.read(name) != other.read(name)] == []
+
+
+def test_who_gets_a_copy_of_each_series_is_everyone_it_names(config: Config) -> None:
+    """``_series_emails`` (asked of every series in the main process) gives ``_attendees``' emails in
+    its order: a pair, a mentor with two mentees, a circle of four."""
+    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    series = schedule_module._series_rows(schedule)
+    assert max(len(schedule_module._attendees(rows)) for rows in series.values()) == 4     # the circle
+    for rows in series.values():
+        assert schedule_module._series_emails(rows) == [p.email for p in schedule_module._attendees(rows)]

@@ -342,13 +342,75 @@ def test_which_tables_are_spliced():
 
     plain = TableSheet("S", [Column("A", ["x"]), Column("N", [1.0], NUMBER, "0", whole_column=True)], HEADER)
     assert _splice_ready(plain)
-    for changed in (TableSheet("S", plain.columns, HEADER, by_rows=True),
-                    TableSheet("S", [Column("N", [math.inf], NUMBER)], HEADER),
+    assert _splice_ready(TableSheet("S", plain.columns, HEADER, by_rows=True))
+    for changed in (TableSheet("S", [Column("N", [math.inf], NUMBER)], HEADER),
                     TableSheet("S", [Column("N", [1.0], NUMBER, "0")], HEADER),  # a format on the cells only
                     TableSheet("S", [Column("A", ["x"], ANY)], HEADER),
                     TableSheet("S", [Column("A", ["x"], write_empty=True)], HEADER),
                     TableSheet("S", [Column("A", ["x"])], HEADER, validations={"A": {"validate": "any"}})):
         assert not _splice_ready(changed)
+
+
+def rows_table(rows: int, texts: list[str | None] | None = None) -> TableSheet:
+    """A table written row after row as checkins.xlsx is: kept empty texts, numbers, dates of one
+    format (the first in a later row and column than the first cell), empty log columns, validations."""
+    texts = texts if texts is not None else [f"t{r % 13}" if r % 4 else "" for r in range(rows)]
+    start = dt.datetime(2026, 3, 2, 9, 30)
+    dates = [None if r % 5 == 0 else Styled(start + dt.timedelta(days=r, minutes=7 * r, microseconds=r), "yyyy-mm-dd hh:mm")
+             for r in range(rows)]
+    dates[1:3] = [Styled(dt.datetime(1900, 1, 1, 6), "yyyy-mm-dd hh:mm"),
+                  Styled(dt.datetime(2026, 3, 2, 12, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))), "yyyy-mm-dd hh:mm")]
+    return TableSheet("Check-ins", [
+        Column("Pair ID", [f"P{r // 3:03d}" for r in range(rows)], write_empty=True),
+        Column("Occurrence", [r % 12 + 1 if r % 9 else None for r in range(rows)], NUMBER),
+        Column("Start (UTC)", dates, ANY),
+        Column("Mentee", texts, write_empty=True),
+        Column("Flag", [t[::-1] if t else None for t in texts]),
+        Column("Held", [None] * rows, ANY, write_empty=True),
+        Column("Date Held", [math.nan] * rows, ANY, number_format="yyyy-mm-dd", whole_column=True),
+        Column("Notes", [None] * (rows // 2), ANY, write_empty=True),
+    ], {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"},
+        filter_min_rows=1, by_rows=True,
+        validations={"Held": {"validate": "list", "source": ["Yes", "No"]},
+                     "Notes": {"validate": "length", "criteria": "<", "value": 100}})
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3, 17, 4096 + 20])
+def test_rows_written_row_after_row_are_spliced_as_xlsxwriters_own_calls(tmp_path: Path, rows: int):
+    """checkins.xlsx's kind of table: strings entered row by row, empty texts kept as cells, the
+    dates' own format numbered as xlsxwriter numbers it, blank blocks of 16 rows, across chunks."""
+    from mentorcli.xlsx import _splice_ready
+
+    sheets = [rows_table(rows)]
+    assert _splice_ready(sheets[0])
+    fixed = {"title": "Mentoring check-ins", "created": dt.datetime(2027, 1, 2)}
+    write_table_workbook(tmp_path / "spliced.xlsx", sheets, fixed)
+    assert same_parts(tmp_path / "spliced.xlsx", per_cell(tmp_path / "cells.xlsx", sheets, fixed))
+
+
+def test_rows_with_long_escaped_or_odd_texts_are_spliced_as_xlsxwriters_own_calls(tmp_path: Path):
+    texts: list[str | None] = ["x" * 32_766 + "\U0001F600", "A & B <c>", " edge ", "_x0041_", "\x01", None, "", "\ufffe"]
+    second = rows_table(3)
+    sheets = [rows_table(len(texts), texts), TableSheet("Second", second.columns, second.header_format, by_rows=True)]
+    fixed = {"created": dt.datetime(2027, 1, 2)}
+    write_table_workbook(tmp_path / "spliced.xlsx", sheets, fixed)
+    assert same_parts(tmp_path / "spliced.xlsx", per_cell(tmp_path / "cells.xlsx", sheets, fixed))
+
+
+def test_which_tables_written_row_after_row_are_spliced():
+    from mentorcli.xlsx import _splice_ready
+
+    base = rows_table(4)
+    assert _splice_ready(base)
+    when = dt.datetime(2027, 1, 2)
+    for column in (Column("Held", [True], ANY), Column("Rating", [4.0], ANY), Column("Notes", ["kept"], ANY),
+                   Column("Date Held", [dt.date(2027, 1, 2)], ANY), Column("Styled", [Styled(0.5, "0%")], ANY),
+                   Column("Other format", [Styled(when, "yyyy-mm-dd")], ANY),        # a second date format
+                   Column("Rich", ["<r>x</r>"], write_empty=True), Column("Wrapped", ["x"], text_format=WRAP),
+                   Column("Typed", [3], write_empty=True), Column("Inf", [math.inf], NUMBER),
+                   Column("Cells only", [1.0], NUMBER, "0")):
+        changed = TableSheet(base.name, [*base.columns, column], base.header_format, by_rows=True)
+        assert not _splice_ready(changed), column.header
 
 
 def test_an_infinite_number_is_refused_as_xlsxwriter_refuses_it(tmp_path: Path):
