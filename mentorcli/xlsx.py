@@ -284,17 +284,22 @@ class TableWorkbook:
         write = sheet.write_string
         for row, value in enumerate(values, 1):
             if value:
-                if value[-1] == ">" and value.startswith("<r>") and value.endswith("</r>"):
+                if value[-1] == ">" and _xml_looking(value):
                     _write_xml_looking_text(sheet, row, c, value, text_format)
                 else:
                     write(row, c, value, text_format)
 
     @staticmethod
     def _write_text(sheet: Worksheet, row: int, c: int, text: str, text_format: Format | None) -> None:
-        if text.startswith("<r>") and text.endswith("</r>"):
+        if _xml_looking(text):
             _write_xml_looking_text(sheet, row, c, text, text_format)
         else:
             sheet.write_string(row, c, text, text_format)
+
+
+def _xml_looking(text: str) -> bool:
+    """A text xlsxwriter would write as raw rich-text XML (see the module docstring)."""
+    return text.startswith("<r>") and text.endswith("</r>")
 
 
 def _write_xml_looking_text(sheet: Worksheet, row: int, c: int, text: str, text_format: Format | None) -> None:
@@ -444,7 +449,7 @@ def _rows_splice_ready(table: TableSheet) -> bool:
         if column.text_format and not column.whole_column:
             return False
         if column.kind == TEXT:
-            if column.number_format or any(v is not None and (type(v) is not str or _rich_looking(v)) for v in column.values):
+            if column.number_format or any(v is not None and (type(v) is not str or _xml_looking(v)) for v in column.values):
                 return False
         elif column.kind == NUMBER:
             if column.number_format and not column.whole_column:
@@ -460,10 +465,6 @@ def _rows_splice_ready(table: TableSheet) -> bool:
     return len(formats) <= 1
 
 
-def _rich_looking(text: str) -> bool:
-    return text.startswith("<r>") and text.endswith("</r>")
-
-
 def _first_styled_date(table: TableSheet) -> tuple[int, Styled] | None:
     """The column and value of the first ``Styled`` date in row order (the order xlsxwriter numbers formats in)."""
     found = [(next(r for r, v in enumerate(column.values) if isinstance(v, Styled)), c, column.values)
@@ -472,6 +473,9 @@ def _first_styled_date(table: TableSheet) -> tuple[int, Styled] | None:
         return None
     row, c, values = min(found, key=lambda item: item[:2])
     return c, values[row]
+
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 31)
 
 
 def excel_serial(moment: dt.datetime) -> float:
@@ -484,9 +488,6 @@ def excel_serial(moment: dt.datetime) -> float:
     if moment.isocalendar() == (1900, 1, 1):
         serial -= 1
     return serial + 1 if serial > 59 else serial
-
-
-EXCEL_EPOCH = dt.datetime(1899, 12, 31)
 
 
 class _StringTable:
