@@ -290,15 +290,26 @@ def _taken_back(model: CircleModel, part: CircleModel, index: list[int], chosen:
 
 def lagrangian_bound(model: CircleModel, rhs: np.ndarray, prices: np.ndarray) -> float:
     """A bound on any circles within capacities ``rhs`` at any prices (one pricing pass over
-    every lead): sum(prices x rhs) plus, per lead, its room x the best reduced cost of a circle it
-    could lead (0 if none prices out)."""
-    total = float(prices @ rhs)
-    for lead in model.leads:
-        room = min(float(lead.limit), float(rhs[lead.row]))
-        if room >= 1 - 1e-9:
+    every lead with room): ``_lagrangian`` with each lead's best reduced cost."""
+    rooms = _lead_rooms(model, rhs)
+    best_rc = np.zeros(len(model.leads))
+    for k, lead in enumerate(model.leads):
+        if rooms[k] >= 1 - 1e-9:
             upper, _ = price_lead(model, lead, prices)
-            total += room * max(upper, 0.0)
-    return total
+            best_rc[k] = max(upper, 0.0)
+    return _lagrangian(prices, rhs, rooms, best_rc)
+
+
+def _lead_rooms(model: CircleModel, rhs: np.ndarray) -> np.ndarray:
+    """How many more circles each lead could lead within ``rhs``: its limit, or its own row's room."""
+    return np.minimum(np.array([lead.limit for lead in model.leads], dtype=float),
+                      rhs[np.array([lead.row for lead in model.leads], dtype=np.int64)])
+
+
+def _lagrangian(prices: np.ndarray, rhs: np.ndarray, rooms: np.ndarray, best_rc: np.ndarray) -> float:
+    """The Lagrangian bound at ``prices`` (>= 0): sum(prices x rhs) plus, per lead, its room x the
+    best reduced cost of a circle it could lead (``best_rc``, 0 if none prices out)."""
+    return float(prices @ rhs) + float(rooms @ best_rc)
 
 
 @dataclass
@@ -338,7 +349,7 @@ def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: 
     bound = each_once_bound(model, rhs)
     converged = False
     rounds = 0
-    limits = np.array([lead.limit for lead in model.leads], dtype=float)
+    rooms = _lead_rooms(model, rhs)
     out_of_reach = 4.0 * model.place * float(model.max_members + 1)
     while rounds < max_rounds and (not rounds or time.monotonic() < deadline):
         rounds += 1
@@ -359,7 +370,7 @@ def _generate(model: CircleModel, rhs: np.ndarray, columns: list[Column], seen: 
                     active.append(len(columns))
                     columns.append(Column(k, column.goal, column.window, column.members, column.value))
                     added += 1
-        bound = min(bound, float(pi @ rhs) + float(np.minimum(limits, rhs[lead_rows]) @ best_rc))
+        bound = min(bound, _lagrangian(pi, rhs, rooms, best_rc))
         converged = bool(best_rc.max(initial=0.0) <= POSITIVE * model.place)
         if converged or not added or (settle and _settled(lp_value, bound, model.place)):
             break
