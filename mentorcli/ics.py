@@ -37,7 +37,7 @@ from mentorcli.errors import MentorError
 
 __all__ = [
     "CADENCES", "STATE_FILE", "Cadence", "Published", "SeriesShape", "fingerprint", "format_stamp", "generation_time",
-    "ics_text", "parse_stamp", "read_state", "series_shape", "state_bytes", "vtimezone",
+    "ical_bytes", "ics_text", "parse_stamp", "read_state", "series_shape", "state_bytes", "vtimezone",
 ]
 """``CADENCES`` and ``Cadence`` live in ``mentorcli.cadence``; mail and report still find them here."""
 
@@ -75,6 +75,44 @@ def ics_text(value: str, *, multiline: bool = False) -> str:
         text = text.replace("\t", " ")
         return _CONTROL.sub("", text)
     return " ".join(_CONTROL_LINE.sub(" ", text.replace("\n", " ")).split())
+
+
+FOLD_OCTETS = 74
+"""Most octets icalendar leaves on one line of a folded content line (RFC 5545 3.1 allows 75)."""
+_ESCAPE_PREFIXES = b"\\^"
+"""A fold never falls right after one of these (a TEXT or RFC 6868 escape would be split)."""
+
+
+def ical_bytes(component: Any) -> bytes:
+    """``component.to_ical()``, byte for byte, at about half the cost for a calendar's text.
+
+    icalendar builds every content line (``Component.content_lines``: names, parameters,
+    escaping, values) and these are its lines; only the folding of long lines is done here.
+    icalendar folds a line one character at a time, which was half of all the serialising of a
+    10,000-pair schedule; ``fold_line`` cuts the encoded line in slices by the same rule.
+    """
+    return b"\r\n".join(fold_line(line) for line in component.content_lines() if line) + b"\r\n"
+
+
+def fold_line(line: str) -> bytes:
+    """One content line encoded and folded as icalendar folds it: as many whole characters as fit
+    in ``FOLD_OCTETS`` octets per line, each further line after CRLF and a space; a cut that
+    would fall right after a backslash or caret falls before it instead."""
+    data = line.encode("utf-8")
+    if len(data) <= FOLD_OCTETS:
+        return data
+    pieces = []
+    start = 0
+    while len(data) - start > FOLD_OCTETS:
+        cut = start + FOLD_OCTETS
+        while data[cut] & 0xC0 == 0x80:   # a UTF-8 continuation octet: the cut is inside a character
+            cut -= 1
+        if data[cut - 1] in _ESCAPE_PREFIXES:
+            cut -= 1
+        pieces.append(data[start:cut])
+        start = cut
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
 
 
 # --------------------------------------------------------------------------------------------

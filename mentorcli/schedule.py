@@ -78,6 +78,7 @@ from mentorcli.ics import (
     fingerprint,
     format_stamp,
     generation_time,
+    ical_bytes,
     ics_text,
     parse_stamp,
     read_state,
@@ -1377,7 +1378,7 @@ def _zones_of(components: Sequence[Any]) -> frozenset[str]:
 
 
 def serialise(components: Sequence[Any], reminder: Sequence[Any] = ()) -> Serialised:
-    """``components`` serialised once each by icalendar (``Component.to_ical``), end to end.
+    """``components`` serialised once each by icalendar (``ical_bytes``: ``Component.to_ical``'s bytes), end to end.
 
     ``reminder``: subcomponents every one of ``components`` has alike (a series' VALARM), given
     apart from them (``series_components(reminders=False)``). icalendar serialises them once and
@@ -1386,11 +1387,11 @@ def serialise(components: Sequence[Any], reminder: Sequence[Any] = ()) -> Serial
     check-in (an eighth of a cohort's calendar text).
     """
     if not reminder:
-        return Serialised(b"".join(c.to_ical() for c in components), _zones_of(components))
-    inner = b"".join(c.to_ical() for c in reminder)
+        return Serialised(b"".join(ical_bytes(c) for c in components), _zones_of(components))
+    inner = b"".join(ical_bytes(c) for c in reminder)
     parts = []
     for component in components:
-        data = component.to_ical()
+        data = ical_bytes(component)
         end = f"END:{component.name}\r\n".encode()
         if component.subcomponents or not data.endswith(end):
             raise ValueError("a component given with a shared reminder must have no subcomponents of its own")
@@ -1443,7 +1444,7 @@ class _CalendarBuilder:
             cal.add("calscale", "GREGORIAN")
             cal.add("method", method)
             cal.add("x-wr-calname", ics_text(title))
-            data = cal.to_ical()
+            data = ical_bytes(cal)
             tail_start = data.rindex(b"END:VCALENDAR")
             found = self._frames[key] = (data[:tail_start], data[tail_start:])
         return found
@@ -1451,7 +1452,7 @@ class _CalendarBuilder:
     def _serialised(self, key: tuple[str, Any], component: Any) -> bytes:
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = component().to_ical()
+            found = self._cache[key] = ical_bytes(component())
         return found
 
     def organizer(self) -> Any:
