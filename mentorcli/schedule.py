@@ -1645,6 +1645,20 @@ def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count:
     ])
 
 
+def _series_note(flags: Sequence[str]) -> tuple[str, list[bool]]:
+    """(the note the series itself carries, which check-ins carry another note of their own).
+
+    When every check-in has a note, the most common one (the earliest's on a tie) goes on the
+    series, and only the check-ins with another note become overrides: a pair whose common time
+    shifts with daylight saving has two or three notes over a year, and an override for every
+    check-in made most of a cohort's calendar text. A check-in without a note never shows one.
+    """
+    counts = collections.Counter(flags)
+    top = max(counts.values(), default=0)
+    shared = next((flag for flag in flags if counts[flag] == top), "") if flags and all(flags) else ""
+    return shared, [bool(flag) and flag != shared for flag in flags]
+
+
 def _series_summary(people: Sequence[_Attendee]) -> str:
     """The one title of a series, naming everyone in it: every copy (each person's calendar, an
     invitation, an update) carries it, as an invitation shows every attendee the organizer's one
@@ -1679,9 +1693,7 @@ def _series_events(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], co
     zone = _text(first.get("anchor_tz")) or "UTC"
     starts = [_as_utc(r["start_utc"]) for r in rows]
     ends = [_as_utc(r["end_utc"]) for r in rows]
-    flags = [_text(r.get("flag")) for r in rows]
-    shared = flags[0] if len(set(flags)) == 1 else ""     # a note on every check-in goes on the series
-    special = [bool(flag) and flag != shared for flag in flags]
+    shared, special = _series_note([_text(r.get("flag")) for r in rows])
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
     summary = _series_summary(people)
     length = ends[0] - starts[0]
@@ -2035,9 +2047,7 @@ def _later_instances(earlier: pd.DataFrame | None, pair_id: str, ending: Ending,
     rows = _meetings(mine.sort_values("start_utc", kind="stable").to_dict("records"))
     zone = _series_zone(rows)
     starts = [_as_utc(row["start_utc"]) for row in rows]
-    flags = [_text(row.get("flag")) for row in rows]
-    shared = flags[0] if len(set(flags)) == 1 else ""
-    shape = series_shape(starts, _ics_zone(zone), _cadence(config), [bool(f) and f != shared for f in flags])
+    shape = series_shape(starts, _ics_zone(zone), _cadence(config), _series_note([_text(row.get("flag")) for row in rows])[1])
     instance_of = {i: instance for instance, i in shape.overrides}
     return [(instance_of.get(i, start), zone) for i, start in enumerate(starts)
             if _local_day(start, zone) > ending.ended_on]

@@ -202,7 +202,7 @@ def test_a_rerun_with_updates_and_cancellations_is_byte_for_byte_the_plain_way(c
 
 
 def test_each_moved_or_noted_checkin_names_everyones_local_time_of_that_date(config: Config) -> None:
-    schedule = plan_checkins(cohort(), config, start=START, months=6)
+    schedule = plan_checkins(cohort(), config, start=START, months=12)
     rows = schedule.checkins
     local = {(start, email): text for start, emails, texts in zip(
         rows["start_utc"], zip(rows["mentee_email"], rows["mentor_email"]), zip(rows["mentee_local"], rows["mentor_local"]))
@@ -220,6 +220,52 @@ def test_each_moved_or_noted_checkin_names_everyones_local_time_of_that_date(con
                 assert f"<{person_email}>, {local[(start, person_email)]}" in description, (email, start, person_email)
             checked += 1
     assert checked >= 10
+
+
+def shown_notes(data: bytes) -> dict[tuple[str, int | None], list[str]]:
+    """The "Note:" lines a client shows, read back by icalendar: per (series UID, start) of each
+    override, and per (series UID, None) for the series' own text (every check-in without one)."""
+    shown: dict[tuple[str, int | None], list[str]] = {}
+    for event in Calendar.from_ical(data).walk("VEVENT"):
+        start = int(pd.Timestamp(event.decoded("DTSTART")).timestamp()) if "RECURRENCE-ID" in event else None
+        shown[(str(event["UID"]), start)] = [line for line in str(event["DESCRIPTION"]).split("\n") if line.startswith("Note: ")]
+    return shown
+
+
+def test_each_checkin_shows_its_own_note_and_only_its_own_with_the_commonest_on_the_series(config: Config) -> None:
+    schedule = plan_checkins(cohort(), config, start=START, months=12)
+    rows = schedule.checkins.drop_duplicates(["uid", "start_utc"])
+    mixed = [uid for uid, flags in rows.groupby("uid")["flag"] if flags.all() and flags.nunique() > 1]
+    assert mixed, "the cohort needs a series whose check-ins all carry notes, not all the same"
+    checked = 0
+    for email, data in participant_calendars(schedule, config, workers=1):
+        notes = shown_notes(data)
+        mine = rows[(rows["mentee_email"] == email) | (rows["mentor_email"] == email)]
+        for uid, start, flag in zip(mine["uid"], mine["start_utc"], mine["flag"]):
+            shown = notes.get((uid, int(start.timestamp())), notes[(uid, None)])
+            assert shown == ([f"Note: {flag}"] if flag else []), (email, start)
+            checked += 1
+    assert checked == sum(len(rows[(rows["mentee_email"] == e) | (rows["mentor_email"] == e)])
+                          for e in set(rows["mentee_email"]) | set(rows["mentor_email"]))
+    for uid in mixed:      # the commonest note is the series', so fewer overrides than check-ins
+        flags = rows.loc[rows["uid"] == uid, "flag"].tolist()
+        events, _ = schedule_module._series_events(schedule_module._builder_for(schedule, config),
+                                                   schedule_module._series_rows(schedule)[uid], config, Version(0, schedule.generated))
+        assert len(events) - 1 < len(flags)
+
+
+@pytest.mark.parametrize(("flags", "note", "special"), [
+    ([], "", []),
+    (["", ""], "", [False, False]),
+    (["a", "a", "a"], "a", [False, False, False]),
+    (["a", "b", "b"], "b", [True, False, False]),             # the commonest
+    (["a", "b", "a", "b"], "a", [False, True, False, True]),  # a tie: the earliest's
+    (["b", "a", "b", "a"], "b", [False, True, False, True]),
+    (["a", "a", ""], "", [True, True, False]),                # one without a note: the series has none
+    (["", "a"], "", [False, True]),
+])
+def test_the_series_note_is_the_commonest_only_when_every_checkin_has_one(flags: list[str], note: str, special: list[bool]) -> None:
+    assert schedule_module._series_note(flags) == (note, special)
 
 
 def vevent_blocks(data: bytes) -> dict[str, list[bytes]]:
