@@ -1620,6 +1620,16 @@ def _series_emails(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys([*(_text(row.get("mentee_email")) for row in rows), *(_text(row.get("mentor_email")) for row in rows)]))
 
 
+def _series_people(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(name, email) of ``_attendees(rows)``, in its order, without the local times it gathers:
+    the state records who is in every series, asked of each series in the main process."""
+    found: dict[str, str] = {}
+    for role in ("mentee", "mentor"):
+        for row in rows:
+            found.setdefault(_text(row.get(f"{role}_email")), _text(row.get(role)))
+    return [(name, email) for email, name in found.items()]
+
+
 def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config) -> str:
     """One check-in's own text: its number, everyone's local time, and any note (moved, flagged)."""
     start = _as_utc(row["start_utc"])
@@ -1659,11 +1669,11 @@ def _series_note(flags: Sequence[str]) -> tuple[str, list[bool]]:
     return shared, [bool(flag) and flag != shared for flag in flags]
 
 
-def _series_summary(people: Sequence[_Attendee]) -> str:
+def _series_summary(names: Sequence[str]) -> str:
     """The one title of a series, naming everyone in it: every copy (each person's calendar, an
     invitation, an update) carries it, as an invitation shows every attendee the organizer's one
     title, so each series is serialised once and its bytes go into every file that holds it."""
-    return f"Mentoring check-in: {_and_list([p.name for p in people])}"
+    return f"Mentoring check-in: {_and_list(list(names))}"
 
 
 def _as_utc(value: Any) -> dt.datetime:
@@ -1695,7 +1705,7 @@ def _series_events(builder: _CalendarBuilder, rows: Sequence[dict[str, Any]], co
     ends = [_as_utc(r["end_utc"]) for r in rows]
     shared, special = _series_note([_text(r.get("flag")) for r in rows])
     shape = series_shape(starts, _ics_zone(zone), _cadence(config), special)
-    summary = _series_summary(people)
+    summary = _series_summary([p.name for p in people])
     length = ends[0] - starts[0]
     alike = builder.shared(uid=first["uid"], summary=summary, version=version, attendees=attendees)
     description = _series_description(first, people, len(rows), config) + (f"\nNote: {shared}" if shared else "")
@@ -1818,10 +1828,11 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         state[uid] = entry
 
     for uid, rows in (_series_rows(schedule) if series is None else series).items():
-        first, people = rows[0], _attendees(rows)
+        first, people = rows[0], _series_people(rows)
         entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
-                          summary=ics_text(_series_summary(people)), start=_as_utc(first["start_utc"]).isoformat(),
-                          people=[[ics_text(person.name), person.email] for person in people],
+                          summary=ics_text(_series_summary([name for name, _ in people])),
+                          start=_as_utc(first["start_utc"]).isoformat(),
+                          people=[[ics_text(name), email] for name, email in people],
                           pair_id=str(first["pair_id"]))
         settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
     for event in schedule.events:
@@ -2292,12 +2303,54 @@ def write_checkins_xlsx(path: Path, schedule: Schedule, *, force: bool, carried:
     Cells are written as text or numbers, never formulas, and the file's creation time comes
     from the schedule start, so a re-run gives identical bytes.
     """
+    with atomic_path(path, force=force) as tmp:
+        _write_checkins_file(tmp, schedule, carried)
+    return path
+
+
+def _write_checkins_file(tmp: Path, schedule: Schedule, carried: Carried | None) -> None:
+    """The sheet's bytes into ``tmp`` (``atomic_path``'s temporary file, in this or a worker process)."""
     sheet = TableSheet(SHEET_NAME, checkin_columns(schedule, carried or Carried()), CHECKIN_HEADER_FORMAT,
                        filter_min_rows=1, by_rows=True, validations=CHECKIN_VALIDATIONS)
-    with atomic_path(path, force=force) as tmp:
-        write_table_workbook(tmp, [sheet], {"title": "Mentoring check-ins", "author": "mentorcli",
-                                            "created": dt.datetime.combine(schedule.start, dt.time(0))})
-    return path
+    write_table_workbook(tmp, [sheet], {"title": "Mentoring check-ins", "author": "mentorcli",
+                                        "created": dt.datetime.combine(schedule.start, dt.time(0))})
+
+
+_WORKER_SHEET: list[tuple[Path, Schedule, Carried | None]] = []
+"""What a sheet worker writes (set once, by ``_adopt_sheet``)."""
+
+
+def _adopt_sheet(tmp: Path, schedule: Schedule, carried: Carried | None) -> None:
+    """Worker start-up: keep the schedule the parent forked with (never pickled: fork copies it)."""
+    _WORKER_SHEET[:] = [(tmp, schedule, carried)]
+
+
+def _write_adopted_sheet() -> None:
+    _write_checkins_file(*_WORKER_SHEET[0])
+
+
+@contextmanager
+def _checkins_sheet_aside(path: Path, schedule: Schedule, *, force: bool, carried: Carried) -> Iterator[None]:
+    """``write_checkins_xlsx`` while the block runs: in a worker process when the calendars have
+    workers too, so this process, which hands the series out and writes every calendar, is not
+    also the one writing the sheet (at 10,000 pairs it finished last, the calendar workers idle).
+    The sheet is published with the rest (``all_or_nothing``); an error in the worker is raised
+    here when the block ends, and the half-written sheet goes with the set."""
+    series = schedule.checkins["uid"].nunique()
+    context = fork_context()
+    if context is None or worker_count(None, series, parallel_from=PARALLEL_FROM, most=MAX_WORKERS) == 1:
+        write_checkins_xlsx(path, schedule, force=force, carried=carried)
+        yield
+        return
+    with atomic_path(path, force=force) as tmp, ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_adopt_sheet, initargs=(tmp, schedule, carried)) as pool:
+        written = pool.submit(_write_adopted_sheet)
+        try:
+            yield
+        finally:
+            error = written.exception()
+        if error is not None:
+            raise error
 
 
 def schedule_targets(schedule: Schedule, out_dir: Path) -> dict[str, Path]:
@@ -2419,8 +2472,9 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
         check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
         sheet = targets["checkins"]
         carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
-        with all_or_nothing():  # a failure halfway leaves none of the set (files.py)
-            written = [write_checkins_xlsx(sheet, schedule, force=force, carried=carried)]
+        with all_or_nothing(), _checkins_sheet_aside(sheet, schedule, force=force, carried=carried):
+            # a failure halfway leaves none of the set (files.py)
+            written = [sheet]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
             for email, data in participants:
                 calendars.append((targets[email], data))
