@@ -4,7 +4,8 @@ Everything here is built and serialised with ``icalendar``; this module only dec
 goes into a component, in the forms every common client reads the same way:
 
 - A relationship's check-ins are one recurring event (one UID): ``RRULE`` for the steady pattern,
-  ``RECURRENCE-ID`` overrides for the dates a holiday moved or that carry a note, ``EXDATE``
+  ``RECURRENCE-ID`` overrides for the dates a holiday moved or that carry a note of their own
+  (when every check-in has a note, the commonest is the series'), ``EXDATE``
   for a period without a check-in and ``RDATE`` only for a date the rule cannot reach. This is
   the form Outlook itself sends for a recurring meeting with exceptions, so Outlook, Google
   Calendar, Apple Calendar and Thunderbird accept it from one invitation; an iTIP REQUEST with
