@@ -2458,12 +2458,12 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     as a backup.
     """
     out_dir = Path(out_dir)
-    targets = schedule_targets(schedule, out_dir)
     previous = read_state(out_dir)
     ended = {e.relationship.id: e for e in book.ended}
     series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
-    # the workers build the calendars while the changes are worked out, checked and the sheet written
+    # the workers build the calendars while the targets and changes are worked out and checked
     with _calendar_stream(schedule, config, previous=previous, rows_of=series) as participants:
+        targets = schedule_targets(schedule, out_dir)
         versions, state, changes = _versions(schedule, config, previous, ended, series)
         earlier = previous_checkins(out_dir) if changes.ended else None
         change_files = [(inside(out_dir / CHANGES_DIR, name), data)
