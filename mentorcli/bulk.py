@@ -7,8 +7,12 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing.context import BaseContext
+from pathlib import Path
+
+from mentorcli.errors import MentorError
 
 
 @contextmanager
@@ -47,3 +51,14 @@ def fork_context() -> BaseContext | None:
     and a caller's unguarded script is not run again (as ``spawn`` would); None elsewhere, and the
     work stays in this process."""
     return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+
+
+@contextmanager
+def worker_stops(what: str, path: str | Path) -> Iterator[None]:
+    """A worker process that stopped before it finished (killed, or out of memory) is one line
+    naming the output (``path``) and what to do, not a traceback."""
+    try:
+        yield
+    except BrokenProcessPool:
+        raise MentorError(f"a worker process {what} stopped before it finished (killed, or out of memory)", path=path,
+                          hint="Nothing of this run was written. Run it again; on a small machine, close other programs first.") from None

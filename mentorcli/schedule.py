@@ -60,7 +60,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from mentorcli import __version__
 from mentorcli.availability import DAY_ALIASES, Window, windows_for
-from mentorcli.bulk import fork_context, worker_count
+from mentorcli.bulk import fork_context, worker_count, worker_stops
 from mentorcli.cadence import CADENCES, DAY_NAMES, Cadence
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
@@ -2462,7 +2462,8 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     ended = {e.relationship.id: e for e in book.ended}
     series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
     # the workers build the calendars while the targets and changes are worked out and checked
-    with _calendar_stream(schedule, config, previous=previous, rows_of=series) as participants:
+    with worker_stops("writing the calendars", out_dir), \
+            _calendar_stream(schedule, config, previous=previous, rows_of=series) as participants:
         targets = schedule_targets(schedule, out_dir)
         versions, state, changes = _versions(schedule, config, previous, ended, series)
         earlier = previous_checkins(out_dir) if changes.ended else None
