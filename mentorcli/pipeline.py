@@ -29,6 +29,7 @@ import numpy as np
 
 from mentorcli import match as matching
 from mentorcli.availability import check_config_windows
+from mentorcli.bulk import worker_stops
 from mentorcli.closing import ClosingReport, build_closing, closing_book, closing_summary, write_closing
 from mentorcli.config import CONFIG_NAME, Config, load_config, render_config_toml
 from mentorcli.ending import EndResult, end_relationship, left_alone, second_rematch_problems
@@ -641,7 +642,8 @@ def schedule(pairs: str | Path, *, config: ConfigArg = None, start: dt.date | No
     out = Path(out)
     book = read_pairing_workbook(pairs, settings)
     say("Planning check-ins")
-    plan = plan_checkins(book, settings, start=start, months=months, previous=previous_checkins(out))
+    with worker_stops("planning the check-ins", pairs):
+        plan = plan_checkins(book, settings, start=start, months=months, previous=previous_checkins(out))
     say("Writing calendars")
     output = publish_schedule(plan, book, settings, out, force=force)
     return ScheduleRun(book=book, plan=plan, output=output, out=out)
