@@ -53,12 +53,15 @@ def fork_context() -> BaseContext | None:
     return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
+NOTHING_WRITTEN = "Nothing of this run was written. Run it again; on a small machine, close other programs first."
+
+
 @contextmanager
-def worker_stops(what: str, path: str | Path) -> Iterator[None]:
+def worker_stops(what: str, path: str | Path, hint: str = NOTHING_WRITTEN) -> Iterator[None]:
     """A worker process that stopped before it finished (killed, or out of memory) is one line
-    naming the output (``path``) and what to do, not a traceback."""
+    naming the output (``path``) and what to do (``hint``), not a traceback."""
     try:
         yield
     except BrokenProcessPool:
-        raise MentorError(f"a worker process {what} stopped before it finished (killed, or out of memory)", path=path,
-                          hint="Nothing of this run was written. Run it again; on a small machine, close other programs first.") from None
+        raise MentorError(f"a worker process {what} stopped before it finished (killed, or out of memory)",
+                          path=path, hint=hint) from None

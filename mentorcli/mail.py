@@ -53,7 +53,7 @@ from email_validator import EmailNotValidError, validate_email
 from markupsafe import Markup
 
 from mentorcli import files, resources
-from mentorcli.bulk import fork_context, worker_count
+from mentorcli.bulk import fork_context, worker_count, worker_stops
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.ics import CADENCES
@@ -820,7 +820,7 @@ def render_introductions(
     if count == 1 or context is None:
         return _render_chunk(book, checkins, config, templates_dir)
     result = Introductions(without_calendar=checkins is None)
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    with worker_stops("writing the emails", book.path), ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [pool.submit(_render_chunk, part, rows, config, templates_dir)
                    for part, rows in _chunks(book, checkins, count)]
         for future in futures:

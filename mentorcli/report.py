@@ -39,7 +39,7 @@ from python_calamine import CalamineWorkbook
 from rapidfuzz import fuzz
 
 from mentorcli import files
-from mentorcli.bulk import fork_context
+from mentorcli.bulk import fork_context, worker_stops
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.ics import CADENCES
@@ -1738,7 +1738,8 @@ def write_participant_emails(
     mail.render(jobs[0][1])
     chunks = [list(jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
     written: list[Path] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+    with worker_stops("writing the drafts", outbox, "The drafts it wrote before are kept: run it again with --force to replace them."), \
+            ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
         for paths in pool.map(_render_and_write, [(mail, chunk, outbox, force) for chunk in chunks]):
             written.extend(paths)
     return written
