@@ -492,10 +492,26 @@ def sha256_file(path: str | Path) -> str:
 
 def inside(folder: Path, name: str) -> Path:
     """``folder / name`` after checking that the result cannot leave ``folder``."""
-    candidate = (folder / name).resolve()
-    if folder.resolve() not in candidate.parents:
-        raise MentorError(f"refusing to write outside the output folder: {name!r}", path=folder)
-    return folder / name
+    return inside_all(folder, [name])[0]
+
+
+def inside_all(folder: Path, names: Iterable[str]) -> list[Path]:
+    """``inside`` for each of ``names``, the folder resolved once (a schedule checks 15,000 names).
+
+    A plain name (one path component) can only lead out through a symbolic link of that name,
+    so only then is it resolved: the same answer as resolving every one, a tenth of the calls.
+    """
+    root = Path(folder).resolve()
+    out = []
+    for name in names:
+        candidate = root / name
+        plain = name not in ("", ".", "..") and os.sep not in name and (os.altsep is None or os.altsep not in name)
+        if not plain or candidate.is_symlink():
+            candidate = candidate.resolve()
+        if root not in candidate.parents:
+            raise MentorError(f"refusing to write outside the output folder: {name!r}", path=folder)
+        out.append(Path(folder) / name)
+    return out
 
 
 def atomic_write_many(items: Iterable[tuple[str | Path, bytes]], *, force: bool) -> list[Path]:

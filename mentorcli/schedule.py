@@ -70,6 +70,7 @@ from mentorcli.files import (
     atomic_write_many,
     check_targets,
     inside,
+    inside_all,
     safe_slug,
 )
 from mentorcli.ics import (
@@ -2363,13 +2364,13 @@ def schedule_targets(schedule: Schedule, out_dir: Path) -> dict[str, Path]:
                                                           frame["mentor_email"], frame["mentor"]):
         names.setdefault(mentee_email, mentee)
         names.setdefault(mentor_email, mentor)
-    used: set[str] = set()
+    files: dict[str, str] = {}
     for email in sorted(names):
         file_name = participant_file_name(names[email], email)
-        while file_name in used:  # a 40-bit hash collision: lengthen until unique
+        while file_name in files:  # a 40-bit hash collision: lengthen until unique
             file_name = file_name.replace(".ics", "-x.ics")
-        used.add(file_name)
-        targets[email] = inside(out_dir, file_name)
+        files[file_name] = email
+    targets.update(zip(files.values(), inside_all(out_dir, list(files))))
     return targets
 
 
@@ -2484,10 +2485,10 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
                     calendars = []
             written += _write_changed(calendars + change_files, force=force)
             written += _write_changed([(state_path, state_bytes(state))], force=force)
-    keep = {p.resolve() for p in written}
-    stale = [p for p in out_dir.glob("*.ics") if PARTICIPANT_FILE.fullmatch(p.name) and p.resolve() not in keep and _ours(p)]
+    keep = set(written)   # every one is out_dir / name, as glob gives them: no need to resolve 15,000 paths
+    stale = [p for p in out_dir.glob("*.ics") if PARTICIPANT_FILE.fullmatch(p.name) and p not in keep and _ours(p)]
     stale += [p for p in (out_dir / CHANGES_DIR).glob("*.ics")
-              if re.fullmatch(r"(update|cancel)-[a-z0-9_-]+-[0-9a-f]{8}\.ics", p.name) and p.resolve() not in keep]
+              if re.fullmatch(r"(update|cancel)-[a-z0-9_-]+-[0-9a-f]{8}\.ics", p.name) and p not in keep]
     for path in sorted(stale):
         path.unlink(missing_ok=True)
         if path.parent == out_dir:

@@ -15,6 +15,7 @@ from mentorcli.files import (
     atomic_write_text,
     check_targets,
     inside,
+    inside_all,
     neutralise_formula,
     safe_slug,
     unique_slugs,
@@ -75,6 +76,28 @@ def test_inside_refuses_escapes(tmp_path: Path) -> None:
     assert inside(tmp_path, "a.ics") == tmp_path / "a.ics"
     with pytest.raises(MentorError):
         inside(tmp_path, "../a.ics")
+
+
+@pytest.mark.parametrize(("name", "allowed"), [
+    ("a.ics", True), ("sub/a.ics", True), ("sub/../a.ics", True), ("..", False), (".", False), ("", False),
+    ("../a.ics", False), ("sub/../../a.ics", False), ("to-inside.ics", True), ("to-outside.ics", False),
+    ("to-outside-folder", False), ("to-outside-folder/x.ics", False), ("dangling.ics", True),
+])
+def test_inside_all_answers_as_resolving_each_name_would(tmp_path: Path, name: str, allowed: bool) -> None:
+    """Plain names are resolved only when they are a symbolic link: one to a file or folder outside
+    is refused, one inside (or a link to nothing yet) is not; a name with parts is always resolved."""
+    folder, outside = tmp_path / "out", tmp_path / "elsewhere"
+    (folder / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "to-inside.ics").symlink_to(folder / "sub" / "real.ics")
+    (folder / "to-outside.ics").symlink_to(outside / "victim.ics")
+    (folder / "to-outside-folder").symlink_to(outside, target_is_directory=True)
+    (folder / "dangling.ics").symlink_to(folder / "not-yet.ics")
+    if allowed:
+        assert inside_all(folder, ["first.ics", name]) == [folder / "first.ics", folder / name]
+    else:
+        with pytest.raises(MentorError, match="refusing to write outside the output folder"):
+            inside_all(folder, ["first.ics", name])
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
