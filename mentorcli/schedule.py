@@ -41,7 +41,6 @@ import itertools
 import math
 import re
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -401,11 +400,16 @@ class _ZoneGroup:
     the minute of their week and their local day; the summed discomfort. For occurrences on a
     day blocked for anyone, up to ``ALTERNATIVES`` days allowed for everyone to move to, best
     first; which one is taken depends on the windows, so that choice is left to ``_Planner.profile``.
+
+    The planner keeps every zone group for the whole run (jobs come band by band, so each zone
+    combination recurs up to four times; rebuilding was a quarter of the scoring), so the arrays
+    are as small as their values allow: UTC minutes and local days int32, minutes of the week
+    int16 (``occurrence_table`` hands out int64).
     """
 
-    utc: np.ndarray
-    week: np.ndarray             # (M, P, K)
-    local_day: np.ndarray        # (M, P, K)
+    utc: np.ndarray              # (P, K) int32
+    week: np.ndarray             # (M, P, K) int16
+    local_day: np.ndarray        # (M, P, K) int32
     discomfort_sum: np.ndarray   # (P,)
     blocked_sum: np.ndarray      # (P,)
     blocked_at: tuple[np.ndarray, np.ndarray]   # (p, k) of blocked occurrences, sorted by p
@@ -440,7 +444,8 @@ class _Profile:
     def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
         """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
         zg = self.zone_group
-        out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns],
+        out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
+               "day": self.base[patterns],
                "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
         row_of = np.full(len(self.base), -1, dtype=np.int64)
         row_of[patterns] = np.arange(len(patterns))
@@ -503,7 +508,7 @@ class _Planner:
         self.base = base
         self._pattern_keys(base)
         self._zones: dict[str, ZoneTable] = {}
-        self._groups: OrderedDict[tuple, _ZoneGroup] = OrderedDict()
+        self._groups: dict[tuple, _ZoneGroup] = {}
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
 
     # -- static per-pattern keys ------------------------------------------------------------
@@ -556,18 +561,18 @@ class _Planner:
         key = _zone_key(members)
         found = self._groups.get(key)
         if found is not None:
-            self._groups.move_to_end(key)
             return found
         tables = [self.zone_table(m.zone) for m in members]
         utc = tables[0].utc_from_local(self.local_grid)
         # each member's local time; the anchor's differs from the grid only inside a DST gap
         local = np.stack([utc + table.offset_at_utc(utc) for table in tables])
         local_day, minute = np.divmod(local, 1440)
-        grid = {
-            "utc": utc,
-            "week": ((local_day + 3) % 7) * 1440 + minute,  # 1970-01-01 was a Thursday
-            "local_day": local_day,
-            "discomfort": sum((self._discomfort(minute[m]) for m in range(1, len(members))), self._discomfort(minute[0])),
+        grid = {   # stored as small as the values allow: every zone group is kept for the whole run
+            "utc": utc.astype(np.int32),
+            "week": (((local_day + 3) % 7) * 1440 + minute).astype(np.int16),  # 1970-01-01 was a Thursday
+            "local_day": local_day.astype(np.int32),
+            "discomfort": sum((self._discomfort(minute[m]) for m in range(1, len(members))),
+                              self._discomfort(minute[0])).astype(np.int32),
         }
         blocked = np.zeros(len(utc), dtype=bool)
         for m, member in enumerate(members):
@@ -576,14 +581,12 @@ class _Planner:
         pk_blocked = blocked[self.pk_flat] & self.p_valid[:, None]
         at_p, at_k = np.nonzero(pk_blocked)
         group = _ZoneGroup(
-            utc=utc[self.pk_flat], week=grid["week"][:, self.pk_flat], local_day=local_day[:, self.pk_flat],
+            utc=grid["utc"][self.pk_flat], week=grid["week"][:, self.pk_flat], local_day=grid["local_day"][:, self.pk_flat],
             discomfort_sum=pk_discomfort.sum(axis=1), blocked_sum=pk_blocked.sum(axis=1),
             blocked_at=(at_p, at_k), discomfort_at=pk_discomfort[at_p, at_k],
             alt=self._alternatives(at_p, at_k, blocked, grid),
         )
         self._groups[key] = group
-        if len(self._groups) > 48:
-            self._groups.popitem(last=False)
         return group
 
     def _alternatives(self, p: np.ndarray, k: np.ndarray, blocked: np.ndarray,
@@ -632,8 +635,9 @@ class _Planner:
         zg = self.zone_group(members)
         masks = [self.fits(m.windows) for m in members]
         fits = np.stack([mask[zg.week[m]] for m, mask in enumerate(masks)])     # (M, P, K)
-        inside_sum = fits.sum(axis=(0, 2))
-        ok_sum = np.asarray(fits.all(axis=0)).sum(axis=1)
+        inside = _count_true(fits)                                               # (M, P)
+        inside_sum = inside.sum(axis=0)
+        ok_sum = _count_true(np.logical_and.reduce(fits, axis=0))
         discomfort, blocked_sum = zg.discomfort_sum, zg.blocked_sum
         moved_count = np.zeros(self.P, dtype=np.int64)
         moved = {name: np.zeros(0, dtype=np.int64) for name in ("p", "k", "utc", "day")}
@@ -664,7 +668,7 @@ class _Planner:
         # a circle meets without a member but not without its lead (member 0, the anchor, is the
         # lead unless only another member's zone is known): when no time suits everyone, the
         # lead free and then the most members free come before comfort; a pair's ranking stays
-        lead_out = self.K - fits[0].sum(axis=1)
+        lead_out = self.K - inside[0]
         middle = [lead_out, person_out, discomfort] if len(members) > 2 else [discomfort, person_out]
         keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, *middle,
                          self.p_pref, moved_count], axis=1)
@@ -777,6 +781,15 @@ def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _count_true(flags: np.ndarray) -> np.ndarray:
+    """How many of each row's last axis (a pattern's occurrences) are True, as int64.
+
+    A float32 product with ones: exact (far fewer than 2**24 occurrences) and a fifth of the
+    time numpy's bool sum takes over a short last axis, which was a fifth of scoring a profile.
+    """
+    return (flags.astype(np.float32) @ np.ones(flags.shape[-1], dtype=np.float32)).astype(np.int64)
 
 
 def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
