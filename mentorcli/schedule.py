@@ -923,17 +923,21 @@ class _Bookings:
             self.everyone.update(_slots(minutes, length))
 
     def conflicts(self, occurrences: Iterable[int], duration: int, *emails: str) -> int:
-        sets = [self.busy.get(e, ()) for e in emails] + [self.everyone]
-        sets = [s for s in sets if s]
+        """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event."""
+        sets = [s for s in [*(self.busy.get(e) for e in emails), self.everyone] if s]
         if not sets:
             return 0
-        return sum(1 for u in occurrences for slot in _slots(u, duration) if any(slot in s for s in sets))
+        taken = sets[0] if len(sets) == 1 else set().union(*sets)
+        hits = 0
+        for u in occurrences:
+            for slot in _slots(u, duration):
+                if slot in taken:
+                    hits += 1
+        return hits
 
     def book(self, occurrences: Iterable[int], duration: int, email: str, days: Iterable[int]) -> None:
-        busy = self.busy.setdefault(email, set())
-        for u in occurrences:
-            busy.update(_slots(u, duration))
-        self.days.setdefault(email, set()).update(int(d) for d in days)
+        self.busy.setdefault(email, set()).update(*(_slots(u, duration) for u in occurrences))
+        self.days.setdefault(email, set()).update(days)
 
 
 TIER_MAJOR_KEYS = 5
@@ -1194,12 +1198,12 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     # other, so each profile is scored once and each zone combination about once per band.
     jobs.sort(key=lambda job: (job[0], repr(job[1][0]), repr(job[1][1]), job[2]))
 
-    rows: list[dict[str, Any]] = []
+    rows: dict[str, list[Any]] = {name: [] for name in _ROW_FIELDS}
     runs = [[job for job in run] for _, run in itertools.groupby(jobs, key=lambda job: job[1])]
     with _profiles_in_order(planner, [run[0][3].members for run in runs]) as profiles:
         for run, profile in zip(runs, profiles):   # the jobs are grouped by profile: each scored once
             for _, _, pos, rel in run:
-                rows += _plan_relationship(planner, profile, bookings, rel, pos, before)
+                _plan_relationship(planner, profile, bookings, rel, pos, before, rows)
     checkins = _checkins_frame(rows)
     notes = _planning_notes(people, relationships)
     if book.circles:
@@ -1207,9 +1211,17 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
 
 
+_ROW_FIELDS = ("pair_id", "occurrence", "mentee", "mentee_email", "mentor", "mentor_email", "start_utc", "end_utc",
+               "anchor_role", "anchor_tz", "mentee_tz", "mentor_tz", "mentee_local", "mentor_local", "pattern", "flag",
+               "uid", "_pos", "_missing", "mentee_role", "mentor_role")
+"""The check-in rows' fields as ``plan_checkins`` collects them, a list per field (a dict per row
+cost more than the rest of building the rows); ``_pos`` and ``_missing`` never reach the sheet."""
+
+
 def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, rel: _Planned, pos: int,
-                       before: dict[tuple[str, frozenset[str]], list[dt.datetime]]) -> list[dict[str, Any]]:
-    """Choose one relationship's pattern, book it for every member, and give its check-in rows."""
+                       before: dict[tuple[str, frozenset[str]], list[dt.datetime]], rows: dict[str, list[Any]]) -> None:
+    """Choose one relationship's pattern, book it for every member, and add its check-in rows to
+    ``rows`` (``_ROW_FIELDS``): one per Pairs row per occurrence, occurrence by occurrence."""
     anchor = rel.members[0]
     earlier = before.get((rel.id, frozenset(m.email for m in rel.members)))
     prefer = _previous_pattern(planner, anchor, earlier) if earlier else None
@@ -1218,8 +1230,6 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     occurrences = values["utc"].tolist()
     for member, local_days in zip(rel.members, values["local_day"]):
         bookings.book(occurrences, planner.duration, member.email, local_days.tolist())
-    pattern = planner.pattern_text(p, anchor.zone)
-    uid = rel.uid
     clocks: dict[str, tuple[list[str], list[str]]] = {}
     for person in (*rel.members, *(person for row in rel.rows for person in row)):
         if person.email not in clocks:
@@ -1231,27 +1241,28 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     always += [f"time zone unknown for {person.name}: assumed {person.zone}" for person in rel.listing if not person.zone_known]
     least_bad = bool(profile.out_all[p]) and len(rel.members) > 2
     length = dt.timedelta(minutes=planner.duration)
-    rows = []
+    pairs, count = len(rel.rows), len(occurrences) * len(rel.rows)
     for k, minute in enumerate(occurrences):
         begin = _utc_of(minute)
         flags = _occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) if flagged[k] else []
-        flag = "; ".join(flags + always)
         missing = [member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad else []
+        for name, value in (("occurrence", k + 1), ("start_utc", begin), ("end_utc", begin + length),
+                            ("flag", "; ".join(flags + always)), ("_missing", missing)):
+            rows[name] += [value] * pairs
         for mentee, mentor in rel.rows:
-            rows.append({
-                "pair_id": rel.id, "occurrence": k + 1,
-                "mentee": mentee.name, "mentee_email": mentee.email,
-                "mentor": mentor.name, "mentor_email": mentor.email,
-                "start_utc": begin, "end_utc": begin + length,
-                "anchor_role": rel.anchor_role, "anchor_tz": anchor.zone, "mentee_tz": mentee.zone,
-                "mentor_tz": mentor.zone, "mentee_local": clocks[mentee.email][0][k],
-                "mentor_local": clocks[mentor.email][0][k], "pattern": pattern, "flag": flag,
-                "uid": uid, "_pos": pos, "_missing": missing, "mentee_role": rel.words[0], "mentor_role": rel.words[1],
-            })
-    return rows
+            rows["mentee_local"].append(clocks[mentee.email][0][k])
+            rows["mentor_local"].append(clocks[mentor.email][0][k])
+    for name, value in (("pair_id", rel.id), ("anchor_role", rel.anchor_role), ("anchor_tz", anchor.zone),
+                        ("pattern", planner.pattern_text(p, anchor.zone)), ("uid", rel.uid), ("_pos", pos),
+                        ("mentee_role", rel.words[0]), ("mentor_role", rel.words[1])):
+        rows[name] += [value] * count
+    for name, value in (("mentee", [mentee.name for mentee, _ in rel.rows]), ("mentee_email", [m.email for m, _ in rel.rows]),
+                        ("mentor", [mentor.name for _, mentor in rel.rows]), ("mentor_email", [m.email for _, m in rel.rows]),
+                        ("mentee_tz", [m.zone for m, _ in rel.rows]), ("mentor_tz", [m.zone for _, m in rel.rows])):
+        rows[name] += value * len(occurrences)
 
 
-def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[str]:
+def least_bad_notes(book: PairingBook, rows: Mapping[str, Sequence[Any]]) -> list[str]:
     """One line per circle whose meetings no time suits for everyone: who cannot make the least
     bad time, by Circles row (the screen and logs carry rows and circle ids, never names)."""
     row_of: dict[tuple[str, str], int] = {}
@@ -1259,9 +1270,9 @@ def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[s
         row_of[(str(record["pair_id"]), str(record["mentee_email"]))] = int(record["row"])
         row_of[(str(record["pair_id"]), str(record["mentor_email"]))] = int(record["lead_row"])
     missing: dict[str, dict[str, None]] = {}
-    for row in rows:
-        for email in row.get("_missing", ()):
-            missing.setdefault(row["pair_id"], {})[email] = None
+    for pair_id, emails in zip(rows["pair_id"], rows["_missing"]):
+        for email in emails:
+            missing.setdefault(pair_id, {})[email] = None
     notes = []
     for circle in sorted(missing, key=_natural_key):
         numbers = sorted(row_of[(circle, email)] for email in missing[circle] if (circle, email) in row_of)
@@ -1270,8 +1281,8 @@ def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[s
     return notes
 
 
-def _checkins_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
+def _checkins_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
+    if not rows["pair_id"]:
         frame = pd.DataFrame({c: pd.Series(dtype=object) for c in CHECKIN_COLUMNS})
         frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
         frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
