@@ -1236,7 +1236,8 @@ _ROW_FIELDS = ("pair_id", "occurrence", "mentee", "mentee_email", "mentor", "men
                "anchor_role", "anchor_tz", "mentee_tz", "mentor_tz", "mentee_local", "mentor_local", "pattern", "flag",
                "uid", "_pos", "_missing", "mentee_role", "mentor_role")
 """The check-in rows' fields as ``plan_checkins`` collects them, a list per field (a dict per row
-cost more than the rest of building the rows); ``_pos`` and ``_missing`` never reach the sheet."""
+cost more than the rest of building the rows); ``_pos`` and ``_missing`` never reach the sheet.
+``start_utc`` and ``end_utc`` are UTC minutes, made timestamps for all rows at once by ``_checkins_frame``."""
 
 
 def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, rel: _Planned, pos: int,
@@ -1261,18 +1262,19 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     always = ["overlaps another check-in or a cohort event: no free time was left"] if overlaps else []
     always += [f"time zone unknown for {person.name}: assumed {person.zone}" for person in rel.listing if not person.zone_known]
     least_bad = bool(profile.out_all[p]) and len(rel.members) > 2
-    length = dt.timedelta(minutes=planner.duration)
-    pairs, count = len(rel.rows), len(occurrences) * len(rel.rows)
-    for k, minute in enumerate(occurrences):
-        begin = _utc_of(minute)
-        flags = _occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) if flagged[k] else []
-        missing = [member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad else []
-        for name, value in (("occurrence", k + 1), ("start_utc", begin), ("end_utc", begin + length),
-                            ("flag", "; ".join(flags + always)), ("_missing", missing)):
-            rows[name] += [value] * pairs
-        for mentee, mentor in rel.rows:
-            rows["mentee_local"].append(clocks[mentee.email][0][k])
-            rows["mentor_local"].append(clocks[mentor.email][0][k])
+    pairs, count, span = len(rel.rows), len(occurrences) * len(rel.rows), range(len(occurrences))
+    per_occurrence = {
+        "occurrence": [k + 1 for k in span], "start_utc": occurrences,
+        "end_utc": [minute + planner.duration for minute in occurrences],
+        "flag": ["; ".join(_occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) + always) if flagged[k]
+                 else "; ".join(always) for k in span],
+        "_missing": [[member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad
+                     else () for k in span],
+    }
+    for name, column in per_occurrence.items():
+        rows[name] += column if pairs == 1 else [value for value in column for _ in rel.rows]
+    rows["mentee_local"] += [clocks[mentee.email][0][k] for k in span for mentee, _ in rel.rows]
+    rows["mentor_local"] += [clocks[mentor.email][0][k] for k in span for _, mentor in rel.rows]
     for name, value in (("pair_id", rel.id), ("anchor_role", rel.anchor_role), ("anchor_tz", anchor.zone),
                         ("pattern", planner.pattern_text(p, anchor.zone)), ("uid", rel.uid), ("_pos", pos),
                         ("mentee_role", rel.words[0]), ("mentor_role", rel.words[1])):
@@ -1312,8 +1314,8 @@ def _checkins_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
     keys = {pair_id: _natural_key(pair_id) for pair_id in frame["pair_id"].unique()}
     frame["_key"] = frame["pair_id"].map(keys)
     frame = frame.sort_values(["_key", "_pos", "occurrence"], kind="stable").drop(columns=["_key", "_pos"])
-    frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
-    frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
+    frame["start_utc"] = pd.to_datetime(frame["start_utc"], unit="m", utc=True)
+    frame["end_utc"] = pd.to_datetime(frame["end_utc"], unit="m", utc=True)
     frame["occurrence"] = frame["occurrence"].astype(int)
     return frame[list(CHECKIN_COLUMNS)].reset_index(drop=True)
 
