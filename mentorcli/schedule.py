@@ -569,7 +569,7 @@ class _Planner:
         # each member's local time; the anchor's differs from the grid only inside a DST gap
         local = np.stack([utc + table.offset_at_utc(utc) for table in tables])
         local_day, minute = np.divmod(local, 1440)
-        grid = {   # stored as small as the values allow: every zone group is kept for the whole run
+        grid: dict[str, np.ndarray] = {   # stored as small as the values allow: every zone group is kept for the whole run
             "utc": utc.astype(np.int32),
             "week": (((local_day + 3) % 7) * 1440 + minute).astype(np.int16),  # 1970-01-01 was a Thursday
             "local_day": local_day.astype(np.int32),
@@ -1279,10 +1279,10 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
                         ("pattern", planner.pattern_text(p, anchor.zone)), ("uid", rel.uid), ("_pos", pos),
                         ("mentee_role", rel.words[0]), ("mentor_role", rel.words[1])):
         rows[name] += [value] * count
-    for name, value in (("mentee", [mentee.name for mentee, _ in rel.rows]), ("mentee_email", [m.email for m, _ in rel.rows]),
-                        ("mentor", [mentor.name for _, mentor in rel.rows]), ("mentor_email", [m.email for _, m in rel.rows]),
-                        ("mentee_tz", [m.zone for m, _ in rel.rows]), ("mentor_tz", [m.zone for _, m in rel.rows])):
-        rows[name] += value * len(occurrences)
+    for name, per_row in (("mentee", [mentee.name for mentee, _ in rel.rows]), ("mentee_email", [m.email for m, _ in rel.rows]),
+                          ("mentor", [mentor.name for _, mentor in rel.rows]), ("mentor_email", [m.email for _, m in rel.rows]),
+                          ("mentee_tz", [m.zone for m, _ in rel.rows]), ("mentor_tz", [m.zone for _, m in rel.rows])):
+        rows[name] += per_row * len(occurrences)
 
 
 def least_bad_notes(book: PairingBook, rows: Mapping[str, Sequence[Any]]) -> list[str]:
