@@ -39,6 +39,7 @@ from mentorcli.schedule import (
     _usable_relationships,
     _zone_key,
 )
+from tests.test_schedule import book_of, person
 from tests.test_schedule_bytes import CONFIG, START
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -241,3 +242,18 @@ def test_booking_then_conflicts_sees_each_slot_of_the_booked_check_ins() -> None
     assert bookings.days["ana@example.org"] == {20500, 20501}
     assert bookings.conflicts([15, 29, 30, 44], 15, "ana@example.org") == 2      # 15 and 29 in slot 1; slot 2 free
     assert bookings.conflicts([14], 16, "ana@example.org") == 2                  # slots 0 and 1
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def test_an_occurrence_left_on_a_blocked_day_inside_everyones_window_is_flagged() -> None:
+    """Only occurrences outside a window, moved or left on a blocked day get flags of their own;
+    the last of these is the one that can happen with every member free (a month blacked out)."""
+    book = book_of([person("Sam Lee", "sam@example.org", "mentor", "Europe/London", "Weekday evenings"),
+                    person("Ana Ruiz", "ana@example.org", "mentee", "Europe/London", "Weekday evenings")],
+                   [("ana@example.org", "sam@example.org")])
+    april = [f"2026-04-{day:02d}" for day in range(1, 31)]
+    checkins = schedule_module.plan_checkins(book, config_from_dict({"schedule": {"blackout": april}}),
+                                             start=START, months=3).checkins
+    assert checkins["flag"].tolist() == ["", "on blackout date: no allowed day that month", ""]
