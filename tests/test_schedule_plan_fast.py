@@ -26,6 +26,7 @@ from mentorcli.schedule import (
     EPOCH_UTC,
     _Bookings,
     _count_true,
+    _fitting,
     _hhmm,
     _lexicographic_rank,
     _local_clock,
@@ -34,6 +35,7 @@ from mentorcli.schedule import (
     _Person,
     _Planner,
     _RankedProfile,
+    _ranking,
     _run_numbers,
     _slots,
     _usable_relationships,
@@ -186,6 +188,32 @@ def test_lexicographic_rank_orders_rows_as_their_key_tuples(rows: int, widths: l
         for j in range(rows):
             assert (rank[i] < rank[j]) == (tuples[i] < tuples[j])
             assert (rank[i] == rank[j]) == (tuples[i] == tuples[j])
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.integers(0, 80), top=st.sampled_from([1, 5, 2**40, 2**62]), seed=st.integers(0, 2**32 - 1))
+def test_ranking_orders_patterns_as_lexsort_by_tier_then_tie_break(rows: int, top: int, seed: int) -> None:
+    """Few tiers (many ties broken by the tie rank), many, and tiers too wide to combine (lexsort)."""
+    rng = np.random.default_rng(seed)
+    tier, tie_rank = rng.integers(0, top, rows), rng.permutation(rows)
+    np.testing.assert_array_equal(_ranking(tier, tie_rank), np.lexsort((tie_rank, tier)))
+
+
+def test_ranking_combines_keys_up_to_the_int64_limit_and_no_further() -> None:
+    tie_rank = np.array([1, 0, 2])
+    limit = (1 << 62) // 3
+    for top in (limit - 1, limit, limit + 1):
+        tier = np.array([top, top, 0])
+        np.testing.assert_array_equal(_ranking(tier, tie_rank), [2, 1, 0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(members=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_fitting_reads_each_members_mask_at_their_minutes_of_the_week(members: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    masks = [rng.random(10080) < 0.4 for _ in range(members)]
+    week = rng.integers(0, 10080, (members, 30, 12)).astype(np.int16)
+    np.testing.assert_array_equal(_fitting(masks, week), np.stack([mask[week[m].astype(np.int64)] for m, mask in enumerate(masks)]))
 
 
 @settings(max_examples=60, deadline=None)
