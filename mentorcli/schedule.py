@@ -510,6 +510,8 @@ class _Planner:
         self._zones: dict[str, ZoneTable] = {}
         self._groups: dict[tuple, _ZoneGroup] = {}
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
+        self._mid_offsets: dict[str, int] = {}
+        self._shifts: dict[int, np.ndarray] = {}
 
     # -- static per-pattern keys ------------------------------------------------------------
     def _pattern_keys(self, base: np.ndarray) -> None:
@@ -616,15 +618,28 @@ class _Planner:
 
     # -- profiles ---------------------------------------------------------------------------
     def tightness(self, members: Sequence[_Person]) -> int:
-        """Weekly 15-minute starts inside every member's windows (mid-period offsets): few means plan first."""
-        mid = np.array([(self.d0 + self.D // 2) * 1440])
-        anchor = int(self.zone_table(members[0].zone).offset_at_utc(mid)[0])
-        starts = np.arange(0, WEEK_MINUTES, SLOT)
-        common = self.fits(members[0].windows)[starts]
+        """Weekly 15-minute starts inside every member's windows (mid-period offsets): few means plan first.
+
+        Each zone's offset and each shift's starts are worked out once (``_mid_offset``,
+        ``_shifted_starts``): this runs for every relationship before any worker starts."""
+        anchor = self._mid_offset(members[0].zone)
+        common = self.fits(members[0].windows)[self._shifted_starts(0)]
         for member in members[1:]:
-            delta = int(self.zone_table(member.zone).offset_at_utc(mid)[0]) - anchor
-            common = common & self.fits(member.windows)[(starts + delta) % WEEK_MINUTES]
-        return int(common.sum())
+            common = common & self.fits(member.windows)[self._shifted_starts(self._mid_offset(member.zone) - anchor)]
+        return int(np.count_nonzero(common))
+
+    def _mid_offset(self, zone: str) -> int:
+        """The zone's UTC offset in the middle of the period, in minutes."""
+        if zone not in self._mid_offsets:
+            mid = np.array([(self.d0 + self.D // 2) * 1440])
+            self._mid_offsets[zone] = int(self.zone_table(zone).offset_at_utc(mid)[0])
+        return self._mid_offsets[zone]
+
+    def _shifted_starts(self, delta: int) -> np.ndarray:
+        """The week's 15-minute starts moved by ``delta`` minutes (wrapping round the week)."""
+        if delta not in self._shifts:
+            self._shifts[delta] = (np.arange(0, WEEK_MINUTES, SLOT) + delta) % WEEK_MINUTES
+        return self._shifts[delta]
 
     def profile(self, members: Sequence[_Person]) -> _Profile:
         """Score every pattern for a relationship's members and rank them, best first.
@@ -1333,8 +1348,10 @@ def _checkins_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
         frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
         return frame
     frame = pd.DataFrame(rows)
+    # each pair id's place in natural order (ids of equal natural keys share one), as an int to sort by
     keys = {pair_id: _natural_key(pair_id) for pair_id in frame["pair_id"].unique()}
-    frame["_key"] = frame["pair_id"].map(keys)
+    places = {key: place for place, key in enumerate(sorted(set(keys.values())))}
+    frame["_key"] = frame["pair_id"].map({pair_id: places[key] for pair_id, key in keys.items()})
     frame = frame.sort_values(["_key", "_pos", "occurrence"], kind="stable").drop(columns=["_key", "_pos"])
     frame["start_utc"] = pd.to_datetime(frame["start_utc"], unit="m", utc=True)
     frame["end_utc"] = pd.to_datetime(frame["end_utc"], unit="m", utc=True)

@@ -285,3 +285,24 @@ def test_an_occurrence_left_on_a_blocked_day_inside_everyones_window_is_flagged(
     checkins = schedule_module.plan_checkins(book, config_from_dict({"schedule": {"blackout": april}}),
                                              start=START, months=3).checkins
     assert checkins["flag"].tolist() == ["", "on blackout date: no allowed day that month", ""]
+
+
+def test_tightness_counts_the_common_weekly_starts_as_the_mid_period_offsets_say(
+        planner: _Planner, cohort_members: list[tuple[_Person, ...]]) -> None:
+    mid = np.array([(planner.d0 + planner.D // 2) * 1440])
+    starts = np.arange(0, 7 * 1440, 15)
+    for members in cohort_members[:60]:
+        offsets = [int(planner.zone_table(m.zone).offset_at_utc(mid)[0]) for m in members]
+        common = np.logical_and.reduce([planner.fits(m.windows)[(starts + offset - offsets[0]) % (7 * 1440)]
+                                        for m, offset in zip(members, offsets)])
+        assert planner.tightness(members) == int(common.sum())
+
+
+def test_check_in_rows_come_in_natural_pair_id_order_and_workbook_order_on_a_tie() -> None:
+    people = [person(f"P {i}", f"p{i}@example.org", "mentor" if i < 4 else "mentee") for i in range(8)]
+    book = book_of(people, [("p4@example.org", "p0@example.org"), ("p5@example.org", "p1@example.org"),
+                            ("p6@example.org", "p2@example.org"), ("p7@example.org", "p3@example.org")])
+    book.pairs["pair_id"] = ["P10", "P9", "P1", "P01"]
+    checkins = schedule_module.plan_checkins(book, config_from_dict(CONFIG), start=START, months=2).checkins
+    assert checkins["pair_id"].tolist() == ["P1", "P1", "P01", "P01", "P9", "P9", "P10", "P10"]
+    assert checkins["occurrence"].tolist() == [1, 2] * 4
