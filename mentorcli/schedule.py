@@ -893,10 +893,20 @@ def _display(value: Any) -> str:
     return " ".join(_text(value).split())
 
 
+def _records_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """``frame.to_dict("records")`` a row at a time, from each column's ``tolist`` (a third of
+    the time: to_dict boxes every cell on its own). A missing cell comes as its column holds it
+    (None, nan or pd.NA, where to_dict may say None): read cells through ``_text``."""
+    names = list(frame.columns)
+    for values in zip(*(frame[name].tolist() for name in names)):
+        yield dict(zip(names, values))
+
+
 def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[str, _Person]:
     fallback = most_common_zone(book.people["timezone"])
     out: dict[str, _Person] = {}
-    for record in book.people.to_dict("records"):
+    windows_of: dict[tuple[str, ...], tuple[Window, ...]] = {}    # many people give the same answers
+    for record in _records_of(book.people):
         email = _text(record.get("email")).lower()
         if not email or email in out:
             continue
@@ -906,7 +916,9 @@ def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[
         answers = record.get("availability")
         answers = tuple(answers) if isinstance(answers, (tuple, list)) else tuple(
             a.strip() for a in _text(answers).split(";") if a.strip())
-        windows = tuple(windows_for(answers, config))
+        if answers not in windows_of:
+            windows_of[answers] = tuple(windows_for(answers, config))
+        windows = windows_of[answers]
         out[email] = _Person(
             email=email,
             name=_display(record.get("name")) or email,
@@ -1380,9 +1392,9 @@ def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[P
     file = str(book.path)
     sheet = "Circles" if book.circles else "Pairs"
     out, seen = [], set()
-    for record in book.pairs.to_dict("records"):
+    for record in _records_of(book.pairs):
         pair_id = _text(record.get("pair_id"))
-        raw_row = record.get("row")
+        raw_row: Any = record.get("row")
         row = int(raw_row) if _text(raw_row) and str(raw_row).lstrip("-").isdigit() else None
         mentee, mentor = _text(record.get("mentee_email")).lower(), _text(record.get("mentor_email")).lower()
         label = f"pair {pair_id}" if pair_id else "this pair"

@@ -306,3 +306,20 @@ def test_check_in_rows_come_in_natural_pair_id_order_and_workbook_order_on_a_tie
     checkins = schedule_module.plan_checkins(book, config_from_dict(CONFIG), start=START, months=2).checkins
     assert checkins["pair_id"].tolist() == ["P1", "P1", "P01", "P01", "P9", "P9", "P10", "P10"]
     assert checkins["occurrence"].tolist() == [1, 2] * 4
+
+
+def test_records_of_reads_each_row_as_to_dict_records_does() -> None:
+    """The same cells, but a missing one as its column holds it (None, nan or pd.NA where to_dict
+    says None): ``_text``, which every planning read goes through, makes each of them blank."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"email": ["a@x.org", None, "c@x.org"], "row": [2, 3, 4], "score": [1.5, float("nan"), 0.0],
+                          "availability": [("Weekends",), (), "Mon 9-5; Tue"], "when": pd.to_datetime(["2026-01-01"] * 3)})
+    frame["name"] = pd.Series(["Ana", pd.NA, "Cy"], dtype="string")
+    ours, theirs = list(schedule_module._records_of(frame)), frame.to_dict("records")
+    assert [list(row) for row in ours] == [list(row) for row in theirs]
+    for mine, pandas_row in zip(ours, theirs):
+        for name, value in pandas_row.items():
+            assert schedule_module._text(mine[name]) == schedule_module._text(value), name
+            if schedule_module._text(value):
+                assert type(mine[name]) is type(value) and mine[name] == value, name
