@@ -20,6 +20,7 @@ rule that icalendar builds and serialises every component. Prints markdown for t
     python3 benchmarks/bench_schedule.py            # 10,000 pairs x 12 months
     python3 benchmarks/bench_schedule.py --pairs 2000 --months 6 --rounds 2 --breakdown
     python3 benchmarks/bench_schedule.py --groups    # each mentor meets their two mentees together
+    python3 benchmarks/bench_schedule.py --plan-only --rounds 3   # plan_checkins alone: wall, CPU, peak RSS
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="build every calendar in this process (no workers)")
     parser.add_argument("--groups", action="store_true", help="a mentor's two mentees are one relationship of three")
     parser.add_argument("--breakdown", action="store_true", help="also time the calendars' parts in this process")
+    parser.add_argument("--plan-only", action="store_true", help="time plan_checkins alone (no files written)")
     args = parser.parse_args()
     if args.serial:
         schedule_module.PARALLEL_FROM = args.pairs + 1
@@ -174,6 +176,9 @@ def main() -> None:
     })
     book = synthetic_book(args.pairs, groups=args.groups)
     unit = f"{args.pairs:,} Pairs rows in {len(book.relationships()):,} relationships" if args.groups else f"{args.pairs:,} pairs"
+    if args.plan_only:
+        plan_only(book, config, args.months, args.rounds, unit)
+        return
     print(f"| {unit} x {args.months} months | wall s | CPU s |")
     print("|---|---:|---:|")
     for round_ in range(1, args.rounds + 1):
@@ -197,6 +202,21 @@ def main() -> None:
               f"building every series once {parts['build']:.1f}; icalendar serialising "
               f"each series once (Component.to_ical, {parts['to_ical_bytes']:,} bytes) {parts['to_ical']:.1f}; "
               f"all participant calendars end to end {parts['calendars']:.1f} ({parts['calendar_bytes']:,} bytes).")
+
+
+def plan_only(book: PairingBook, config: Config, months: int, rounds: int, unit: str) -> None:
+    """``plan_checkins`` alone, ``rounds`` times: wall and CPU (with the planning workers'), and the
+    peak RSS of this process and of the largest worker."""
+    print(f"| {unit} x {months} months, plan_checkins | wall s | CPU s |")
+    print("|---|---:|---:|")
+    for round_ in range(1, rounds + 1):
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        schedule = plan_checkins(book, config, start=START, months=months)
+        print(f"| round {round_} | {time.perf_counter() - wall:.2f} | {cpu_seconds() - cpu:.2f} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    print(f"\ncheck-ins: {len(schedule.checkins):,}; peak RSS {peak} MB here, {worker} MB in the largest worker; "
+          f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 def args_folder() -> str | None:

@@ -41,7 +41,6 @@ import itertools
 import math
 import re
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -403,11 +402,16 @@ class _ZoneGroup:
     the minute of their week and their local day; the summed discomfort. For occurrences on a
     day blocked for anyone, up to ``ALTERNATIVES`` days allowed for everyone to move to, best
     first; which one is taken depends on the windows, so that choice is left to ``_Planner.profile``.
+
+    The planner keeps every zone group for the whole run (jobs come band by band, so each zone
+    combination recurs up to four times; rebuilding was a quarter of the scoring), so the arrays
+    are as small as their values allow: UTC minutes and local days int32, minutes of the week
+    int16 (``occurrence_table`` hands out int64).
     """
 
-    utc: np.ndarray
-    week: np.ndarray             # (M, P, K)
-    local_day: np.ndarray        # (M, P, K)
+    utc: np.ndarray              # (P, K) int32
+    week: np.ndarray             # (M, P, K) int16
+    local_day: np.ndarray        # (M, P, K) int32
     discomfort_sum: np.ndarray   # (P,)
     blocked_sum: np.ndarray      # (P,)
     blocked_at: tuple[np.ndarray, np.ndarray]   # (p, k) of blocked occurrences, sorted by p
@@ -442,7 +446,8 @@ class _Profile:
     def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
         """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
         zg = self.zone_group
-        out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns],
+        out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
+               "day": self.base[patterns],
                "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
         row_of = np.full(len(self.base), -1, dtype=np.int64)
         row_of[patterns] = np.arange(len(patterns))
@@ -505,8 +510,10 @@ class _Planner:
         self.base = base
         self._pattern_keys(base)
         self._zones: dict[str, ZoneTable] = {}
-        self._groups: OrderedDict[tuple, _ZoneGroup] = OrderedDict()
+        self._groups: dict[tuple, _ZoneGroup] = {}
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
+        self._mid_offsets: dict[str, int] = {}
+        self._shifts: dict[int, np.ndarray] = {}
 
     # -- static per-pattern keys ------------------------------------------------------------
     def _pattern_keys(self, base: np.ndarray) -> None:
@@ -522,9 +529,13 @@ class _Planner:
         self.p_nw, self.p_minute, self.p_weekday = nw, minute, weekday
         self.p_pref = (w_rank[weekday] >= len(preferred)).astype(np.int64)
         self.p_valid = np.asarray((base >= self.start_idx).all(axis=1))[nw]
+        self.p_invalid = ~self.p_valid
+        self.p_invalid_key = self.p_invalid.astype(np.int64)
         # ties: on the hour first, then earlier, then week 2/3/1/4 (earlier months of a quarter
         # first), then weekday preference
         self.p_tie_break = ((minute % 60 != 0).astype(np.int64) << 18) | (start << 10) | (n_rank << 4) | w_rank[weekday]
+        self.p_tie_rank = np.empty(self.P, dtype=np.int64)       # 0 for the pattern first on a tie, ...
+        self.p_tie_rank[np.argsort(self.p_tie_break, kind="stable")] = np.arange(self.P)
         self.pk_base = base[nw]                                   # (P, K) grid day
         self.pk_flat = self.pk_base * STARTS_PER_DAY + start[:, None]
 
@@ -558,18 +569,18 @@ class _Planner:
         key = _zone_key(members)
         found = self._groups.get(key)
         if found is not None:
-            self._groups.move_to_end(key)
             return found
         tables = [self.zone_table(m.zone) for m in members]
         utc = tables[0].utc_from_local(self.local_grid)
         # each member's local time; the anchor's differs from the grid only inside a DST gap
         local = np.stack([utc + table.offset_at_utc(utc) for table in tables])
         local_day, minute = np.divmod(local, 1440)
-        grid = {
-            "utc": utc,
-            "week": ((local_day + 3) % 7) * 1440 + minute,  # 1970-01-01 was a Thursday
-            "local_day": local_day,
-            "discomfort": sum((self._discomfort(minute[m]) for m in range(1, len(members))), self._discomfort(minute[0])),
+        grid: dict[str, np.ndarray] = {   # stored as small as the values allow: every zone group is kept for the whole run
+            "utc": utc.astype(np.int32),
+            "week": (((local_day + 3) % 7) * 1440 + minute).astype(np.int16),  # 1970-01-01 was a Thursday
+            "local_day": local_day.astype(np.int32),
+            "discomfort": sum((self._discomfort(minute[m]) for m in range(1, len(members))),
+                              self._discomfort(minute[0])).astype(np.int32),
         }
         blocked = np.zeros(len(utc), dtype=bool)
         for m, member in enumerate(members):
@@ -578,14 +589,12 @@ class _Planner:
         pk_blocked = blocked[self.pk_flat] & self.p_valid[:, None]
         at_p, at_k = np.nonzero(pk_blocked)
         group = _ZoneGroup(
-            utc=utc[self.pk_flat], week=grid["week"][:, self.pk_flat], local_day=local_day[:, self.pk_flat],
+            utc=grid["utc"][self.pk_flat], week=grid["week"][:, self.pk_flat], local_day=grid["local_day"][:, self.pk_flat],
             discomfort_sum=pk_discomfort.sum(axis=1), blocked_sum=pk_blocked.sum(axis=1),
             blocked_at=(at_p, at_k), discomfort_at=pk_discomfort[at_p, at_k],
             alt=self._alternatives(at_p, at_k, blocked, grid),
         )
         self._groups[key] = group
-        if len(self._groups) > 48:
-            self._groups.popitem(last=False)
         return group
 
     def _alternatives(self, p: np.ndarray, k: np.ndarray, blocked: np.ndarray,
@@ -611,15 +620,28 @@ class _Planner:
 
     # -- profiles ---------------------------------------------------------------------------
     def tightness(self, members: Sequence[_Person]) -> int:
-        """Weekly 15-minute starts inside every member's windows (mid-period offsets): few means plan first."""
-        mid = np.array([(self.d0 + self.D // 2) * 1440])
-        anchor = int(self.zone_table(members[0].zone).offset_at_utc(mid)[0])
-        starts = np.arange(0, WEEK_MINUTES, SLOT)
-        common = self.fits(members[0].windows)[starts]
+        """Weekly 15-minute starts inside every member's windows (mid-period offsets): few means plan first.
+
+        Each zone's offset and each shift's starts are worked out once (``_mid_offset``,
+        ``_shifted_starts``): this runs for every relationship before any worker starts."""
+        anchor = self._mid_offset(members[0].zone)
+        common = self.fits(members[0].windows)[self._shifted_starts(0)]
         for member in members[1:]:
-            delta = int(self.zone_table(member.zone).offset_at_utc(mid)[0]) - anchor
-            common = common & self.fits(member.windows)[(starts + delta) % WEEK_MINUTES]
-        return int(common.sum())
+            common = common & self.fits(member.windows)[self._shifted_starts(self._mid_offset(member.zone) - anchor)]
+        return int(np.count_nonzero(common))
+
+    def _mid_offset(self, zone: str) -> int:
+        """The zone's UTC offset in the middle of the period, in minutes."""
+        if zone not in self._mid_offsets:
+            mid = np.array([(self.d0 + self.D // 2) * 1440])
+            self._mid_offsets[zone] = int(self.zone_table(zone).offset_at_utc(mid)[0])
+        return self._mid_offsets[zone]
+
+    def _shifted_starts(self, delta: int) -> np.ndarray:
+        """The week's 15-minute starts moved by ``delta`` minutes (wrapping round the week)."""
+        if delta not in self._shifts:
+            self._shifts[delta] = (np.arange(0, WEEK_MINUTES, SLOT) + delta) % WEEK_MINUTES
+        return self._shifts[delta]
 
     def profile(self, members: Sequence[_Person]) -> _Profile:
         """Score every pattern for a relationship's members and rank them, best first.
@@ -633,18 +655,19 @@ class _Planner:
         """
         zg = self.zone_group(members)
         masks = [self.fits(m.windows) for m in members]
-        fits = np.stack([mask[zg.week[m]] for m, mask in enumerate(masks)])     # (M, P, K)
-        inside_sum = fits.sum(axis=(0, 2))
-        ok_sum = np.asarray(fits.all(axis=0)).sum(axis=1)
+        fits = _fitting(masks, zg.week)                                          # (M, P, K)
+        inside = _count_true(fits)                                               # (M, P)
+        inside_sum = inside.sum(axis=0)
+        ok_sum = _count_true(np.logical_and.reduce(fits, axis=0))
         discomfort, blocked_sum = zg.discomfort_sum, zg.blocked_sum
         moved_count = np.zeros(self.P, dtype=np.int64)
         moved = {name: np.zeros(0, dtype=np.int64) for name in ("p", "k", "utc", "day")}
         moved.update(local_day=np.zeros((len(members), 0), dtype=np.int64), fits=np.zeros((len(members), 0), dtype=bool))
         if len(zg.blocked_at[0]):
             alt = zg.alt
-            alt_fits = np.stack([mask[alt["week"][m]] for m, mask in enumerate(masks)])   # (M, blocked, ALTERNATIVES)
-            inside_all = alt_fits.all(axis=0) & alt["valid"]
-            choice = np.where(inside_all.any(axis=1), inside_all.argmax(axis=1), 0)
+            alt_fits = _fitting(masks, alt["week"])                               # (M, blocked, ALTERNATIVES)
+            inside_all = np.logical_and.reduce(alt_fits, axis=0) & alt["valid"]
+            choice = inside_all.argmax(axis=1)    # the first day everyone can make; 0 (the nearest) when none
             rows = np.arange(len(choice))
             moves = alt["valid"][rows, choice]
             rows, choice = rows[moves], choice[moves]
@@ -655,7 +678,7 @@ class _Planner:
                 return np.bincount(p, weights=new.astype(np.int64) - old.astype(np.int64), minlength=self.P).astype(np.int64)
 
             inside_sum = inside_sum + change(new_fits.sum(axis=0), old_fits.sum(axis=0))
-            ok_sum = ok_sum + change(np.asarray(new_fits.all(axis=0)), np.asarray(old_fits.all(axis=0)))
+            ok_sum = ok_sum + change(np.logical_and.reduce(new_fits, axis=0), np.logical_and.reduce(old_fits, axis=0))
             discomfort = discomfort + change(alt["discomfort"][rows, choice], zg.discomfort_at[moves])
             moved_count = np.bincount(p, minlength=self.P).astype(np.int64)
             blocked_sum = blocked_sum - moved_count
@@ -666,14 +689,13 @@ class _Planner:
         # a circle meets without a member but not without its lead (member 0, the anchor, is the
         # lead unless only another member's zone is known): when no time suits everyone, the
         # lead free and then the most members free come before comfort; a pair's ranking stays
-        lead_out = self.K - fits[0].sum(axis=1)
+        lead_out = self.K - inside[0]
         middle = [lead_out, person_out, discomfort] if len(members) > 2 else [discomfort, person_out]
-        keys = np.stack([(~self.p_valid).astype(np.int64), blocked_sum, out, *middle,
-                         self.p_pref, moved_count], axis=1)
-        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:, :keys.shape[1] - 2])
-        order = np.lexsort((self.p_tie_break, tier))
+        keys = [self.p_invalid_key, blocked_sum, out, *middle, self.p_pref, moved_count]
+        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:-2])
+        order = _ranking(tier, self.p_tie_rank)
         return _Profile(zone_group=zg, base=self.pk_base, order=order, tier=tier[order], major=major[order],
-                        invalid=~self.p_valid, fits=fits, out_all=out == self.K, moved=moved)
+                        invalid=self.p_invalid, fits=fits, out_all=out == self.K, moved=moved)
 
 
 RANKED_PREFIX = 48
@@ -687,7 +709,12 @@ PLAN_CHUNK = 64
 class _RankedProfile:
     """A ``_Profile`` as a worker sends it back: the ranking, and the occurrence values of only
     the best-ranked patterns (the whole (M, P, K) arrays would cost more to send than to score).
-    Anything further down is read from the full profile, scored again in this process."""
+    Anything further down is read from the full profile, scored again in this process.
+
+    Sent as small as it can be (half the bytes, a third less time pickling and unpickling):
+    ``order`` and the occurrence values int32; ``tier`` and ``major`` as run numbers along the
+    ranking (``_run_numbers``), which are equal exactly where the profile's are, all
+    ``_choose`` asks of them."""
 
     order: np.ndarray
     tier: np.ndarray
@@ -705,11 +732,13 @@ class _RankedProfile:
     def of(cls, profile: _Profile) -> _RankedProfile:
         best = profile.order[:RANKED_PREFIX]
         best = best[~profile.invalid[best]]
-        return cls(order=profile.order, tier=profile.tier, major=profile.major, out_all=profile.out_all,
-                   row_of={int(p): row for row, p in enumerate(best)}, table=profile.occurrence_table(best))
+        table = {name: value.astype(np.int32) if value.dtype == np.int64 else value
+                 for name, value in profile.occurrence_table(best).items()}
+        return cls(order=profile.order.astype(np.int32), tier=_run_numbers(profile.tier), major=_run_numbers(profile.major),
+                   out_all=profile.out_all, row_of={int(p): row for row, p in enumerate(best)}, table=table)
 
     def attach(self, planner: _Planner, members: Sequence[_Person]) -> _RankedProfile:
-        self.invalid, self.base = ~planner.p_valid, planner.pk_base
+        self.invalid, self.base = planner.p_invalid, planner.pk_base
         self.full = functools.cache(lambda: planner.profile(members))
         return self
 
@@ -717,7 +746,17 @@ class _RankedProfile:
         row = self.row_of.get(p)
         if row is None:
             return self.full().occurrence_values(p)
-        return {name: (value[:, row] if value.ndim == 3 else value[row]).copy() for name, value in self.table.items()}
+        return {name: (value[:, row] if value.ndim == 3 else value[row]).astype(np.int64 if value.dtype == np.int32 else value.dtype)
+                for name, value in self.table.items()}
+
+
+def _run_numbers(ranked: np.ndarray) -> np.ndarray:
+    """0, 0, 1, 2, 2, ...: which run of equal values each of ``ranked`` (sorted: a profile's
+    ``tier`` or ``major`` along its ranking) is in, as int32."""
+    changes = np.empty(len(ranked), dtype=np.int32)
+    changes[:1] = 0
+    np.not_equal(ranked[1:], ranked[:-1], out=changes[1:], casting="unsafe")
+    return np.cumsum(changes, dtype=np.int32)
 
 
 _WORKER_PLANNER: list[_Planner] = []
@@ -781,20 +820,52 @@ def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
                 future.cancel()
 
 
-def _lexicographic_rank(keys: np.ndarray) -> np.ndarray:
-    """One int64 per row that orders rows as their keys do, left key first (equal rows, equal values).
+def _fitting(masks: Sequence[np.ndarray], week: np.ndarray) -> np.ndarray:
+    """Per member m, ``masks[m]`` (bool per minute of the week) at ``week[m]``: (M, ...) bool.
+
+    np.take into one array: fancy indexing with the zone group's int16 minutes converts them
+    first (2.5 times slower), and stacking copies."""
+    out = np.empty((len(masks), *week.shape[1:]), dtype=bool)
+    for m, mask in enumerate(masks):
+        np.take(mask, week[m], out=out[m])
+    return out
+
+
+def _ranking(tier: np.ndarray, tie_rank: np.ndarray) -> np.ndarray:
+    """Pattern ids best first: by ``tier``, then by ``tie_rank`` (``np.lexsort((tie_rank, tier))``).
+
+    One stable argsort of ``tier * P + tie_rank`` where that fits an int64 (three times faster
+    than lexsort's two sorts); the keys are then distinct whenever the tie ranks are."""
+    if len(tier) and int(tier.max()) < (1 << 62) // len(tier):
+        return np.argsort(tier * len(tier) + tie_rank, kind="stable")
+    return np.lexsort((tie_rank, tier))
+
+
+def _count_true(flags: np.ndarray) -> np.ndarray:
+    """How many of each row's last axis (a pattern's occurrences) are True, as int64.
+
+    A float32 product with ones: exact (far fewer than 2**24 occurrences) and a fifth of the
+    time numpy's bool sum takes over a short last axis, which was a fifth of scoring a profile.
+    """
+    return (flags.astype(np.float32) @ np.ones(flags.shape[-1], dtype=np.float32)).astype(np.int64)
+
+
+def _lexicographic_rank(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 per row that orders rows as their keys (``columns``, one array per key, the first
+    the most important) do (equal rows, equal values).
 
     The keys are packed with each column's own width, which is exact and fast; only when the
     widths overflow (never for the cadences and lengths allowed so far) are dense ranks taken,
     as np.unique's are (sorting rows costs about as much as all the scoring).
     """
-    widths = (keys.max(axis=0) + 1).tolist() if len(keys) else []
-    if math.prod(int(w) for w in widths) < 1 << 62:
-        packed = np.zeros(len(keys), dtype=np.int64)
-        for column, width in zip(keys.T, widths):
-            packed = packed * int(width) + column
+    rows = len(columns[0])
+    widths = [int(column.max()) + 1 for column in columns] if rows else []
+    if math.prod(widths) < 1 << 62:
+        packed = np.zeros(rows, dtype=np.int64)
+        for column, width in zip(columns, widths):
+            packed = packed * width + column
         return packed
-    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _preferred_weekdays(config: Config) -> list[int]:
@@ -824,10 +895,20 @@ def _display(value: Any) -> str:
     return " ".join(_text(value).split())
 
 
+def _records_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """``frame.to_dict("records")`` a row at a time, from each column's ``tolist`` (a third of
+    the time: to_dict boxes every cell on its own). A missing cell comes as its column holds it
+    (None, nan or pd.NA, where to_dict may say None): read cells through ``_text``."""
+    names = list(frame.columns)
+    for values in zip(*(frame[name].tolist() for name in names)):
+        yield dict(zip(names, values))
+
+
 def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[str, _Person]:
     fallback = most_common_zone(book.people["timezone"])
     out: dict[str, _Person] = {}
-    for record in book.people.to_dict("records"):
+    windows_of: dict[tuple[str, ...], tuple[Window, ...]] = {}    # many people give the same answers
+    for record in _records_of(book.people):
         email = _text(record.get("email")).lower()
         if not email or email in out:
             continue
@@ -837,7 +918,9 @@ def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[
         answers = record.get("availability")
         answers = tuple(answers) if isinstance(answers, (tuple, list)) else tuple(
             a.strip() for a in _text(answers).split(";") if a.strip())
-        windows = tuple(windows_for(answers, config))
+        if answers not in windows_of:
+            windows_of[answers] = tuple(windows_for(answers, config))
+        windows = windows_of[answers]
         out[email] = _Person(
             email=email,
             name=_display(record.get("name")) or email,
@@ -912,17 +995,21 @@ class _Bookings:
             self.everyone.update(_slots(minutes, length))
 
     def conflicts(self, occurrences: Iterable[int], duration: int, *emails: str) -> int:
-        sets = [self.busy.get(e, ()) for e in emails] + [self.everyone]
-        sets = [s for s in sets if s]
+        """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event."""
+        sets = [s for s in [*(self.busy.get(e) for e in emails), self.everyone] if s]
         if not sets:
             return 0
-        return sum(1 for u in occurrences for slot in _slots(u, duration) if any(slot in s for s in sets))
+        taken = sets[0] if len(sets) == 1 else set().union(*sets)
+        hits = 0
+        for u in occurrences:
+            for slot in _slots(u, duration):
+                if slot in taken:
+                    hits += 1
+        return hits
 
     def book(self, occurrences: Iterable[int], duration: int, email: str, days: Iterable[int]) -> None:
-        busy = self.busy.setdefault(email, set())
-        for u in occurrences:
-            busy.update(_slots(u, duration))
-        self.days.setdefault(email, set()).update(int(d) for d in days)
+        self.busy.setdefault(email, set()).update(*(_slots(u, duration) for u in occurrences))
+        self.days.setdefault(email, set()).update(days)
 
 
 TIER_MAJOR_KEYS = 5
@@ -992,14 +1079,39 @@ def _hhmm(moment: dt.datetime, person: _Person) -> str:
     return f"{moment.astimezone(tzinfo_for(person.zone) or dt.UTC):%H:%M}"
 
 
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
+"""HH:MM of each minute of a day."""
+
+
+@lru_cache(maxsize=4096)
+def _day_text(epoch_day: int) -> str:
+    """"Mon 2026-03-02": the date part of ``_local_text``, formatted once per day."""
+    return f"{_date_of(epoch_day):%a %Y-%m-%d}"
+
+
+def _local_clock(planner: _Planner, person: _Person, utc: np.ndarray) -> tuple[list[str], list[str]]:
+    """``_local_text`` and ``_hhmm`` of each of a relationship's occurrences (UTC minutes) for one person.
+
+    The same words as those two, but the offsets come from the zone's ``ZoneTable`` for all the
+    occurrences at once and each day's date is formatted once: per row, astimezone and strftime
+    cost more than the rest of building a row (about 2 s of the main process at 10k pairs).
+    """
+    local_day, minute = np.divmod(utc + planner.zone_table(person.zone).offset_at_utc(utc), 1440)
+    label = person.zone if person.zone_known else f"{person.zone}, assumed"
+    hhmm = [_CLOCK[m] for m in minute.tolist()]
+    return [f"{_day_text(day)} {clock} ({label})" for day, clock in zip(local_day.tolist(), hhmm)], hhmm
+
+
 def _and_list(words: Sequence[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int, k: int,
-                      members: Sequence[_Person], start: dt.datetime) -> list[str]:
-    """Plain-words reasons a coordinator should look at one check-in ([] when all is well)."""
+                      members: Sequence[_Person], hhmm: Sequence[Sequence[str]]) -> list[str]:
+    """Plain-words reasons a coordinator should look at one check-in ([] when all is well).
+
+    ``hhmm[m][k]``: the start in member m's local time (``_local_clock``)."""
     flags = []
     out = [member for member, fits in zip(members, values["fits"][:, k]) if not fits]
     base, resolved = int(profile.base[p, k]), int(values["day"][k])
@@ -1013,22 +1125,23 @@ def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, val
     if out and profile.out_all[p] and len(members) > 2:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
-            f"no common availability: no time suits all {len(members)} members; least bad time ({weekday}s {_hhmm(start, members[0])} "
+            f"no common availability: no time suits all {len(members)} members; least bad time ({weekday}s {hhmm[0][k]} "
             f"for {members[0].name}), {len(members) - len(out)} of {len(members)} free; "
             f"{_and_list([member.name for member in out])} cannot make it (outside their availability)"
         )
     elif out and profile.out_all[p]:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
-        anchor, *others = members
-        times = _and_list([f"{_hhmm(start, member)} for {member.name}" for member in others])
+        anchor = members[0]
+        times = _and_list([f"{hhmm[m][k]} for {member.name}" for m, member in enumerate(members) if m > 0])
         flags.append(
-            f"no common availability: {weekday}s {_hhmm(start, anchor)} for {anchor.name} is {times}; "
+            f"no common availability: {weekday}s {hhmm[0][k]} for {anchor.name} is {times}; "
             f"outside {_and_list([member.name for member in out])}'s availability"
         )
     elif out:
         why = "the day it moved to is" if resolved != base else "a daylight-saving change puts it"
-        for member in out:
-            flags.append(f"{why} outside {member.name}'s availability ({_hhmm(start, member)} local)")
+        for m, member in enumerate(members):
+            if not values["fits"][m, k]:
+                flags.append(f"{why} outside {member.name}'s availability ({hhmm[m][k]} local)")
     return flags
 
 
@@ -1157,12 +1270,12 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     # other, so each profile is scored once and each zone combination about once per band.
     jobs.sort(key=lambda job: (job[0], repr(job[1][0]), repr(job[1][1]), job[2]))
 
-    rows: list[dict[str, Any]] = []
+    rows: dict[str, list[Any]] = {name: [] for name in _ROW_FIELDS}
     runs = [[job for job in run] for _, run in itertools.groupby(jobs, key=lambda job: job[1])]
     with _profiles_in_order(planner, [run[0][3].members for run in runs]) as profiles:
         for run, profile in zip(runs, profiles):   # the jobs are grouped by profile: each scored once
             for _, _, pos, rel in run:
-                rows += _plan_relationship(planner, profile, bookings, rel, pos, before)
+                _plan_relationship(planner, profile, bookings, rel, pos, before, rows)
     checkins = _checkins_frame(rows)
     notes = _planning_notes(people, relationships)
     if book.circles:
@@ -1170,9 +1283,18 @@ def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = 
     return Schedule(checkins=checkins, events=events, problems=problems, start=start, months=months, notes=notes)
 
 
+_ROW_FIELDS = ("pair_id", "occurrence", "mentee", "mentee_email", "mentor", "mentor_email", "start_utc", "end_utc",
+               "anchor_role", "anchor_tz", "mentee_tz", "mentor_tz", "mentee_local", "mentor_local", "pattern", "flag",
+               "uid", "_pos", "_missing", "mentee_role", "mentor_role")
+"""The check-in rows' fields as ``plan_checkins`` collects them, a list per field (a dict per row
+cost more than the rest of building the rows); ``_pos`` and ``_missing`` never reach the sheet.
+``start_utc`` and ``end_utc`` are UTC minutes, made timestamps for all rows at once by ``_checkins_frame``."""
+
+
 def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bookings: _Bookings, rel: _Planned, pos: int,
-                       before: dict[tuple[str, frozenset[str]], list[dt.datetime]]) -> list[dict[str, Any]]:
-    """Choose one relationship's pattern, book it for every member, and give its check-in rows."""
+                       before: dict[tuple[str, frozenset[str]], list[dt.datetime]], rows: dict[str, list[Any]]) -> None:
+    """Choose one relationship's pattern, book it for every member, and add its check-in rows to
+    ``rows`` (``_ROW_FIELDS``): one per Pairs row per occurrence, occurrence by occurrence."""
     anchor = rel.members[0]
     earlier = before.get((rel.id, frozenset(m.email for m in rel.members)))
     prefer = _previous_pattern(planner, anchor, earlier) if earlier else None
@@ -1181,34 +1303,40 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     occurrences = values["utc"].tolist()
     for member, local_days in zip(rel.members, values["local_day"]):
         bookings.book(occurrences, planner.duration, member.email, local_days.tolist())
-    pattern = planner.pattern_text(p, anchor.zone)
-    uid = rel.uid
-    rows = []
-    for k, minute in enumerate(occurrences):
-        begin = _utc_of(minute)
-        flags = _occurrence_flags(planner, profile, values, p, k, rel.members, begin)
-        missing = [member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] \
-            if profile.out_all[p] and len(rel.members) > 2 else []
-        if overlaps:
-            flags.append("overlaps another check-in or a cohort event: no free time was left")
-        for person in rel.listing:
-            if not person.zone_known:
-                flags.append(f"time zone unknown for {person.name}: assumed {person.zone}")
-        for mentee, mentor in rel.rows:
-            rows.append({
-                "pair_id": rel.id, "occurrence": k + 1,
-                "mentee": mentee.name, "mentee_email": mentee.email,
-                "mentor": mentor.name, "mentor_email": mentor.email,
-                "start_utc": begin, "end_utc": begin + dt.timedelta(minutes=planner.duration),
-                "anchor_role": rel.anchor_role, "anchor_tz": anchor.zone, "mentee_tz": mentee.zone,
-                "mentor_tz": mentor.zone, "mentee_local": _local_text(begin, mentee),
-                "mentor_local": _local_text(begin, mentor), "pattern": pattern, "flag": "; ".join(flags),
-                "uid": uid, "_pos": pos, "_missing": missing, "mentee_role": rel.words[0], "mentor_role": rel.words[1],
-            })
-    return rows
+    clocks: dict[str, tuple[list[str], list[str]]] = {}
+    for person in (*rel.members, *(person for row in rel.rows for person in row)):
+        if person.email not in clocks:
+            clocks[person.email] = _local_clock(planner, person, values["utc"])
+    hhmm = [clocks[member.email][1] for member in rel.members]
+    # only these occurrences can have a flag of their own (see _occurrence_flags)
+    flagged = (~values["fits"].all(axis=0) | (values["day"] != profile.base[p]) | values["blocked"]).tolist()
+    always = ["overlaps another check-in or a cohort event: no free time was left"] if overlaps else []
+    always += [f"time zone unknown for {person.name}: assumed {person.zone}" for person in rel.listing if not person.zone_known]
+    least_bad = bool(profile.out_all[p]) and len(rel.members) > 2
+    pairs, count, span = len(rel.rows), len(occurrences) * len(rel.rows), range(len(occurrences))
+    per_occurrence = {
+        "occurrence": [k + 1 for k in span], "start_utc": occurrences,
+        "end_utc": [minute + planner.duration for minute in occurrences],
+        "flag": ["; ".join(_occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) + always) if flagged[k]
+                 else "; ".join(always) for k in span],
+        "_missing": [[member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad
+                     else () for k in span],
+    }
+    for name, column in per_occurrence.items():
+        rows[name] += column if pairs == 1 else [value for value in column for _ in rel.rows]
+    rows["mentee_local"] += [clocks[mentee.email][0][k] for k in span for mentee, _ in rel.rows]
+    rows["mentor_local"] += [clocks[mentor.email][0][k] for k in span for _, mentor in rel.rows]
+    for name, value in (("pair_id", rel.id), ("anchor_role", rel.anchor_role), ("anchor_tz", anchor.zone),
+                        ("pattern", planner.pattern_text(p, anchor.zone)), ("uid", rel.uid), ("_pos", pos),
+                        ("mentee_role", rel.words[0]), ("mentor_role", rel.words[1])):
+        rows[name] += [value] * count
+    for name, per_row in (("mentee", [mentee.name for mentee, _ in rel.rows]), ("mentee_email", [m.email for m, _ in rel.rows]),
+                          ("mentor", [mentor.name for _, mentor in rel.rows]), ("mentor_email", [m.email for _, m in rel.rows]),
+                          ("mentee_tz", [m.zone for m, _ in rel.rows]), ("mentor_tz", [m.zone for _, m in rel.rows])):
+        rows[name] += per_row * len(occurrences)
 
 
-def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[str]:
+def least_bad_notes(book: PairingBook, rows: Mapping[str, Sequence[Any]]) -> list[str]:
     """One line per circle whose meetings no time suits for everyone: who cannot make the least
     bad time, by Circles row (the screen and logs carry rows and circle ids, never names)."""
     row_of: dict[tuple[str, str], int] = {}
@@ -1216,9 +1344,9 @@ def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[s
         row_of[(str(record["pair_id"]), str(record["mentee_email"]))] = int(record["row"])
         row_of[(str(record["pair_id"]), str(record["mentor_email"]))] = int(record["lead_row"])
     missing: dict[str, dict[str, None]] = {}
-    for row in rows:
-        for email in row.get("_missing", ()):
-            missing.setdefault(row["pair_id"], {})[email] = None
+    for pair_id, emails in zip(rows["pair_id"], rows["_missing"]):
+        for email in emails:
+            missing.setdefault(pair_id, {})[email] = None
     notes = []
     for circle in sorted(missing, key=_natural_key):
         numbers = sorted(row_of[(circle, email)] for email in missing[circle] if (circle, email) in row_of)
@@ -1227,17 +1355,20 @@ def least_bad_notes(book: PairingBook, rows: Sequence[dict[str, Any]]) -> list[s
     return notes
 
 
-def _checkins_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
+def _checkins_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
+    if not rows["pair_id"]:
         frame = pd.DataFrame({c: pd.Series(dtype=object) for c in CHECKIN_COLUMNS})
         frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
         frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
         return frame
     frame = pd.DataFrame(rows)
-    frame["_key"] = frame["pair_id"].map(_natural_key)
+    # each pair id's place in natural order (ids of equal natural keys share one), as an int to sort by
+    keys = {pair_id: _natural_key(pair_id) for pair_id in frame["pair_id"].unique()}
+    places = {key: place for place, key in enumerate(sorted(set(keys.values())))}
+    frame["_key"] = frame["pair_id"].map({pair_id: places[key] for pair_id, key in keys.items()})
     frame = frame.sort_values(["_key", "_pos", "occurrence"], kind="stable").drop(columns=["_key", "_pos"])
-    frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
-    frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
+    frame["start_utc"] = pd.to_datetime(frame["start_utc"], unit="m", utc=True)
+    frame["end_utc"] = pd.to_datetime(frame["end_utc"], unit="m", utc=True)
     frame["occurrence"] = frame["occurrence"].astype(int)
     return frame[list(CHECKIN_COLUMNS)].reset_index(drop=True)
 
@@ -1263,9 +1394,9 @@ def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[P
     file = str(book.path)
     sheet = "Circles" if book.circles else "Pairs"
     out, seen = [], set()
-    for record in book.pairs.to_dict("records"):
+    for record in _records_of(book.pairs):
         pair_id = _text(record.get("pair_id"))
-        raw_row = record.get("row")
+        raw_row: Any = record.get("row")
         row = int(raw_row) if _text(raw_row) and str(raw_row).lstrip("-").isdigit() else None
         mentee, mentor = _text(record.get("mentee_email")).lower(), _text(record.get("mentor_email")).lower()
         label = f"pair {pair_id}" if pair_id else "this pair"
