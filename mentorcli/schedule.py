@@ -895,20 +895,11 @@ def _display(value: Any) -> str:
     return " ".join(_text(value).split())
 
 
-def _records_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    """``frame.to_dict("records")`` a row at a time, from each column's ``tolist`` (a third of
-    the time: to_dict boxes every cell on its own). A missing cell comes as its column holds it
-    (None, nan or pd.NA, where to_dict may say None): read cells through ``_text``."""
-    names = list(frame.columns)
-    for values in zip(*(frame[name].tolist() for name in names)):
-        yield dict(zip(names, values))
-
-
 def _people_index(book: PairingBook, config: Config, planner: _Planner) -> dict[str, _Person]:
     fallback = most_common_zone(book.people["timezone"])
     out: dict[str, _Person] = {}
     windows_of: dict[tuple[str, ...], tuple[Window, ...]] = {}    # many people give the same answers
-    for record in _records_of(book.people):
+    for record in _records(book.people):
         email = _text(record.get("email")).lower()
         if not email or email in out:
             continue
@@ -1075,10 +1066,6 @@ def _local_text(moment: dt.datetime, person: _Person) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} ({label})"
 
 
-def _hhmm(moment: dt.datetime, person: _Person) -> str:
-    return f"{moment.astimezone(tzinfo_for(person.zone) or dt.UTC):%H:%M}"
-
-
 _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
 """HH:MM of each minute of a day."""
 
@@ -1090,7 +1077,7 @@ def _day_text(epoch_day: int) -> str:
 
 
 def _local_clock(planner: _Planner, person: _Person, utc: np.ndarray) -> tuple[list[str], list[str]]:
-    """``_local_text`` and ``_hhmm`` of each of a relationship's occurrences (UTC minutes) for one person.
+    """``_local_text`` of each of a relationship's occurrences (UTC minutes) for one person, and its HH:MM.
 
     The same words as those two, but the offsets come from the zone's ``ZoneTable`` for all the
     occurrences at once and each day's date is formatted once: per row, astimezone and strftime
@@ -1394,7 +1381,7 @@ def _usable_rows(book: PairingBook, people: dict[str, _Person], problems: list[P
     file = str(book.path)
     sheet = "Circles" if book.circles else "Pairs"
     out, seen = [], set()
-    for record in _records_of(book.pairs):
+    for record in _records(book.pairs):
         pair_id = _text(record.get("pair_id"))
         raw_row: Any = record.get("row")
         row = int(raw_row) if _text(raw_row) and str(raw_row).lstrip("-").isdigit() else None
@@ -1891,7 +1878,9 @@ def _series_rows(schedule: Schedule) -> SeriesRows:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame.to_dict("records")``, a column at a time: ``Series.tolist`` boxes each value as
-    ``to_dict`` does (Timestamps, Python ints and floats) at a fraction of the cost per row."""
+    ``to_dict`` does (Timestamps, Python ints and floats) at a fraction of the cost per row.
+    A missing cell comes as its column holds it (None, nan or pd.NA, where to_dict may say
+    None): read cells through ``_text``."""
     names = list(frame.columns)
     return [dict(zip(names, values)) for values in zip(*(frame[name].tolist() for name in names))]
 

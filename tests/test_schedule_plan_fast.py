@@ -27,7 +27,6 @@ from mentorcli.schedule import (
     _Bookings,
     _count_true,
     _fitting,
-    _hhmm,
     _lexicographic_rank,
     _local_clock,
     _local_text,
@@ -41,6 +40,7 @@ from mentorcli.schedule import (
     _usable_relationships,
     _zone_key,
 )
+from mentorcli.tz import tzinfo_for
 from tests.test_schedule import book_of, person
 from tests.test_schedule_bytes import CONFIG, START
 
@@ -72,7 +72,7 @@ def assert_clock_as_astimezone(planner: _Planner, person: _Person, minutes: list
     texts, hhmm = _local_clock(planner, person, np.array(minutes, dtype=np.int64))
     moments = [EPOCH_UTC + dt.timedelta(minutes=m) for m in minutes]
     assert texts == [_local_text(moment, person) for moment in moments]
-    assert hhmm == [_hhmm(moment, person) for moment in moments]
+    assert hhmm == [f"{moment.astimezone(tzinfo_for(person.zone) or dt.UTC):%H:%M}" for moment in moments]
 
 
 @pytest.mark.parametrize("zone, change", [
@@ -308,7 +308,7 @@ def test_check_in_rows_come_in_natural_pair_id_order_and_workbook_order_on_a_tie
     assert checkins["occurrence"].tolist() == [1, 2] * 4
 
 
-def test_records_of_reads_each_row_as_to_dict_records_does() -> None:
+def test_records_reads_each_row_as_to_dict_records_does() -> None:
     """The same cells, but a missing one as its column holds it (None, nan or pd.NA where to_dict
     says None): ``_text``, which every planning read goes through, makes each of them blank."""
     import pandas as pd
@@ -316,7 +316,7 @@ def test_records_of_reads_each_row_as_to_dict_records_does() -> None:
     frame = pd.DataFrame({"email": ["a@x.org", None, "c@x.org"], "row": [2, 3, 4], "score": [1.5, float("nan"), 0.0],
                           "availability": [("Weekends",), (), "Mon 9-5; Tue"], "when": pd.to_datetime(["2026-01-01"] * 3)})
     frame["name"] = pd.Series(["Ana", pd.NA, "Cy"], dtype="string")
-    ours, theirs = list(schedule_module._records_of(frame)), frame.to_dict("records")
+    ours, theirs = schedule_module._records(frame), frame.to_dict("records")
     assert [list(row) for row in ours] == [list(row) for row in theirs]
     for mine, pandas_row in zip(ours, theirs):
         for name, value in pandas_row.items():
