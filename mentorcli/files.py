@@ -499,7 +499,8 @@ def inside_all(folder: Path, names: Iterable[str]) -> list[Path]:
     """``inside`` for each of ``names``, the folder resolved once (a schedule checks 15,000 names).
 
     A plain name (one path component) can only lead out through a symbolic link of that name,
-    so only then is it resolved: the same answer as resolving every one, a tenth of the calls.
+    so only then is it resolved: the same answer as resolving every one, with one ``lstat`` for
+    each plain name instead of a walk of its whole path.
     """
     root = Path(folder).resolve()
     out = []

@@ -1734,14 +1734,14 @@ def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
 
 
 def _series_emails(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The emails of ``_attendees(rows)``, in its order (mentees first, each once), without the
-    rest of what it gathers: who gets a copy of each series is asked of every series in the main process."""
-    return list(dict.fromkeys([*(_text(row.get("mentee_email")) for row in rows), *(_text(row.get("mentor_email")) for row in rows)]))
+    """The emails of ``_series_people(rows)``: who gets a copy of each series."""
+    return [email for _, email in _series_people(rows)]
 
 
 def _series_people(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(name, email) of ``_attendees(rows)``, in its order, without the local times it gathers:
-    the state records who is in every series, asked of each series in the main process."""
+    """(name, email) of ``_attendees(rows)``, in its order (mentees first, each once), without the
+    local times it gathers: who is in each series is asked of every series in the main process
+    (who gets a copy, what the state records)."""
     found: dict[str, str] = {}
     for role in ("mentee", "mentor"):
         for row in rows:
