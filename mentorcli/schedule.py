@@ -2451,13 +2451,13 @@ def _write_adopted_sheet() -> None:
 
 
 @contextmanager
-def _checkins_sheet_aside(path: Path, schedule: Schedule, *, force: bool, carried: Carried) -> Iterator[None]:
+def _checkins_sheet_aside(path: Path, schedule: Schedule, *, series: int, force: bool, carried: Carried) -> Iterator[None]:
     """``write_checkins_xlsx`` while the block runs: in a worker process when the calendars have
     workers too, so this process, which hands the series out and writes every calendar, is not
     also the one writing the sheet (at 10,000 pairs it finished last, the calendar workers idle).
     The sheet is published with the rest (``all_or_nothing``); an error in the worker is raised
-    here when the block ends, and the half-written sheet goes with the set."""
-    series = schedule.checkins["uid"].nunique()
+    here when the block ends, and the half-written sheet goes with the set. ``series``: how many
+    the calendars hand out, which decides, as for them, whether there are workers."""
     context = fork_context()
     if context is None or worker_count(None, series, parallel_from=PARALLEL_FROM, most=MAX_WORKERS) == 1:
         write_checkins_xlsx(path, schedule, force=force, carried=carried)
@@ -2594,7 +2594,7 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
         check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
         sheet = targets["checkins"]
         carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
-        with all_or_nothing(), _checkins_sheet_aside(sheet, schedule, force=force, carried=carried):
+        with all_or_nothing(), _checkins_sheet_aside(sheet, schedule, series=len(series), force=force, carried=carried):
             # a failure halfway leaves none of the set (files.py)
             written = [sheet]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]
