@@ -1744,8 +1744,9 @@ def _series_people(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     (who gets a copy, what the state records)."""
     found: dict[str, str] = {}
     for role in ("mentee", "mentor"):
-        for row in rows:
-            found.setdefault(_text(row.get(f"{role}_email")), _text(row.get(role)))
+        # each (email, name) once before reading it as text: a pair's twelve rows name the same two people
+        for email, name in dict.fromkeys((row.get(f"{role}_email"), row.get(role)) for row in rows):
+            found.setdefault(_text(email), _text(name))
     return [(name, email) for email, name in found.items()]
 
 
@@ -1870,10 +1871,20 @@ SeriesRows = dict[str, list[dict[str, Any]]]
 
 def _series_rows(schedule: Schedule) -> SeriesRows:
     """Each relationship's rows (by series UID) in time order."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in _records(schedule.checkins.sort_values(["start_utc", "pair_id"], kind="stable")):
-        out.setdefault(row["uid"], []).append(row)
-    return out
+    records = _records(schedule.checkins)
+    return {uid: [records[i] for i in places] for uid, places in _series_places(schedule.checkins).items()}
+
+
+def _series_places(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """Each relationship's row positions in ``frame`` (by series UID) in time order (start, then
+    pair id), the series in the order of their first check-in: what ``_series_rows`` gives, as
+    positions, so a column can be read series by series without a dict per row."""
+    order = frame[["start_utc", "pair_id"]].reset_index(drop=True).sort_values(
+        ["start_utc", "pair_id"], kind="stable").index.to_numpy()
+    codes, uids = pd.factorize(frame["uid"].to_numpy()[order], use_na_sentinel=False)
+    grouped = order[np.argsort(codes, kind="stable")].tolist()
+    counts = np.bincount(codes, minlength=len(uids))
+    return {uid: grouped[end - count:end] for uid, end, count in zip(uids, np.cumsum(counts).tolist(), counts.tolist())}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -1885,11 +1896,35 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in zip(*(frame[name].tolist() for name in names))]
 
 
+FINGERPRINT_KEYS = ("start_utc", "end_utc", "anchor_tz", "mentee_tz", "mentor_tz", "pattern", "flag", "mentee",
+                    "mentee_email", "mentor", "mentor_email", "mentee_local", "mentor_local", "occurrence")
+"""The fields of a series' rows its text and times depend on (``_series_fingerprint``)."""
+
+
 def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
-    """What a series' text and times depend on: a change here is a new version of it."""
-    keys = ("start_utc", "end_utc", "anchor_tz", "mentee_tz", "mentor_tz", "pattern", "flag", "mentee", "mentee_email",
-            "mentor", "mentor_email", "mentee_local", "mentor_local", "occurrence")
-    return fingerprint({"rows": [[str(r.get(k)) for k in keys] for r in rows], "config": _config_key(config)})
+    """What a series' text and times depend on: a change here is a new version of it. The hash of
+    ``str`` of each ``FINGERPRINT_KEYS`` field of each row, and the settings the text shows."""
+    return fingerprint({"rows": [[str(r.get(k)) for k in FINGERPRINT_KEYS] for r in rows], "config": _config_key(config)})
+
+
+def _series_fingerprints(frame: pd.DataFrame, config: Config) -> dict[str, str]:
+    """``_series_fingerprint`` of every series of ``frame`` (by UID), read a column at a time: the
+    same text is hashed, but each cell's ``str`` comes from its column (each distinct time
+    formatted once) instead of a dict per row, 1.7 million lookups and ``str`` calls at 10,000
+    pairs."""
+    columns = []
+    for key in FINGERPRINT_KEYS:
+        if key not in frame:
+            columns.append(["None"] * len(frame))
+        elif isinstance(frame[key].dtype, pd.DatetimeTZDtype):
+            codes, moments = pd.factorize(frame[key])
+            columns.append(np.array([str(moment) for moment in moments] + [str(pd.NaT)], dtype=object)[codes].tolist())
+        else:
+            columns.append(list(map(str, frame[key].tolist())))
+    cells = list(zip(*columns))
+    settings = _config_key(config)
+    return {uid: fingerprint({"rows": [cells[i] for i in places], "config": settings})
+            for uid, places in _series_places(frame).items()}
 
 
 def _config_key(config: Config) -> list[Any]:
@@ -1920,7 +1955,13 @@ def _settled(before: Published | None, print_: str, now: dt.datetime) -> Version
     each series with it while ``_versions`` works out the state and the changes."""
     if before is not None and not before.cancelled and before.fingerprint == print_:
         return Version(before.sequence, parse_stamp(before.dtstamp))
-    return Version(before.sequence + 1 if before is not None else 0, parse_stamp(format_stamp(now)))
+    return Version(before.sequence + 1 if before is not None else 0, _stamped(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamped(now: dt.datetime) -> dt.datetime:
+    """``now`` as DTSTAMP writes it (UTC, to the second), worked out once per run, not per series."""
+    return parse_stamp(format_stamp(now))
 
 
 def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
@@ -1933,6 +1974,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
     cancelled with the next SEQUENCE.
     """
     now = schedule.generated
+    stamp = format_stamp(now)
     versions: dict[str, Version] = {}
     state: dict[str, Published] = {}
     changes = Changes()
@@ -1942,15 +1984,16 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         version = _settled(before, print_, now)
         kept = before is not None and version.sequence == before.sequence
         entry.sequence = version.sequence
-        entry.dtstamp = before.dtstamp if before is not None and kept else format_stamp(now)
+        entry.dtstamp = before.dtstamp if before is not None and kept else stamp
         if is_pair:
             (changes.unchanged if kept else changes.updated if before is not None else changes.new).append(label)
         versions[uid] = version
         state[uid] = entry
 
+    prints = _series_fingerprints(schedule.checkins, config)
     for uid, rows in (_series_rows(schedule) if series is None else series).items():
         first, people = rows[0], _series_people(rows)
-        entry = Published(sequence=0, dtstamp="", fingerprint=_series_fingerprint(rows, config),
+        entry = Published(sequence=0, dtstamp="", fingerprint=prints[uid],
                           summary=ics_text(_series_summary([name for name, _ in people])),
                           start=_as_utc(first["start_utc"]).isoformat(),
                           people=[[ics_text(name), email] for name, email in people],
@@ -1966,7 +2009,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         if before.cancelled:
             state[uid] = before
             continue
-        gone = Published(**{**vars(before), "sequence": before.sequence + 1, "dtstamp": format_stamp(now), "cancelled": True})
+        gone = Published(**{**vars(before), "sequence": before.sequence + 1, "dtstamp": stamp, "cancelled": True})
         state[uid] = gone
         versions[uid] = Version(gone.sequence, now)
         if _ending_of(before, ended or {}) is not None:
@@ -1979,8 +2022,9 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
 PARALLEL_FROM = 1000  # pairs: below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
 CALENDAR_CHUNK = 200   # series per piece of work handed to a worker
-_SeriesJob = tuple[list[dict[str, Any]], Version | None, Published | None, dt.datetime]
-"""One series: its rows, its version (None: settled from what was published before, and when)."""
+_SeriesJob = tuple[int, Version | None, Published | None]
+"""One series: its place in the stream's list of series, its version (None: settled from what
+was published before, at the stream's time)."""
 
 
 def participant_calendars(schedule: Schedule, config: Config,
@@ -2031,8 +2075,8 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     position = {email: i for i, email in enumerate(people)}
     queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
     uids = [rows[0]["uid"] for rows in series]
-    jobs: list[_SeriesJob] = [(series[i], None, previous.get(uids[i]), now) if previous is not None
-                              else (series[i], versions.get(uids[i], fresh), None, now) for i in queue]
+    jobs: list[_SeriesJob] = [(i, None, previous.get(uids[i])) if previous is not None
+                              else (i, versions.get(uids[i], fresh), None) for i in queue]
     chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
     title = f"{config.cohort.name}: mentoring check-ins"
 
@@ -2055,10 +2099,11 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
-        yield files(_series_chunk(builder, chunk) for chunk in chunks)
+        yield files(_series_chunk(builder, series, now, chunk) for chunk in chunks)
         return
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        pending = [pool.submit(_series_chunk, builder, chunk) for chunk in chunks]
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_series,
+                             initargs=(builder, series, now)) as pool:
+        pending = [pool.submit(_adopted_series_chunk, chunk) for chunk in chunks]
         try:
             yield files(future.result() for future in pending)
         finally:
@@ -2066,12 +2111,29 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
                 future.cancel()
 
 
-def _series_chunk(builder: _CalendarBuilder, jobs: Sequence[_SeriesJob]) -> list[Serialised]:
-    """A run of series (runs in a worker): each built and serialised by icalendar once."""
+def _series_chunk(builder: _CalendarBuilder, series: Sequence[list[dict[str, Any]]], now: dt.datetime,
+                  jobs: Sequence[_SeriesJob]) -> list[Serialised]:
+    """A run of ``series`` (``jobs`` name which), each built and serialised by icalendar once."""
     config = builder.config
-    return [serialise_series(builder, rows, config, version or _settled(
-                before, _series_fingerprint(rows, config) if before is not None else "", now))
-            for rows, version, before, now in jobs]
+    return [serialise_series(builder, series[i], config, version or _settled(
+                before, _series_fingerprint(series[i], config) if before is not None else "", now))
+            for i, version, before in jobs]
+
+
+_WORKER_SERIES: list[tuple[_CalendarBuilder, Sequence[list[dict[str, Any]]], dt.datetime]] = []
+"""What a calendar worker builds from (set once, by ``_adopt_series``)."""
+
+
+def _adopt_series(builder: _CalendarBuilder, series: Sequence[list[dict[str, Any]]], now: dt.datetime) -> None:
+    """Worker start-up: keep the series the parent forked with. Never pickled: sending every
+    series' rows (dicts of Timestamps) cost this process half a second and the workers one and
+    a half unpickling them at 10,000 pairs; each piece of work now names its series by place."""
+    _WORKER_SERIES[:] = [(builder, series, now)]
+
+
+def _adopted_series_chunk(jobs: Sequence[_SeriesJob]) -> list[Serialised]:
+    """``_series_chunk`` of the adopted series (runs in a worker)."""
+    return _series_chunk(*_WORKER_SERIES[0], jobs)
 
 
 def cohort_calendar(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None) -> bytes:
@@ -2374,7 +2436,7 @@ CHECKIN_VALIDATIONS: dict[str, dict[str, Any]] = {
 def circle_titles(frame: pd.DataFrame) -> dict[str, str]:
     """A circles schedule's headers in the circle's words ("Member Email", "Facilitator"); none for
     pairs. Read back as the standard columns (``READ_ALIASES``), so every later step reads either."""
-    words = [(m, lead) for m, lead in zip(frame["mentee_role"].map(_text), frame["mentor_role"].map(_text)) if lead]
+    words = [(m, lead) for m, lead in zip(_texts(frame["mentee_role"].tolist()), _texts(frame["mentor_role"].tolist())) if lead]
     if not words:
         return {}
     member, lead = (word.title() for word in words[0])
@@ -2391,20 +2453,36 @@ def checkin_columns(schedule: Schedule, carried: Carried) -> list[Column]:
     for title in list(CHECKIN_HEADERS) + carried.extra_headers:
         below = [row.get(title) for row in kept]
         if title in CHECKIN_TEXT_COLUMNS:
-            scheduled: list[Any] = [_text(v) for v in frame[CHECKIN_TEXT_COLUMNS[title]].tolist()]
+            scheduled: list[Any] = _texts(frame[CHECKIN_TEXT_COLUMNS[title]].tolist())
             kind = TEXT
         elif title == "Occurrence":
             scheduled, kind = [int(v) for v in frame["occurrence"].tolist()], NUMBER
         elif title == "Start (UTC)":
-            scheduled = [Styled(_as_utc(v).replace(tzinfo=None), DATE_FORMATS[dt.datetime]) for v in frame["start_utc"].tolist()]
+            scheduled = [Styled(moment, DATE_FORMATS[dt.datetime]) for moment in _naive_utc(frame["start_utc"])]
             kind = ANY
         else:
-            scheduled, kind = [_log_cell(carried.values.get(r, {}).get(title)) for r in range(len(frame))], ANY
+            logged = carried.values
+            scheduled = [_log_cell(logged[r].get(title)) if r in logged else None for r in range(len(frame))]
+            kind = ANY
         columns.append(Column(shown.get(title, title), scheduled + below, kind if not kept else ANY, write_empty=True,
                               width=_checkin_width(shown.get(title, title), scheduled if kind == TEXT else [], below),
                               number_format="yyyy-mm-dd" if title == "Date Held" else None,
                               whole_column=title == "Date Held"))
     return columns
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """``_text`` of each of ``values``; a column of only strings (every column ``plan_checkins``
+    makes) stripped in one pass: ``_text`` per cell was a third of writing the sheet."""
+    if set(map(type, values)) <= {str}:
+        return list(map(str.strip, values))
+    return [_text(value) for value in values]
+
+
+def _naive_utc(moments: pd.Series) -> list[dt.datetime]:
+    """Times as the sheet writes them: naive datetimes in UTC (``_as_utc`` without its zone), all
+    converted at once."""
+    return pd.to_datetime(moments, utc=True).dt.tz_localize(None).to_numpy().astype("datetime64[us]").tolist()
 
 
 def _checkin_width(title: str, scheduled: Sequence[str], kept: Sequence[Any]) -> float:
@@ -2479,9 +2557,9 @@ def schedule_targets(schedule: Schedule, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     targets: dict[str, Path] = {"checkins": inside(out_dir, "checkins.xlsx"), "cohort": inside(out_dir, "cohort.ics")}
     names: dict[str, str] = {}
-    frame = schedule.checkins   # by column, not to_dict: seconds at 10,000 pairs
-    for mentee_email, mentee, mentor_email, mentor in zip(frame["mentee_email"], frame["mentee"],
-                                                          frame["mentor_email"], frame["mentor"]):
+    frame = schedule.checkins   # by column (tolist), not to_dict or the Series itself: seconds at 10,000 pairs
+    for mentee_email, mentee, mentor_email, mentor in zip(*(frame[name].tolist() for name in (
+            "mentee_email", "mentee", "mentor_email", "mentor"))):
         names.setdefault(mentee_email, mentee)
         names.setdefault(mentor_email, mentor)
     files: dict[str, str] = {}
