@@ -1733,20 +1733,20 @@ def _attendees(rows: Sequence[dict[str, Any]]) -> list[_Attendee]:
     return list(found.values())
 
 
-def _series_emails(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The emails of ``_series_people(rows)``: who gets a copy of each series."""
-    return [email for _, email in _series_people(rows)]
-
-
 def _series_people(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     """(name, email) of ``_attendees(rows)``, in its order (mentees first, each once), without the
     local times it gathers: who is in each series is asked of every series in the main process
     (who gets a copy, what the state records)."""
+    return _people_in([(row.get(f"{role}_email"), row.get(role)) for role in ("mentee", "mentor") for row in rows])
+
+
+def _people_in(cells: Sequence[tuple[Any, Any]]) -> list[tuple[str, str]]:
+    """(name, email) as text of each (email, name) of a series' cells, mentees' first, each email
+    once with the first name given for it. Each distinct cell pair is read as text once: a pair's
+    twelve rows name the same two people."""
     found: dict[str, str] = {}
-    for role in ("mentee", "mentor"):
-        # each (email, name) once before reading it as text: a pair's twelve rows name the same two people
-        for email, name in dict.fromkeys((row.get(f"{role}_email"), row.get(role)) for row in rows):
-            found.setdefault(_text(email), _text(name))
+    for email, name in dict.fromkeys(cells):
+        found.setdefault(_text(email), _text(name))
     return [(name, email) for email, name in found.items()]
 
 
@@ -1871,8 +1871,45 @@ SeriesRows = dict[str, list[dict[str, Any]]]
 
 def _series_rows(schedule: Schedule) -> SeriesRows:
     """Each relationship's rows (by series UID) in time order."""
-    records = _records(schedule.checkins)
-    return {uid: [records[i] for i in places] for uid, places in _series_places(schedule.checkins).items()}
+    table = _SeriesTable.of(schedule)
+    return dict(zip(table.uids, table.rows(table.uids)))
+
+
+@dataclass(frozen=True)
+class _SeriesTable:
+    """Every series of a schedule as row positions in its check-ins (``_series_places``), series
+    in the order of their first check-in. What the main process asks of each series (who is in
+    it, its first row, its fingerprint) is read from columns; its rows are made as dicts only
+    where it is built, in the calendar workers (making them here was a second of this process,
+    before any worker could start, at 10,000 pairs)."""
+
+    frame: pd.DataFrame
+    places: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> _SeriesTable:
+        return cls(schedule.checkins, _series_places(schedule.checkins))
+
+    @property
+    def uids(self) -> list[str]:
+        return list(self.places)
+
+    def rows(self, uids: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """The rows of each of ``uids`` in time order, as ``_records`` gives them."""
+        records = _records(self.frame.iloc[[i for uid in uids for i in self.places[uid]]])
+        ends = itertools.accumulate(len(self.places[uid]) for uid in uids)
+        return [records[end - len(self.places[uid]):end] for uid, end in zip(uids, ends)]
+
+    def first(self, column: str) -> dict[str, Any]:
+        """Each series' value of ``column`` in its first row."""
+        values = self.frame[column].tolist()
+        return {uid: values[places[0]] for uid, places in self.places.items()}
+
+    def people(self) -> dict[str, list[tuple[str, str]]]:
+        """``_series_people`` of each series, read from the name and email columns."""
+        cells = {role: list(zip(self.frame[f"{role}_email"].tolist(), self.frame[role].tolist())) for role in ("mentee", "mentor")}
+        return {uid: _people_in([cells[role][i] for role in ("mentee", "mentor") for i in places])
+                for uid, places in self.places.items()}
 
 
 def _series_places(frame: pd.DataFrame) -> dict[str, list[int]]:
@@ -1907,12 +1944,12 @@ def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
     return fingerprint({"rows": [[str(r.get(k)) for k in FINGERPRINT_KEYS] for r in rows], "config": _config_key(config)})
 
 
-def _series_fingerprints(frame: pd.DataFrame, config: Config) -> dict[str, str]:
+def _series_fingerprints(table: _SeriesTable, config: Config) -> dict[str, str]:
     """``_series_fingerprint`` of every series of ``frame`` (by UID), read a column at a time: the
     same text is hashed, but each cell's ``str`` comes from its column (each distinct time
     formatted once) instead of a dict per row, 1.7 million lookups and ``str`` calls at 10,000
     pairs."""
-    columns = []
+    frame, columns = table.frame, []
     for key in FINGERPRINT_KEYS:
         if key not in frame:
             columns.append(["None"] * len(frame))
@@ -1924,7 +1961,7 @@ def _series_fingerprints(frame: pd.DataFrame, config: Config) -> dict[str, str]:
     cells = list(zip(*columns))
     settings = _config_key(config)
     return {uid: fingerprint({"rows": [cells[i] for i in places], "config": settings})
-            for uid, places in _series_places(frame).items()}
+            for uid, places in table.places.items()}
 
 
 def _config_key(config: Config) -> list[Any]:
@@ -1965,7 +2002,7 @@ def _stamped(now: dt.datetime) -> dt.datetime:
 
 
 def _versions(schedule: Schedule, config: Config, previous: dict[str, Published],
-              ended: Mapping[str, Ending] | None = None, series: SeriesRows | None = None,
+              ended: Mapping[str, Ending] | None = None, table: _SeriesTable | None = None,
               ) -> tuple[dict[str, Version], dict[str, Published], Changes]:
     """SEQUENCE and DTSTAMP per UID, the state to record, and what changed.
 
@@ -1990,15 +2027,16 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         versions[uid] = version
         state[uid] = entry
 
-    prints = _series_fingerprints(schedule.checkins, config)
-    for uid, rows in (_series_rows(schedule) if series is None else series).items():
-        first, people = rows[0], _series_people(rows)
+    table = table or _SeriesTable.of(schedule)
+    prints, people_of = _series_fingerprints(table, config), table.people()
+    starts, pair_ids = table.first("start_utc"), table.first("pair_id")
+    for uid, people in people_of.items():
         entry = Published(sequence=0, dtstamp="", fingerprint=prints[uid],
                           summary=ics_text(_series_summary([name for name, _ in people])),
-                          start=_as_utc(first["start_utc"]).isoformat(),
+                          start=_as_utc(starts[uid]).isoformat(),
                           people=[[ics_text(name), email] for name, email in people],
-                          pair_id=str(first["pair_id"]))
-        settle(uid, entry.fingerprint, entry, str(first["pair_id"]), True)
+                          pair_id=str(pair_ids[uid]))
+        settle(uid, entry.fingerprint, entry, str(pair_ids[uid]), True)
     for event in schedule.events:
         entry = Published(sequence=0, dtstamp="", fingerprint=_event_fingerprint(event, config), summary=event.name,
                           start=event.start_utc.isoformat())
@@ -2045,7 +2083,7 @@ def participant_calendars(schedule: Schedule, config: Config,
 
 @contextmanager
 def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Version] | None = None, *,
-                     workers: int | None = None, rows_of: SeriesRows | None = None,
+                     workers: int | None = None, table: _SeriesTable | None = None,
                      previous: Mapping[str, Published] | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """``participant_calendars`` with the workers started on entry, so the caller can do other
     work (work out the changes, write the sheet) while they build; leaving early cancels what
@@ -2065,16 +2103,16 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     else:
         versions, previous = versions or {}, None
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
-    series = list((_series_rows(schedule) if rows_of is None else rows_of).values())
-    viewers = [_series_emails(rows) for rows in series]
+    table = table or _SeriesTable.of(schedule)
+    uids = table.uids
+    viewers = [[email for _, email in people] for people in table.people().values()]
     mine: dict[str, list[int]] = {}
     for index, emails in enumerate(viewers):
         for email in emails:
             mine.setdefault(email, []).append(index)
     people = sorted(mine)
     position = {email: i for i, email in enumerate(people)}
-    queue = sorted(range(len(series)), key=lambda i: min(position[email] for email in viewers[i]))
-    uids = [rows[0]["uid"] for rows in series]
+    queue = sorted(range(len(uids)), key=lambda i: min(position[email] for email in viewers[i]))
     jobs: list[_SeriesJob] = [(i, None, previous.get(uids[i])) if previous is not None
                               else (i, versions.get(uids[i], fresh), None) for i in queue]
     chunks = [jobs[i:i + CALENDAR_CHUNK] for i in range(0, len(jobs), CALENDAR_CHUNK)]
@@ -2096,13 +2134,13 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
                         del parts[i]
                 ready += 1
 
-    count = worker_count(workers, len(series), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
+    count = worker_count(workers, len(uids), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
-        yield files(_series_chunk(builder, series, now, chunk) for chunk in chunks)
+        yield files(_series_chunk(builder, table, now, chunk) for chunk in chunks)
         return
     with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_series,
-                             initargs=(builder, series, now)) as pool:
+                             initargs=(builder, table, now)) as pool:
         pending = [pool.submit(_adopted_series_chunk, chunk) for chunk in chunks]
         try:
             yield files(future.result() for future in pending)
@@ -2111,24 +2149,27 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
                 future.cancel()
 
 
-def _series_chunk(builder: _CalendarBuilder, series: Sequence[list[dict[str, Any]]], now: dt.datetime,
+def _series_chunk(builder: _CalendarBuilder, table: _SeriesTable, now: dt.datetime,
                   jobs: Sequence[_SeriesJob]) -> list[Serialised]:
-    """A run of ``series`` (``jobs`` name which), each built and serialised by icalendar once."""
-    config = builder.config
-    return [serialise_series(builder, series[i], config, version or _settled(
-                before, _series_fingerprint(series[i], config) if before is not None else "", now))
-            for i, version, before in jobs]
+    """A run of the series of ``table`` (``jobs`` name which, by place), each built and
+    serialised by icalendar once."""
+    config, uids = builder.config, table.uids
+    rows_of = table.rows([uids[i] for i, _, _ in jobs])
+    return [serialise_series(builder, rows, config, version or _settled(
+                before, _series_fingerprint(rows, config) if before is not None else "", now))
+            for rows, (_, version, before) in zip(rows_of, jobs)]
 
 
-_WORKER_SERIES: list[tuple[_CalendarBuilder, Sequence[list[dict[str, Any]]], dt.datetime]] = []
+_WORKER_SERIES: list[tuple[_CalendarBuilder, _SeriesTable, dt.datetime]] = []
 """What a calendar worker builds from (set once, by ``_adopt_series``)."""
 
 
-def _adopt_series(builder: _CalendarBuilder, series: Sequence[list[dict[str, Any]]], now: dt.datetime) -> None:
+def _adopt_series(builder: _CalendarBuilder, table: _SeriesTable, now: dt.datetime) -> None:
     """Worker start-up: keep the series the parent forked with. Never pickled: sending every
     series' rows (dicts of Timestamps) cost this process half a second and the workers one and
-    a half unpickling them at 10,000 pairs; each piece of work now names its series by place."""
-    _WORKER_SERIES[:] = [(builder, series, now)]
+    a half unpickling them at 10,000 pairs; each piece of work names its series by place, and
+    the worker makes their rows."""
+    _WORKER_SERIES[:] = [(builder, table, now)]
 
 
 def _adopted_series_chunk(jobs: Sequence[_SeriesJob]) -> list[Serialised]:
@@ -2150,14 +2191,15 @@ def _change_name(kind: str, pair_id: str, uid: str) -> str:
 
 def _change_files(schedule: Schedule, config: Config, versions: dict[str, Version], state: dict[str, Published],
                   changes: Changes, previous: dict[str, Published], ended: Mapping[str, Ending] | None = None,
-                  earlier: pd.DataFrame | None = None, series: SeriesRows | None = None) -> list[tuple[str, bytes]]:
+                  earlier: pd.DataFrame | None = None, table: _SeriesTable | None = None) -> list[tuple[str, bytes]]:
     """iTIP messages for only the people affected: a REQUEST per updated series, a CANCEL per dropped one."""
     builder = _builder_for(schedule, config)
     out = []
     updated = set(changes.updated)
-    for uid, rows in (_series_rows(schedule) if series is None and updated else series or {}).items():
-        if str(rows[0]["pair_id"]) not in updated:
-            continue
+    table = table or _SeriesTable.of(schedule)
+    pair_ids = table.first("pair_id") if updated else {}
+    changed = [uid for uid, pair_id in pair_ids.items() if str(pair_id) in updated]
+    for uid, rows in zip(changed, table.rows(changed)):
         people = [(person.name, person.email) for person in _attendees(rows)]
         components = series_components(builder, rows, config, versions[uid], attendees=people)
         out.append((_change_name("update", str(rows[0]["pair_id"]), uid),
@@ -2659,20 +2701,20 @@ def publish_schedule(schedule: Schedule, book: PairingBook, config: Config, out_
     out_dir = Path(out_dir)
     previous = read_state(out_dir)
     ended = {e.relationship.id: e for e in book.ended}
-    series = _series_rows(schedule)   # once: sorting and listing every row costs seconds at 10,000 pairs
+    table = _SeriesTable.of(schedule)   # once: sorting every row costs time at 10,000 pairs
     # the workers build the calendars while the targets and changes are worked out and checked
     with worker_stops("writing the calendars", out_dir), \
-            _calendar_stream(schedule, config, previous=previous, rows_of=series) as participants:
+            _calendar_stream(schedule, config, previous=previous, table=table) as participants:
         targets = schedule_targets(schedule, out_dir)
-        versions, state, changes = _versions(schedule, config, previous, ended, series)
+        versions, state, changes = _versions(schedule, config, previous, ended, table)
         earlier = previous_checkins(out_dir) if changes.ended else None
         change_files = [(inside(out_dir / CHANGES_DIR, name), data)
-                        for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, series)]
+                        for name, data in _change_files(schedule, config, versions, state, changes, previous, ended, earlier, table)]
         state_path = inside(out_dir, STATE_FILE)
         check_targets([*targets.values(), *(p for p, _ in change_files), state_path], force=force)
         sheet = targets["checkins"]
         carried = carry_over(sheet, schedule, ended=ended) if sheet.is_file() else Carried()
-        with all_or_nothing(), _checkins_sheet_aside(sheet, schedule, series=len(series), force=force, carried=carried):
+        with all_or_nothing(), _checkins_sheet_aside(sheet, schedule, series=len(table.places), force=force, carried=carried):
             # a failure halfway leaves none of the set (files.py)
             written = [sheet]
             calendars = [(targets["cohort"], cohort_calendar(schedule, config, versions))]

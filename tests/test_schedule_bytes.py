@@ -360,15 +360,18 @@ def test_a_new_checkins_sheet_is_spliced_and_is_the_parts_of_xlsxwriters_own_cal
 
 
 def test_who_gets_a_copy_of_each_series_is_everyone_it_names(config: Config) -> None:
-    """``_series_emails`` and ``_series_people`` (asked of every series in the main process) give
-    ``_attendees``' emails and names in its order: a pair, a mentor with two mentees, a circle of
-    four, and a person who is a mentee in one row and a mentor in another (named once, as a mentee)."""
+    """``_series_people`` of a series' rows and ``_SeriesTable.people`` of the whole schedule (read
+    from its columns: who gets a copy of each series, what the state records) give ``_attendees``'
+    names and emails in its order: a pair, a mentor with two mentees, a circle of four, and a
+    person who is a mentee in one row and a mentor in another (named once, as a mentee)."""
     schedule = plan_checkins(cohort(), config, start=START, months=6)
     series = schedule_module._series_rows(schedule)
+    by_columns = schedule_module._SeriesTable.of(schedule).people()
+    assert list(by_columns) == list(series)
     assert max(len(schedule_module._attendees(rows)) for rows in series.values()) == 4     # the circle
-    for rows in series.values():
-        assert schedule_module._series_emails(rows) == [p.email for p in schedule_module._attendees(rows)]
+    for uid, rows in series.items():
         assert schedule_module._series_people(rows) == [(p.name, p.email) for p in schedule_module._attendees(rows)]
+        assert by_columns[uid] == schedule_module._series_people(rows)
     both = [{**row, "mentor": "Bo as a mentor", "mentor_email": "bo@example.org"} if i == 1 else
             {**row, "mentee": "Bo Either", "mentee_email": "bo@example.org"} if i == 2 else row
             for i, row in enumerate(series[next(uid for uid, rows in series.items() if len(rows) >= 3)])]

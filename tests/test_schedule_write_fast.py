@@ -40,6 +40,10 @@ def reference_rows(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def table_of(frame: pd.DataFrame) -> schedule_module._SeriesTable:
+    return schedule_module._SeriesTable(frame, schedule_module._series_places(frame))
+
+
 def schedule_of(frame: pd.DataFrame) -> Schedule:
     return Schedule(checkins=frame, events=[], problems=[], start=START, months=6)
 
@@ -66,18 +70,23 @@ def checkin_frames(draw: st.DrawFn) -> pd.DataFrame:
 @given(checkin_frames())
 def test_fingerprints_read_by_column_are_each_series_fingerprint(frame: pd.DataFrame) -> None:
     expected = {uid: schedule_module._series_fingerprint(rows, SETTINGS) for uid, rows in reference_rows(frame).items()}
-    assert schedule_module._series_fingerprints(frame, SETTINGS) == expected
-    assert list(schedule_module._series_fingerprints(frame, SETTINGS)) == list(expected)
+    assert schedule_module._series_fingerprints(table_of(frame), SETTINGS) == expected
+    assert list(schedule_module._series_fingerprints(table_of(frame), SETTINGS)) == list(expected)
 
 
 @settings(max_examples=150, deadline=None)
 @given(checkin_frames())
 def test_series_rows_by_position_are_the_sorted_rows_of_each_uid(frame: pd.DataFrame) -> None:
+    """Rows, people and first rows of each series, by position, as the sorted rows give them."""
     expected = reference_rows(frame)
     found = schedule_module._series_rows(schedule_of(frame))
     assert list(found) == list(expected)
+    table = table_of(frame)
+    people, firsts = table.people(), table.first("pair_id")
     for uid, rows in expected.items():
         assert [{k: str(v) for k, v in row.items()} for row in found[uid]] == [{k: str(v) for k, v in row.items()} for row in rows]
+        assert people[uid] == schedule_module._series_people(rows)
+        assert firsts[uid] == rows[0]["pair_id"]
 
 
 def test_fingerprints_of_a_planned_cohort_are_the_state_it_records() -> None:
@@ -87,7 +96,7 @@ def test_fingerprints_of_a_planned_cohort_are_the_state_it_records() -> None:
     series = schedule_module._series_rows(schedule)
     assert len(series) > 5
     expected = {uid: schedule_module._series_fingerprint(rows, SETTINGS) for uid, rows in series.items()}
-    assert schedule_module._series_fingerprints(schedule.checkins, SETTINGS) == expected
+    assert schedule_module._series_fingerprints(table_of(schedule.checkins), SETTINGS) == expected
     _, state, _ = schedule_module._versions(schedule, SETTINGS, {})
     assert {uid: state[uid].fingerprint for uid in series} == expected
 
