@@ -11,7 +11,8 @@ atomically by ``mentorcli.files.atomic_write_many`` in batches of ``WRITE_BATCH`
 as ``publish_schedule`` does. The plain side formats every ``.ics`` line with an f-string
 (the lines are taken apart from mentorcli's files first, untimed); the sheet and the state,
 which are not calendar text, it writes as they are. Wall and CPU time are both printed: on a
-shared host CPU (including the planning and calendar workers') is the steadier figure.
+shared host CPU (including the planning and calendar workers') is the steadier figure. With
+``--rounds`` above one, the median of each side over the rounds and their ratio close the table.
 ``--breakdown`` also times, in this process alone (no workers), where mentorcli's CPU goes:
 planning, the sheet, building the components, and icalendar serialising each series once
 (``Component.to_ical`` of each event, and of the series' reminder once), the floor under the
@@ -29,6 +30,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -181,6 +183,7 @@ def main() -> None:
         return
     print(f"| {unit} x {args.months} months | wall s | CPU s |")
     print("|---|---:|---:|")
+    totals, plains = [], []
     for round_ in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(dir=args_folder()) as folder:
             schedule, files, cost = run_mentorcli(book, config, args.months, Path(folder) / "calendar")
@@ -194,6 +197,14 @@ def main() -> None:
         print(f"| {tag}mentorcli total | {total[0]:.1f} | {total[1]:.1f} |")
         print(f"| {tag}plain string formatting, same {size:,} bytes, same writes | {plain[0]:.2f} | {plain[1]:.2f} |")
         print(f"| {tag}ratio (issue 14 target <= 10) | {total[0] / plain[0]:.1f} | {total[1] / plain[1]:.1f} |")
+        totals.append(total)
+        plains.append(plain[:2])
+    if args.rounds > 1:   # a shared host's speed changes by the minute: the middle round of each side
+        middle = [statistics.median(t[i] for t in totals) for i in range(2)]
+        plain_middle = [statistics.median(p[i] for p in plains) for i in range(2)]
+        print(f"| median of {args.rounds} rounds: mentorcli / plain | {middle[0]:.1f} / {plain_middle[0]:.2f} | "
+              f"{middle[1]:.1f} / {plain_middle[1]:.2f} |")
+        print(f"| median ratio (issue 14 target <= 10) | {middle[0] / plain_middle[0]:.1f} | {middle[1] / plain_middle[1]:.1f} |")
     print(f"\ncheck-ins: {len(schedule.checkins):,}, flagged: {int(schedule.checkins['flag'].astype(bool).sum()):,}, "
           f"problems: {len(schedule.problems)}; load average at the end: {os.getloadavg()[0]:.1f}")
     if args.breakdown:
