@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -774,16 +775,37 @@ def _ranked_chunk(members: Sequence[Sequence[_Person]]) -> list[_RankedProfile]:
     return [_RankedProfile.of(planner.profile(group)) for group in members]
 
 
-def _zone_chunks(members: Sequence[Sequence[_Person]]) -> list[Sequence[Sequence[_Person]]]:
-    """Runs of at least ``PLAN_CHUNK`` profiles, each ending where the zones change: the profiles
-    of one zone combination go to one worker, which works out their zone group once."""
-    chunks: list[Sequence[Sequence[_Person]]] = []
-    start = 0
-    for end in range(1, len(members) + 1):
-        if end == len(members) or (end - start >= PLAN_CHUNK and _zone_key(members[end]) != _zone_key(members[end - 1])):
-            chunks.append(members[start:end])
-            start = end
-    return chunks
+def _zone_routes(members: Sequence[Sequence[_Person]], workers: int) -> list[int]:
+    """The worker for each of ``members``: every profile of one zone combination goes to the same
+    worker, so each zone group is built once (jobs come band by band, so a combination recurs up
+    to four times; sent to whichever worker was free, both built nearly all of them, 1.5 s each at
+    10k pairs). A combination goes, when first seen, to the worker with the fewest profiles so far."""
+    totals = collections.Counter(_zone_key(group) for group in members)
+    load = [0] * workers
+    route: dict[tuple[str | None, ...], int] = {}
+    routes = []
+    for group in members:
+        key = _zone_key(group)
+        if key not in route:
+            route[key] = load.index(min(load))
+            load[route[key]] += totals[key]
+        routes.append(route[key])
+    return routes
+
+
+def _zone_chunks(members: Sequence[Sequence[_Person]], routes: Sequence[int]) -> list[tuple[int, list[int]]]:
+    """Pieces of work as (worker, positions in ``members``): per worker, runs of at least
+    ``PLAN_CHUNK`` of its profiles, each ending where the zones change; ordered by first position."""
+    open_runs: dict[int, list[int]] = {}
+    chunks: list[tuple[int, list[int]]] = []
+    for pos, (group, worker) in enumerate(zip(members, routes)):
+        run = open_runs.setdefault(worker, [])
+        if len(run) >= PLAN_CHUNK and _zone_key(members[run[-1]]) != _zone_key(group):
+            chunks.append((worker, run))
+            open_runs[worker] = run = []
+        run.append(pos)
+    chunks += [(worker, run) for worker, run in open_runs.items() if run]
+    return sorted(chunks, key=lambda chunk: chunk[1][0])
 
 
 @contextmanager
@@ -791,32 +813,49 @@ def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
                        ) -> Iterator[Iterator[_Profile | _RankedProfile]]:
     """The profile of each of ``members`` in order, scored ahead by worker processes past
     ``PARALLEL_FROM`` profiles while this process chooses each relationship's pattern (which
-    depends on what was booked before, so stays in order here); in this process below that."""
+    depends on what was booked before, so stays in order here); in this process below that.
+
+    One single-process pool per worker, so a piece goes to the worker its zones are routed to
+    (``_zone_routes``)."""
     count = worker_count(None, len(members), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
         yield (planner.profile(group) for group in members)
         return
-    chunks = _zone_chunks(members)
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_planner,
-                             initargs=(planner,)) as pool:
-        ahead = 4 * count   # pieces in flight: bounds what waits in memory here
-        pending = collections.deque(pool.submit(_ranked_chunk, chunk) for chunk in chunks[:ahead])
-        submitted = len(pending)
+    chunks = _zone_chunks(members, _zone_routes(members, count))
+    with contextlib.ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_adopt_planner,
+                                                         initargs=(planner,))) for _ in range(count)]
+        ahead = 6 * count   # pieces in flight: bounds what waits in memory here
+        pending: dict[int, Any] = {}
+        submitted = 0
+
+        def submit_through(last: int) -> None:
+            nonlocal submitted
+            while submitted < len(chunks) and (submitted <= last or len(pending) < ahead):
+                worker, positions = chunks[submitted]
+                pending[submitted] = pools[worker].submit(_ranked_chunk, [members[pos] for pos in positions])
+                submitted += 1
 
         def profiles() -> Iterator[_RankedProfile]:
-            nonlocal submitted
-            for chunk in chunks:
-                result = pending.popleft().result()
-                if submitted < len(chunks):
-                    pending.append(pool.submit(_ranked_chunk, chunks[submitted]))
-                    submitted += 1
-                yield from (ranked.attach(planner, group) for ranked, group in zip(result, chunk))
+            chunk_of = np.empty(len(members), dtype=np.int64)
+            for c, (_, positions) in enumerate(chunks):
+                chunk_of[positions] = c
+            results: dict[int, collections.deque[_RankedProfile]] = {}
+            for pos, c in enumerate(chunk_of.tolist()):
+                if c not in results:
+                    submit_through(c)
+                    results[c] = collections.deque(pending.pop(c).result())
+                    submit_through(c)
+                ranked = results[c].popleft()
+                if not results[c]:
+                    del results[c]
+                yield ranked.attach(planner, members[pos])
 
         try:
             yield profiles()
         finally:
-            for future in pending:
+            for future in pending.values():
                 future.cancel()
 
 
