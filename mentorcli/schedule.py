@@ -515,6 +515,8 @@ class _Planner:
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
         self._mid_offsets: dict[str, int] = {}
         self._shifts: dict[int, np.ndarray] = {}
+        self.clocks: dict[tuple[str, bool, str, bytes], tuple[list[str], list[str]]] = {}
+        """``_local_clock``'s answers: people in one zone often meet at the same instants."""
 
     # -- static per-pattern keys ------------------------------------------------------------
     def _pattern_keys(self, base: np.ndarray) -> None:
@@ -1008,6 +1010,11 @@ def _slots(start_minute: int, duration: int) -> range:
     return range(start_minute // SLOT, (start_minute + duration - 1) // SLOT + 1)
 
 
+def _slot_list(occurrences: Iterable[int], duration: int) -> list[int]:
+    """The 15-minute UTC slots of each of ``occurrences`` (``_slots``), one list for all of them."""
+    return [slot for u in occurrences for slot in range(u // SLOT, (u + duration - 1) // SLOT + 1)]
+
+
 def _natural_key(pair_id: str) -> tuple:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", pair_id) if part)
 
@@ -1026,19 +1033,23 @@ class _Bookings:
 
     def conflicts(self, occurrences: Iterable[int], duration: int, *emails: str) -> int:
         """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event."""
+        return self.slot_conflicts(_slot_list(occurrences, duration), *emails)
+
+    def slot_conflicts(self, slots: Sequence[int], *emails: str) -> int:
+        """``conflicts`` of the slots ``_slot_list`` gave. Nearly every pattern tried is free:
+        ``isdisjoint`` says so without building the union of the taken sets."""
         sets = [s for s in [*(self.busy.get(e) for e in emails), self.everyone] if s]
-        if not sets:
+        if all(taken.isdisjoint(slots) for taken in sets):
             return 0
         taken = sets[0] if len(sets) == 1 else set().union(*sets)
-        hits = 0
-        for u in occurrences:
-            for slot in _slots(u, duration):
-                if slot in taken:
-                    hits += 1
-        return hits
+        return sum(1 for slot in slots if slot in taken)
 
     def book(self, occurrences: Iterable[int], duration: int, email: str, days: Iterable[int]) -> None:
-        self.busy.setdefault(email, set()).update(*(_slots(u, duration) for u in occurrences))
+        self.book_slots(_slot_list(occurrences, duration), email, days)
+
+    def book_slots(self, slots: Iterable[int], email: str, days: Iterable[int]) -> None:
+        """``book`` with the slots ``_slot_list`` gave (worked out once for all of a relationship's members)."""
+        self.busy.setdefault(email, set()).update(slots)
         self.days.setdefault(email, set()).update(days)
 
 
@@ -1121,11 +1132,17 @@ def _local_clock(planner: _Planner, person: _Person, utc: np.ndarray) -> tuple[l
     The same words as those two, but the offsets come from the zone's ``ZoneTable`` for all the
     occurrences at once and each day's date is formatted once: per row, astimezone and strftime
     cost more than the rest of building a row (about 2 s of the main process at 10k pairs).
+    Kept per zone and instants (``_Planner.clocks``): people of one zone often meet at the same ones.
     """
+    key = (person.zone, person.zone_known, utc.dtype.str, utc.tobytes())
+    found = planner.clocks.get(key)
+    if found is not None:
+        return found
     local_day, minute = np.divmod(utc + planner.zone_table(person.zone).offset_at_utc(utc), 1440)
     label = person.zone if person.zone_known else f"{person.zone}, assumed"
     hhmm = [_CLOCK[m] for m in minute.tolist()]
-    return [f"{_day_text(day)} {clock} ({label})" for day, clock in zip(local_day.tolist(), hhmm)], hhmm
+    planner.clocks[key] = found = [f"{_day_text(day)} {clock} ({label})" for day, clock in zip(local_day.tolist(), hhmm)], hhmm
+    return found
 
 
 def _and_list(words: Sequence[str]) -> str:
@@ -1133,29 +1150,48 @@ def _and_list(words: Sequence[str]) -> str:
     return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int, k: int,
+@dataclass(frozen=True)
+class _Occurrences:
+    """One relationship's chosen pattern as Python lists, per occurrence k: ``fits[k][m]``, the grid
+    day planned (``day``) and the plain pattern's (``base``), ``blocked``; and ``out_all``.
+    Read once per relationship: numpy scalar reads per occurrence cost more than the flags' words."""
+
+    fits: list[list[bool]]
+    day: list[int]
+    base: list[int]
+    blocked: list[bool]
+    out_all: bool
+
+    @classmethod
+    def of(cls, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int) -> _Occurrences:
+        return cls(fits=values["fits"].T.tolist(), day=values["day"].tolist(), base=profile.base[p].tolist(),
+                   blocked=values["blocked"].tolist(), out_all=bool(profile.out_all[p]))
+
+
+def _occurrence_flags(planner: _Planner, occurrences: _Occurrences, p: int, k: int,
                       members: Sequence[_Person], hhmm: Sequence[Sequence[str]]) -> list[str]:
     """Plain-words reasons a coordinator should look at one check-in ([] when all is well).
 
     ``hhmm[m][k]``: the start in member m's local time (``_local_clock``)."""
     flags = []
-    out = [member for member, fits in zip(members, values["fits"][:, k]) if not fits]
-    base, resolved = int(profile.base[p, k]), int(values["day"][k])
+    fits = occurrences.fits[k]
+    out = [member for member, fit in zip(members, fits) if not fit]
+    base, resolved = occurrences.base[k], occurrences.day[k]
     if resolved != base:
         base_day = _date_of(planner.d0 + base)
         reason = _block_reason(planner, p, members, base) or "a holiday"
         flags.append(f"moved from {base_day:%a %Y-%m-%d} ({reason})")
-    if values["blocked"][k]:
+    if occurrences.blocked[k]:
         reason = _block_reason(planner, p, members, resolved) or "a holiday"
         flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
-    if out and profile.out_all[p] and len(members) > 2:
+    if out and occurrences.out_all and len(members) > 2:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
             f"no common availability: no time suits all {len(members)} members; least bad time ({weekday}s {hhmm[0][k]} "
             f"for {members[0].name}), {len(members) - len(out)} of {len(members)} free; "
             f"{_and_list([member.name for member in out])} cannot make it (outside their availability)"
         )
-    elif out and profile.out_all[p]:
+    elif out and occurrences.out_all:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         anchor = members[0]
         times = _and_list([f"{hhmm[m][k]} for {member.name}" for m, member in enumerate(members) if m > 0])
@@ -1166,7 +1202,7 @@ def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, val
     elif out:
         why = "the day it moved to is" if resolved != base else "a daylight-saving change puts it"
         for m, member in enumerate(members):
-            if not values["fits"][m, k]:
+            if not fits[m]:
                 flags.append(f"{why} outside {member.name}'s availability ({hhmm[m][k]} local)")
     return flags
 
@@ -1327,8 +1363,9 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     p, overlaps = _choose(planner, profile, bookings, rel.members, prefer)
     values = profile.occurrence_values(p)
     occurrences = values["utc"].tolist()
-    for member, local_days in zip(rel.members, values["local_day"]):
-        bookings.book(occurrences, planner.duration, member.email, local_days.tolist())
+    slots = _slot_list(occurrences, planner.duration)
+    for member, local_days in zip(rel.members, values["local_day"].tolist()):
+        bookings.book_slots(slots, member.email, local_days)
     clocks: dict[str, tuple[list[str], list[str]]] = {}
     for person in (*rel.members, *(person for row in rel.rows for person in row)):
         if person.email not in clocks:
@@ -1336,6 +1373,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     hhmm = [clocks[member.email][1] for member in rel.members]
     # only these occurrences can have a flag of their own (see _occurrence_flags)
     flagged = (~values["fits"].all(axis=0) | (values["day"] != profile.base[p]) | values["blocked"]).tolist()
+    chosen = _Occurrences.of(profile, values, p)
     always = ["overlaps another check-in or a cohort event: no free time was left"] if overlaps else []
     always += [f"time zone unknown for {person.name}: assumed {person.zone}" for person in rel.listing if not person.zone_known]
     least_bad = bool(profile.out_all[p]) and len(rel.members) > 2
@@ -1343,7 +1381,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     per_occurrence = {
         "occurrence": [k + 1 for k in span], "start_utc": occurrences,
         "end_utc": [minute + planner.duration for minute in occurrences],
-        "flag": ["; ".join(_occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) + always) if flagged[k]
+        "flag": ["; ".join(_occurrence_flags(planner, chosen, p, k, rel.members, hhmm) + always) if flagged[k]
                  else "; ".join(always) for k in span],
         "_missing": [[member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad
                      else () for k in span],

@@ -104,6 +104,23 @@ def test_local_clock_reads_any_instant_of_the_period_as_astimezone_does(planner:
     assert_clock_as_astimezone(planner, someone(zone, known), [first + m % span for m in minutes])
 
 
+def test_local_clock_keeps_each_answer_for_its_zone_label_and_instants_only() -> None:
+    """``_local_clock`` remembers its answers (``_Planner.clocks``): the same instants read again
+    in another zone, as an assumed zone, or as other numbers with the same bytes, are read afresh."""
+    planner = _Planner(config_from_dict(CONFIG), START, 12)
+    at = minutes_of(dt.datetime(2026, 6, 1, 23, 30, tzinfo=dt.UTC))
+    instants = np.array([at, at + 7 * 1440], dtype=np.int64)
+    first = _local_clock(planner, someone("Europe/London"), instants)
+    assert _local_clock(planner, someone("Europe/London"), instants.copy()) is first      # kept
+    for zone, known in (("America/New_York", True), ("Europe/London", False)):
+        assert_clock_as_astimezone(planner, someone(zone, known), instants.tolist())
+    assert _local_clock(planner, someone("Europe/London", known=False), instants)[0][0].endswith("(Europe/London, assumed)")
+    same_bytes = np.frombuffer(instants[:1].tobytes(), dtype=np.int32)             # [at, 0]: other numbers
+    assert len(_local_clock(planner, someone("Europe/London"), instants[:1])[0]) == 1
+    assert len(_local_clock(planner, someone("Europe/London"), same_bytes)[0]) == 2
+    assert first == _local_clock(_Planner(config_from_dict(CONFIG), START, 12), someone("Europe/London"), instants)
+
+
 # ----------------------------------------------------------------------------- zone groups
 
 
