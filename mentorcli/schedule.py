@@ -444,12 +444,18 @@ class _Profile:
         table = self.occurrence_table(np.array([p]))
         return {name: value[:, 0] if value.ndim == 3 else value[0] for name, value in table.items()}
 
-    def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
-        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
+    def occurrence_table(self, patterns: np.ndarray, narrow: bool = False) -> dict[str, np.ndarray]:
+        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each.
+
+        ``narrow``: utc, local_day and day as int32 (what a worker sends back), not int64."""
         zg = self.zone_group
-        out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
-               "day": self.base[patterns],
-               "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
+        if narrow:
+            out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns].astype(np.int32)}
+        else:
+            out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
+                   "day": self.base[patterns]}
+        out.update({
+                    "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)})
         row_of = np.full(len(self.base), -1, dtype=np.int64)
         row_of[patterns] = np.arange(len(patterns))
         rows = row_of[zg.blocked_at[0]]
@@ -736,10 +742,9 @@ class _RankedProfile:
     def of(cls, profile: _Profile) -> _RankedProfile:
         best = profile.order[:RANKED_PREFIX]
         best = best[~profile.invalid[best]]
-        table = {name: value.astype(np.int32) if value.dtype == np.int64 else value
-                 for name, value in profile.occurrence_table(best).items()}
-        return cls(order=profile.order.astype(np.int32), tier=_run_numbers(profile.tier), major=_run_numbers(profile.major),
-                   out_all=profile.out_all, row_of={int(p): row for row, p in enumerate(best)}, table=table)
+        tier, major = _run_numbers(np.stack([profile.tier, profile.major]))
+        return cls(order=profile.order.astype(np.int32), tier=tier, major=major, out_all=profile.out_all,
+                   row_of=dict(zip(best.tolist(), range(len(best)))), table=profile.occurrence_table(best, narrow=True))
 
     def attach(self, planner: _Planner, members: Sequence[_Person]) -> _RankedProfile:
         self.invalid, self.base = planner.p_invalid, planner.pk_base
@@ -755,12 +760,12 @@ class _RankedProfile:
 
 
 def _run_numbers(ranked: np.ndarray) -> np.ndarray:
-    """0, 0, 1, 2, 2, ...: which run of equal values each of ``ranked`` (sorted: a profile's
-    ``tier`` or ``major`` along its ranking) is in, as int32."""
-    changes = np.empty(len(ranked), dtype=np.int32)
-    changes[:1] = 0
-    np.not_equal(ranked[1:], ranked[:-1], out=changes[1:], casting="unsafe")
-    return np.cumsum(changes, dtype=np.int32)
+    """0, 0, 1, 2, 2, ...: which run of equal values each of ``ranked`` (sorted along its last
+    axis: a profile's ``tier`` or ``major`` along its ranking; or both, stacked) is in, as int32."""
+    changes = np.empty(ranked.shape, dtype=np.int32)
+    changes[..., :1] = 0
+    np.not_equal(ranked[..., 1:], ranked[..., :-1], out=changes[..., 1:], casting="unsafe")
+    return np.cumsum(changes, axis=-1, dtype=np.int32)
 
 
 _WORKER_PLANNER: list[_Planner] = []

@@ -244,6 +244,32 @@ def test_run_numbers_are_equal_exactly_where_the_sorted_values_are(values: list[
     assert not len(runs) or runs[0] == 0
 
 
+@settings(max_examples=40, deadline=None)
+@given(first=st.lists(st.integers(-3, 3), max_size=20), second=st.lists(st.integers(-3, 3), max_size=20))
+def test_run_numbers_of_two_stacked_rankings_are_each_ones_own(first: list[int], second: list[int]) -> None:
+    size = min(len(first), len(second))
+    both = np.stack([np.sort(np.array(first[:size], dtype=np.int64)), np.sort(np.array(second[:size], dtype=np.int64))])
+    runs = _run_numbers(both)
+    assert runs.dtype == np.int32 and runs.shape == both.shape
+    for row in range(2):
+        np.testing.assert_array_equal(runs[row], _run_numbers(both[row]))
+
+
+def test_a_narrow_occurrence_table_holds_the_wide_ones_values_in_int32(
+        planner: _Planner, cohort_members: list[tuple[_Person, ...]]) -> None:
+    moved = 0
+    for members in cohort_members[:30]:
+        profile = planner.profile(members)
+        patterns = profile.order[:schedule_module.RANKED_PREFIX]
+        wide, narrow = profile.occurrence_table(patterns), profile.occurrence_table(patterns, narrow=True)
+        assert wide.keys() == narrow.keys()
+        for name in wide:
+            assert narrow[name].dtype == (np.int32 if wide[name].dtype == np.int64 else wide[name].dtype), name
+            np.testing.assert_array_equal(narrow[name], wide[name], err_msg=name)
+        moved += int((wide["day"] != profile.base[patterns]).sum())
+    assert moved > 0                  # holiday moves among the best patterns: their overrides are narrowed too
+
+
 def test_a_ranked_profile_answers_every_question_choose_asks_as_the_profile_does(
         planner: _Planner, cohort_members: list[tuple[_Person, ...]]) -> None:
     for members in cohort_members[:30]:
