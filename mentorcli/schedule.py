@@ -454,8 +454,7 @@ class _Profile:
         else:
             out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
                    "day": self.base[patterns]}
-        out.update({
-                    "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)})
+        out.update(fits=self.fits[:, patterns], blocked=np.zeros((len(patterns), self.base.shape[1]), dtype=bool))
         row_of = np.full(len(self.base), -1, dtype=np.int64)
         row_of[patterns] = np.arange(len(patterns))
         rows = row_of[zg.blocked_at[0]]
