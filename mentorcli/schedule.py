@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -443,12 +444,17 @@ class _Profile:
         table = self.occurrence_table(np.array([p]))
         return {name: value[:, 0] if value.ndim == 3 else value[0] for name, value in table.items()}
 
-    def occurrence_table(self, patterns: np.ndarray) -> dict[str, np.ndarray]:
-        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each."""
+    def occurrence_table(self, patterns: np.ndarray, narrow: bool = False) -> dict[str, np.ndarray]:
+        """``occurrence_values`` of several patterns at once, a row (``(R, K)``; ``(M, R, K)``) each.
+
+        ``narrow``: utc, local_day and day as int32 (what a worker sends back), not int64."""
         zg = self.zone_group
-        out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
-               "day": self.base[patterns],
-               "fits": self.fits[:, patterns], "blocked": np.zeros((len(patterns), self.base.shape[1]), dtype=bool)}
+        if narrow:
+            out = {"utc": zg.utc[patterns], "local_day": zg.local_day[:, patterns], "day": self.base[patterns].astype(np.int32)}
+        else:
+            out = {"utc": zg.utc[patterns].astype(np.int64), "local_day": zg.local_day[:, patterns].astype(np.int64),
+                   "day": self.base[patterns]}
+        out.update(fits=self.fits[:, patterns], blocked=np.zeros((len(patterns), self.base.shape[1]), dtype=bool))
         row_of = np.full(len(self.base), -1, dtype=np.int64)
         row_of[patterns] = np.arange(len(patterns))
         rows = row_of[zg.blocked_at[0]]
@@ -514,6 +520,8 @@ class _Planner:
         self._fits: dict[tuple[Window, ...], np.ndarray] = {}
         self._mid_offsets: dict[str, int] = {}
         self._shifts: dict[int, np.ndarray] = {}
+        self.clocks: dict[tuple[str, bool, str, bytes], tuple[list[str], list[str]]] = {}
+        """``_local_clock``'s answers: people in one zone often meet at the same instants."""
 
     # -- static per-pattern keys ------------------------------------------------------------
     def _pattern_keys(self, base: np.ndarray) -> None:
@@ -692,7 +700,8 @@ class _Planner:
         lead_out = self.K - inside[0]
         middle = [lead_out, person_out, discomfort] if len(members) > 2 else [discomfort, person_out]
         keys = [self.p_invalid_key, blocked_sum, out, *middle, self.p_pref, moved_count]
-        tier, major = _lexicographic_rank(keys), _lexicographic_rank(keys[:-2])
+        major = _lexicographic_rank(keys[:-2])
+        tier = _lexicographic_rank([major, *keys[-2:]])   # orders as all the keys would, packing fewer columns
         order = _ranking(tier, self.p_tie_rank)
         return _Profile(zone_group=zg, base=self.pk_base, order=order, tier=tier[order], major=major[order],
                         invalid=self.p_invalid, fits=fits, out_all=out == self.K, moved=moved)
@@ -732,10 +741,9 @@ class _RankedProfile:
     def of(cls, profile: _Profile) -> _RankedProfile:
         best = profile.order[:RANKED_PREFIX]
         best = best[~profile.invalid[best]]
-        table = {name: value.astype(np.int32) if value.dtype == np.int64 else value
-                 for name, value in profile.occurrence_table(best).items()}
-        return cls(order=profile.order.astype(np.int32), tier=_run_numbers(profile.tier), major=_run_numbers(profile.major),
-                   out_all=profile.out_all, row_of={int(p): row for row, p in enumerate(best)}, table=table)
+        tier, major = _run_numbers(np.stack([profile.tier, profile.major]))
+        return cls(order=profile.order.astype(np.int32), tier=tier, major=major, out_all=profile.out_all,
+                   row_of=dict(zip(best.tolist(), range(len(best)))), table=profile.occurrence_table(best, narrow=True))
 
     def attach(self, planner: _Planner, members: Sequence[_Person]) -> _RankedProfile:
         self.invalid, self.base = planner.p_invalid, planner.pk_base
@@ -751,12 +759,12 @@ class _RankedProfile:
 
 
 def _run_numbers(ranked: np.ndarray) -> np.ndarray:
-    """0, 0, 1, 2, 2, ...: which run of equal values each of ``ranked`` (sorted: a profile's
-    ``tier`` or ``major`` along its ranking) is in, as int32."""
-    changes = np.empty(len(ranked), dtype=np.int32)
-    changes[:1] = 0
-    np.not_equal(ranked[1:], ranked[:-1], out=changes[1:], casting="unsafe")
-    return np.cumsum(changes, dtype=np.int32)
+    """0, 0, 1, 2, 2, ...: which run of equal values each of ``ranked`` (sorted along its last
+    axis: a profile's ``tier`` or ``major`` along its ranking; or both, stacked) is in, as int32."""
+    changes = np.empty(ranked.shape, dtype=np.int32)
+    changes[..., :1] = 0
+    np.not_equal(ranked[..., 1:], ranked[..., :-1], out=changes[..., 1:], casting="unsafe")
+    return np.cumsum(changes, axis=-1, dtype=np.int32)
 
 
 _WORKER_PLANNER: list[_Planner] = []
@@ -774,16 +782,37 @@ def _ranked_chunk(members: Sequence[Sequence[_Person]]) -> list[_RankedProfile]:
     return [_RankedProfile.of(planner.profile(group)) for group in members]
 
 
-def _zone_chunks(members: Sequence[Sequence[_Person]]) -> list[Sequence[Sequence[_Person]]]:
-    """Runs of at least ``PLAN_CHUNK`` profiles, each ending where the zones change: the profiles
-    of one zone combination go to one worker, which works out their zone group once."""
-    chunks: list[Sequence[Sequence[_Person]]] = []
-    start = 0
-    for end in range(1, len(members) + 1):
-        if end == len(members) or (end - start >= PLAN_CHUNK and _zone_key(members[end]) != _zone_key(members[end - 1])):
-            chunks.append(members[start:end])
-            start = end
-    return chunks
+def _zone_routes(members: Sequence[Sequence[_Person]], workers: int) -> list[int]:
+    """The worker for each of ``members``: every profile of one zone combination goes to the same
+    worker, so each zone group is built once (jobs come band by band, so a combination recurs up
+    to four times; sent to whichever worker was free, both built nearly all of them, 1.5 s each at
+    10k pairs). A combination goes, when first seen, to the worker with the fewest profiles so far."""
+    totals = collections.Counter(_zone_key(group) for group in members)
+    load = [0] * workers
+    route: dict[tuple[str | None, ...], int] = {}
+    routes = []
+    for group in members:
+        key = _zone_key(group)
+        if key not in route:
+            route[key] = load.index(min(load))
+            load[route[key]] += totals[key]
+        routes.append(route[key])
+    return routes
+
+
+def _zone_chunks(members: Sequence[Sequence[_Person]], routes: Sequence[int]) -> list[tuple[int, list[int]]]:
+    """Pieces of work as (worker, positions in ``members``): per worker, runs of at least
+    ``PLAN_CHUNK`` of its profiles, each ending where the zones change; ordered by first position."""
+    open_runs: dict[int, list[int]] = {}
+    chunks: list[tuple[int, list[int]]] = []
+    for pos, (group, worker) in enumerate(zip(members, routes)):
+        run = open_runs.setdefault(worker, [])
+        if len(run) >= PLAN_CHUNK and _zone_key(members[run[-1]]) != _zone_key(group):
+            chunks.append((worker, run))
+            open_runs[worker] = run = []
+        run.append(pos)
+    chunks += [(worker, run) for worker, run in open_runs.items() if run]
+    return sorted(chunks, key=lambda chunk: chunk[1][0])
 
 
 @contextmanager
@@ -791,32 +820,49 @@ def _profiles_in_order(planner: _Planner, members: Sequence[Sequence[_Person]],
                        ) -> Iterator[Iterator[_Profile | _RankedProfile]]:
     """The profile of each of ``members`` in order, scored ahead by worker processes past
     ``PARALLEL_FROM`` profiles while this process chooses each relationship's pattern (which
-    depends on what was booked before, so stays in order here); in this process below that."""
+    depends on what was booked before, so stays in order here); in this process below that.
+
+    One single-process pool per worker, so a piece goes to the worker its zones are routed to
+    (``_zone_routes``)."""
     count = worker_count(None, len(members), parallel_from=PARALLEL_FROM, most=MAX_WORKERS)
     context = fork_context()
     if count == 1 or context is None:
         yield (planner.profile(group) for group in members)
         return
-    chunks = _zone_chunks(members)
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_adopt_planner,
-                             initargs=(planner,)) as pool:
-        ahead = 4 * count   # pieces in flight: bounds what waits in memory here
-        pending = collections.deque(pool.submit(_ranked_chunk, chunk) for chunk in chunks[:ahead])
-        submitted = len(pending)
+    chunks = _zone_chunks(members, _zone_routes(members, count))
+    with contextlib.ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_adopt_planner,
+                                                         initargs=(planner,))) for _ in range(count)]
+        ahead = 6 * count   # pieces in flight: bounds what waits in memory here
+        pending: dict[int, Any] = {}
+        submitted = 0
+
+        def submit_through(last: int) -> None:
+            nonlocal submitted
+            while submitted < len(chunks) and (submitted <= last or len(pending) < ahead):
+                worker, positions = chunks[submitted]
+                pending[submitted] = pools[worker].submit(_ranked_chunk, [members[pos] for pos in positions])
+                submitted += 1
 
         def profiles() -> Iterator[_RankedProfile]:
-            nonlocal submitted
-            for chunk in chunks:
-                result = pending.popleft().result()
-                if submitted < len(chunks):
-                    pending.append(pool.submit(_ranked_chunk, chunks[submitted]))
-                    submitted += 1
-                yield from (ranked.attach(planner, group) for ranked, group in zip(result, chunk))
+            chunk_of = np.empty(len(members), dtype=np.int64)
+            for c, (_, positions) in enumerate(chunks):
+                chunk_of[positions] = c
+            results: dict[int, collections.deque[_RankedProfile]] = {}
+            for pos, c in enumerate(chunk_of.tolist()):
+                if c not in results:
+                    submit_through(c)
+                    results[c] = collections.deque(pending.pop(c).result())
+                    submit_through(c)
+                ranked = results[c].popleft()
+                if not results[c]:
+                    del results[c]
+                yield ranked.attach(planner, members[pos])
 
         try:
             yield profiles()
         finally:
-            for future in pending:
+            for future in pending.values():
                 future.cancel()
 
 
@@ -834,10 +880,12 @@ def _fitting(masks: Sequence[np.ndarray], week: np.ndarray) -> np.ndarray:
 def _ranking(tier: np.ndarray, tie_rank: np.ndarray) -> np.ndarray:
     """Pattern ids best first: by ``tier``, then by ``tie_rank`` (``np.lexsort((tie_rank, tier))``).
 
-    One stable argsort of ``tier * P + tie_rank`` where that fits an int64 (three times faster
-    than lexsort's two sorts); the keys are then distinct whenever the tie ranks are."""
+    ``tie_rank`` is a permutation of the pattern ids (``_Planner.p_tie_rank``). One argsort of
+    ``tier * P + tie_rank`` where that fits an int64 (three times faster than lexsort's two
+    sorts): those keys are distinct, so any sort gives the one order, and numpy's default
+    (unstable) sort is about twice as fast as its stable one here."""
     if len(tier) and int(tier.max()) < (1 << 62) // len(tier):
-        return np.argsort(tier * len(tier) + tie_rank, kind="stable")
+        return np.argsort(tier * len(tier) + tie_rank)
     return np.lexsort((tie_rank, tier))
 
 
@@ -969,6 +1017,11 @@ def _slots(start_minute: int, duration: int) -> range:
     return range(start_minute // SLOT, (start_minute + duration - 1) // SLOT + 1)
 
 
+def _slot_list(occurrences: Iterable[int], duration: int) -> list[int]:
+    """The 15-minute UTC slots of each of ``occurrences`` (``_slots``), one list for all of them."""
+    return [slot for u in occurrences for slot in range(u // SLOT, (u + duration - 1) // SLOT + 1)]
+
+
 def _natural_key(pair_id: str) -> tuple:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", pair_id) if part)
 
@@ -987,19 +1040,23 @@ class _Bookings:
 
     def conflicts(self, occurrences: Iterable[int], duration: int, *emails: str) -> int:
         """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event."""
+        return self.slot_conflicts(_slot_list(occurrences, duration), *emails)
+
+    def slot_conflicts(self, slots: Sequence[int], *emails: str) -> int:
+        """``conflicts`` of the slots ``_slot_list`` gave. Nearly every pattern tried is free:
+        ``isdisjoint`` says so without building the union of the taken sets."""
         sets = [s for s in [*(self.busy.get(e) for e in emails), self.everyone] if s]
-        if not sets:
+        if all(taken.isdisjoint(slots) for taken in sets):
             return 0
         taken = sets[0] if len(sets) == 1 else set().union(*sets)
-        hits = 0
-        for u in occurrences:
-            for slot in _slots(u, duration):
-                if slot in taken:
-                    hits += 1
-        return hits
+        return sum(1 for slot in slots if slot in taken)
 
     def book(self, occurrences: Iterable[int], duration: int, email: str, days: Iterable[int]) -> None:
-        self.busy.setdefault(email, set()).update(*(_slots(u, duration) for u in occurrences))
+        self.book_slots(_slot_list(occurrences, duration), email, days)
+
+    def book_slots(self, slots: Iterable[int], email: str, days: Iterable[int]) -> None:
+        """``book`` with the slots ``_slot_list`` gave (worked out once for all of a relationship's members)."""
+        self.busy.setdefault(email, set()).update(slots)
         self.days.setdefault(email, set()).update(days)
 
 
@@ -1082,11 +1139,17 @@ def _local_clock(planner: _Planner, person: _Person, utc: np.ndarray) -> tuple[l
     The same words as those two, but the offsets come from the zone's ``ZoneTable`` for all the
     occurrences at once and each day's date is formatted once: per row, astimezone and strftime
     cost more than the rest of building a row (about 2 s of the main process at 10k pairs).
+    Kept per zone and instants (``_Planner.clocks``): people of one zone often meet at the same ones.
     """
+    key = (person.zone, person.zone_known, utc.dtype.str, utc.tobytes())
+    found = planner.clocks.get(key)
+    if found is not None:
+        return found
     local_day, minute = np.divmod(utc + planner.zone_table(person.zone).offset_at_utc(utc), 1440)
     label = person.zone if person.zone_known else f"{person.zone}, assumed"
     hhmm = [_CLOCK[m] for m in minute.tolist()]
-    return [f"{_day_text(day)} {clock} ({label})" for day, clock in zip(local_day.tolist(), hhmm)], hhmm
+    planner.clocks[key] = found = [f"{_day_text(day)} {clock} ({label})" for day, clock in zip(local_day.tolist(), hhmm)], hhmm
+    return found
 
 
 def _and_list(words: Sequence[str]) -> str:
@@ -1094,29 +1157,48 @@ def _and_list(words: Sequence[str]) -> str:
     return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int, k: int,
+@dataclass(frozen=True)
+class _Occurrences:
+    """One relationship's chosen pattern as Python lists, per occurrence k: ``fits[k][m]``, the grid
+    day planned (``day``) and the plain pattern's (``base``), ``blocked``; and ``out_all``.
+    Read once per relationship: numpy scalar reads per occurrence cost more than the flags' words."""
+
+    fits: list[list[bool]]
+    day: list[int]
+    base: list[int]
+    blocked: list[bool]
+    out_all: bool
+
+    @classmethod
+    def of(cls, profile: _Profile | _RankedProfile, values: dict[str, np.ndarray], p: int) -> _Occurrences:
+        return cls(fits=values["fits"].T.tolist(), day=values["day"].tolist(), base=profile.base[p].tolist(),
+                   blocked=values["blocked"].tolist(), out_all=bool(profile.out_all[p]))
+
+
+def _occurrence_flags(planner: _Planner, occurrences: _Occurrences, p: int, k: int,
                       members: Sequence[_Person], hhmm: Sequence[Sequence[str]]) -> list[str]:
     """Plain-words reasons a coordinator should look at one check-in ([] when all is well).
 
     ``hhmm[m][k]``: the start in member m's local time (``_local_clock``)."""
     flags = []
-    out = [member for member, fits in zip(members, values["fits"][:, k]) if not fits]
-    base, resolved = int(profile.base[p, k]), int(values["day"][k])
+    fits = occurrences.fits[k]
+    out = [member for member, fit in zip(members, fits) if not fit]
+    base, resolved = occurrences.base[k], occurrences.day[k]
     if resolved != base:
         base_day = _date_of(planner.d0 + base)
         reason = _block_reason(planner, p, members, base) or "a holiday"
         flags.append(f"moved from {base_day:%a %Y-%m-%d} ({reason})")
-    if values["blocked"][k]:
+    if occurrences.blocked[k]:
         reason = _block_reason(planner, p, members, resolved) or "a holiday"
         flags.append(f"on {reason}: no allowed day that {planner.cadence.period}")
-    if out and profile.out_all[p] and len(members) > 2:
+    if out and occurrences.out_all and len(members) > 2:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         flags.append(
             f"no common availability: no time suits all {len(members)} members; least bad time ({weekday}s {hhmm[0][k]} "
             f"for {members[0].name}), {len(members) - len(out)} of {len(members)} free; "
             f"{_and_list([member.name for member in out])} cannot make it (outside their availability)"
         )
-    elif out and profile.out_all[p]:
+    elif out and occurrences.out_all:
         weekday = DAY_NAMES[int(planner.p_weekday[p])]
         anchor = members[0]
         times = _and_list([f"{hhmm[m][k]} for {member.name}" for m, member in enumerate(members) if m > 0])
@@ -1127,7 +1209,7 @@ def _occurrence_flags(planner: _Planner, profile: _Profile | _RankedProfile, val
     elif out:
         why = "the day it moved to is" if resolved != base else "a daylight-saving change puts it"
         for m, member in enumerate(members):
-            if not values["fits"][m, k]:
+            if not fits[m]:
                 flags.append(f"{why} outside {member.name}'s availability ({hhmm[m][k]} local)")
     return flags
 
@@ -1288,8 +1370,9 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     p, overlaps = _choose(planner, profile, bookings, rel.members, prefer)
     values = profile.occurrence_values(p)
     occurrences = values["utc"].tolist()
-    for member, local_days in zip(rel.members, values["local_day"]):
-        bookings.book(occurrences, planner.duration, member.email, local_days.tolist())
+    slots = _slot_list(occurrences, planner.duration)
+    for member, local_days in zip(rel.members, values["local_day"].tolist()):
+        bookings.book_slots(slots, member.email, local_days)
     clocks: dict[str, tuple[list[str], list[str]]] = {}
     for person in (*rel.members, *(person for row in rel.rows for person in row)):
         if person.email not in clocks:
@@ -1297,6 +1380,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     hhmm = [clocks[member.email][1] for member in rel.members]
     # only these occurrences can have a flag of their own (see _occurrence_flags)
     flagged = (~values["fits"].all(axis=0) | (values["day"] != profile.base[p]) | values["blocked"]).tolist()
+    chosen = _Occurrences.of(profile, values, p)
     always = ["overlaps another check-in or a cohort event: no free time was left"] if overlaps else []
     always += [f"time zone unknown for {person.name}: assumed {person.zone}" for person in rel.listing if not person.zone_known]
     least_bad = bool(profile.out_all[p]) and len(rel.members) > 2
@@ -1304,7 +1388,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     per_occurrence = {
         "occurrence": [k + 1 for k in span], "start_utc": occurrences,
         "end_utc": [minute + planner.duration for minute in occurrences],
-        "flag": ["; ".join(_occurrence_flags(planner, profile, values, p, k, rel.members, hhmm) + always) if flagged[k]
+        "flag": ["; ".join(_occurrence_flags(planner, chosen, p, k, rel.members, hhmm) + always) if flagged[k]
                  else "; ".join(always) for k in span],
         "_missing": [[member.email for member, fits in zip(rel.members, values["fits"][:, k]) if not fits] if least_bad
                      else () for k in span],

@@ -12,6 +12,8 @@ Last, the zone group cache's key: a pair is planned alike whatever was planned b
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -105,3 +107,82 @@ def test_a_pair_is_planned_alike_whatever_was_planned_before_it() -> None:
     gus = both.checkins[both.checkins["mentee_email"] == "gus@example.org"].reset_index(drop=True)
     assert not gus["flag"].str.contains("moved from").any()
     pd.testing.assert_frame_equal(gus.drop(columns=["pair_id", "uid"]), alone.checkins.drop(columns=["pair_id", "uid"]))
+
+
+def planning_members(book: PairingBook) -> list[tuple]:
+    """The members of each profile in the order plan_checkins scores them (band, zones, windows)."""
+    config = config_from_dict(CONFIG)
+    planner = schedule_module._Planner(config, START, 6)
+    people = schedule_module._people_index(book, config, planner)
+    relationships = schedule_module._usable_relationships(book, people, [])
+    jobs = sorted((schedule_module._tightness_band(planner.tightness(rel.members)), repr(rel.profile_key()[0]),
+                   repr(rel.profile_key()[1]), pos) for pos, rel in enumerate(relationships))
+    runs = itertools.groupby(jobs, key=lambda job: job[:3])
+    return [relationships[next(run)[3]].members for _, run in runs]
+
+
+def test_each_zone_combination_goes_to_one_worker_and_the_profiles_are_shared_evenly() -> None:
+    members = planning_members(synthetic_book(600))
+    routes = schedule_module._zone_routes(members, 2)
+    worker_of: dict[tuple, set[int]] = {}
+    for group, worker in zip(members, routes):
+        worker_of.setdefault(schedule_module._zone_key(group), set()).add(worker)
+    assert all(len(workers) == 1 for workers in worker_of.values())
+    recurring = sum(1 for key in worker_of if sum(schedule_module._zone_key(g) == key for g in members) > 1)
+    assert recurring > 10                   # the same zones come back band after band
+    largest = max(sum(schedule_module._zone_key(g) == key for g in members) for key in worker_of)
+    assert abs(routes.count(0) - routes.count(1)) <= largest      # greedy: never more than one combination apart
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 16])
+def test_zone_chunks_hand_each_worker_its_own_profiles_once_in_order_cut_where_the_zones_change(
+        chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schedule_module, "PLAN_CHUNK", chunk)
+    members = planning_members(synthetic_book(300))
+    routes = schedule_module._zone_routes(members, 2)
+    chunks = schedule_module._zone_chunks(members, routes)
+    assert sorted(pos for _, positions in chunks for pos in positions) == list(range(len(members)))
+    assert [positions[0] for _, positions in chunks] == sorted(positions[0] for _, positions in chunks)
+    for worker, positions in chunks:
+        assert {routes[pos] for pos in positions} == {worker} and positions == sorted(positions)
+        later = [pos for pos in range(positions[-1] + 1, len(members)) if routes[pos] == worker]
+        if later:                       # not the worker's last piece: full, and cut where its zones change
+            assert len(positions) >= chunk
+            assert schedule_module._zone_key(members[later[0]]) != schedule_module._zone_key(members[positions[-1]])
+            assert len(positions) == chunk or schedule_module._zone_key(members[positions[-2]]) == \
+                schedule_module._zone_key(members[positions[-1]])
+
+
+BUILT_LOG: list[Path] = []
+"""Where ``recording_chunk`` (in a forked worker) writes the zone groups it built."""
+
+
+def recording_chunk(members: list) -> list:
+    """``_ranked_chunk``, also writing down (pid, zone key) of each zone group it built."""
+    planner = schedule_module._WORKER_PLANNER[0]
+    before = set(planner._groups)
+    out = ORIGINAL_CHUNK(members)
+    with BUILT_LOG[0].open("a") as log:
+        for key in set(planner._groups) - before:
+            log.write(f"{os.getpid()}\t{key!r}\n")
+    return out
+
+
+ORIGINAL_CHUNK = schedule_module._ranked_chunk
+
+
+def test_two_workers_build_each_zone_group_once_between_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    BUILT_LOG[:] = [tmp_path / "built.tsv"]
+    monkeypatch.setattr(schedule_module, "_ranked_chunk", recording_chunk)
+    monkeypatch.setattr(schedule_module, "PLAN_CHUNK", 8)
+    monkeypatch.setattr(schedule_module, "MAX_WORKERS", 2)
+    monkeypatch.setattr(schedule_module, "worker_count", lambda workers, items, parallel_from, most: 2)
+    book = synthetic_book(300)
+    parallel = plan_checkins(book, config_from_dict(CONFIG), start=START, months=6)
+    lines = BUILT_LOG[0].read_text().splitlines()
+    pids = {line.split("\t")[0] for line in lines}
+    keys = [line.split("\t")[1] for line in lines]
+    assert len(pids) == 2 and len(keys) == len(set(keys))
+    assert len(keys) == len({schedule_module._zone_key(group) for group in planning_members(book)})
+    monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 10**9)
+    assert_same(parallel, plan_checkins(book, config_from_dict(CONFIG), start=START, months=6))

@@ -104,6 +104,23 @@ def test_local_clock_reads_any_instant_of_the_period_as_astimezone_does(planner:
     assert_clock_as_astimezone(planner, someone(zone, known), [first + m % span for m in minutes])
 
 
+def test_local_clock_keeps_each_answer_for_its_zone_label_and_instants_only() -> None:
+    """``_local_clock`` remembers its answers (``_Planner.clocks``): the same instants read again
+    in another zone, as an assumed zone, or as other numbers with the same bytes, are read afresh."""
+    planner = _Planner(config_from_dict(CONFIG), START, 12)
+    at = minutes_of(dt.datetime(2026, 6, 1, 23, 30, tzinfo=dt.UTC))
+    instants = np.array([at, at + 7 * 1440], dtype=np.int64)
+    first = _local_clock(planner, someone("Europe/London"), instants)
+    assert _local_clock(planner, someone("Europe/London"), instants.copy()) is first      # kept
+    for zone, known in (("America/New_York", True), ("Europe/London", False)):
+        assert_clock_as_astimezone(planner, someone(zone, known), instants.tolist())
+    assert _local_clock(planner, someone("Europe/London", known=False), instants)[0][0].endswith("(Europe/London, assumed)")
+    same_bytes = np.frombuffer(instants[:1].tobytes(), dtype=np.int32)             # [at, 0]: other numbers
+    assert len(_local_clock(planner, someone("Europe/London"), instants[:1])[0]) == 1
+    assert len(_local_clock(planner, someone("Europe/London"), same_bytes)[0]) == 2
+    assert first == _local_clock(_Planner(config_from_dict(CONFIG), START, 12), someone("Europe/London"), instants)
+
+
 # ----------------------------------------------------------------------------- zone groups
 
 
@@ -225,6 +242,32 @@ def test_run_numbers_are_equal_exactly_where_the_sorted_values_are(values: list[
     same = ranked[:, None] == ranked[None, :]
     np.testing.assert_array_equal(runs[:, None] == runs[None, :], same)
     assert not len(runs) or runs[0] == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=st.lists(st.integers(-3, 3), max_size=20), second=st.lists(st.integers(-3, 3), max_size=20))
+def test_run_numbers_of_two_stacked_rankings_are_each_ones_own(first: list[int], second: list[int]) -> None:
+    size = min(len(first), len(second))
+    both = np.stack([np.sort(np.array(first[:size], dtype=np.int64)), np.sort(np.array(second[:size], dtype=np.int64))])
+    runs = _run_numbers(both)
+    assert runs.dtype == np.int32 and runs.shape == both.shape
+    for row in range(2):
+        np.testing.assert_array_equal(runs[row], _run_numbers(both[row]))
+
+
+def test_a_narrow_occurrence_table_holds_the_wide_ones_values_in_int32(
+        planner: _Planner, cohort_members: list[tuple[_Person, ...]]) -> None:
+    moved = 0
+    for members in cohort_members[:30]:
+        profile = planner.profile(members)
+        patterns = profile.order[:schedule_module.RANKED_PREFIX]
+        wide, narrow = profile.occurrence_table(patterns), profile.occurrence_table(patterns, narrow=True)
+        assert wide.keys() == narrow.keys()
+        for name in wide:
+            assert narrow[name].dtype == (np.int32 if wide[name].dtype == np.int64 else wide[name].dtype), name
+            np.testing.assert_array_equal(narrow[name], wide[name], err_msg=name)
+        moved += int((wide["day"] != profile.base[patterns]).sum())
+    assert moved > 0                  # holiday moves among the best patterns: their overrides are narrowed too
 
 
 def test_a_ranked_profile_answers_every_question_choose_asks_as_the_profile_does(
