@@ -241,3 +241,17 @@ def test_a_series_serialised_is_its_components_serialised_whole(series) -> None:
         whole = b"".join(event.to_ical() for event in
                          schedule_module.series_components(made, rows, CONFIG_AS_READ, fresh))
         assert serialise_series(made, rows, CONFIG_AS_READ, fresh).data == whole
+
+
+def test_a_persons_local_time_is_the_first_row_that_gives_it() -> None:
+    start = dt.datetime(2026, 3, 3, 17, tzinfo=dt.UTC)
+    row = {"start_utc": start, "mentor": "Sam", "mentor_email": "sam@example.org", "mentor_tz": "Europe/London",
+           "mentee_tz": "Asia/Kolkata", "mentor_role": "", "mentee_role": ""}
+    rows = [{**row, "mentee": "Ana", "mentee_email": "ana@example.org", "mentor_local": "Tue 17:00 (as first read)",
+             "mentee_local": "Tue 22:30"},
+            {**row, "mentee": "Bo", "mentee_email": "bo@example.org", "mentor_local": "Tue 18:00 (hand-edited later)",
+             "mentee_local": "Tue 22:30"}]
+    starts = [start, start]
+    for people in (schedule_module._attendees(rows), schedule_module._attendees(rows, starts)):
+        assert [p.email for p in people] == ["ana@example.org", "bo@example.org", "sam@example.org"]
+        assert people[2].local == {start: "Tue 17:00 (as first read)"}
