@@ -185,10 +185,8 @@ def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cade
     special = list(special) or [False] * len(starts)
     if not local:
         raise ValueError("a series needs at least one check-in")
-    keys = []
-    for moment in local:
-        wall = moment.replace(tzinfo=None)
-        keys.append((cadence.nth_of(wall.date()), wall.weekday(), wall.time()))
+    days = [moment.date() for moment in local]   # an aware datetime's date and time are its wall clock's
+    keys = [(cadence.nth_of(day), day.weekday(), moment.time()) for day, moment in zip(days, local)]
     usable = [k for k in keys if k[0] <= 4]
     if not usable:
         return SeriesShape(dtstart=local[0], rule=None, plain=[0], rdates=list(range(1, len(local))))
@@ -196,10 +194,10 @@ def series_shape(starts: Sequence[dt.datetime], tzinfo: dt.tzinfo, cadence: Cade
     best = max(counts.values())
     n, weekday, clock = next(k for k in usable if counts[k] == best)
 
-    periods = [cadence.period_number(m.replace(tzinfo=None).date()) for m in local]
+    periods = [cadence.period_number(day) for day in days]
     # a period of several units (a quarter's months) says which unit the rule uses: that of a
     # check-in on the steady pattern
-    phase = cadence.phase(local[keys.index((n, weekday, clock))].replace(tzinfo=None).date())
+    phase = cadence.phase(days[keys.index((n, weekday, clock))])
     lo, hi = min(periods), max(periods)
     instances = [dt.datetime.combine(cadence.instance_day(period, phase, weekday, n), clock, tzinfo)
                  for period in range(lo, hi + 1)]
