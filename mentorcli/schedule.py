@@ -2066,7 +2066,7 @@ def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
 
 
 def _series_fingerprints(table: _SeriesTable, config: Config) -> dict[str, str]:
-    """``_series_fingerprint`` of every series of ``frame`` (by UID), read a column at a time: the
+    """``_series_fingerprint`` of every series of ``table`` (by UID), read a column at a time: the
     same text is hashed, but each cell's ``str`` comes from its column (each distinct time
     formatted once) instead of a dict per row, 1.7 million lookups and ``str`` calls at 10,000
     pairs."""
