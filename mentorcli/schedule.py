@@ -2011,7 +2011,7 @@ class _SeriesTable:
     def of(cls, schedule: Schedule) -> _SeriesTable:
         return cls(schedule.checkins, _series_places(schedule.checkins))
 
-    @property
+    @functools.cached_property
     def uids(self) -> list[str]:
         return list(self.places)
 
@@ -2026,8 +2026,10 @@ class _SeriesTable:
         values = self.frame[column].tolist()
         return {uid: values[places[0]] for uid, places in self.places.items()}
 
+    @functools.cached_property
     def people(self) -> dict[str, list[tuple[str, str]]]:
-        """``_series_people`` of each series, read from the name and email columns."""
+        """``_series_people`` of each series, read from the name and email columns (once: the
+        calendar stream and ``_versions`` both ask)."""
         cells = {role: list(zip(self.frame[f"{role}_email"].tolist(), self.frame[role].tolist())) for role in ("mentee", "mentor")}
         return {uid: _people_in([cells[role][i] for role in ("mentee", "mentor") for i in places])
                 for uid, places in self.places.items()}
@@ -2062,7 +2064,13 @@ FINGERPRINT_KEYS = ("start_utc", "end_utc", "anchor_tz", "mentee_tz", "mentor_tz
 def _series_fingerprint(rows: Sequence[dict[str, Any]], config: Config) -> str:
     """What a series' text and times depend on: a change here is a new version of it. The hash of
     ``str`` of each ``FINGERPRINT_KEYS`` field of each row, and the settings the text shows."""
-    return fingerprint({"rows": [[str(r.get(k)) for k in FINGERPRINT_KEYS] for r in rows], "config": _config_key(config)})
+    return _cells_fingerprint([[str(r.get(k)) for k in FINGERPRINT_KEYS] for r in rows], _config_key(config))
+
+
+def _cells_fingerprint(cells: Sequence[Sequence[str]], settings: list[Any]) -> str:
+    """The hash of a series' cells (``str`` of each ``FINGERPRINT_KEYS`` field, row by row) and
+    its settings (``_config_key``): the one payload both fingerprint functions hash."""
+    return fingerprint({"rows": cells, "config": settings})
 
 
 def _series_fingerprints(table: _SeriesTable, config: Config) -> dict[str, str]:
@@ -2081,8 +2089,7 @@ def _series_fingerprints(table: _SeriesTable, config: Config) -> dict[str, str]:
             columns.append(list(map(str, frame[key].tolist())))
     cells = list(zip(*columns))
     settings = _config_key(config)
-    return {uid: fingerprint({"rows": [cells[i] for i in places], "config": settings})
-            for uid, places in table.places.items()}
+    return {uid: _cells_fingerprint([cells[i] for i in places], settings) for uid, places in table.places.items()}
 
 
 def _config_key(config: Config) -> list[Any]:
@@ -2149,7 +2156,7 @@ def _versions(schedule: Schedule, config: Config, previous: dict[str, Published]
         state[uid] = entry
 
     table = table or _SeriesTable.of(schedule)
-    prints, people_of = _series_fingerprints(table, config), table.people()
+    prints, people_of = _series_fingerprints(table, config), table.people
     starts, pair_ids = table.first("start_utc"), table.first("pair_id")
     for uid, people in people_of.items():
         entry = Published(sequence=0, dtstamp="", fingerprint=prints[uid],
@@ -2226,7 +2233,7 @@ def _calendar_stream(schedule: Schedule, config: Config, versions: dict[str, Ver
     cohort = [serialise([_cohort_event_component(builder, e, config, versions.get(e.uid, fresh))]) for e in schedule.events]
     table = table or _SeriesTable.of(schedule)
     uids = table.uids
-    viewers = [[email for _, email in people] for people in table.people().values()]
+    viewers = [[email for _, email in people] for people in table.people.values()]
     mine: dict[str, list[int]] = {}
     for index, emails in enumerate(viewers):
         for email in emails:

@@ -366,7 +366,7 @@ def test_who_gets_a_copy_of_each_series_is_everyone_it_names(config: Config) -> 
     person who is a mentee in one row and a mentor in another (named once, as a mentee)."""
     schedule = plan_checkins(cohort(), config, start=START, months=6)
     series = schedule_module._series_rows(schedule)
-    by_columns = schedule_module._SeriesTable.of(schedule).people()
+    by_columns = schedule_module._SeriesTable.of(schedule).people
     assert list(by_columns) == list(series)
     assert max(len(schedule_module._attendees(rows)) for rows in series.values()) == 4     # the circle
     for uid, rows in series.items():

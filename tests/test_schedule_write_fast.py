@@ -82,7 +82,7 @@ def test_series_rows_by_position_are_the_sorted_rows_of_each_uid(frame: pd.DataF
     found = schedule_module._series_rows(schedule_of(frame))
     assert list(found) == list(expected)
     table = table_of(frame)
-    people, firsts = table.people(), table.first("pair_id")
+    people, firsts = table.people, table.first("pair_id")
     for uid, rows in expected.items():
         assert [{k: str(v) for k, v in row.items()} for row in found[uid]] == [{k: str(v) for k, v in row.items()} for row in rows]
         assert people[uid] == schedule_module._series_people(rows)
