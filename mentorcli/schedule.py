@@ -1019,7 +1019,7 @@ def _slots(start_minute: int, duration: int) -> range:
 
 def _slot_list(occurrences: Iterable[int], duration: int) -> list[int]:
     """The 15-minute UTC slots of each of ``occurrences`` (``_slots``), one list for all of them."""
-    return [slot for u in occurrences for slot in range(u // SLOT, (u + duration - 1) // SLOT + 1)]
+    return [slot for u in occurrences for slot in _slots(u, duration)]
 
 
 def _natural_key(pair_id: str) -> tuple:
@@ -1039,23 +1039,18 @@ class _Bookings:
             self.everyone.update(_slots(minutes, length))
 
     def conflicts(self, occurrences: Iterable[int], duration: int, *emails: str) -> int:
-        """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event."""
-        return self.slot_conflicts(_slot_list(occurrences, duration), *emails)
-
-    def slot_conflicts(self, slots: Sequence[int], *emails: str) -> int:
-        """``conflicts`` of the slots ``_slot_list`` gave. Nearly every pattern tried is free:
-        ``isdisjoint`` says so without building the union of the taken sets."""
+        """Slots of ``occurrences`` already taken by any of ``emails`` or by a cohort event. Nearly
+        every pattern tried is free: ``isdisjoint`` says so without building the union of the taken sets."""
+        slots = _slot_list(occurrences, duration)
         sets = [s for s in [*(self.busy.get(e) for e in emails), self.everyone] if s]
         if all(taken.isdisjoint(slots) for taken in sets):
             return 0
         taken = sets[0] if len(sets) == 1 else set().union(*sets)
         return sum(1 for slot in slots if slot in taken)
 
-    def book(self, occurrences: Iterable[int], duration: int, email: str, days: Iterable[int]) -> None:
-        self.book_slots(_slot_list(occurrences, duration), email, days)
-
-    def book_slots(self, slots: Iterable[int], email: str, days: Iterable[int]) -> None:
-        """``book`` with the slots ``_slot_list`` gave (worked out once for all of a relationship's members)."""
+    def book(self, slots: Iterable[int], email: str, days: Iterable[int]) -> None:
+        """Take ``slots`` (``_slot_list`` of a relationship's check-ins, worked out once for all its
+        members) and the local ``days`` for ``email``."""
         self.busy.setdefault(email, set()).update(slots)
         self.days.setdefault(email, set()).update(days)
 
@@ -1372,7 +1367,7 @@ def _plan_relationship(planner: _Planner, profile: _Profile | _RankedProfile, bo
     occurrences = values["utc"].tolist()
     slots = _slot_list(occurrences, planner.duration)
     for member, local_days in zip(rel.members, values["local_day"].tolist()):
-        bookings.book_slots(slots, member.email, local_days)
+        bookings.book(slots, member.email, local_days)
     clocks: dict[str, tuple[list[str], list[str]]] = {}
     for person in (*rel.members, *(person for row in rel.rows for person in row)):
         if person.email not in clocks:
@@ -1868,10 +1863,9 @@ def _people_in(cells: Sequence[tuple[Any, Any]]) -> list[tuple[str, str]]:
 
 
 def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config,
-                         start: dt.datetime | None = None) -> str:
+                         start: dt.datetime) -> str:
     """One check-in's own text: its number, everyone's local time, and any note (moved, flagged).
-    ``start``: the row's start in UTC, when the caller has it."""
-    start = _as_utc(row["start_utc"]) if start is None else start
+    ``start``: the row's start in UTC (``_as_utc``), which the caller has already."""
     lines = [
         f"{_cadence(config).adjective} mentoring check-in {row['occurrence']} of {count} ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",
@@ -1884,10 +1878,9 @@ def _checkin_description(row: dict[str, Any], people: Sequence[_Attendee], count
 
 
 def _series_description(row: dict[str, Any], people: Sequence[_Attendee], count: int, config: Config,
-                        start: dt.datetime | None = None) -> str:
+                        start: dt.datetime) -> str:
     """The series' text: what holds for every check-in (each person's zone, not one date's time).
-    ``start``: the row's start in UTC, when the caller has it."""
-    start = _as_utc(row["start_utc"]) if start is None else start
+    ``start``: the row's start in UTC (``_as_utc``), which the caller has already."""
     return "\n".join([
         f"{_cadence(config).adjective} mentoring check-ins, {count} in all ({_display(config.cohort.name)}).",
         f"Usual time: {row['pattern']}.",

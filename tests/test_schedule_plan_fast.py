@@ -36,6 +36,7 @@ from mentorcli.schedule import (
     _RankedProfile,
     _ranking,
     _run_numbers,
+    _slot_list,
     _slots,
     _usable_relationships,
     _zone_key,
@@ -308,7 +309,7 @@ def test_conflicts_count_the_taken_slots_as_a_slot_by_slot_check_does(taken: lis
 
 def test_booking_then_conflicts_sees_each_slot_of_the_booked_check_ins() -> None:
     bookings = _Bookings([])
-    bookings.book([0, 600], 30, "ana@example.org", [20500, 20501])
+    bookings.book(_slot_list([0, 600], 30), "ana@example.org", [20500, 20501])
     assert bookings.busy["ana@example.org"] == {0, 1, 40, 41}
     assert bookings.days["ana@example.org"] == {20500, 20501}
     assert bookings.conflicts([15, 29, 30, 44], 15, "ana@example.org") == 2      # 15 and 29 in slot 1; slot 2 free

@@ -228,8 +228,9 @@ def test_rows_read_once_give_the_people_and_meetings_of_rows_read_each_time(seri
         assert [rows[i] for i in kept] == schedule_module._meetings(rows)
         row = rows[kept[-1]]
         people = schedule_module._attendees(rows)
+        assert starts[kept[-1]] == schedule_module._as_utc(row["start_utc"])
         assert (schedule_module._checkin_description(row, people, 12, CONFIG_AS_READ, starts[kept[-1]])
-                == schedule_module._checkin_description(row, people, 12, CONFIG_AS_READ))
+                == schedule_module._checkin_description(row, people, 12, CONFIG_AS_READ, schedule_module._as_utc(row["start_utc"])))
 
 
 CONFIG_AS_READ = config_from_dict(CONFIG_WITH_EVENTS)
