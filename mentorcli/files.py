@@ -129,10 +129,17 @@ def os_error_in(error: BaseException | None) -> OSError | None:
 def check_targets(paths: Iterable[Path], *, force: bool) -> None:
     """Refuse, before anything is written, a target that cannot be a file or, without ``force``,
     one that exists. Cheap: run it before slow work, so a refusal comes at once."""
-    targets = [Path(p) for p in paths]
+    targets = [p if isinstance(p, Path) else Path(p) for p in paths]
+    listing = FolderListing()
+    folders_checked: set[str] = set()
     for target in targets:
-        _check_place(target)
-    existing = [t for t in targets if t.exists()]
+        if listing.may_exist(target) and target.is_dir():
+            raise MentorError("is a folder, not a file", path=target, hint="Name a file inside it as the output.")
+        folder = os.path.dirname(target)
+        if folder not in folders_checked:
+            _check_folder(target)
+            folders_checked.add(folder)
+    existing = [t for t in targets if listing.may_exist(t) and t.exists()]
     if existing and not force:
         first = existing[0]
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
@@ -144,16 +151,51 @@ def check_targets(paths: Iterable[Path], *, force: bool) -> None:
         )
 
 
-def _check_place(target: Path) -> None:
-    """The target is not a folder, and no part of its folder's path is a file."""
-    if target.is_dir():
-        raise MentorError("is a folder, not a file", path=target, hint="Name a file inside it as the output.")
+def _check_folder(target: Path) -> None:
+    """No part of the target's folder's path is a file (the nearest existing one is a folder)."""
     for folder in target.parents:
         if folder.exists():
             if not folder.is_dir():
                 raise MentorError("is a file, not a folder", path=folder,
                                   hint=f"Choose another place for {target.name}.")
             return
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+class FolderListing:
+    """Which names may exist in each folder, each folder listed once: a schedule checks 15,000
+    targets in one folder, and a ``stat`` of each (several, through pathlib) cost seconds where
+    one listing costs milliseconds.
+
+    A name that is not listed does not exist (as of the listing) and needs no ``stat``; a listed
+    one may, and its caller asks the file system directly. Names are compared NFC-normalised and
+    case-folded, so a file system that folds names (macOS, Windows) can only make a listed name
+    look present when it is not, never the other way round. A folder that cannot be listed for
+    any reason but its absence answers "may exist" for every name."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str] | None] = {}
+
+    def may_exist(self, path: str | Path) -> bool:
+        folder, name = os.path.split(path)   # strings, not pathlib: this runs for every target
+        if name in ("", ".", ".."):
+            return True
+        if folder not in self._names:
+            self._names[folder] = self._list(folder or os.curdir)
+        names = self._names[folder]
+        return names is None or _folded(name) in names
+
+    @staticmethod
+    def _list(folder: str) -> frozenset[str] | None:
+        try:
+            return frozenset(_folded(name) for name in os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return frozenset()    # nothing exists inside a missing folder or a file
+        except OSError:
+            return None
 
 
 def _make_folder(target: Path) -> None:
@@ -299,9 +341,15 @@ def _rotate_backups(target: Path) -> None:
 
 
 def _discard(staged: Iterable[_Staged]) -> None:
+    """Remove the temporaries: a file (the usual case, no ``stat`` first) or a private folder."""
     for item in staged:
-        with contextlib.suppress(FileNotFoundError, OSError):
-            _remove(item.temp)
+        try:
+            os.unlink(item.temp)
+        except FileNotFoundError:
+            pass
+        except OSError:   # a folder (EISDIR on Linux, EPERM on macOS), or a failure _remove reports alike
+            with contextlib.suppress(OSError):
+                _remove(item.temp)
 
 
 def _publish_all(staged: list[_Staged]) -> None:
@@ -309,8 +357,9 @@ def _publish_all(staged: list[_Staged]) -> None:
     again (replaced ones stay replaced, their backups beside them). Temporaries always go."""
     created: list[Path] = []
     try:
+        listing = FolderListing()
         for item in staged:  # a target that appeared since the first check: refuse before any link
-            if not item.force and item.target.exists():
+            if not item.force and listing.may_exist(item.target) and item.target.exists():
                 raise _appeared(item.target)
         for item in staged:
             try:
@@ -500,18 +549,20 @@ def inside_all(folder: Path, names: Iterable[str]) -> list[Path]:
 
     A plain name (one path component) can only lead out through a symbolic link of that name,
     so only then is it resolved: the same answer as resolving every one, with one ``lstat`` for
-    each plain name instead of a walk of its whole path.
+    each plain name that the folder's listing holds instead of a walk of its whole path.
     """
-    root = Path(folder).resolve()
+    root, base = Path(folder).resolve(), Path(folder)
+    listing = FolderListing()
     out = []
     for name in names:
-        candidate = root / name
         plain = name not in ("", ".", "..") and os.sep not in name and (os.altsep is None or os.altsep not in name)
-        if not plain or candidate.is_symlink():
-            candidate = candidate.resolve()
-        if root not in candidate.parents:
-            raise MentorError(f"refusing to write outside the output folder: {name!r}", path=folder)
-        out.append(Path(folder) / name)
+        if not plain or listing.may_exist(os.path.join(root, name)):
+            candidate = root / name
+            if not plain or candidate.is_symlink():
+                candidate = candidate.resolve()
+            if root not in candidate.parents:
+                raise MentorError(f"refusing to write outside the output folder: {name!r}", path=folder)
+        out.append(base / name)
     return out
 
 

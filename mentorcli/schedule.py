@@ -65,6 +65,7 @@ from mentorcli.cadence import CADENCES, DAY_NAMES, Cadence
 from mentorcli.config import Config
 from mentorcli.errors import MentorError
 from mentorcli.files import (
+    FolderListing,
     all_or_nothing,
     atomic_path,
     atomic_write_many,
@@ -2804,7 +2805,8 @@ def _same_bytes(path: Path, data: bytes) -> bool:
 def _write_changed(items: list[tuple[Path, bytes]], *, force: bool) -> list[Path]:
     """Write the files whose bytes differ from what is on disk; a file already identical is left
     alone (no rewrite, no backup of itself), so a rerun touches only what changed."""
-    changed = [(path, data) for path, data in items if not _same_bytes(path, data)]
+    listing = FolderListing()
+    changed = [(path, data) for path, data in items if not (listing.may_exist(path) and _same_bytes(path, data))]
     atomic_write_many(changed, force=force)
     return [path for path, _ in items]
 

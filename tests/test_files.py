@@ -220,3 +220,49 @@ def test_the_private_folder_of_a_write_is_for_its_owner_only(tmp_path: Path) -> 
         assert tmp.parent.stat().st_mode & 0o777 == 0o700
         tmp.write_bytes(b"x")
     assert everything(tmp_path) == ["pairs.xlsx"]
+
+
+def test_a_listing_never_says_an_existing_name_is_absent(tmp_path: Path) -> None:
+    """``FolderListing`` lets the checks skip a ``stat`` for names the folder does not hold; a name
+    it holds under another case or Unicode form (a folding file system would find it) may exist."""
+    for name in ("pairs.ics", "Ann.ics", "e\u0301.ics", "sub"):
+        (tmp_path / name).mkdir() if name == "sub" else (tmp_path / name).write_text("x")
+    listing = files.FolderListing()
+    for name in ("pairs.ics", "Ann.ics", "e\u0301.ics", "sub", "PAIRS.ICS", "ann.ics", "\u00e9.ics", "\u00c9.ICS"):
+        assert listing.may_exist(tmp_path / name), name
+    for name in ("absent.ics", "pairs.ics.bak", "e.ics"):
+        assert not listing.may_exist(tmp_path / name), name
+    assert not listing.may_exist(tmp_path / "missing-folder" / "a.ics")
+    assert not listing.may_exist(tmp_path / "pairs.ics" / "a.ics")    # a file holds nothing
+    for special in ("", ".", ".."):
+        assert listing.may_exist(str(tmp_path / "sub") + os.sep + special)
+
+
+def test_a_folder_that_cannot_be_listed_is_asked_name_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "taken.ics").write_text("mine")
+    def refuse(folder: object) -> list[str]:
+        raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+    monkeypatch.setattr(files.os, "listdir", refuse)
+    assert files.FolderListing().may_exist(tmp_path / "anything.ics")
+    with pytest.raises(MentorError, match="already exists"):
+        files.check_targets([tmp_path / "new.ics", tmp_path / "taken.ics"], force=False)
+
+
+def test_checks_by_listing_refuse_what_they_refused_by_stat(tmp_path: Path) -> None:
+    """A folder as the target, a file where a folder should be, an existing file without
+    ``--force``, and an existing file in a second folder: each refused, the first in order named."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "dir.ics").mkdir()
+    (tmp_path / "a" / "x.ics").write_text("x")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "y.ics").write_text("y")
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(MentorError, match="is a folder, not a file"):
+        files.check_targets([tmp_path / "a" / "new.ics", tmp_path / "a" / "dir.ics"], force=True)
+    with pytest.raises(MentorError, match="is a file, not a folder"):
+        files.check_targets([tmp_path / "a" / "new.ics", tmp_path / "file" / "z.ics"], force=True)
+    with pytest.raises(MentorError, match=r"already exists \(and 1 more\)") as info:
+        files.check_targets([tmp_path / "a" / "new.ics", tmp_path / "b" / "y.ics", tmp_path / "a" / "x.ics"], force=False)
+    assert info.value.path == str(tmp_path / "b" / "y.ics")
+    files.check_targets([tmp_path / "a" / "new.ics", tmp_path / "b" / "y.ics", tmp_path / "a" / "x.ics"], force=True)
+    files.check_targets([tmp_path / "a" / "new.ics", tmp_path / "c" / "new.ics"], force=False)
