@@ -4,16 +4,21 @@ The target (issue 14 item 7): planning and writing everything (every participant
 ``cohort.ics``, ``checkins.xlsx`` and the calendar state) within 10x the cost of formatting
 and writing the same bytes with plain string formatting, measured side by side in one run.
 
-The two sides are interleaved (mentorcli, then plain, for each of ``--rounds``) so a busy
-shared host slows both alike, and both write the same way: the same files, each written
-atomically by ``mentorcli.files.atomic_write_many`` in batches of ``WRITE_BATCH`` inside one
+Each round runs the plain side, then mentorcli, then the plain side again, and compares
+mentorcli with the mean of the two plain runs, so a host whose speed drifts slows both alike;
+both write the same way: the same files, each written atomically by
+``mentorcli.files.atomic_write_many`` in batches of ``WRITE_BATCH`` inside one
 ``all_or_nothing`` block (a temporary file each, one disk flush per batch, then published),
 as ``publish_schedule`` does. The plain side formats every ``.ics`` line with an f-string
-(the lines are taken apart from mentorcli's files first, untimed); the sheet and the state,
-which are not calendar text, it writes as they are. Wall and CPU time are both printed: on a
-shared host CPU (including the planning and calendar workers') is the steadier figure. With
-``--rounds`` above one, the median of each side over the rounds and their ratio close the table,
-then the worst round's ratio (the target holds only if it holds in every round).
+(the lines are taken apart from mentorcli's files first, untimed: the first run's from an
+untimed mentorcli run, then each round's from the run before); the sheet and the state,
+which are not calendar text, it writes as they are. Wall and CPU time are both printed.
+
+Writing 15,000 small new files is most of the plain side's cost, and on some hosts that cost
+alone changes several-fold from one folder to the next (``bench_small_files.py`` shows it on
+the host at hand): one plain run is a noisy yardstick, hence the two. With ``--rounds`` above
+one, the median of each side over the rounds and their ratio close the table, then the worst
+round's ratio.
 ``--breakdown`` also times, in this process alone (no workers), where mentorcli's CPU goes:
 planning, the sheet, building the components, and icalendar serialising each series once
 (``Component.to_ical`` of each event, and of the series' reminder once), the floor under the
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import resource
 import statistics
@@ -100,6 +106,7 @@ def cpu_seconds() -> float:
 
 def run_mentorcli(book: PairingBook, config: Config, months: int, folder: Path) -> tuple[Schedule, list[Path], dict[str, tuple[float, float]]]:
     """``plan_checkins`` then ``write_schedule`` into a new ``folder``: (wall, CPU) of each."""
+    gc.collect()
     wall, cpu = time.perf_counter(), cpu_seconds()
     schedule = plan_checkins(book, config, start=START, months=months)
     planned = (time.perf_counter() - wall, cpu_seconds() - cpu)
@@ -109,20 +116,28 @@ def run_mentorcli(book: PairingBook, config: Config, months: int, folder: Path) 
     return schedule, files, {"plan": planned, "write": written}
 
 
-def plain_formatting(files: list[Path], folder: Path) -> tuple[float, float, int]:
+PlainLines = list[tuple[str, "list[str] | None", bytes]]
+"""Each file mentorcli wrote: its name, its content lines (``.ics``) or None, and its bytes."""
+
+
+def plain_lines(files: list[Path]) -> PlainLines:
+    """Untimed: the content lines of every ``.ics`` file mentorcli wrote taken apart, the other
+    files read, for ``plain_formatting`` to put together again."""
+    contents = [(path.name, path.read_bytes()) for path in files]
+    return [(name, data.decode("utf-8").split("\r\n") if name.endswith(".ics") else None, data) for name, data in contents]
+
+
+def plain_formatting(lines: PlainLines, folder: Path) -> tuple[float, float, int]:
     """Seconds (wall, CPU) to format and write the same bytes with plain string formatting.
 
-    Untimed: the content lines of every ``.ics`` file mentorcli wrote are taken apart, the
-    other files read. Timed: each ``.ics`` line formatted with an f-string and each file
-    joined and encoded, then every file written as ``publish_schedule`` writes (see the
-    module docstring). Returns wall, CPU and the bytes written.
+    Timed: each ``.ics`` line formatted with an f-string and each file joined and encoded,
+    then every file written into ``folder`` as ``publish_schedule`` writes (see the module
+    docstring). Returns wall, CPU and the bytes written.
     """
-    contents = [(folder / path.name, path.read_bytes()) for path in files]
-    lines = [(target, data.decode("utf-8").split("\r\n") if target.suffix == ".ics" else None, data)
-             for target, data in contents]
+    gc.collect()   # untimed: what the run before left for the collector is not this side's cost
     began, cpu = time.perf_counter(), time.process_time()
-    items = [(target, "".join([f"{line}\r\n" for line in text[:-1]]).encode("utf-8") if text is not None else data)
-             for target, text, data in lines]
+    items = [(folder / name, "".join([f"{line}\r\n" for line in text[:-1]]).encode("utf-8") if text is not None else data)
+             for name, text, data in lines]
     with all_or_nothing():
         for i in range(0, len(items), WRITE_BATCH):
             atomic_write_many(items[i:i + WRITE_BATCH], force=False)
@@ -185,21 +200,27 @@ def main() -> None:
     print(f"| {unit} x {args.months} months | wall s | CPU s |")
     print("|---|---:|---:|")
     totals, plains = [], []
+    with tempfile.TemporaryDirectory(dir=args_folder()) as folder:   # untimed: the first plain side's lines
+        lines = plain_lines(run_mentorcli(book, config, args.months, Path(folder) / "calendar")[1])
     for round_ in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(dir=args_folder()) as folder:
+            before = plain_formatting(lines, Path(folder) / "plain-before")
             schedule, files, cost = run_mentorcli(book, config, args.months, Path(folder) / "calendar")
             size = sum(p.stat().st_size for p in files)
-            plain = plain_formatting(files, Path(folder) / "plain")
-            assert plain[2] == size, (plain[2], size)
+            lines = plain_lines(files)
+            after = plain_formatting(lines, Path(folder) / "plain-after")
+            assert before[2] == after[2] == size, (before[2], after[2], size)
         total = tuple(cost["plan"][i] + cost["write"][i] for i in range(2))
+        plain = tuple((before[i] + after[i]) / 2 for i in range(2))
         tag = f"round {round_}: " if args.rounds > 1 else ""
         print(f"| {tag}plan_checkins | {cost['plan'][0]:.1f} | {cost['plan'][1]:.1f} |")
         print(f"| {tag}write_schedule ({len(files):,} files) | {cost['write'][0]:.1f} | {cost['write'][1]:.1f} |")
         print(f"| {tag}mentorcli total | {total[0]:.1f} | {total[1]:.1f} |")
-        print(f"| {tag}plain string formatting, same {size:,} bytes, same writes | {plain[0]:.2f} | {plain[1]:.2f} |")
-        print(f"| {tag}ratio (issue 14 target <= 10) | {total[0] / plain[0]:.1f} | {total[1] / plain[1]:.1f} |")
+        print(f"| {tag}plain string formatting, same {size:,} bytes, same writes: before / after mentorcli | "
+              f"{before[0]:.2f} / {after[0]:.2f} | {before[1]:.2f} / {after[1]:.2f} |")
+        print(f"| {tag}ratio to the plain side's mean (issue 14 target <= 10) | {total[0] / plain[0]:.1f} | {total[1] / plain[1]:.1f} |")
         totals.append(total)
-        plains.append(plain[:2])
+        plains.append(plain)
     if args.rounds > 1:   # a shared host's speed changes by the minute: the middle round of each side
         middle = [statistics.median(t[i] for t in totals) for i in range(2)]
         plain_middle = [statistics.median(p[i] for p in plains) for i in range(2)]
