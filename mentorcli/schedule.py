@@ -36,6 +36,7 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import gc
 import hashlib
 import importlib.resources
 import itertools
@@ -773,7 +774,9 @@ _WORKER_PLANNER: list[_Planner] = []
 
 
 def _adopt_planner(planner: _Planner) -> None:
-    """Worker start-up: keep the planner the parent forked with (never pickled: fork copies it)."""
+    """Worker start-up: keep the planner the parent forked with (never pickled: fork copies it),
+    and collect garbage as usual (the parent forked it from inside ``plan_checkins``' pause)."""
+    gc.enable()
     _WORKER_PLANNER[:] = [planner]
 
 
@@ -1307,6 +1310,7 @@ class _Planned:
         return relationship_uid(self.id, [m.email for m, _ in self.rows], [m.email for _, m in self.rows])
 
 
+@gc_paused()   # its objects hold no cycles; each collection walked all made so far (0.46 s at 10k, none found)
 def plan_checkins(book: PairingBook, config: Config, *, start: dt.date | None = None,
                   months: int | None = None, previous: pd.DataFrame | None = None) -> Schedule:
     """One check-in per relationship per period of the cadence, from ``start`` for ``months`` months.

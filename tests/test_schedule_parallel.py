@@ -12,6 +12,7 @@ Last, the zone group cache's key: a pair is planned alike whatever was planned b
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sys
@@ -186,3 +187,24 @@ def test_two_workers_build_each_zone_group_once_between_them(tmp_path: Path, mon
     assert len(keys) == len({schedule_module._zone_key(group) for group in planning_members(book)})
     monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 10**9)
     assert_same(parallel, plan_checkins(book, config_from_dict(CONFIG), start=START, months=6))
+
+
+def test_planning_workers_collect_garbage_though_forked_inside_the_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plan_checkins`` pauses this process's collector around its loop and starts the workers
+    inside that pause; each worker turns its own collector back on (``_adopt_planner``), and this
+    process's is on again when planning ends."""
+    parent, profile = os.getpid(), schedule_module._Planner.profile
+
+    def collecting_profile(self: schedule_module._Planner, members: list) -> schedule_module._Profile:
+        if os.getpid() != parent and not gc.isenabled():
+            raise AssertionError("a planning worker scores with its collector off")
+        return profile(self, members)
+
+    monkeypatch.setattr(schedule_module._Planner, "profile", collecting_profile)
+    monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 1)
+    pauses: list[bool] = []
+    plan_relationship = schedule_module._plan_relationship
+    monkeypatch.setattr(schedule_module, "_plan_relationship",
+                        lambda *args: pauses.append(gc.isenabled()) or plan_relationship(*args))
+    plan_checkins(synthetic_book(40), config_from_dict(CONFIG), start=START, months=3)
+    assert pauses and not any(pauses) and gc.isenabled()
