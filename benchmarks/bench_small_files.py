@@ -2,7 +2,7 @@
 
 ``bench_schedule.py``'s plain side is mostly this: 15,000 new files of about 6.6 KB, written
 as ``publish_schedule`` writes them. Some hosts charge very different amounts for the same
-writes from one folder to the next (seen on a 2-core VM on ext4: 0.4 s, 3.5 s or 7 s of CPU,
+writes from one run to the next (seen on a 2-core VM on ext4: 0.4 s, 3.5 s or 7 s of CPU,
 all in the kernel, for the same 15,000 files), so a single plain run is a noisy yardstick;
 this script shows how noisy it is on the host at hand. Each run writes ``--files`` files of
 ``--size`` bytes into a new folder with ``os.open``/``os.write``, then the same number again
