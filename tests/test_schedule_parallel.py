@@ -190,7 +190,7 @@ def test_two_workers_build_each_zone_group_once_between_them(tmp_path: Path, mon
 
 
 def test_planning_workers_collect_garbage_though_forked_inside_the_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``plan_checkins`` pauses this process's collector around its loop and starts the workers
+    """``plan_checkins`` pauses this process's collector while it plans, and starts the workers
     inside that pause; each worker turns its own collector back on (``_adopt_planner``), and this
     process's is on again when planning ends."""
     parent, profile = os.getpid(), schedule_module._Planner.profile
