@@ -132,14 +132,17 @@ def check_targets(paths: Iterable[Path], *, force: bool) -> None:
     targets = [p if isinstance(p, Path) else Path(p) for p in paths]
     listing = FolderListing()
     folders_checked: set[str] = set()
+    listed: list[Path] = []   # targets their folder's listing holds: only these may exist
     for target in targets:
-        if listing.may_exist(target) and target.is_dir():
-            raise MentorError("is a folder, not a file", path=target, hint="Name a file inside it as the output.")
+        if listing.may_exist(target):
+            if target.is_dir():
+                raise MentorError("is a folder, not a file", path=target, hint="Name a file inside it as the output.")
+            listed.append(target)
         folder = os.path.dirname(target)
         if folder not in folders_checked:
             _check_folder(target)
             folders_checked.add(folder)
-    existing = [t for t in targets if listing.may_exist(t) and t.exists()]
+    existing = [t for t in listed if t.exists()]
     if existing and not force:
         first = existing[0]
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
@@ -245,10 +248,14 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
+    """Remove a temporary: a file or link (the usual case, unlinked without a ``stat`` first) or
+    a private folder (unlinking one fails: EISDIR on Linux, EPERM on macOS)."""
+    try:
+        os.unlink(path)
+    except (IsADirectoryError, PermissionError):
+        if not path.is_dir() or path.is_symlink():
+            raise
         shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 # --------------------------------------------------------------------------- staging and publishing
@@ -341,15 +348,9 @@ def _rotate_backups(target: Path) -> None:
 
 
 def _discard(staged: Iterable[_Staged]) -> None:
-    """Remove the temporaries: a file (the usual case, no ``stat`` first) or a private folder."""
     for item in staged:
-        try:
-            os.unlink(item.temp)
-        except FileNotFoundError:
-            pass
-        except OSError:   # a folder (EISDIR on Linux, EPERM on macOS), or a failure _remove reports alike
-            with contextlib.suppress(OSError):
-                _remove(item.temp)
+        with contextlib.suppress(FileNotFoundError, OSError):
+            _remove(item.temp)
 
 
 def _publish_all(staged: list[_Staged]) -> None:
